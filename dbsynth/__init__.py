@@ -1,0 +1,43 @@
+"""dbsynth: clone a production SQL database into a test database of synthetic rows.
+
+The public API (see the README): :func:`reflect`, :class:`HMASynthesizer`, :class:`HMA1`,
+:class:`HSASynthesizer`, :class:`IndependentSynthesizer`, :func:`load_synthesizer`, :func:`write`,
+:func:`run`, :func:`evaluate`, and the metadata records in :mod:`dbsynth.metadata`.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from .errors import DbsynthError
+from .metadata import Metadata
+
+__version__ = "0.1.0"
+
+# Lazy attributes keep `import dbsynth` cheap (no scipy/pandas/sqlalchemy until needed) and let the
+# stages be built independently.
+_LAZY = {
+    "reflect": "dbsynth.reflect:reflect",
+    "HMASynthesizer": "dbsynth.model.hma:HMASynthesizer",
+    "HMA1": "dbsynth.model.hma:HMA1",
+    "HSASynthesizer": "dbsynth.model.hsa:HSASynthesizer",
+    "IndependentSynthesizer": "dbsynth.model.independent:IndependentSynthesizer",
+    "load_synthesizer": "dbsynth.model.store:load_synthesizer",
+    "write": "dbsynth.write:write",
+    "run": "dbsynth.pipeline:run",
+    "evaluate": "dbsynth.report:evaluate",
+    "detect_from_dataframes": "dbsynth.metadata:detect_from_dataframes",
+}
+
+__all__ = ["DbsynthError", "Metadata", "__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'dbsynth' has no attribute {name!r}")
+    module, attr = target.split(":")
+    value = getattr(import_module(module), attr)
+    globals()[name] = value
+    return value

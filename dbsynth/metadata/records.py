@@ -1,0 +1,334 @@
+"""Typed records that describe a database: the value every stage of dbsynth hands to the next.
+
+They are plain dataclasses (no database handle, no model state), so that they can be built by reflection,
+by hand, from SDV metadata or from DataFrames, and saved as JSON. Loading JSON goes through pydantic, which
+names the exact key at fault when a file is malformed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..errors import MetadataError
+from . import sdtypes as st
+
+#: Version of the metadata JSON layout; bumped when a field changes meaning.
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Column:
+    """One column of a table."""
+
+    # pydantic reads this when loading JSON: unknown keys are errors, not silently dropped.
+    __pydantic_config__ = {"extra": "forbid"}
+
+    name: str
+    """Column name, as in the database."""
+    type: str = st.STRING
+    """Portable type family (see :mod:`dbsynth.metadata.sdtypes`): integer, float, decimal, string, ..."""
+    sdtype: str = st.CATEGORICAL
+    """Semantic type: how the column is synthesized (id, numerical, datetime, categorical, boolean, text,
+    a PII kind such as email, or unsupported)."""
+    nullable: bool = True
+    """Whether NULL is allowed."""
+    native_type: str | None = None
+    """The type as the source dialect spells it (``character varying(45)``, ``mpaa_rating``, ``tsvector``)."""
+    length: int | None = None
+    """Maximum length of strings (varchar(n)), None when unbounded."""
+    precision: int | None = None
+    """Total digits of decimals."""
+    scale: int | None = None
+    """Digits after the point of decimals."""
+    bits: int | None = None
+    """Width of integers (16, 32, 64) and floats (32, 64)."""
+    timezone: bool = False
+    """Timestamps and times with a time zone."""
+    enum_name: str | None = None
+    """Name of the database enum type, if any."""
+    enum_values: list[str] | None = None
+    """Allowed values of an enum column, in declaration order."""
+    item_type: str | None = None
+    """Type family of the items of an array column."""
+    default: str | None = None
+    """Default expression as the source spells it (``nextval(...)`` and ``now()`` included)."""
+    autoincrement: bool = False
+    """Identity, serial or auto-increment column: the database can generate its values."""
+    computed: str | None = None
+    """Expression of a generated (computed) column; such columns are never written."""
+    pii: str | None = None
+    """Faker provider used to generate this column, when it differs from the sdtype's default."""
+    comment: str | None = None
+    """Column comment from the database."""
+
+    @property
+    def is_modelled(self) -> bool:
+        """True when the column's values are learned by the model (not generated or constant)."""
+        return self.sdtype in st.MODELLED
+
+
+@dataclass
+class ForeignKey:
+    """A foreign key from ``columns`` of the owning table to ``ref_columns`` of ``ref_table``."""
+
+    # pydantic reads this when loading JSON: unknown keys are errors, not silently dropped.
+    __pydantic_config__ = {"extra": "forbid"}
+
+    columns: list[str]
+    """Referencing columns in the owning (child) table."""
+    ref_table: str
+    """Referenced (parent) table, by its metadata name."""
+    ref_columns: list[str]
+    """Referenced columns (usually the parent's primary key), in the same order as ``columns``."""
+    name: str | None = None
+    """Constraint name; :meth:`Metadata.validate` fills a stable one when the database gave none."""
+    on_delete: str | None = None
+    """ON DELETE action, if any."""
+    deferrable: bool = False
+    """Whether the database may defer the check to commit time."""
+
+
+@dataclass
+class UniqueConstraint:
+    """A UNIQUE constraint (or unique index) over ``columns``."""
+
+    # pydantic reads this when loading JSON: unknown keys are errors, not silently dropped.
+    __pydantic_config__ = {"extra": "forbid"}
+
+    columns: list[str]
+    """Columns that are unique together."""
+    name: str | None = None
+    """Constraint or index name."""
+
+
+@dataclass
+class CheckConstraint:
+    """A CHECK constraint, kept as the source dialect's SQL text."""
+
+    # pydantic reads this when loading JSON: unknown keys are errors, not silently dropped.
+    __pydantic_config__ = {"extra": "forbid"}
+
+    sqltext: str
+    """The boolean expression, as the source database spells it."""
+    name: str | None = None
+    """Constraint name."""
+
+
+@dataclass
+class Table:
+    """One table: columns, keys and constraints."""
+
+    # pydantic reads this when loading JSON: unknown keys are errors, not silently dropped.
+    __pydantic_config__ = {"extra": "forbid"}
+
+    name: str
+    """Table name; the key of this table in :attr:`Metadata.tables` (``schema.name`` when several schemas)."""
+    columns: list[Column] = field(default_factory=list)
+    """Columns in database order."""
+    primary_key: list[str] = field(default_factory=list)
+    """Primary-key columns (empty: no primary key; several: a composite key)."""
+    foreign_keys: list[ForeignKey] = field(default_factory=list)
+    """Foreign keys from this table to its parents."""
+    unique_constraints: list[UniqueConstraint] = field(default_factory=list)
+    """UNIQUE constraints other than the primary key."""
+    check_constraints: list[CheckConstraint] = field(default_factory=list)
+    """CHECK constraints, as SQL text."""
+    schema: str | None = None
+    """Database schema the table lives in (None: the connection's default)."""
+    row_count: int | None = None
+    """Number of rows seen in the source, when known."""
+    comment: str | None = None
+    """Table comment from the database."""
+
+    def column(self, name: str) -> Column:
+        """The column called ``name``.
+
+        Raises:
+            MetadataError: when the table has no such column.
+        """
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise MetadataError("no such column", table=self.name, column=name)
+
+    @property
+    def column_names(self) -> list[str]:
+        """Names of the columns, in order."""
+        return [c.name for c in self.columns]
+
+    def has_column(self, name: str) -> bool:
+        """True when the table has a column called ``name``."""
+        return any(c.name == name for c in self.columns)
+
+    def fk_is_nullable(self, fk: ForeignKey) -> bool:
+        """True when every column of ``fk`` accepts NULL (so the reference can be filled after insert)."""
+        return all(self.column(c).nullable for c in fk.columns if self.has_column(c))
+
+
+@dataclass
+class Metadata:
+    """A database described: its tables and the foreign keys between them.
+
+    Build it with :func:`dbsynth.reflect`, :meth:`load`, :meth:`from_sdv` or
+    :func:`dbsynth.metadata.detect_from_dataframes`, or by hand.
+    """
+
+    # pydantic reads this when loading JSON: unknown keys are errors, not silently dropped.
+    __pydantic_config__ = {"extra": "forbid"}
+
+    tables: dict[str, Table] = field(default_factory=dict)
+    """Tables by name, in a stable order."""
+    dialect: str | None = None
+    """SQLAlchemy dialect of the database it was read from (postgresql, mysql, sqlite), if any."""
+    version: int = FORMAT_VERSION
+    """Format version of the JSON layout."""
+
+    # ---- access -------------------------------------------------------------------------------------
+    def table(self, name: str) -> Table:
+        """The table called ``name``.
+
+        Raises:
+            MetadataError: when there is no such table (the message lists the known ones).
+        """
+        try:
+            return self.tables[name]
+        except KeyError:
+            known = ", ".join(sorted(self.tables)) or "none"
+            raise MetadataError(f"no such table (known tables: {known})", table=name) from None
+
+    def __iter__(self) -> Iterator[Table]:
+        return iter(self.tables.values())
+
+    def __len__(self) -> int:
+        return len(self.tables)
+
+    def add_table(self, table: Table) -> Table:
+        """Add ``table`` (replacing one of the same name) and return it."""
+        self.tables[table.name] = table
+        return table
+
+    def relationships(self) -> Iterator[tuple[Table, ForeignKey]]:
+        """Every (child table, foreign key) pair, in table order."""
+        for table in self.tables.values():
+            for fk in table.foreign_keys:
+                yield table, fk
+
+    def copy(self) -> "Metadata":
+        """A deep copy (through the JSON form, which is the contract)."""
+        return Metadata.from_dict(self.to_dict())
+
+    def subset(self, names: list[str]) -> "Metadata":
+        """A copy holding only ``names``; foreign keys to tables left out are dropped."""
+        keep = set(names)
+        out = self.copy()
+        out.tables = {n: t for n, t in out.tables.items() if n in keep}
+        for t in out.tables.values():
+            t.foreign_keys = [fk for fk in t.foreign_keys if fk.ref_table in keep]
+        return out
+
+    # ---- graph ----------------------------------------------------------------------------------------
+    def graph(self):
+        """The foreign-key graph (:class:`dbsynth.metadata.graph.FKGraph`): orders, roots, depth, cycles."""
+        from .graph import FKGraph
+
+        return FKGraph(self)
+
+    # ---- checks ---------------------------------------------------------------------------------------
+    def validate(self) -> "Metadata":
+        """Check the metadata is consistent; fill missing foreign-key names.
+
+        Every problem is collected first, then reported at once.
+
+        Returns:
+            ``self``, for chaining.
+
+        Raises:
+            MetadataError: listing each problem with the table and column it concerns.
+        """
+        from .validate import collect_problems
+
+        problems = collect_problems(self)
+        if problems:
+            raise MetadataError("metadata is not valid", problems, hint="Fix these and try again.")
+        return self
+
+    def fingerprint(self) -> str:
+        """A hash of the schema's structure (tables, columns, types, keys), without counts or comments.
+
+        Two databases with the same fingerprint can share a model; the nightly job re-fits when it changes.
+        """
+        shape = []
+        for t in sorted(self.tables.values(), key=lambda t: t.name):
+            shape.append(
+                {
+                    "name": t.name,
+                    "columns": [[c.name, c.type, c.sdtype, c.nullable, c.enum_values] for c in t.columns],
+                    "pk": t.primary_key,
+                    "fks": sorted([fk.columns, fk.ref_table, fk.ref_columns] for fk in t.foreign_keys),
+                    "uniques": sorted(u.columns for u in t.unique_constraints),
+                }
+            )
+        blob = json.dumps(shape, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    # ---- JSON -----------------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (``{"version": 1, "dialect": ..., "tables": {...}}``), defaults omitted."""
+        from .io import to_dict
+
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, source: str = "metadata") -> "Metadata":
+        """Build metadata from :meth:`to_dict`'s layout (or SDV's, detected automatically).
+
+        Args:
+            data: the parsed JSON.
+            source: what to call the input in error messages (a file name).
+
+        Raises:
+            MetadataError: naming the key path at fault, e.g. ``tables.film.columns[2].nullable``.
+        """
+        from .io import from_dict
+
+        return from_dict(data, source=source)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The metadata as JSON text."""
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the metadata as JSON to ``path`` and return the path."""
+        path = Path(path)
+        path.write_text(self.to_json() + "\n", encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Metadata":
+        """Read metadata from a JSON file (dbsynth's layout or SDV's V1/V2 multi-table layouts).
+
+        Raises:
+            MetadataError: when the file is missing, not JSON, or malformed (naming the key).
+        """
+        from .io import load
+
+        return load(path)
+
+    # ---- SDV ----------------------------------------------------------------------------------------
+    @classmethod
+    def from_sdv(cls, data: dict[str, Any]) -> "Metadata":
+        """Import SDV multi-table metadata (V1 ``{"tables": {t: {"fields": ...}}}`` or V2 layout)."""
+        from .sdv import from_sdv
+
+        return from_sdv(data)
+
+    def to_sdv(self) -> dict[str, Any]:
+        """Export as SDV's V2 multi-table metadata dict (``METADATA_SPEC_VERSION`` ``V1``)."""
+        from .sdv import to_sdv
+
+        return to_sdv(self)
+
