@@ -1,0 +1,146 @@
+"""The ``dbsynth`` command line: a thin typer app over :mod:`dbsynth.pipeline` and the stages.
+
+Exit codes: 0 ok, 1 the run failed (the target is left as it was), 2 bad input (config, URL, metadata,
+model file). A :class:`~dbsynth.errors.DbsynthError` is printed as ONE line ``error: ...`` on stderr, never a
+traceback; ``--verbose`` adds the traceback for unexpected errors.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .. import progress
+from ..errors import DbsynthError, mask_url
+
+__all__ = ["app", "main", "run_cli"]
+
+app = typer.Typer(
+    name="dbsynth",
+    help="Clone a production SQL database into a test database of synthetic rows.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,  # errors are one line; --verbose asks for the traceback
+)
+
+_state = {"verbose": False}
+
+
+@app.callback()
+def _global(
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Show nothing but errors."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logs and tracebacks of unexpected errors."),
+    log_format: str = typer.Option(
+        "text", "--log-format", help="text (bars on a terminal, log lines otherwise) or json (for schedulers)."
+    ),
+) -> None:
+    """Global options, applied before any command."""
+    if log_format not in {"text", "json"}:
+        raise typer.BadParameter("use text or json", param_hint="--log-format")
+    _state["verbose"] = verbose
+    if quiet:
+        mode = "quiet"
+    elif log_format == "json":
+        mode = "json"
+    else:
+        mode = "bars" if sys.stderr.isatty() else "log"
+    progress.configure(mode)
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO,
+        format="%(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
+
+
+@app.command("inspect")
+def inspect_cmd(
+    url: Optional[str] = typer.Argument(
+        None, help="Database URL (SQLAlchemy form). Default: the embedded Chinook SQLite (builtin:chinook)."
+    ),
+    json_file: Optional[Path] = typer.Option(None, "--json", help="Also save the metadata as JSON to FILE."),
+    diagram: Optional[Path] = typer.Option(
+        None, "--diagram", help="Write the FK graph: Mermaid (.mmd/.md) or Graphviz (.dot/.gv)."
+    ),
+    schema: Optional[str] = typer.Option(None, "--schema", help="Database schema to read."),
+    include: Optional[list[str]] = typer.Option(None, "--include", help="Only these tables (repeatable)."),
+    exclude: Optional[list[str]] = typer.Option(None, "--exclude", help="Leave these tables out (repeatable)."),
+) -> None:
+    """Describe a database: tables, row counts, columns with their sdtypes, keys and cycle handling."""
+    from ..config import DEFAULT_URL, resolve_url
+    from .inspect import diagram_format, summarize, write_diagram
+
+    if diagram is not None:
+        diagram_format(diagram)  # a wrong suffix is bad input: say so before the (slow) reflection
+    resolved = resolve_url(url or DEFAULT_URL)
+    metadata = _reflect(resolved, schema=schema, include=include or None, exclude=exclude or None)
+    typer.echo(summarize(metadata, title=f"Database: {mask_url(resolved)}"), nl=False)
+    if json_file is not None:
+        metadata.save(json_file)
+        typer.echo(f"Metadata written to {json_file}")
+    if diagram is not None:
+        write_diagram(metadata, diagram)
+        typer.echo(f"Diagram written to {diagram}")
+
+
+def _reflect(url: str, **kwargs):
+    """Reflect through :func:`dbsynth.reflect.reflect` (imported late: it pulls in SQLAlchemy)."""
+    try:
+        from ..reflect import reflect
+    except ImportError as exc:  # the reflection stage is built separately; say so in one line
+        raise DbsynthError(f"the reflection stage is not available in this installation ({exc})") from None
+    return reflect(url, **kwargs)
+
+
+def _register_optional_commands() -> None:
+    """Add subcommands of stages that may not be installed in this build (``report``)."""
+    try:
+        from ..report.command import report_command
+    except ImportError:
+        return
+    app.command("report")(report_command)
+
+
+_register_optional_commands()
+
+
+def run_cli(argv: list[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``) and return the exit code.
+
+    Never raises: every error is turned into one line on stderr and an exit code.
+    """
+    try:
+        # standalone mode: typer prints usage errors and help itself and exits (2 for usage errors)
+        app(args=argv, prog_name="dbsynth", standalone_mode=True)
+        return 0
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except DbsynthError as exc:
+        if _state["verbose"]:
+            traceback.print_exc()
+        typer.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        typer.echo("error: interrupted", err=True)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, no traceback
+        if _state["verbose"]:
+            traceback.print_exc()
+            typer.echo(f"error: {type(exc).__name__}: {mask_url(exc)}", err=True)
+        else:
+            first = mask_url(exc).splitlines()[0] if str(exc) else ""
+            typer.echo(
+                f"error: unexpected {type(exc).__name__}: {first} (run with --verbose for the traceback)", err=True
+            )
+        return 1
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``dbsynth`` script and ``python -m dbsynth``."""
+    sys.exit(run_cli(argv))

@@ -1,0 +1,116 @@
+"""``dbsynth inspect``: a readable summary of a database as dbsynth sees it.
+
+The summary is built from :class:`~dbsynth.metadata.Metadata` alone (no database handle), so it is the same
+for a live database and for a saved metadata file, and it can be unit-tested without a server.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import BadInputError
+from ..metadata import Metadata
+
+__all__ = ["diagram_format", "summarize", "write_diagram"]
+
+#: Diagram formats by file suffix.
+_DIAGRAM_FORMATS = {".mmd": "mermaid", ".md": "mermaid", ".dot": "dot", ".gv": "dot"}
+
+
+def _count(n: int | None) -> str:
+    return "? rows" if n is None else f"{n:,} rows"
+
+
+def summarize(metadata: Metadata, *, title: str | None = None) -> str:
+    """Describe ``metadata`` as plain text: tables, columns, keys, relationships and cycle handling.
+
+    Args:
+        metadata: the database described (usually from :func:`dbsynth.reflect.reflect`).
+        title: first line (e.g. the masked URL); omitted when None.
+
+    Returns:
+        The summary, one item per line, ending with a newline.
+
+    Raises:
+        CycleError: when a foreign-key cycle cannot be broken (no nullable key in it).
+    """
+    graph = metadata.graph()
+    total = sum(t.row_count or 0 for t in metadata)
+    lines: list[str] = []
+    if title:
+        lines.append(title)
+    dialect = f" ({metadata.dialect})" if metadata.dialect else ""
+    lines.append(f"{len(metadata)} tables, {total:,} rows{dialect}")
+    lines.append("Write order: " + ", ".join(graph.parent_first()))
+    for name in graph.parent_first():
+        table = metadata.tables[name]
+        lines.append("")
+        lines.append(f"{name}  ({_count(table.row_count)})")
+        width = max((len(c.name) for c in table.columns), default=0)
+        for col in table.columns:
+            flags = []
+            if col.name in table.primary_key:
+                flags.append("PK")
+            if not col.nullable:
+                flags.append("NOT NULL")
+            if col.autoincrement:
+                flags.append("auto")
+            if col.computed:
+                flags.append("computed")
+            native = f" [{col.native_type}]" if col.native_type else ""
+            extra = f"  {' '.join(flags)}" if flags else ""
+            lines.append(f"  {col.name:<{width}}  {col.type}{native} as {col.sdtype}{extra}")
+        if len(table.primary_key) > 1:
+            lines.append(f"  primary key ({', '.join(table.primary_key)})")
+        for uc in table.unique_constraints:
+            lines.append(f"  unique ({', '.join(uc.columns)})")
+        for fk in table.foreign_keys:
+            lines.append(f"  FK ({', '.join(fk.columns)}) -> {fk.ref_table}({', '.join(fk.ref_columns)})")
+    lines.append("")
+    lines.append(f"Relationships: {len(graph.edges)}")
+    for edge in graph.edges:
+        lines.append(f"  {edge.describe()}")
+    if graph.deferred:
+        lines.append(f"Cycles: {len(graph.deferred)} foreign key(s) written as NULL, filled after insert")
+        for d in graph.deferred:
+            lines.append(f"  {d.describe()}")
+    else:
+        lines.append("Cycles: none")
+    return "\n".join(lines) + "\n"
+
+
+def diagram_format(path: str | Path) -> str:
+    """The diagram format (``mermaid`` or ``dot``) for a file name.
+
+    Raises:
+        BadInputError: when the suffix is not ``.mmd``, ``.md``, ``.dot`` or ``.gv``.
+    """
+    path = Path(path)
+    fmt = _DIAGRAM_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        allowed = ", ".join(sorted(_DIAGRAM_FORMATS))
+        raise BadInputError(f"--diagram {path.name}: unknown diagram format (use a file ending in {allowed})")
+    return fmt
+
+
+def write_diagram(metadata: Metadata, path: str | Path) -> Path:
+    """Write the foreign-key graph to ``path``: Mermaid for ``.mmd``/``.md``, Graphviz DOT for ``.dot``/``.gv``.
+
+    Args:
+        metadata: the database described.
+        path: file to write; its suffix picks the format.
+
+    Returns:
+        The path written.
+
+    Raises:
+        BadInputError: when the suffix is not one of the formats above.
+    """
+    path = Path(path)
+    fmt = diagram_format(path)
+    graph = metadata.graph()
+    text = graph.to_mermaid() if fmt == "mermaid" else graph.to_dot()
+    if path.suffix.lower() == ".md":  # Markdown renders Mermaid inside a fenced block
+        text = f"```mermaid\n{text}```\n"
+    path.write_text(text, encoding="utf-8")
+    return path
