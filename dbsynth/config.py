@@ -9,9 +9,34 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import difflib
+import os
+import re
+import types
+import typing
+from typing import Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+
 from .errors import ConfigError
 
-__all__ = ["BUILTIN_DATABASES", "DEFAULT_URL", "resolve_url"]
+__all__ = [
+    "BUILTIN_DATABASES",
+    "DEFAULT_URL",
+    "ColumnConfig",
+    "Config",
+    "ModelConfig",
+    "PiiConfig",
+    "ReportConfig",
+    "SourceConfig",
+    "TableConfig",
+    "TargetConfig",
+    "check_against",
+    "interpolate",
+    "load_config",
+    "resolve_url",
+]
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -57,3 +82,345 @@ def resolve_url(url: str, base_dir: str | Path | None = None) -> str:
             path_part = str((base / path_part).resolve())
         return f"{head}:///{path_part}{sep}{query}"
     return url
+
+
+# ---- the schema of a config file ---------------------------------------------------------------------------
+class _Strict(BaseModel):
+    # Unknown keys are errors (with a did-you-mean), never silently ignored: a typo must not change a run.
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class SourceConfig(_Strict):
+    """The production database read from (never written to)."""
+
+    url: str
+    """SQLAlchemy URL; ``builtin:chinook`` for the embedded sample; relative SQLite paths are config-relative."""
+    db_schema: str | None = Field(None, alias="schema")
+    """Database schema to read (default: the connection's)."""
+    include: list[str] | None = None
+    """Only these tables."""
+    exclude: list[str] | None = None
+    """Leave these tables out."""
+
+
+class TargetConfig(_Strict):
+    """The database the synthetic rows are written to."""
+
+    url: str
+    """SQLAlchemy URL of the target (must not be the source)."""
+    mode: Literal["create", "replace", "truncate", "append"] = "create"
+    """create: tables must not exist; replace: drop and recreate; truncate: empty then load; append: add rows."""
+
+
+class ModelConfig(_Strict):
+    """Where the fitted model is kept, and when it is re-fitted."""
+
+    path: str | None = None
+    """Model file (relative to the config file); None keeps the model in memory only."""
+    refit: Literal["always", "if_schema_changed", "never"] = "if_schema_changed"
+    """if_schema_changed compares the source's schema fingerprint with the model file's."""
+
+
+class PiiConfig(_Strict):
+    """A Faker provider generating a column."""
+
+    provider: str
+    """Faker provider name (email, name, phone_number, ...)."""
+    locale: str | None = None
+    """Faker locale for this column (default: the config's ``locales``)."""
+
+
+class ColumnConfig(_Strict):
+    """Override of one column; give exactly one of the keys."""
+
+    pii: PiiConfig | None = None
+    """Generate with a Faker provider instead of learning the column."""
+    constant: Any = None
+    """Write this value in every row."""
+    null: bool = False
+    """Write NULL in every row (the column must be nullable)."""
+    distribution: str | None = None
+    """Marginal distribution of a numerical column (e.g. norm, beta, truncnorm, gamma, uniform)."""
+    exclude: bool = False
+    """Leave the column out (it must be nullable or have a default)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_key(cls, data: Any) -> Any:
+        # YAML reads an unquoted `null:` key as None; the user meant the `null` override.
+        if isinstance(data, dict) and None in data:
+            data = {("null" if k is None else k): v for k, v in data.items()}
+        return data
+
+    @field_validator("pii", mode="before")
+    @classmethod
+    def _pii_shorthand(cls, value: Any) -> Any:
+        # `pii: email` is shorthand for `pii: {provider: email}`
+        return {"provider": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_override(self) -> "ColumnConfig":
+        given = self.overrides()
+        if len(given) > 1:
+            raise ValueError(f"give only one of pii, constant, null, distribution, exclude (got {', '.join(given)})")
+        return self
+
+    def overrides(self) -> list[str]:
+        """Names of the overrides set on this column."""
+        given = [k for k in ("pii", "distribution") if getattr(self, k) is not None]
+        given += [k for k in ("null", "exclude") if getattr(self, k)]
+        if "constant" in self.model_fields_set:
+            given.append("constant")
+        return given
+
+
+class TableConfig(_Strict):
+    """Per-table settings."""
+
+    rows: int | None = Field(None, ge=0)
+    """Rows to sample for a root table (children follow from the learned counts)."""
+    mode: Literal["synthesize", "copy", "empty", "skip"] = "synthesize"
+    """synthesize; copy the real rows verbatim (lookup tables); empty (created, no rows); skip (not created)."""
+    table_parameters: dict[str, Any] = Field(default_factory=dict)
+    """Passed to ``set_table_parameters`` (e.g. ``numerical_distributions``)."""
+    columns: dict[str, ColumnConfig] = Field(default_factory=dict)
+    """Per-column overrides."""
+
+
+class ReportConfig(_Strict):
+    """Reports written after a run."""
+
+    json_path: str | None = Field(None, alias="json")
+    """Machine-readable run report (tables, rows, seconds, warnings), relative to the config file."""
+    html: str | None = None
+    """Quality report (when the report stage is installed)."""
+
+
+class Config(_Strict):
+    """A whole run configuration (see ``config.example.yaml``)."""
+
+    source: SourceConfig
+    target: TargetConfig | None = None
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    synthesizer: Literal["hma", "hsa", "independent"] = "hma"
+    seed: int | None = None
+    scale: float = Field(1.0, gt=0)
+    tables: dict[str, TableConfig] = Field(default_factory=dict)
+    locales: list[str] = Field(default_factory=lambda: ["en_US"])
+    batch_size: int = Field(10_000, gt=0)
+    memory_limit: str | int | None = None
+    """Memory budget (bytes, or text such as ``2GB``), passed to the stages that stream."""
+    report: ReportConfig | None = None
+
+    # File the config was read from (None when built in code); relative paths were resolved against it.
+    _path: Path | None = PrivateAttr(None)
+
+    @property
+    def path(self) -> Path | None:
+        """The YAML file this config was read from, if any."""
+        return self._path
+
+    def table(self, name: str) -> TableConfig:
+        """Settings of table ``name`` (defaults when the config does not mention it)."""
+        return self.tables.get(name) or TableConfig()
+
+
+# ---- interpolation -------------------------------------------------------------------------------------------
+_VAR = re.compile(r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
+
+
+def interpolate(value: Any, *, where: str = "config", env: typing.Mapping[str, str] | None = None, _path: str = "") -> Any:
+    """Replace ``${VAR}`` and ``${VAR:-default}`` in every string of a parsed YAML tree (``$$`` is a ``$``).
+
+    Args:
+        value: the parsed YAML (dicts, lists, scalars).
+        where: name of the file, for messages.
+        env: variables (default: ``os.environ``).
+
+    Returns:
+        A copy with the variables substituted.
+
+    Raises:
+        ConfigError: naming the key path and the variable when a variable without default is not set.
+    """
+    env = os.environ if env is None else env
+    if isinstance(value, dict):
+        return {k: interpolate(v, where=where, env=env, _path=f"{_path}.{k}" if _path else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, where=where, env=env, _path=f"{_path}[{i}]") for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def sub(m: re.Match) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        name, default = m.group("name"), m.group("default")
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        raise ConfigError(
+            f"{where}: {_path or '(top)'}: environment variable {name} is not set "
+            f"(set it, or write ${{{name}:-default}})"
+        )
+
+    return _VAR.sub(sub, value)
+
+
+# ---- loading -------------------------------------------------------------------------------------------------
+def _unwrap(annotation: Any) -> Any:
+    """The BaseModel or dict value type inside Optional[...] / X | None."""
+    origin = typing.get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            if arg is not type(None):
+                return _unwrap(arg)
+    return annotation
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The model class a pydantic error location points inside of (for the list of allowed keys)."""
+    current: Any = Config
+    for item in loc:
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = next(
+                (f for n, f in current.model_fields.items() if item in (n, f.alias)),
+                None,
+            )
+            if field is None:
+                return None
+            current = _unwrap(field.annotation)
+        elif typing.get_origin(current) is dict:
+            current = _unwrap(typing.get_args(current)[1])
+        else:
+            return None
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _keys(model: type[BaseModel]) -> list[str]:
+    return [f.alias or n for n, f in model.model_fields.items()]
+
+
+def _describe(where: str, err: dict) -> str:
+    loc = tuple(err["loc"])
+    path = ".".join(str(p) for p in loc) or "(top)"
+    if err["type"] == "extra_forbidden":
+        model = _model_at(loc[:-1])
+        allowed = _keys(model) if model else []
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        return f"{where}: {path}: unknown key ({hint}allowed: {', '.join(allowed)})"
+    if err["type"] == "missing":
+        return f"{where}: {path}: required key is missing"
+    msg = err["msg"].removeprefix("Value error, ")
+    return f"{where}: {path}: {msg}"
+
+
+def parse_config(data: Any, *, where: str = "config", base_dir: str | Path | None = None) -> Config:
+    """Validate an already parsed (and interpolated) YAML tree into a :class:`Config`.
+
+    Args:
+        data: the tree.
+        where: name of the file, for messages.
+        base_dir: directory relative paths are resolved against (default: the working directory).
+
+    Returns:
+        The config with URLs and paths resolved.
+
+    Raises:
+        ConfigError: one line naming the file, the key path, what is wrong and what is allowed.
+    """
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: the file must hold a mapping of keys (source, target, model, ...)")
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        raise ConfigError(_describe(where, errors[0]) + more) from None
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    cfg.source.url = resolve_url(cfg.source.url, base)
+    if cfg.target is not None:
+        cfg.target.url = resolve_url(cfg.target.url, base)
+    if cfg.model.path:
+        cfg.model.path = str((base / cfg.model.path).resolve())
+    if cfg.report is not None:
+        if cfg.report.json_path:
+            cfg.report.json_path = str((base / cfg.report.json_path).resolve())
+        if cfg.report.html:
+            cfg.report.html = str((base / cfg.report.html).resolve())
+    _check_synthesizer(cfg, where)
+    return cfg
+
+
+def _check_synthesizer(cfg: Config, where: str) -> None:
+    import importlib.util
+
+    module = {"hma": "dbsynth.model.hma", "hsa": "dbsynth.model.hsa", "independent": "dbsynth.model.independent"}
+    if cfg.synthesizer == "hma":
+        return  # the default engine; its absence is reported when a run needs it
+    try:
+        found = importlib.util.find_spec(module[cfg.synthesizer]) is not None
+    except ImportError:
+        found = False
+    if not found:
+        raise ConfigError(f"{where}: synthesizer: '{cfg.synthesizer}' is not available in this version (use hma)")
+
+
+def load_config(path: str | Path, *, env: typing.Mapping[str, str] | None = None) -> Config:
+    """Read, interpolate and validate a YAML config file.
+
+    Args:
+        path: the YAML file.
+        env: variables for ``${VAR}`` (default: ``os.environ``).
+
+    Returns:
+        The validated :class:`Config`; relative paths are resolved against the file's directory.
+
+    Raises:
+        ConfigError: when the file is missing, not YAML, or invalid (one line naming the key path).
+    """
+    path = Path(path)
+    where = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read the config file ({exc.strerror or exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{where}: not valid YAML{at}: {problem}") from None
+    data = interpolate(data, where=where, env=env)
+    cfg = parse_config(data, where=where, base_dir=path.resolve().parent)
+    cfg._path = path.resolve()
+    return cfg
+
+
+def check_against(cfg: Config, metadata: Any) -> None:
+    """Check that the tables and columns the config names exist in ``metadata``.
+
+    Args:
+        cfg: the config.
+        metadata: the source's :class:`~dbsynth.metadata.Metadata`.
+
+    Raises:
+        ConfigError: naming the unknown table or column, with a did-you-mean suggestion.
+    """
+    where = str(cfg.path) if cfg.path else "config"
+    known = list(metadata.tables)
+    for name, tcfg in cfg.tables.items():
+        if name not in metadata.tables:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(known)})"
+            raise ConfigError(f"{where}: tables.{name}: no such table in the source{hint}")
+        table = metadata.tables[name]
+        for col in tcfg.columns:
+            if not table.has_column(col):
+                close = difflib.get_close_matches(col, table.column_names, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise ConfigError(f"{where}: tables.{name}.columns.{col}: no such column in the source{hint}")
