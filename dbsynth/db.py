@@ -1,0 +1,185 @@
+"""Database connections: engines with one-line errors, source/target identity, read-only snapshots.
+
+Every stage that touches a database gets its engine from :func:`engine`, so that a wrong URL, an unreachable
+host or bad credentials surface as one :class:`~dbsynth.errors.ConnectError` line (password masked) instead
+of a driver traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Iterator
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
+
+from .errors import ConnectError, mask_url
+
+__all__ = ["engine", "make_url", "same_database", "read_only_connection", "dialect_of"]
+
+# Plain scheme -> the driver dbsynth ships with (psycopg 3, pymysql); explicit drivers are kept as given.
+_DEFAULT_DRIVERS = {
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "mysql": "mysql+pymysql",
+    "mariadb": "mariadb+pymysql",
+}
+_CONNECT_TIMEOUT_S = 10
+
+
+def make_url(url: str | URL) -> URL:
+    """Parse ``url`` and pick dbsynth's default driver for plain ``postgresql://`` / ``mysql://`` URLs.
+
+    Args:
+        url: a SQLAlchemy URL or its text form.
+
+    Returns:
+        The parsed URL.
+
+    Raises:
+        ConnectError: when the text is not a database URL.
+    """
+    if isinstance(url, URL):
+        parsed = url
+    else:
+        try:
+            parsed = sa.make_url(str(url).strip())
+        except Exception:
+            raise ConnectError(
+                f"'{mask_url(url)}' is not a database URL",
+                hint="Use e.g. postgresql://user@host:5432/db, mysql://user@host/db or sqlite:///file.db.",
+            ) from None
+    driver = _DEFAULT_DRIVERS.get(parsed.drivername)
+    if driver:
+        parsed = parsed.set(drivername=driver)
+    return parsed
+
+
+def dialect_of(url: str | URL) -> str:
+    """The SQLAlchemy dialect name of ``url`` (``postgresql``, ``mysql``, ``mariadb``, ``sqlite``)."""
+    return make_url(url).get_backend_name()
+
+
+def engine(url: str | URL, *, read_only: bool = False) -> sa.Engine:
+    """An engine for ``url`` whose connection has been checked once.
+
+    Args:
+        url: database URL (text or ``sqlalchemy.URL``). ``postgresql://`` uses psycopg 3, ``mysql://`` and
+            ``mariadb://`` use pymysql.
+        read_only: for SQLite, open the file read-only (``mode=ro``) so nothing can write to it. Other
+            dialects get read-only transactions from :func:`read_only_connection`.
+
+    Returns:
+        A connected-once :class:`sqlalchemy.Engine`.
+
+    Raises:
+        ConnectError: for an unknown dialect or driver, an unreachable host, an unknown database or bad
+            credentials; one line with the masked URL and what to do.
+    """
+    parsed = make_url(url)
+    shown = mask_url(parsed)
+    backend = parsed.get_backend_name()
+    kwargs: dict = {}
+    if backend == "sqlite":
+        path = parsed.database
+        if path and path != ":memory:" and not path.startswith("file:"):
+            if not Path(path).exists():
+                raise ConnectError(f"SQLite file of '{shown}' does not exist", hint="Check the path.")
+            if read_only:
+                # A URI connection is the only way to make sqlite3 refuse writes at the file level.
+                uri = Path(path).resolve().as_uri() + "?mode=ro"
+                parsed = parsed.set(database=uri, query={**parsed.query, "uri": "true"})
+    elif backend in ("postgresql", "mysql", "mariadb"):
+        kwargs["connect_args"] = {"connect_timeout": _CONNECT_TIMEOUT_S}
+    try:
+        eng = sa.create_engine(parsed, **kwargs)
+    except Exception as exc:  # NoSuchModuleError, missing DBAPI, bad arguments
+        raise ConnectError(
+            f"cannot use '{shown}': {type(exc).__name__}: {_first_line(exc)}",
+            hint="Use a postgresql://, mysql://, mariadb:// or sqlite:/// URL.",
+        ) from None
+    try:
+        with eng.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except Exception as exc:
+        eng.dispose()
+        raise ConnectError(
+            f"cannot connect to '{shown}': {_first_line(getattr(exc, 'orig', None) or exc)}",
+            hint="Check host, port, database name and credentials.",
+        ) from None
+    return eng
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return mask_url(text[0] if text else type(exc).__name__)
+
+
+def same_database(url_a: str | URL, url_b: str | URL) -> bool:
+    """True when both URLs point at the same database (used to refuse writing into the source).
+
+    Same dialect, host, port and database name; for SQLite the same file after resolving paths. Drivers,
+    users and passwords do not matter.
+    """
+    a, b = make_url(url_a), make_url(url_b)
+    if a.get_backend_name() != b.get_backend_name():
+        return False
+    if a.get_backend_name() == "sqlite":
+        da, db_ = a.database or "", b.database or ""
+        if da in ("", ":memory:") or db_ in ("", ":memory:"):
+            return False  # two in-memory databases are never the same one
+        return _sqlite_path(da) == _sqlite_path(db_)
+    default_port = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}.get(a.get_backend_name())
+    host = lambda u: (u.host or "localhost").lower().replace("127.0.0.1", "localhost")  # noqa: E731
+    return (
+        host(a) == host(b)
+        and (a.port or default_port) == (b.port or default_port)
+        and (a.database or "") == (b.database or "")
+    )
+
+
+def _sqlite_path(database: str) -> Path:
+    if database.startswith("file:"):
+        database = database[5:].split("?", 1)[0]
+        database = database[2:] if database.startswith("//") else database
+    return Path(database).expanduser().resolve()
+
+
+@contextlib.contextmanager
+def read_only_connection(eng: sa.Engine) -> Iterator[sa.Connection]:
+    """A connection inside a read-only transaction that sees one consistent snapshot.
+
+    PostgreSQL: ``REPEATABLE READ READ ONLY``; MariaDB/MySQL: ``REPEATABLE READ`` + ``START TRANSACTION READ
+    ONLY``; SQLite: a deferred transaction (plus ``query_only``) that never writes. The transaction is
+    rolled back at the end: nothing of it could be committed anyway.
+
+    Args:
+        eng: an engine from :func:`engine`.
+
+    Yields:
+        The connection.
+    """
+    backend = eng.dialect.name
+    with eng.connect() as conn:
+        if backend == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            conn.begin()
+        elif backend in ("mysql", "mariadb"):
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            # SQLAlchemy would emit a plain BEGIN; READ ONLY must be part of the START TRANSACTION itself.
+            conn.exec_driver_sql("START TRANSACTION READ ONLY")
+        else:
+            conn.exec_driver_sql("PRAGMA query_only = ON")
+            # pysqlite only opens a transaction before writes; an explicit one pins a snapshot for reads.
+            conn.exec_driver_sql("BEGIN DEFERRED")
+        try:
+            yield conn
+        finally:
+            try:
+                conn.rollback()
+                if backend == "sqlite":
+                    conn.exec_driver_sql("PRAGMA query_only = OFF")
+                    conn.rollback()
+            except Exception:  # the connection is returned to the pool (and reset) regardless
+                pass

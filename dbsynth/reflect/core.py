@@ -1,0 +1,273 @@
+"""Reflect a PostgreSQL, MariaDB/MySQL or SQLite database into :class:`Metadata`.
+
+One SQLAlchemy Inspector answers batch ``get_multi_*`` calls (one catalog query per kind of object, not one
+per table), inside a read-only transaction: reflection never writes to the source.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Inspector
+
+from ..db import engine as make_engine
+from ..db import read_only_connection
+from ..errors import ConnectError, ReflectionError, mask_url
+from ..metadata import sdtypes as st
+from ..metadata.records import CheckConstraint, Column, ForeignKey, Metadata, Table, UniqueConstraint
+from .infer import infer_sdtypes
+from .types import map_type
+
+__all__ = ["reflect"]
+
+TableKey = tuple[str | None, str]  # (schema as SQLAlchemy reports it, table name)
+
+
+def reflect(
+    url: str | URL | sa.Engine,
+    schema: str | list[str] | None = None,
+    include: Iterable[str] | None = None,
+    exclude: Iterable[str] | None = None,
+    statistics: bool = True,
+) -> Metadata:
+    """Describe the tables of a database: columns and types, keys, constraints, sdtypes and row counts.
+
+    Args:
+        url: database URL (text or ``sqlalchemy.URL``) or an engine.
+        schema: schema(s) to reflect; None is the connection's default schema. With several schemas the
+            table names are ``schema.name``.
+        include: table names to keep (all when None).
+        exclude: table names to leave out.
+        statistics: read row counts and cheap per-column statistics (distinct ratios) to choose sdtypes;
+            without them sdtypes are inferred from types and names only.
+
+    Returns:
+        Validated metadata. Views are ignored; PostgreSQL partitioned tables appear once, as the parent.
+
+    Raises:
+        ConnectError: the database cannot be reached.
+        ReflectionError: no tables, or include/exclude names that do not exist.
+        MetadataError: the reflected schema is inconsistent (e.g. a foreign key to a non-key column).
+    """
+    own_engine = not isinstance(url, sa.Engine)
+    eng = make_engine(url, read_only=True) if own_engine else url
+    try:
+        with read_only_connection(eng) as conn:
+            return _reflect(conn, schema, include, exclude, statistics)
+    except sa.exc.OperationalError as exc:
+        raise ConnectError(
+            f"lost the connection to '{mask_url(eng.url)}' while reflecting: {str(exc.orig).splitlines()[0]}"
+        ) from None
+    finally:
+        if own_engine:
+            eng.dispose()
+
+
+def _reflect(conn: sa.Connection, schema, include, exclude, statistics: bool) -> Metadata:
+    insp: Inspector = sa.inspect(conn)
+    dialect = conn.dialect
+    schemas: list[str | None] = [schema] if schema is None or isinstance(schema, str) else list(schema)
+    multi = len(schemas) > 1
+    default_schema = insp.default_schema_name
+
+    def key_of(sch: str | None, name: str) -> str:
+        return f"{sch or default_schema}.{name}" if multi else name
+
+    # PostgreSQL partitions are tables of their own in the catalog; they are storage of the parent.
+    partition_parent = _pg_partitions(conn) if dialect.name == "postgresql" else {}
+
+    tables: dict[TableKey, str] = {}  # (schema, name) -> metadata key
+    for sch in schemas:
+        try:
+            names = insp.get_table_names(schema=sch)
+        except sa.exc.NoSuchTableError:
+            names = []
+        except sa.exc.DBAPIError as exc:
+            raise ReflectionError(f"cannot list the tables of schema '{sch}': {str(exc.orig).splitlines()[0]}") from None
+        for name in names:
+            if (sch or default_schema, name) in partition_parent:
+                continue
+            tables[(sch, name)] = key_of(sch, name)
+
+    if not tables:
+        where = f"schema(s) {', '.join(str(s) for s in schemas)}" if schema else "the default schema"
+        raise ReflectionError(
+            f"'{mask_url(conn.engine.url)}' has no tables in {where}",
+            hint="Check the database name and the schema option.",
+        )
+    _apply_filters(tables, include, exclude)
+
+    metadata = Metadata(dialect=dialect.name)
+    by_schema: dict[str | None, list[str]] = {}
+    for sch, name in tables:
+        by_schema.setdefault(sch, []).append(name)
+
+    for sch, names in by_schema.items():
+        kw = {"schema": sch, "filter_names": names}
+        columns = insp.get_multi_columns(**kw)
+        pks = insp.get_multi_pk_constraint(**kw)
+        fks = _fks_with_partitions(insp, sch, names, partition_parent, default_schema)
+        uniques = insp.get_multi_unique_constraints(**kw)
+        indexes = insp.get_multi_indexes(**kw)
+        try:
+            checks = insp.get_multi_check_constraints(**kw)
+        except NotImplementedError:  # pragma: no cover - every supported dialect has them
+            checks = {}
+        try:
+            comments = insp.get_multi_table_comment(**kw)
+        except NotImplementedError:  # SQLite keeps no comments
+            comments = {}
+        for name in names:
+            k = (sch, name)
+            table = Table(name=tables[k], schema=sch)
+            pk = pks.get(k) or {}
+            table.primary_key = list(pk.get("constrained_columns") or [])
+            for info in columns.get(k, []):
+                table.columns.append(_column(info, dialect))
+            _sqlite_rowid_autoincrement(table, dialect.name)
+            table.foreign_keys = _foreign_keys(fks.get(k, []), sch, tables, key_of, default_schema)
+            table.unique_constraints = _uniques(uniques.get(k, []), indexes.get(k, []), table.primary_key)
+            table.check_constraints = [
+                CheckConstraint(sqltext=str(c["sqltext"]), name=c.get("name")) for c in checks.get(k, [])
+            ]
+            table.comment = (comments.get(k) or {}).get("text")
+            metadata.add_table(table)
+
+    if statistics:
+        from .stats import read_statistics
+
+        stats = read_statistics(conn, metadata)
+    else:
+        stats = {}
+    infer_sdtypes(metadata, stats)
+    return metadata.validate()
+
+
+def _apply_filters(tables: dict[TableKey, str], include, exclude) -> None:
+    known = set(tables.values())
+    wanted = list(include) if include is not None else None
+    unwanted = list(exclude or [])
+    unknown = sorted({n for n in (wanted or []) + unwanted if n not in known})
+    if unknown:
+        raise ReflectionError(
+            f"unknown table(s) in include/exclude: {', '.join(unknown)} (known tables: {', '.join(sorted(known))})"
+        )
+    for k, key in list(tables.items()):
+        if (wanted is not None and key not in wanted) or key in unwanted:
+            del tables[k]
+    if not tables:
+        raise ReflectionError("include/exclude left no tables to reflect")
+
+
+def _column(info: dict, dialect) -> Column:
+    t = map_type(info["type"], dialect)
+    computed = info.get("computed")
+    default = info.get("default")
+    return Column(
+        name=info["name"],
+        type=t.type,
+        nullable=bool(info.get("nullable", True)),
+        native_type=t.native_type,
+        length=t.length,
+        precision=t.precision,
+        scale=t.scale,
+        bits=t.bits,
+        timezone=t.timezone,
+        enum_name=t.enum_name,
+        enum_values=t.enum_values,
+        item_type=t.item_type,
+        default=str(default) if default is not None else None,
+        # SQLAlchemy reports True for identity/serial/auto_increment, "auto" or nothing otherwise.
+        autoincrement=info.get("autoincrement") is True or bool(info.get("identity")),
+        computed=str(computed["sqltext"]) if computed else None,
+        comment=info.get("comment"),
+    )
+
+
+def _sqlite_rowid_autoincrement(table: Table, dialect_name: str) -> None:
+    # An INTEGER PRIMARY KEY is SQLite's rowid: the database generates it, like a serial.
+    if dialect_name == "sqlite" and len(table.primary_key) == 1:
+        col = table.column(table.primary_key[0])
+        if col.type == st.INTEGER and (col.native_type or "").upper() == "INTEGER":
+            col.autoincrement = True
+
+
+def _pg_partitions(conn: sa.Connection) -> dict[tuple[str, str], tuple[str, str]]:
+    """``(schema, partition) -> (schema, root parent)`` for every PostgreSQL partition, nested ones too."""
+    rows = conn.execute(
+        sa.text(
+            "SELECT cn.nspname, c.relname, pn.nspname, p.relname "
+            "FROM pg_inherits i "
+            "JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace cn ON cn.oid = c.relnamespace "
+            "JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = p.relnamespace "
+            "WHERE c.relispartition"
+        )
+    ).all()
+    parent = {(r[0], r[1]): (r[2], r[3]) for r in rows}
+    root = {}
+    for child in parent:
+        top = parent[child]
+        while top in parent:  # sub-partitions point at the partitioned parent at the top
+            top = parent[top]
+        root[child] = top
+    return root
+
+
+def _fks_with_partitions(insp, sch, names, partition_parent, default_schema) -> dict[TableKey, list[dict]]:
+    """Foreign keys of ``names``, with those declared only on partitions credited to their parent."""
+    fks = dict(insp.get_multi_foreign_keys(schema=sch, filter_names=names))
+    children = [p for p, parent in partition_parent.items() if parent[0] == (sch or default_schema) and parent[1] in names]
+    if children:
+        part_fks = insp.get_multi_foreign_keys(schema=children[0][0], filter_names=[c[1] for c in children])
+        for (_, part), items in part_fks.items():
+            parent_key = (sch, partition_parent[(children[0][0], part)][1])
+            fks.setdefault(parent_key, [])
+            fks[parent_key] = list(fks[parent_key]) + list(items)
+    return fks
+
+
+def _foreign_keys(items: list[dict], sch, tables: dict[TableKey, str], key_of, default_schema) -> list[ForeignKey]:
+    out: list[ForeignKey] = []
+    seen: set[tuple] = set()
+    known = {(s or default_schema, n): k for (s, n), k in tables.items()}
+    for fk in items:
+        rschema = fk.get("referred_schema") or sch or default_schema
+        ref = known.get((rschema, fk["referred_table"]))
+        if ref is None:  # the parent was excluded (or lives in a schema not reflected): not ours to keep
+            continue
+        cols, ref_cols = list(fk["constrained_columns"]), list(fk["referred_columns"])
+        sig = (tuple(cols), ref, tuple(ref_cols))
+        if sig in seen:  # the same key declared on the parent and each partition
+            continue
+        seen.add(sig)
+        opts = fk.get("options") or {}
+        out.append(
+            ForeignKey(
+                columns=cols,
+                ref_table=ref,
+                ref_columns=ref_cols,
+                name=fk.get("name"),
+                on_delete=opts.get("ondelete"),
+                deferrable=bool(opts.get("deferrable")),
+            )
+        )
+    return out
+
+
+def _uniques(constraints: list[dict], indexes: list[dict], pk: list[str]) -> list[UniqueConstraint]:
+    out: list[UniqueConstraint] = []
+    seen = {tuple(pk)}
+    candidates = [(c.get("name"), c.get("column_names") or []) for c in constraints]
+    # Unique indexes act as constraints; expression/partial indexes cannot be described by columns.
+    candidates += [
+        (ix.get("name"), ix.get("column_names") or [])
+        for ix in indexes
+        if ix.get("unique") and not (ix.get("dialect_options") or {}).get("postgresql_where")
+    ]
+    for name, cols in candidates:
+        if not cols or any(c is None for c in cols) or tuple(cols) in seen:
+            continue
+        seen.add(tuple(cols))
+        out.append(UniqueConstraint(columns=list(cols), name=name))
+    return out

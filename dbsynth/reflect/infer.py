@@ -1,0 +1,109 @@
+"""Choose each column's sdtype from its type, its name and (when available) cheap statistics."""
+
+from __future__ import annotations
+
+import re
+
+from ..metadata import sdtypes as st
+from ..metadata.records import Column, Metadata
+
+__all__ = ["infer_sdtypes", "pii_kind", "normalise_name", "CATEGORICAL_MAX_RATIO", "CATEGORICAL_MAX_DISTINCT"]
+
+#: A string column is categorical when it has at most this many distinct values...
+CATEGORICAL_MAX_DISTINCT = 50
+#: ...or when values repeat enough (distinct / non-NULL at most this).
+CATEGORICAL_MAX_RATIO = 0.5
+#: Location-like PII (city, country, state) only when values are mostly distinct; a handful of repeated
+#: cities is a category worth modelling, not personal data.
+LOCATION_MIN_RATIO = 0.5
+
+# Normalised column name -> PII kind. Names are snake_cased first, so FirstName and first_name both match.
+_PII_NAMES: dict[str, str] = {
+    **dict.fromkeys(["email", "e_mail", "email_address", "mail"], "email"),
+    **dict.fromkeys(["first_name", "firstname", "given_name", "forename"], "first_name"),
+    **dict.fromkeys(["last_name", "lastname", "surname", "family_name"], "last_name"),
+    **dict.fromkeys(["full_name", "fullname", "customer_name", "person_name", "contact_name"], "name"),
+    **dict.fromkeys(["phone", "phone_number", "telephone", "mobile", "mobile_phone", "cell_phone", "fax"], "phone_number"),
+    **dict.fromkeys(["address", "address1", "address2", "address_line1", "address_line2", "street", "street_address"],
+                    "street_address"),
+    **dict.fromkeys(["postal_code", "postcode", "zip", "zip_code", "zipcode"], "postcode"),
+    **dict.fromkeys(["city", "town", "billing_city", "shipping_city"], "city"),
+    **dict.fromkeys(["state", "province", "billing_state"], "state"),
+    **dict.fromkeys(["country", "billing_country", "shipping_country"], "country"),
+    **dict.fromkeys(["company", "company_name"], "company"),
+    **dict.fromkeys(["username", "user_name", "login"], "user_name"),
+    **dict.fromkeys(["password", "passwd", "password_hash"], "password"),
+    **dict.fromkeys(["url", "website", "homepage"], "url"),
+    **dict.fromkeys(["ssn", "social_security_number"], "ssn"),
+    **dict.fromkeys(["iban"], "iban"),
+    **dict.fromkeys(["credit_card", "credit_card_number", "card_number"], "credit_card_number"),
+    **dict.fromkeys(["ip", "ip_address", "ipv4"], "ipv4_address"),
+}
+_LOCATION_KINDS = {"city", "state", "country"}
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def normalise_name(name: str) -> str:
+    """``BillingCity`` / ``billing_city`` / ``Billing City`` -> ``billing_city``."""
+    return re.sub(r"[^a-z0-9]+", "_", _CAMEL.sub("_", name).lower()).strip("_")
+
+
+_PREFIXES = ("billing_", "shipping_", "home_", "work_", "contact_", "customer_", "user_")
+
+
+def pii_kind(name: str) -> str | None:
+    """The PII kind a column name suggests (``email``, ``first_name``, ``BillingCity``...), or None."""
+    norm = normalise_name(name)
+    if norm in _PII_NAMES:
+        return _PII_NAMES[norm]
+    for prefix in _PREFIXES:  # billing_city is a city, customer_email an email
+        if norm.startswith(prefix) and norm[len(prefix):] in _PII_NAMES:
+            return _PII_NAMES[norm[len(prefix):]]
+    return None
+
+
+def infer_sdtypes(metadata: Metadata, stats: dict | None = None) -> None:
+    """Set ``Column.sdtype`` of every column in place.
+
+    Keys (primary and foreign) are ``id``; numbers ``numerical``; dates and times ``datetime``; enums
+    ``categorical``; json, arrays, binary and unknown types ``unsupported``; strings a PII kind by name,
+    else ``categorical`` or ``text`` by their distinct ratio.
+
+    Args:
+        metadata: tables to update.
+        stats: ``{table: {column: ColumnStats}}`` from :func:`dbsynth.reflect.stats.read_statistics`.
+    """
+    stats = stats or {}
+    for table in metadata:
+        keys = set(table.primary_key) | {c for fk in table.foreign_keys for c in fk.columns}
+        for col in table.columns:
+            col.sdtype = _sdtype(col, col.name in keys, stats.get(table.name, {}).get(col.name))
+
+
+def _sdtype(col: Column, is_key: bool, stat) -> str:
+    if is_key or col.type == st.UUID:
+        return st.ID
+    family = col.type
+    if family == st.BOOL:
+        return st.BOOLEAN
+    if family in (st.INTEGER, st.FLOAT, st.DECIMAL, st.INTERVAL):
+        return st.NUMERICAL
+    if family in (st.DATE, st.TIME, st.TIMESTAMP):
+        return st.DATETIME
+    if family == st.ENUM:
+        return st.CATEGORICAL
+    if family != st.STRING:
+        return st.UNSUPPORTED
+    kind = pii_kind(col.name)
+    if kind in _LOCATION_KINDS:
+        if stat is None or stat.distinct_ratio >= LOCATION_MIN_RATIO:
+            return kind
+        return st.CATEGORICAL
+    if kind:
+        return kind
+    if stat is None:
+        # Without statistics, short bounded strings are usually codes/labels, unbounded ones prose.
+        return st.CATEGORICAL if col.length is not None and col.length <= 64 else st.TEXT
+    if stat.distinct <= CATEGORICAL_MAX_DISTINCT or stat.distinct_ratio <= CATEGORICAL_MAX_RATIO:
+        return st.CATEGORICAL
+    return st.TEXT

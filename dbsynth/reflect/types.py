@@ -1,0 +1,109 @@
+"""SQL types as SQLAlchemy reflects them -> the portable fields of :class:`~dbsynth.metadata.Column`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+from sqlalchemy.engine import Dialect
+
+from ..metadata import sdtypes as st
+
+__all__ = ["TypeInfo", "map_type"]
+
+
+@dataclass
+class TypeInfo:
+    """What a SQL type says about a column's storage."""
+
+    type: str
+    native_type: str | None = None
+    bits: int | None = None
+    length: int | None = None
+    precision: int | None = None
+    scale: int | None = None
+    timezone: bool = False
+    enum_name: str | None = None
+    enum_values: list[str] | None = None
+    item_type: str | None = None
+
+
+def _native(sqltype: sa.types.TypeEngine, dialect: Dialect) -> str | None:
+    try:
+        return str(sqltype.compile(dialect=dialect))
+    except Exception:  # types a dialect cannot render (NullType for unknown types)
+        return None
+
+
+def _int_bits(sqltype: sa.types.TypeEngine) -> int:
+    name = type(sqltype).__name__.upper()
+    if "TINY" in name:
+        return 8
+    if "SMALL" in name:
+        return 16
+    if "MEDIUM" in name:
+        return 24
+    if "BIG" in name:
+        return 64
+    return 32
+
+
+def _family(sqltype: sa.types.TypeEngine) -> TypeInfo:
+    """The family of ``sqltype`` without dialect rendering; order matters (Enum is a String, Float a
+    Numeric, Boolean may be an Integer in MySQL)."""
+    if isinstance(sqltype, pg.DOMAIN):
+        base = sqltype.data_type
+        base = base() if isinstance(base, type) else base
+        return _family(base)
+    if isinstance(sqltype, sa.Enum):
+        return TypeInfo(st.ENUM, enum_name=getattr(sqltype, "name", None), enum_values=list(sqltype.enums))
+    if isinstance(sqltype, sa.Boolean):
+        return TypeInfo(st.BOOL)
+    if isinstance(sqltype, sa.Integer):
+        return TypeInfo(st.INTEGER, bits=_int_bits(sqltype))
+    if isinstance(sqltype, sa.Float):
+        name = type(sqltype).__name__.upper()
+        bits = 32 if name in ("REAL", "FLOAT4") or getattr(sqltype, "precision", None) in range(1, 25) else 64
+        return TypeInfo(st.FLOAT, bits=bits)
+    if isinstance(sqltype, sa.Numeric):
+        return TypeInfo(st.DECIMAL, precision=sqltype.precision, scale=sqltype.scale)
+    if isinstance(sqltype, sa.DateTime):
+        return TypeInfo(st.TIMESTAMP, timezone=bool(sqltype.timezone))
+    if isinstance(sqltype, sa.Date):
+        return TypeInfo(st.DATE)
+    if isinstance(sqltype, sa.Time):
+        return TypeInfo(st.TIME, timezone=bool(sqltype.timezone))
+    if isinstance(sqltype, sa.Interval):
+        return TypeInfo(st.INTERVAL)
+    if isinstance(sqltype, sa.Uuid):
+        return TypeInfo(st.UUID)
+    if isinstance(sqltype, sa.JSON):
+        return TypeInfo(st.JSON)
+    if isinstance(sqltype, sa.ARRAY):
+        return TypeInfo(st.ARRAY, item_type=_family(sqltype.item_type).type)
+    if isinstance(sqltype, sa.types._Binary):
+        return TypeInfo(st.BINARY, length=getattr(sqltype, "length", None))
+    if isinstance(sqltype, sa.String):
+        return TypeInfo(st.STRING, length=sqltype.length)
+    # tsvector, money, geometry, inet, NullType for types SQLAlchemy does not know...
+    return TypeInfo(st.OTHER)
+
+
+def map_type(sqltype: sa.types.TypeEngine, dialect: Dialect) -> TypeInfo:
+    """Map a reflected SQLAlchemy type to dbsynth's portable type fields.
+
+    Args:
+        sqltype: the type from ``Inspector.get_multi_columns``.
+        dialect: the source dialect, used to spell ``native_type``.
+
+    Returns:
+        The type family and its details; ``native_type`` as the dialect spells it (the domain or enum
+        name for PostgreSQL domains and enums).
+    """
+    info = _family(sqltype)
+    if isinstance(sqltype, (pg.DOMAIN, pg.ENUM)) and getattr(sqltype, "name", None):
+        info.native_type = sqltype.name
+    else:
+        info.native_type = _native(sqltype, dialect)
+    return info
