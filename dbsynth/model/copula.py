@@ -1,0 +1,76 @@
+"""The Gaussian copula of one table: marginals per latent column, one correlation matrix of normal scores."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special
+
+from . import univariate
+
+
+def normal_scores(x: np.ndarray, marginal: dict) -> np.ndarray:
+    """Normal scores of ``x`` under ``marginal``.
+
+    The empirical family uses mid-ranks (ties share one score), so a column of few distinct values does not
+    get spurious spread; parametric families use their CDF.
+    """
+    n = len(x)
+    if n == 0:
+        return np.zeros(0)
+    if marginal["family"] == "empirical":
+        order = np.argsort(x, kind="stable")
+        xs = x[order]
+        # mid-rank of each run of equal values
+        starts = np.r_[0, np.flatnonzero(np.diff(xs) != 0) + 1]
+        ends = np.r_[starts[1:], n]
+        mid = (starts + ends - 1) / 2.0
+        run = np.repeat(np.arange(len(starts)), ends - starts)
+        u = np.empty(n)
+        u[order] = (mid[run] + 0.5) / n
+    else:
+        u = univariate.cdf(marginal, x)
+    eps = 0.5 / max(n, 1)
+    return special.ndtri(np.clip(u, eps, 1 - eps))
+
+
+def from_normal(z: np.ndarray, marginal: dict) -> np.ndarray:
+    """Values of normal scores ``z`` under ``marginal``."""
+    return univariate.ppf(marginal, special.ndtr(z))
+
+
+def correlation(z: np.ndarray) -> np.ndarray:
+    """Correlation of the columns of ``z`` (rows x columns); constant columns get 0 off the diagonal."""
+    k = z.shape[1]
+    if k == 0 or len(z) < 2:
+        return np.eye(k)
+    zc = z - z.mean(axis=0)
+    sd = zc.std(axis=0)
+    ok = sd > 1e-12
+    zc[:, ok] /= sd[ok]
+    zc[:, ~ok] = 0.0
+    r = zc.T @ zc / len(z)
+    np.fill_diagonal(r, 1.0)
+    return np.clip(r, -1.0, 1.0)
+
+
+def sqrt_psd(cov: np.ndarray) -> np.ndarray:
+    """A matrix ``L`` with ``L @ L.T == cov`` for a (possibly singular) symmetric PSD ``cov``."""
+    if cov.size == 0:
+        return cov
+    w, v = np.linalg.eigh((cov + cov.T) / 2)
+    return v * np.sqrt(np.clip(w, 0.0, None))
+
+
+def fit(x: np.ndarray, families: list[str]) -> tuple[list[dict], np.ndarray, np.ndarray]:
+    """Fit marginals and the correlation of normal scores.
+
+    Args:
+        x: rows x latent columns, no NaN.
+        families: marginal family of each column.
+
+    Returns:
+        (marginals, correlation, normal scores of ``x``).
+    """
+    marginals = [univariate.fit_marginal(x[:, j], families[j]) for j in range(x.shape[1])]
+    z = np.column_stack([normal_scores(x[:, j], marginals[j]) for j in range(x.shape[1])]) if x.shape[1] else np.zeros((len(x), 0))
+    return marginals, correlation(z), z

@@ -1,0 +1,233 @@
+"""Reversible per-column transforms between frame values and a numeric latent space.
+
+Each modelled column becomes one latent column (its value; categories as a point in their frequency
+interval) plus, when the column has NULLs, a ``<name>#null`` 0/1 indicator that the copula models jointly with
+everything else, so missingness keeps its correlation with other columns. A transform is a JSON-able dict.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from ..metadata import Column
+from ..metadata import sdtypes as st
+
+NULL_SUFFIX = "#null"
+_DAY = 86400.0
+
+
+def _round_digits(x: np.ndarray) -> int | None:
+    """Fewest decimals (0..6) that represent every value exactly, None when none does."""
+    for d in range(7):
+        if np.allclose(np.round(x, d), x, rtol=0, atol=1e-9 * max(1.0, float(np.abs(x).max(initial=0)))):
+            return d
+    return None
+
+
+def _to_seconds(s: pd.Series, column: Column) -> np.ndarray:
+    """Datetime-like values as float seconds (epoch for dates/timestamps, since midnight for times)."""
+    if column.type == st.TIME:
+        txt = s.map(lambda t: t.isoformat() if isinstance(t, dt.time) else t, na_action="ignore")
+        return pd.to_timedelta(txt.astype("object"), errors="coerce").dt.total_seconds().to_numpy(float)
+    ts = pd.to_datetime(s, errors="coerce", utc=True)
+    # pandas 3 may pick a resolution other than ns: divide a timedelta instead of reading raw int64
+    return ((ts - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)).to_numpy(dtype=float, na_value=np.nan)
+
+
+def _labels_to_json(values: list) -> list:
+    out = []
+    for v in values:
+        if isinstance(v, np.generic):
+            v = v.item()
+        if isinstance(v, (pd.Timestamp, dt.date, dt.time)):
+            v = str(v)
+        out.append(v)
+    return out
+
+
+def fit_transform(
+    column: Column, s: pd.Series, rng: np.random.Generator, min_category_count: int = 1
+) -> tuple[dict, dict[str, np.ndarray]]:
+    """Learn the transform of one column and map its values into the latent space.
+
+    Args:
+        column: the column's metadata (type family and sdtype decide the transform).
+        s: its values.
+        rng: randomness for placing categories inside their frequency interval.
+        min_category_count: labels seen fewer times are merged into the most frequent label.
+
+    Returns:
+        (transform dict, latent columns by name).
+    """
+    null = s.isna().to_numpy()
+    has_null = bool(null.any())
+    latent: dict[str, np.ndarray] = {}
+    if column.sdtype in (st.CATEGORICAL, st.BOOLEAN):
+        return _fit_categorical(column, s, rng, min_category_count)
+    if column.sdtype == st.DATETIME:
+        x = _to_seconds(s, column)
+        kind = "datetime"
+    else:
+        x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        kind = "numerical"
+    null = np.isnan(x)
+    has_null = bool(null.any())
+    if null.all():
+        return {"kind": "null", "column": column.name}, {}
+    ok = x[~null]
+    digits = 0 if column.type == st.INTEGER else _round_digits(ok)
+    if kind == "datetime" and column.type == st.DATE:
+        digits = None
+    spec = {
+        "kind": kind,
+        "column": column.name,
+        "min": float(ok.min()),
+        "max": float(ok.max()),
+        "digits": digits,
+        "null": has_null,
+    }
+    filled = np.where(null, np.median(ok), x)
+    latent[column.name] = filled
+    if has_null:
+        latent[column.name + NULL_SUFFIX] = null.astype(float)
+    return spec, latent
+
+
+_NULL_KEY = "\x00null"  # stands for NULL among labels while counting; never written out
+
+
+def _fit_categorical(column, s, rng, min_category_count):
+    key = s.astype("object").where(s.notna(), _NULL_KEY)
+    counts = key.value_counts(sort=False)
+    labels = list(counts.index)
+    freq = counts.to_numpy(dtype=float)
+    null_index = labels.index(_NULL_KEY) if _NULL_KEY in labels else None
+    merged: dict[int, int] = {}
+    if min_category_count > 1 and len(labels) > 1:
+        # merge rare labels into the most frequent non-null label, so no rare value reaches the model file
+        cands = [i for i in range(len(labels)) if i != null_index]
+        if cands:
+            top = max(cands, key=lambda i: (freq[i], -i))
+            for i in cands:
+                if i != top and freq[i] < min_category_count:
+                    freq[top] += freq[i]
+                    merged[i] = top
+    keep = [i for i in range(len(labels)) if i not in merged]
+    order = sorted(keep, key=lambda i: (-freq[i], str(labels[i])))  # frequent first, ties by label: stable
+    pos = {old: new for new, old in enumerate(order)}
+    for i, t in merged.items():
+        pos[i] = pos[t]
+    p = freq[order] / freq[order].sum()
+    hi = np.cumsum(p)
+    hi[-1] = 1.0
+    lo = np.r_[0.0, hi[:-1]]
+    codes = np.array([pos[i] for i in range(len(labels))])[pd.Index(labels).get_indexer(key)]
+    # a uniform point inside the label's frequency interval: rare and frequent labels keep their share
+    u = lo[codes] + (hi[codes] - lo[codes]) * rng.uniform(0.02, 0.98, len(codes))
+    spec = {
+        "kind": "categorical",
+        "column": column.name,
+        "labels": _labels_to_json([None if i == null_index else labels[i] for i in order]),
+        "bounds": hi,
+    }
+    return spec, {column.name: u}
+
+
+def latent_names(spec: dict) -> list[str]:
+    """Names of the latent columns a transform produces, in order."""
+    if spec["kind"] == "null":
+        return []
+    if spec["kind"] in ("numerical", "datetime") and spec.get("null"):
+        return [spec["column"], spec["column"] + NULL_SUFFIX]
+    return [spec["column"]]
+
+
+def inverse_transform(
+    column: Column, spec: dict, latent: dict[str, np.ndarray], n: int, enforce_min_max: bool = True,
+    enforce_rounding: bool = True,
+) -> pd.Series:
+    """Map latent columns back to frame values of ``column`` (see the frame contract).
+
+    Args:
+        column: the column's metadata.
+        spec: its transform from :func:`fit_transform`.
+        latent: sampled latent columns by name.
+        n: number of rows.
+        enforce_min_max: clip to the observed range.
+        enforce_rounding: round to the observed number of decimals.
+
+    Returns:
+        The column's values.
+    """
+    kind = spec["kind"]
+    if kind == "null":
+        return cast(column, pd.Series([None] * n, dtype="object"))
+    if kind == "categorical":
+        u = np.clip(latent[column.name], 0.0, 1.0 - 1e-12)
+        bounds = np.asarray(spec["bounds"], dtype=float)
+        idx = np.minimum(np.searchsorted(bounds, u, side="right"), len(bounds) - 1)
+        labels = np.array(spec["labels"] + [None], dtype=object)[:-1]
+        return cast(column, pd.Series(labels[idx], dtype="object"))
+    x = np.asarray(latent[column.name], dtype=float).copy()
+    if enforce_min_max:
+        x = np.clip(x, spec["min"], spec["max"])
+    if enforce_rounding and spec.get("digits") is not None:
+        x = np.round(x, spec["digits"])
+    if spec.get("null"):
+        x[np.asarray(latent[column.name + NULL_SUFFIX]) >= 0.5] = np.nan
+    if kind == "datetime":
+        if column.type == st.TIME:
+            secs = np.mod(np.round(x), _DAY)
+            td = pd.to_timedelta(secs, unit="s")
+            vals = [None if pd.isna(t) else (dt.datetime.min + t).time() for t in td]
+            return pd.Series(vals, dtype="object")
+        if column.type == st.DATE:
+            x = np.floor(x / _DAY) * _DAY
+        ts = pd.to_datetime(pd.Series(x * 1e9).round(), unit="ns", utc=True)
+        return cast(column, ts)
+    return cast(column, pd.Series(x))
+
+
+def cast(column: Column, s: pd.Series) -> pd.Series:
+    """Give ``s`` the dtype the frame contract asks of ``column``'s type family."""
+    t = column.type
+    try:
+        if t == st.INTEGER:
+            f = pd.to_numeric(s, errors="coerce")
+            if f.isna().any():
+                return f.round().astype("Int64")
+            return f.round().astype("int64")
+        if t in (st.FLOAT, st.DECIMAL):
+            f = pd.to_numeric(s, errors="coerce").astype(float)
+            if t == st.DECIMAL and column.scale is not None:
+                f = f.round(column.scale)
+            return f
+        if t == st.BOOL:
+            if s.isna().any():
+                return s.map(_to_bool, na_action="ignore").astype("boolean")
+            return s.map(_to_bool).astype(bool)
+        if t in (st.DATE, st.TIMESTAMP):
+            ts = pd.to_datetime(s, errors="coerce", utc=True)
+            if t == st.DATE:
+                ts = ts.dt.floor("D")
+            if not column.timezone:
+                ts = ts.dt.tz_localize(None)
+            return ts.astype("datetime64[ns, UTC]" if column.timezone else "datetime64[ns]")
+        if t in (st.STRING, st.ENUM, st.UUID):
+            arr = s.to_numpy(dtype=object, copy=True)
+            null = pd.isna(arr)
+            arr[~null] = [v if isinstance(v, str) else str(v) for v in arr[~null]]
+            arr[null] = None
+            return pd.Series(arr, index=s.index, dtype="object")
+    except (TypeError, ValueError):
+        pass
+    return s
+
+
+def _to_bool(v) -> bool:
+    if isinstance(v, str):
+        return v.strip().lower() in ("true", "t", "1", "yes", "y")
+    return bool(v)

@@ -1,0 +1,84 @@
+"""Transforms, marginals and the copula of one table."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dbsynth.metadata import Column
+from dbsynth.model import copula, univariate
+from dbsynth.model.transforms import fit_transform, inverse_transform
+
+
+def _roundtrip(col: Column, s: pd.Series) -> pd.Series:
+    spec, lat = fit_transform(col, s, np.random.default_rng(0))
+    return inverse_transform(col, spec, lat, len(s))
+
+
+def test_integer_with_nulls_round_trips_and_keeps_dtype():
+    s = pd.Series([1, 5, None, 7, 2], dtype="Int64")
+    out = _roundtrip(Column("a", "integer", "numerical"), s)
+    assert out.dtype == "Int64"
+    assert out.isna().tolist() == s.isna().tolist()
+    assert out.dropna().tolist() == [1, 5, 7, 2]
+
+
+def test_decimals_keep_learned_rounding():
+    s = pd.Series([1.25, 3.5, 2.75])
+    spec, _ = fit_transform(Column("p", "decimal", "numerical", scale=2), s, np.random.default_rng(0))
+    assert spec["digits"] == 2
+
+
+def test_categorical_round_trip_and_null_label():
+    s = pd.Series(["a", "b", None, "a", "c"])
+    out = _roundtrip(Column("c", "string", "categorical"), s)
+    assert out.tolist() == ["a", "b", None, "a", "c"]
+
+
+def test_datetime_date_time_round_trip():
+    ts = pd.Series(pd.to_datetime(["2020-01-01 10:00:00", "2021-06-01 12:30:15", None]))
+    out = _roundtrip(Column("t", "timestamp", "datetime"), ts)
+    assert out.dtype == "datetime64[ns]"
+    assert out.iloc[:2].tolist() == ts.iloc[:2].tolist() and pd.isna(out.iloc[2])
+    times = pd.Series([dt.time(1, 2, 3), dt.time(23, 0, 0)])
+    assert _roundtrip(Column("h", "time", "datetime"), times).tolist() == times.tolist()
+    tz = pd.Series(pd.to_datetime(["2020-01-01 10:00:00+00:00"], utc=True))
+    assert str(_roundtrip(Column("z", "timestamp", "datetime", timezone=True), tz).dtype) == "datetime64[ns, UTC]"
+
+
+def test_constant_and_all_null_columns():
+    assert _roundtrip(Column("k", "integer", "numerical"), pd.Series([4, 4, 4])).tolist() == [4, 4, 4]
+    out = _roundtrip(Column("n", "float", "numerical"), pd.Series([np.nan, np.nan]))
+    assert out.isna().all()
+
+
+def test_rare_labels_are_merged_when_asked():
+    s = pd.Series(["a"] * 10 + ["rare"])
+    spec, _ = fit_transform(Column("c", "string", "categorical"), s, np.random.default_rng(0), min_category_count=2)
+    assert spec["labels"] == ["a"]
+
+
+@pytest.mark.parametrize("family", ["norm", "truncnorm", "uniform", "beta", "gamma", "empirical"])
+def test_families_invert_their_cdf(family):
+    x = np.random.default_rng(1).gamma(2.0, 3.0, 500) + 1.0
+    m = univariate.fit_marginal(x, family)
+    u = np.array([0.1, 0.5, 0.9])
+    assert np.allclose(univariate.cdf(m, univariate.ppf(m, u)), u, atol=1e-3)
+
+
+def test_auto_picks_uniform_for_uniform_data():
+    x = np.random.default_rng(2).uniform(0, 10, 2000)
+    assert univariate.fit_marginal(x, "auto")["family"] in ("uniform", "beta")
+
+
+def test_copula_keeps_correlation():
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=3000)
+    x = np.column_stack([a, a * 2 + rng.normal(scale=0.3, size=3000)])
+    margs, corr, _ = copula.fit(x, ["empirical", "empirical"])
+    z = rng.standard_normal((3000, 2)) @ copula.sqrt_psd(corr).T
+    back = np.column_stack([copula.from_normal(z[:, j], margs[j]) for j in range(2)])
+    assert np.corrcoef(back.T)[0, 1] > 0.9
