@@ -1,0 +1,589 @@
+"""Hierarchical Modeling Algorithm over the foreign-key graph, vectorised over parents.
+
+Fit, children first: each table's modelled columns go through reversible transforms into latent columns; a
+Gaussian copula (marginal per latent column, one correlation of normal scores) is fitted on them plus the
+*extension* columns its children fold into it. Per foreign key a child folds, for all parents at once with
+``np.bincount``: its row count per parent and, along its driving key, the within-parent mean of a bounded set
+of its normal scores (its own columns and its own child counts, at most :data:`MAX_PASSED`, so width stays
+linear and nothing compounds with depth). The within-parent spread and correlation are pooled per child
+table as one residual covariance.
+
+Sample, parents first: roots draw normal scores from their copula; a child's rows are its parents' rows
+repeated by their sampled counts, with normal scores = the parent's sampled means + pooled residual noise.
+Other foreign keys are filled by capacity-aware matching (each parent's sampled count is its capacity),
+deferred ones (self-references, cycles) after every table exists, acyclic by construction.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from .. import progress
+from ..errors import BadInputError, NotFittedError, SchemaMismatchError
+from ..metadata import Metadata, Table
+from ..metadata import sdtypes as st
+from ..metadata.graph import Edge
+from . import copula, univariate
+from .generators import generator_from_dict, make_generator, repair
+from .transforms import NULL_SUFFIX, fit_transform, inverse_transform, latent_names
+
+#: At most this many normal-score columns of a child travel up to its parent as within-parent means.
+MAX_PASSED = 32
+
+DEFAULT_TABLE_PARAMETERS: dict[str, Any] = {
+    "default_distribution": "empirical",
+    "numerical_distributions": {},
+    "enforce_min_max_values": True,
+    "enforce_rounding": True,
+}
+
+
+def stable_seed(*parts: object) -> int:
+    """A 64-bit seed from ``parts`` that is the same in every process (unlike ``hash()``)."""
+    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "little")
+
+
+def _count_col(edge: str) -> str:
+    return f"__n__{edge}"
+
+
+def _mean_col(edge: str, j: int) -> str:
+    return f"__m__{edge}__{j}"
+
+
+def _key_tuples(df: pd.DataFrame, cols: list[str]) -> pd.Index:
+    if len(cols) == 1:
+        return pd.Index(df[cols[0]].astype("object").to_numpy())
+    return pd.MultiIndex.from_arrays([df[c].astype("object").to_numpy() for c in cols])
+
+
+def _positions(parent_df: pd.DataFrame, ref_cols: list[str], child_df: pd.DataFrame, cols: list[str]) -> np.ndarray:
+    """Row position in the parent of each child row's reference (-1 for NULL or dangling)."""
+    pidx = _key_tuples(parent_df, ref_cols)
+    if not pidx.is_unique:
+        pidx = pidx.drop_duplicates()
+    pos = pidx.get_indexer(_key_tuples(child_df, cols))
+    null = child_df[cols].isna().any(axis=1).to_numpy()
+    pos[null] = -1
+    return pos
+
+
+def _mvn(rng: np.random.Generator, cov: np.ndarray, n: int) -> np.ndarray:
+    k = cov.shape[0]
+    if k == 0:
+        return np.zeros((n, 0))
+    return rng.standard_normal((n, k)) @ copula.sqrt_psd(cov).T
+
+
+def _round_to_total(raw: np.ndarray, total: int, rng: np.random.Generator) -> np.ndarray:
+    """Non-negative integers proportional to ``raw`` that sum to ``total`` (largest remainder, random ties)."""
+    raw = np.clip(np.nan_to_num(raw), 0.0, None)
+    if total <= 0 or len(raw) == 0:
+        return np.zeros(len(raw), dtype=np.int64)
+    s = raw.sum()
+    w = raw / s * total if s > 0 else np.full(len(raw), total / len(raw))
+    base = np.floor(w).astype(np.int64)
+    short = int(total - base.sum())
+    if short > 0:
+        frac = w - base + rng.uniform(0, 1e-9, len(w))
+        base[np.argsort(-frac, kind="stable")[:short]] += 1
+    return base
+
+
+@dataclass
+class _Sampled:
+    frame: pd.DataFrame
+    ext: dict[str, np.ndarray]
+
+
+class HMASynthesizer:
+    """Multi-table synthesizer: a Gaussian copula per table, children folded into parents.
+
+    Args:
+        metadata: the tables (validated on fit).
+        locales: Faker locales for PII columns.
+        verbose: report progress through :mod:`dbsynth.progress`.
+        seed: seed of every random draw (None: fresh entropy, fixed at construction).
+        min_category_count: categorical labels seen fewer times are merged into the most frequent label.
+    """
+
+    def __init__(
+        self,
+        metadata: Metadata,
+        locales: list[str] | None = None,
+        verbose: bool = True,
+        seed: int | None = None,
+        min_category_count: int = 1,
+    ) -> None:
+        self.metadata = metadata.copy()
+        self.locales = list(locales or ["en_US"])
+        self.verbose = verbose
+        self.seed = int(seed) if seed is not None else int(np.random.SeedSequence().entropy % (2**63))
+        self.min_category_count = int(min_category_count)
+        self._table_parameters = {t: copy.deepcopy(DEFAULT_TABLE_PARAMETERS) for t in self.metadata.tables}
+        self._models: dict[str, dict] | None = None
+
+    # ---- settings -----------------------------------------------------------------------------------
+    def get_metadata(self) -> Metadata:
+        """A copy of the metadata."""
+        return self.metadata.copy()
+
+    def set_table_parameters(self, table_name: str, table_parameters: dict[str, Any]) -> None:
+        """Set model settings of one table (before fit).
+
+        Args:
+            table_name: the table.
+            table_parameters: any of ``default_distribution``, ``numerical_distributions`` ({column: family}),
+                ``enforce_min_max_values``, ``enforce_rounding``.
+
+        Raises:
+            BadInputError: for an unknown table, key or distribution.
+        """
+        self.metadata.table(table_name)
+        unknown = set(table_parameters) - set(DEFAULT_TABLE_PARAMETERS)
+        if unknown:
+            raise BadInputError(f"unknown table parameter(s) {', '.join(sorted(unknown))}", table=table_name)
+        fams = set(univariate.FAMILIES) | {"auto"}
+        dists = [table_parameters.get("default_distribution", "empirical")]
+        dists += list((table_parameters.get("numerical_distributions") or {}).values())
+        for d in dists:
+            if d not in fams:
+                raise BadInputError(f"unknown distribution '{d}' (known: {', '.join(sorted(fams))})", table=table_name)
+        for col in table_parameters.get("numerical_distributions") or {}:
+            self.metadata.table(table_name).column(col)
+        self._table_parameters[table_name].update(copy.deepcopy(table_parameters))
+
+    def get_table_parameters(self, table_name: str) -> dict[str, Any]:
+        """The model settings of one table (a copy)."""
+        self.metadata.table(table_name)
+        return copy.deepcopy(self._table_parameters[table_name])
+
+    def get_parameters(self) -> dict[str, Any]:
+        """Constructor settings and per-table settings."""
+        return {
+            "locales": list(self.locales),
+            "verbose": self.verbose,
+            "seed": self.seed,
+            "min_category_count": self.min_category_count,
+            "tables": copy.deepcopy(self._table_parameters),
+        }
+
+    def _require_fitted(self) -> dict[str, dict]:
+        if self._models is None:
+            raise NotFittedError("the synthesizer is not fitted", hint="Call fit(data) first.")
+        return self._models
+
+    def get_learned_distributions(self, table_name: str) -> dict[str, dict]:
+        """The marginal learned for each latent column of ``table_name`` (family and parameters).
+
+        Raises:
+            NotFittedError: before fit.
+        """
+        models = self._require_fitted()
+        self.metadata.table(table_name)
+        m = models[table_name]
+        out = {}
+        for name, marg in zip(m["columns"], m["marginals"]):
+            out[name] = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in marg.items()}
+        return out
+
+    def _rng(self, stage: str, table: str) -> np.random.Generator:
+        return np.random.default_rng(stable_seed(self.seed, stage, table))
+
+    # ---- fit ----------------------------------------------------------------------------------------
+    def fit(self, data: dict[str, pd.DataFrame]) -> "HMASynthesizer":
+        """Learn every table of the metadata from ``data``.
+
+        Args:
+            data: one frame per metadata table (frame contract).
+
+        Returns:
+            ``self``.
+
+        Raises:
+            SchemaMismatchError: when a table or column of the metadata is missing from ``data``.
+        """
+        md = self.metadata
+        md.validate()
+        problems = [f"table '{t}' missing" for t in md.tables if t not in data]
+        for t, table in md.tables.items():
+            if t in data:
+                problems += [
+                    f"column '{t}.{c.name}' missing" for c in table.columns if not c.computed and c.name not in data[t]
+                ]
+        if problems:
+            raise SchemaMismatchError("data does not match the metadata: " + "; ".join(problems))
+        graph = md.graph()
+        depths = graph.depths()
+        folded: dict[str, dict[str, dict]] = {}  # child -> edge name -> what the parent receives
+        models: dict[str, dict] = {}
+        for t in graph.children_first():
+            with progress.task("fit", table=t, total=len(data[t])) as task:
+                models[t] = self._fit_table(t, data, graph, depths, folded)
+                task.advance(len(data[t]))
+        self._models = models
+        return self
+
+    def _driving_edge(self, table: Table, graph, depths) -> Edge | None:
+        """The foreign key that drives generation: NOT NULL first, then deepest parent, then name."""
+        edges = graph.parents(table.name)
+        if not edges:
+            return None
+        return min(edges, key=lambda e: (table.fk_is_nullable(e.fk), -depths[e.parent], e.name))
+
+    def _fit_table(self, t: str, data, graph, depths, folded) -> dict:
+        table = self.metadata.tables[t]
+        df = data[t].reset_index(drop=True)
+        n = len(df)
+        rng = self._rng("fit", t)
+        params = self._table_parameters[t]
+        key_cols = set(table.primary_key) | {c for fk in table.foreign_keys for c in fk.columns}
+
+        transforms: dict[str, dict] = {}
+        generators: dict[str, dict] = {}
+        latent: dict[str, np.ndarray] = {}
+        families: list[str] = []
+        for col in table.columns:
+            if col.computed or col.name in key_cols:
+                continue
+            if col.is_modelled and n > 0:
+                spec, lat = fit_transform(col, df[col.name], rng, self.min_category_count)
+                transforms[col.name] = spec
+                for name, arr in lat.items():
+                    latent[name] = arr
+                    if spec["kind"] == "categorical":
+                        families.append("uniform")  # the frequency-interval point is uniform by construction
+                    elif name.endswith(NULL_SUFFIX):
+                        families.append("empirical")
+                    else:
+                        families.append(params["numerical_distributions"].get(col.name, params["default_distribution"]))
+            else:
+                gen = make_generator(col, table, self.locales)
+                gen.fit(df[col.name] if col.name in df else pd.Series([], dtype="object"))
+                generators[col.name] = gen.to_dict()
+        n_own = len(latent)
+        # extension columns folded in by children (already fitted)
+        for e in graph.children(t):
+            f = folded[e.child][e.name]
+            latent[_count_col(e.name)] = f["counts"].astype(float)
+            families.append("empirical")
+            for j in range(f["means"].shape[1]):
+                latent[_mean_col(e.name, j)] = f["means"][:, j]
+                families.append("empirical")
+        names = list(latent)
+        x = np.column_stack([latent[k] for k in names]) if names else np.zeros((n, 0))
+        if n > 0:
+            marginals, corr, z = copula.fit(x, families)
+        else:
+            marginals = [{"family": "constant", "value": 0.0} for _ in names]
+            corr, z = np.eye(len(names)), np.zeros((0, len(names)))
+
+        model: dict[str, Any] = {
+            "n_rows": n,
+            "transforms": transforms,
+            "generators": generators,
+            "columns": names,
+            "n_own": n_own,
+            "marginals": marginals,
+            "corr": corr,
+            "link": None,
+            "others": {},
+            "deferred": {},
+        }
+        # fold this table into its parents (all parents at once)
+        driving = self._driving_edge(table, graph, depths)
+        folded[t] = {}
+        passed = [j for j, nm in enumerate(names) if j < n_own or nm.startswith("__n__")][:MAX_PASSED]
+        for e in graph.parents(t):
+            pdf = data[e.parent]
+            pos = _positions(pdf, e.fk.ref_columns, df, e.fk.columns)
+            ok = pos >= 0
+            counts = np.bincount(pos[ok], minlength=len(pdf))
+            info = {"counts": counts, "means": np.zeros((len(pdf), 0))}
+            if driving is not None and e.name == driving.name:
+                k = len(passed)
+                means = np.zeros((len(pdf), k))
+                safe = np.maximum(counts, 1)
+                for j, col in enumerate(passed):  # a loop over columns, never over parents
+                    means[:, j] = np.bincount(pos[ok], weights=z[ok, col], minlength=len(pdf)) / safe
+                info["means"] = means
+                resid = z[ok].copy()
+                resid[:, passed] -= means[pos[ok]]
+                groups = int((counts > 0).sum())
+                dof = max(int(ok.sum()) - groups, 1)
+                # pooled within-parent covariance: the spread and correlation of siblings around their mean
+                cov = resid.T @ resid / dof if ok.sum() > groups else np.eye(len(names))
+                model["link"] = {
+                    "edge": e.name,
+                    "parent": e.parent,
+                    "passed": passed,
+                    "resid_cov": cov,
+                    "n_linked": int(ok.sum()),
+                    "orphans": int((~ok).sum()),
+                    "count_min": int(counts.min()) if len(counts) else 0,
+                    "count_max": int(counts.max()) if len(counts) else 0,
+                }
+            else:
+                model["others"][e.name] = {"parent": e.parent, "null_share": float((~ok).mean()) if n else 0.0}
+            folded[t][e.name] = info
+        for d in graph.deferred_for(t):
+            e = d.edge
+            pos = _positions(data[e.parent], e.fk.ref_columns, df, e.fk.columns) if n else np.zeros(0, int)
+            model["deferred"][e.name] = {"parent": e.parent, "null_share": float((pos < 0).mean()) if n else 0.0}
+        return model
+
+    # ---- sample -------------------------------------------------------------------------------------
+    def sample(self, scale: float = 1.0, num_rows: dict[str, int] | int | None = None) -> dict[str, pd.DataFrame]:
+        """Synthetic rows for every table, parent-first, following the frame contract.
+
+        Args:
+            scale: size of each root table relative to the source (children follow their parents).
+            num_rows: rows per root table (``{table: n}``, or one int for every root), overriding ``scale``.
+
+        Returns:
+            One frame per table, in parent-first order.
+
+        Raises:
+            NotFittedError: before fit.
+        """
+        models = self._require_fitted()
+        if scale < 0:
+            raise BadInputError("scale must be >= 0")
+        return self._sample(models, scale, num_rows)
+
+    def _sample(self, models, scale, num_rows, only: list[str] | None = None, forced_roots=()) -> dict[str, pd.DataFrame]:
+        md = self.metadata
+        graph = md.graph()
+        roots = set(graph.roots())
+        if isinstance(num_rows, (int, np.integer)):
+            num_rows = {r: int(num_rows) for r in (forced_roots or roots)}
+        num_rows = dict(num_rows or {})
+        order = graph.parent_first()
+        if only is not None:
+            order = [t for t in order if t in only]
+        done: dict[str, _Sampled] = {}
+        for t in order:
+            with progress.task("sample", table=t) as task:
+                done[t] = self._sample_table(t, models, graph, done, scale, num_rows, t in forced_roots)
+                task.advance(len(done[t].frame))
+        self._fill_deferred(models, graph, done)
+        return {t: done[t].frame for t in order}
+
+    def _sample_table(self, t, models, graph, done, scale, num_rows, forced_root) -> _Sampled:
+        table = self.metadata.tables[t]
+        m = models[t]
+        rng = self._rng("sample", t)
+        names = m["columns"]
+        corr = np.asarray(m["corr"])
+        link = None if forced_root else m["link"]
+        if link is not None and link["parent"] not in done:
+            link = None
+        pidx = None
+        if link is None:
+            n = int(num_rows.get(t, round(m["n_rows"] * scale)))
+            z = _mvn(rng, corr, n)
+        else:
+            parent = done[link["parent"]]
+            p_model = models[link["parent"]]
+            n_parent = len(parent.frame)
+            ratio = n_parent / p_model["n_rows"] if p_model["n_rows"] else 0.0
+            raw = parent.ext[_count_col(link["edge"])]
+            raw = np.clip(raw, link["count_min"], link["count_max"])
+            total = int(round(link["n_linked"] * ratio))
+            counts = np.minimum(_round_to_total(raw, total, rng), max(link["count_max"], 1))
+            pidx = np.repeat(np.arange(n_parent), counts)
+            passed = link["passed"]
+            mu = np.zeros((len(pidx), len(names)))
+            if passed:
+                pm = np.column_stack([parent.ext[_mean_col(link["edge"], j)] for j in range(len(passed))])
+                mu[:, passed] = pm[pidx]
+            z_link = mu + _mvn(rng, np.asarray(link["resid_cov"]), len(pidx))
+            n_orph = int(round(link["orphans"] * ratio))
+            z = np.vstack([z_link, _mvn(rng, corr, n_orph)])
+            pidx = np.r_[pidx, np.full(n_orph, -1)]
+            n = len(z)
+        x = {nm: copula.from_normal(z[:, j], m["marginals"][j]) for j, nm in enumerate(names)}
+        params = self._table_parameters[t]
+        cols: dict[str, pd.Series] = {}
+        for col in table.columns:
+            if col.computed:
+                continue
+            if col.name in m["transforms"]:
+                cols[col.name] = inverse_transform(
+                    col, m["transforms"][col.name], x, n,
+                    enforce_min_max=params["enforce_min_max_values"], enforce_rounding=params["enforce_rounding"],
+                )
+            elif col.name in m["generators"]:
+                gen = generator_from_dict(m["generators"][col.name], col)
+                cols[col.name] = gen.generate(n, rng, start=0).reset_index(drop=True)
+            else:
+                cols[col.name] = pd.Series([None] * n, dtype="object")
+        ext = {nm: x[nm] for nm in names[m["n_own"]:]}
+        frame = pd.DataFrame(cols, index=pd.RangeIndex(n))
+        # primary-key columns that are not references: sequential, of the column's type
+        fk_cols = {c for fk in table.foreign_keys for c in fk.columns}
+        for c in table.primary_key:
+            if c not in fk_cols and c not in m["generators"]:
+                frame[c] = pd.Series(np.arange(1, n + 1), dtype="int64")
+        # references
+        for fk in table.foreign_keys:
+            e_name = fk.name or f"{t}({','.join(fk.columns)})"
+            if link is not None and e_name == link["edge"]:
+                self._set_refs(frame, fk, done[fk.ref_table].frame, pidx)
+            elif e_name in m["others"] and fk.ref_table in done and not forced_root:
+                o = m["others"][e_name]
+                parent = done[fk.ref_table]
+                refs = np.full(n, -1)
+                nonnull = rng.uniform(size=n) >= o["null_share"]
+                cap = _round_to_total(parent.ext.get(_count_col(e_name), np.ones(len(parent.frame))), int(nonnull.sum()), rng)
+                refs[nonnull] = rng.permutation(np.repeat(np.arange(len(parent.frame)), cap))
+                self._set_refs(frame, fk, parent.frame, refs)
+            elif fk.ref_table in done and e_name not in m["deferred"]:
+                pn = len(done[fk.ref_table].frame)
+                refs = rng.integers(0, pn, n) if pn else np.full(n, -1)
+                self._set_refs(frame, fk, done[fk.ref_table].frame, refs)
+        frame = repair(frame, table, rng)
+        keep = self._unique_mask(frame, table, fk_cols)
+        if keep is not None and not keep.all():
+            frame = frame[keep].reset_index(drop=True)
+            ext = {k: v[keep] for k, v in ext.items()}
+        return _Sampled(frame, ext)
+
+    @staticmethod
+    def _set_refs(frame: pd.DataFrame, fk, parent: pd.DataFrame, refs: np.ndarray) -> None:
+        null = refs < 0
+        safe = np.where(null, 0, refs)
+        for c, rc in zip(fk.columns, fk.ref_columns):
+            if len(parent) == 0:
+                frame[c] = pd.Series([None] * len(frame), dtype="object")
+                continue
+            vals = parent[rc].iloc[safe].reset_index(drop=True)
+            if null.any():
+                vals = vals.astype("Int64") if pd.api.types.is_integer_dtype(vals) else vals.astype("object")
+                vals[null] = None
+            frame[c] = vals
+
+    @staticmethod
+    def _unique_mask(frame: pd.DataFrame, table: Table, fk_cols: set[str]) -> np.ndarray | None:
+        """Rows to keep so that keys made of references (bridge tables, one-to-one) stay unique."""
+        keys = []
+        if table.primary_key and set(table.primary_key) & fk_cols:
+            keys.append(table.primary_key)
+        keys += [u.columns for u in table.unique_constraints if set(u.columns) <= fk_cols]
+        if not keys:
+            return None
+        keep = np.ones(len(frame), dtype=bool)
+        for cols in keys:
+            sub = frame[cols]
+            keep &= ~(sub.duplicated() & sub.notna().all(axis=1)).to_numpy()
+        return keep
+
+    def _fill_deferred(self, models, graph, done) -> None:
+        """Deferred references: valid values in the frame (the writer sets them after insert), no cycles."""
+        for d in graph.deferred:
+            e = d.edge
+            if e.child not in done or e.parent not in done:
+                continue
+            child = done[e.child].frame
+            spec = models[e.child]["deferred"].get(e.name, {"null_share": 1.0})
+            rng = self._rng("deferred", e.name)
+            n = len(child)
+            pn = len(done[e.parent].frame)
+            nonnull = rng.uniform(size=n) >= spec["null_share"]
+            if e.child == e.parent:
+                # a tree: row i points to an earlier row, so following references always ends at a root
+                i = np.arange(n)
+                refs = np.floor(rng.uniform(size=n) * i).astype(np.int64)
+                nonnull &= i > 0
+            else:
+                refs = rng.integers(0, max(pn, 1), n)
+                nonnull &= pn > 0
+            refs[~nonnull] = -1
+            self._set_refs(child, e.fk, done[e.parent].frame, refs)
+
+    # ---- persistence ----------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted model to ``path`` (zip of JSON + npz; no source rows).
+
+        Raises:
+            NotFittedError: before fit.
+        """
+        from .store import save_synthesizer
+
+        return save_synthesizer(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "HMASynthesizer":
+        """Read a model written by :meth:`save`.
+
+        Raises:
+            ModelFileError: for a corrupted, foreign or newer file.
+        """
+        from .store import load_synthesizer
+
+        syn = load_synthesizer(path)
+        if not isinstance(syn, cls):
+            syn.__class__ = cls
+        return syn
+
+
+class HMA1(HMASynthesizer):
+    """The legacy interface of SDV's HMA1 guide.
+
+    ``fit(tables)``; ``sample()`` every table at original size; ``sample(num_rows=5)`` sizes root tables;
+    ``sample('sessions', num_rows=5)`` that table and its descendants; ``sample_children=False`` one frame.
+    """
+
+    def sample(  # type: ignore[override]
+        self,
+        table_name: str | None = None,
+        num_rows: int | None = None,
+        sample_children: bool = True,
+        scale: float = 1.0,
+    ):
+        """Sample (see the class docstring).
+
+        Args:
+            table_name: a table to sample (with its descendants), or None for the whole database.
+            num_rows: rows of ``table_name`` (or of each root table when None).
+            sample_children: False returns only ``table_name``'s frame.
+            scale: size relative to the source when ``num_rows`` is None.
+
+        Returns:
+            A dict of frames, or one frame with ``sample_children=False``.
+
+        Raises:
+            NotFittedError: before fit.
+        """
+        models = self._require_fitted()
+        if table_name is None:
+            return self._sample(models, scale, num_rows)
+        self.metadata.table(table_name)
+        graph = self.metadata.graph()
+        n = num_rows if num_rows is not None else round(models[table_name]["n_rows"] * scale)
+        only = [table_name] + (graph.descendants(table_name) if sample_children else [])
+        # references to tables outside the sample get keys of their parents' generated key range
+        out = self._sample(models, scale, {table_name: int(n)}, only=only, forced_roots=(table_name,))
+        self._fill_outside_refs(models, out, only)
+        return out if sample_children else out[table_name]
+
+    def _fill_outside_refs(self, models, out, only) -> None:
+        for t in only:
+            table = self.metadata.tables[t]
+            frame = out[t]
+            rng = self._rng("outside", t)
+            for fk in table.foreign_keys:
+                if fk.ref_table in only:
+                    continue
+                pn = max(models[fk.ref_table]["n_rows"], 1)
+                for c in fk.columns:
+                    frame[c] = pd.Series(rng.integers(1, pn + 1, len(frame)), dtype="int64")
