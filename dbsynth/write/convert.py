@@ -1,0 +1,165 @@
+"""Turn frames that follow the frame contract (docs/architecture.md) into what each driver needs.
+
+Two shapes: a CSV text buffer for PostgreSQL ``COPY`` (built by pandas' C writer, no per-row Python), and
+lists of Python values per column for ``executemany`` (SQLite, MariaDB). NULL (None/NaN/NaT/pd.NA) becomes
+the NULL marker or ``None``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..metadata import sdtypes as st
+from ..metadata.records import Column
+
+__all__ = ["pg_csv", "python_columns"]
+
+
+def _json(v: Any) -> str:
+    return json.dumps(v, default=str)
+
+
+def _pg_array(v: Any) -> str:
+    # PostgreSQL array literal: every item double-quoted (backslash and quote escaped), NULL bare.
+    if isinstance(v, str):
+        return v  # already a literal
+    items = []
+    for item in v:
+        if item is None or (isinstance(item, float) and np.isnan(item)):
+            items.append("NULL")
+        elif isinstance(item, (list, tuple, np.ndarray)):
+            items.append(_pg_array(item))
+        else:
+            s = str(item).replace("\\", "\\\\").replace('"', '\\"')
+            items.append(f'"{s}"')
+    return "{" + ",".join(items) + "}"
+
+
+def _map_nonnull(s: pd.Series, mask: np.ndarray, fn) -> pd.Series:
+    out = pd.Series(np.full(len(s), None, dtype=object), index=s.index)
+    keep = ~mask
+    if keep.any():
+        out[keep] = [fn(v) for v in s[keep]]
+    return out
+
+
+def _timestamps(s: pd.Series, col: Column, utc_naive: bool) -> pd.Series:
+    ts = pd.to_datetime(s, utc=False) if not isinstance(s.dtype, pd.DatetimeTZDtype) else s
+    if isinstance(ts.dtype, pd.DatetimeTZDtype):
+        if utc_naive or not col.timezone:
+            ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
+    elif col.timezone and not utc_naive:
+        ts = ts.dt.tz_localize("UTC")  # the contract says tz-aware columns carry UTC
+    return ts
+
+
+def pg_column(s: pd.Series, col: Column) -> pd.Series:
+    """One column made ready for ``to_csv`` into PostgreSQL ``COPY ... (FORMAT csv)``."""
+    fam = col.type
+    mask = pd.isna(s).to_numpy() if s.dtype == object else None
+    if fam == st.INTEGER:
+        if s.dtype.kind == "i":
+            return s
+        return pd.to_numeric(s).round().astype("Int64")
+    if fam == st.FLOAT:
+        return s if s.dtype.kind == "f" else pd.to_numeric(s).astype("float64")
+    if fam == st.BOOL:
+        return s if s.dtype.kind == "b" else s.astype("boolean")
+    if fam == st.DATE:
+        return pd.to_datetime(s).dt.strftime("%Y-%m-%d")
+    if fam == st.TIMESTAMP:
+        return _timestamps(s, col, utc_naive=False)
+    if fam == st.INTERVAL:
+        secs = pd.to_timedelta(s).dt.total_seconds()
+        return secs.map(lambda v: f"{v!r} seconds", na_action="ignore")
+    if fam == st.JSON:
+        return _map_nonnull(s, pd.isna(s).to_numpy() if mask is None else mask, _json)
+    if fam == st.ARRAY:
+        return _map_nonnull(s, _obj_null(s), _pg_array)
+    if fam == st.BINARY:
+        return _map_nonnull(s, _obj_null(s), lambda v: "\\x" + bytes(v).hex())
+    if fam == st.UUID and s.dtype == object:
+        return _map_nonnull(s, _obj_null(s), str)
+    return s
+
+
+def _obj_null(s: pd.Series) -> np.ndarray:
+    # pd.isna on a list-valued cell would broadcast; test identity-style NULLs instead.
+    return np.fromiter((v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v) for v in s),
+                       dtype=bool, count=len(s))
+
+
+def pg_csv(frame: pd.DataFrame, columns: list[Column]) -> tuple[str, str]:
+    """The CSV text of ``frame`` for ``COPY`` and the NULL marker it uses.
+
+    The marker is ``\\N`` unless a text value is exactly that, in which case a random token is used instead,
+    so a real string is never read back as NULL.
+    """
+    out = pd.DataFrame({c.name: pg_column(frame[c.name], c) for c in columns})
+    null = "\\N"
+    for c in out.columns:
+        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c].dtype):
+            if (out[c] == null).any():
+                null = "NULL-" + uuid.uuid4().hex
+                break
+    buf = io.StringIO()
+    out.to_csv(buf, header=False, index=False, na_rep=null, quoting=csv.QUOTE_MINIMAL, lineterminator="\n",
+               date_format=None)
+    return buf.getvalue(), null
+
+
+def python_columns(frame: pd.DataFrame, columns: list[Column], dialect: str) -> list[list[Any]]:
+    """Per column, a list of plain Python values (``None`` for NULL) for a DB-API ``executemany``.
+
+    Args:
+        frame: rows of one table.
+        columns: the columns to convert, in insert order.
+        dialect: ``sqlite`` or ``mysql``: SQLite stores dates/times as ISO text and has no Decimal.
+    """
+    lite = dialect == "sqlite"
+    result = []
+    for col in columns:
+        s = frame[col.name]
+        fam = col.type
+        if fam in (st.JSON, st.ARRAY, st.BINARY) or s.dtype == object and fam not in (st.STRING, st.ENUM):
+            mask = _obj_null(s) if s.dtype == object else pd.isna(s).to_numpy()
+        else:
+            mask = pd.isna(s).to_numpy()
+        if fam == st.INTEGER:
+            vals = pd.to_numeric(s).round().astype("Int64").tolist() if s.dtype.kind != "i" else s.tolist()
+        elif fam == st.FLOAT:
+            vals = pd.to_numeric(s).astype("float64").tolist()
+        elif fam == st.DECIMAL:
+            vals = pd.to_numeric(s).astype("float64").tolist() if (lite or s.dtype != object) else s.tolist()
+        elif fam == st.BOOL:
+            vals = s.astype("boolean").tolist()
+        elif fam == st.DATE:
+            d = pd.to_datetime(s)
+            vals = d.dt.strftime("%Y-%m-%d").tolist()
+        elif fam == st.TIMESTAMP:
+            ts = _timestamps(s, col, utc_naive=True)
+            vals = ts.dt.strftime("%Y-%m-%d %H:%M:%S.%f").tolist()
+        elif fam == st.TIME:
+            vals = s.map(str, na_action="ignore").tolist()
+        elif fam == st.INTERVAL:
+            vals = pd.to_timedelta(s).map(str, na_action="ignore").tolist()
+        elif fam in (st.JSON, st.ARRAY):
+            vals = _map_nonnull(s, mask, _json).tolist()
+        elif fam == st.BINARY:
+            vals = _map_nonnull(s, mask, bytes).tolist()
+        elif fam in (st.UUID, st.OTHER):
+            vals = _map_nonnull(s, mask, str).tolist()
+        else:
+            vals = s.tolist()
+        if mask.any():
+            for i in np.flatnonzero(mask):  # only the NULL cells, not every row
+                vals[i] = None
+        result.append(vals)
+    return result

@@ -1,0 +1,77 @@
+"""Bulk loaders per dialect: PostgreSQL COPY (psycopg 3), MariaDB multi-row INSERT, SQLite executemany.
+
+Each loader writes one batch of one table inside the caller's transaction; it never commits.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import sqlalchemy as sa
+
+from ..metadata.records import Column
+from .convert import pg_csv, python_columns
+
+__all__ = ["load_batch", "update_batch"]
+
+
+def _quote(conn: sa.Connection, name: str) -> str:
+    return conn.dialect.identifier_preparer.quote(name)
+
+
+def load_batch(conn: sa.Connection, dialect: str, table: str, frame: pd.DataFrame, columns: list[Column]) -> None:
+    """Insert ``frame`` (its ``columns``) into ``table`` of the target.
+
+    Args:
+        conn: SQLAlchemy connection inside the load transaction.
+        dialect: ``postgresql``, ``mysql`` or ``sqlite``.
+        table: target table name.
+        frame: the rows.
+        columns: metadata columns to write, in order (frame columns of the same names).
+    """
+    if frame.empty:
+        return
+    q = lambda n: _quote(conn, n)  # noqa: E731
+    col_sql = ", ".join(q(c.name) for c in columns)
+    if dialect == "postgresql":
+        text, null = pg_csv(frame, columns)
+        raw = conn.connection.driver_connection  # the psycopg 3 connection of this transaction
+        null_lit = null.replace("\\", "\\\\")
+        with raw.cursor() as cur:
+            with cur.copy(f"COPY {q(table)} ({col_sql}) FROM STDIN (FORMAT csv, NULL E'{null_lit}')") as copy:
+                copy.write(text)
+        return
+    values = python_columns(frame, columns, dialect)
+    rows = list(zip(*values))
+    mark = "?" if dialect == "sqlite" else "%s"
+    sql = f"INSERT INTO {q(table)} ({col_sql}) VALUES ({', '.join([mark] * len(columns))})"
+    # pymysql rewrites executemany of INSERT ... VALUES into multi-row INSERTs; sqlite3 loops in C.
+    conn.exec_driver_sql(sql, rows)
+
+
+def update_batch(conn: sa.Connection, dialect: str, table: str, keys: pd.DataFrame, key_cols: list[Column],
+                 set_cols: list[Column]) -> None:
+    """Second pass of deferred foreign keys: ``UPDATE table SET set_cols WHERE key_cols`` for each row of ``keys``.
+
+    On PostgreSQL the pairs are staged with COPY in a temporary table and applied with one ``UPDATE ... FROM``.
+    """
+    if keys.empty:
+        return
+    q = lambda n: _quote(conn, n)  # noqa: E731
+    if dialect == "postgresql":
+        stage = "_dbsynth_fk_stage"
+        allc = key_cols + set_cols
+        conn.exec_driver_sql(
+            f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {', '.join(q(c.name) for c in allc)} "
+            f"FROM {q(table)} WITH NO DATA"
+        )
+        load_batch(conn, dialect, stage, keys, allc)
+        sets = ", ".join(f"{q(c.name)} = s.{q(c.name)}" for c in set_cols)
+        where = " AND ".join(f"t.{q(c.name)} = s.{q(c.name)}" for c in key_cols)
+        conn.exec_driver_sql(f"UPDATE {q(table)} AS t SET {sets} FROM {stage} AS s WHERE {where}")
+        conn.exec_driver_sql(f"DROP TABLE {stage}")
+        return
+    mark = "?" if dialect == "sqlite" else "%s"
+    sets = ", ".join(f"{q(c.name)} = {mark}" for c in set_cols)
+    where = " AND ".join(f"{q(c.name)} = {mark}" for c in key_cols)
+    values = python_columns(keys, set_cols + key_cols, dialect)
+    conn.exec_driver_sql(f"UPDATE {q(table)} SET {sets} WHERE {where}", list(zip(*values)))

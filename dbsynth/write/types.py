@@ -1,0 +1,124 @@
+"""Map a metadata column (portable type family) to the closest SQLAlchemy type of a target dialect.
+
+The source's exact spelling travels in ``Column.native_type``; it is reused only when the target is the
+same dialect (a ``tsvector`` stays a ``tsvector`` PostgreSQL -> PostgreSQL), otherwise the family decides.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql, postgresql
+
+from ..metadata import sdtypes as st
+from ..metadata.records import Column, Table
+
+__all__ = ["sa_type", "stores_as_text"]
+
+# MariaDB cannot index TEXT without a prefix length: keys and unique columns get a bounded VARCHAR.
+_MYSQL_KEY_LENGTH = 255
+
+
+def _enum_name(table: Table, col: Column) -> str:
+    return col.enum_name or f"{table.name.split('.')[-1]}_{col.name}_enum"[:63]
+
+
+def stores_as_text(col: Column, dialect: str) -> bool:
+    """True when the target keeps ``col`` as text although its family is richer (json/array/interval...).
+
+    The loaders then serialise the values (JSON for json/array, ISO text for the rest).
+    """
+    fam = col.type
+    if dialect == "postgresql":
+        return False
+    return fam in (st.ARRAY, st.INTERVAL, st.OTHER)
+
+
+def sa_type(table: Table, col: Column, dialect: str, source_dialect: str | None, keyed: bool) -> sa.types.TypeEngine:
+    """The SQLAlchemy type to declare ``col`` with in ``dialect``.
+
+    Args:
+        table: the table owning the column (names enum types).
+        col: the column.
+        dialect: target dialect name (``postgresql``, ``mysql``/``mariadb``, ``sqlite``).
+        source_dialect: the dialect the metadata was read from (``Metadata.dialect``), if known.
+        keyed: the column is part of a primary/unique/foreign key (MariaDB needs bounded strings there).
+
+    Returns:
+        A type object rendered by SQLAlchemy for the target.
+    """
+    fam = col.type
+    is_pg, is_my, is_lite = dialect == "postgresql", dialect in ("mysql", "mariadb"), dialect == "sqlite"
+    same = source_dialect is not None and (source_dialect == dialect or {source_dialect, dialect} <= {"mysql", "mariadb"})
+    if fam == st.INTEGER:
+        if is_lite and col.autoincrement:
+            return sa.Integer()  # only INTEGER PRIMARY KEY is SQLite's auto-assigned rowid
+        if col.bits == 16:
+            return sa.SmallInteger()
+        if col.bits == 64:
+            return sa.BigInteger()
+        return sa.Integer()
+    if fam == st.FLOAT:
+        return sa.Float(24) if col.bits == 32 else sa.Double()
+    if fam == st.DECIMAL:
+        if col.precision:
+            return sa.Numeric(col.precision, col.scale or 0, asdecimal=True)
+        return sa.Numeric(38, 10) if is_my else sa.Numeric()
+    if fam == st.STRING:
+        if col.length:
+            return sa.String(col.length)
+        if is_my:
+            return sa.String(_MYSQL_KEY_LENGTH) if keyed else mysql.LONGTEXT()
+        return sa.Text()
+    if fam == st.BOOL:
+        return sa.Boolean()
+    if fam == st.DATE:
+        return sa.Date()
+    if fam == st.TIME:
+        return mysql.TIME(fsp=6) if is_my else sa.Time(timezone=col.timezone and is_pg)
+    if fam == st.TIMESTAMP:
+        if is_my:
+            return mysql.DATETIME(fsp=6)  # MariaDB has no zone: values are written as UTC
+        return sa.DateTime(timezone=col.timezone)
+    if fam == st.INTERVAL:
+        return postgresql.INTERVAL() if is_pg else sa.String(64)
+    if fam == st.UUID:
+        return postgresql.UUID(as_uuid=False) if is_pg else sa.String(36)
+    if fam == st.JSON:
+        if is_pg:
+            return postgresql.JSONB() if (col.native_type or "").lower() == "jsonb" else postgresql.JSON()
+        return sa.JSON()
+    if fam == st.BINARY:
+        return mysql.LONGBLOB() if is_my else sa.LargeBinary()
+    if fam == st.ENUM and col.enum_values:
+        # PostgreSQL: CREATE TYPE; MariaDB: ENUM(...); SQLite: VARCHAR with a CHECK of the allowed values.
+        return sa.Enum(
+            *col.enum_values,
+            name=_enum_name(table, col),
+            create_constraint=is_lite,
+            native_enum=not is_lite,
+            validate_strings=False,
+            length=max(len(v) for v in col.enum_values),
+        )
+    if fam == st.ARRAY:
+        if is_pg:
+            item = Column(name=col.name, type=col.item_type or st.STRING)
+            return postgresql.ARRAY(sa_type(table, item, dialect, source_dialect, False))
+        return sa.JSON() if not is_lite else sa.Text()
+    if fam == st.OTHER and same and col.native_type:
+        # Same dialect: keep the native type (tsvector, money, geometry...) verbatim.
+        return sa.types.NullType() if not col.native_type else _Native(col.native_type)
+    if is_my:
+        return sa.String(_MYSQL_KEY_LENGTH) if keyed else mysql.LONGTEXT()
+    return sa.Text()
+
+
+class _Native(sa.types.UserDefinedType):
+    """A type rendered exactly as the source spelled it (same-dialect clones only)."""
+
+    cache_ok = True
+
+    def __init__(self, spelling: str) -> None:
+        self.spelling = spelling
+
+    def get_col_spec(self, **kw) -> str:
+        return self.spelling
