@@ -88,6 +88,84 @@ def inspect_cmd(
         typer.echo(f"Diagram written to {diagram}")
 
 
+_CONFIG = typer.Option(..., "--config", "-c", help="YAML config file (see config.example.yaml).")
+
+
+@app.command("validate-config")
+def validate_config_cmd(config: Path = _CONFIG) -> None:
+    """Check a config file (keys, types, environment variables) without connecting anywhere."""
+    from ..config import load_config
+
+    cfg = load_config(config)
+    typer.echo(f"{config}: ok (source {mask_url(cfg.source.url)}, {len(cfg.tables)} table setting(s))")
+
+
+@app.command("run")
+def run_cmd(
+    config: Path = _CONFIG,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan (tables, modes, rows, order); write nothing."),
+) -> None:
+    """Reflect the source, fit unless the model is fresh, sample, and write the target (the nightly job)."""
+    from ..pipeline import run
+
+    report = run(config, dry_run=dry_run)
+    if dry_run:
+        typer.echo(report.plan.render(), nl=False)
+        return
+    _summary(report, "run")
+
+
+@app.command("fit")
+def fit_cmd(config: Path = _CONFIG) -> None:
+    """Fit the model on the source and save it to the config's model.path."""
+    from ..pipeline import fit
+
+    _summary(fit(config), "fit")
+
+
+@app.command("sample")
+def sample_cmd(
+    config: Path = _CONFIG,
+    out: Optional[Path] = typer.Option(None, "--out", help="Write one file per table to DIR instead of the target."),
+    fmt: str = typer.Option("csv", "--format", help="csv or parquet (with --out)."),
+) -> None:
+    """Sample from the saved model into the target database (or files with --out)."""
+    from ..pipeline import sample
+
+    _summary(sample(config, out_dir=out, fmt=fmt), "sample")
+
+
+def _summary(report, command: str) -> None:
+    """The final summary: a rich table (text), the report as JSON (--log-format json), nothing (--quiet)."""
+    mode = progress.mode()
+    if mode == "quiet":
+        return
+    if mode == "json":
+        import json
+
+        typer.echo(json.dumps({"event": "done", "command": command, **report.to_dict()}, default=str))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"dbsynth {command}", title_justify="left")
+    table.add_column("table")
+    table.add_column("mode")
+    table.add_column("rows", justify="right")
+    for name, rows in report.tables.items():
+        table.add_row(name, report.modes.get(name, ""), f"{rows:,}")
+    if report.tables:
+        table.add_row("total", "", f"{report.total_rows:,}", style="bold")
+    console = Console()
+    if report.tables:
+        console.print(table)
+    stages = ", ".join(f"{k} {v:.2f}s" for k, v in report.seconds.items())
+    model = f"model {'fitted' if report.refit else 'reused'} ({report.refit_reason})"
+    console.print(f"{model}; {stages}" + (f"; written to {report.target}" if report.target and report.tables else ""))
+    for w in report.warnings:
+        console.print(f"warning: {w}", style="yellow")
+
+
 def _reflect(url: str, **kwargs):
     """Reflect through :func:`dbsynth.reflect.reflect` (imported late: it pulls in SQLAlchemy)."""
     try:

@@ -1,0 +1,602 @@
+"""The run: reflect the source -> fit (unless the model file is fresh) -> sample -> write the target.
+
+This module composes the stages according to a :class:`~dbsynth.config.Config`; it owns the decisions
+that span stages: which tables are modelled (per-table modes), how column overrides reach the model and
+the sampled frames, whether the saved model can be reused (schema fingerprint), and the run report.
+
+Per-table modes:
+
+* ``synthesize`` - modelled and sampled (the default);
+* ``copy`` - modelled like the others (so children keep their parent/child statistics), then the sampled
+  rows are replaced by the real ones and the children's foreign keys are remapped onto real keys;
+* ``empty`` - created with no rows; children's foreign keys to it are written as NULL (they must be
+  nullable);
+* ``skip`` - not created; foreign keys to it are dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import pandas as pd
+
+from . import progress
+from .config import Config, check_against, load_config
+from .errors import ConfigError, ModelFileError, SchemaMismatchError, UnsafeTargetError, mask_url
+from .metadata import Metadata
+from .metadata import sdtypes as st
+
+__all__ = ["Plan", "RunReport", "TablePlan", "fit", "plan", "run", "sample"]
+
+
+# ---- records -------------------------------------------------------------------------------------------------
+@dataclass
+class TablePlan:
+    """What a run does with one table."""
+
+    name: str
+    mode: str
+    """synthesize, copy, empty or skip."""
+    source_rows: int | None
+    """Rows in the source, when known."""
+    rows: int | None
+    """Rows expected in the target (None: decided by the model for child tables)."""
+    deferred: list[str] = field(default_factory=list)
+    """Foreign keys of this table written as NULL and filled after insert (cycle breaking)."""
+
+
+@dataclass
+class Plan:
+    """The plan of a run, printed by ``--dry-run``: nothing is read beyond the schema, nothing written."""
+
+    source: str
+    """Source URL, password masked."""
+    target: str | None
+    """Target URL, password masked (None: files or nothing)."""
+    target_mode: str | None
+    tables: list[TablePlan]
+    """In write order (parents first)."""
+    refit: bool
+    """Whether the model would be (re)fitted."""
+    refit_reason: str
+    model_path: str | None
+
+    def render(self) -> str:
+        """The plan as readable text."""
+        lines = [
+            f"source: {self.source}",
+            f"target: {self.target or '(none)'}" + (f" (mode {self.target_mode})" if self.target_mode else ""),
+            f"model:  {self.model_path or '(in memory)'}: {'fit' if self.refit else 'reuse'} ({self.refit_reason})",
+            "tables, in write order:",
+        ]
+        width = max((len(t.name) for t in self.tables), default=0)
+        for t in self.tables:
+            rows = "rows decided by the model" if t.rows is None else f"{t.rows:,} rows"
+            src = "" if t.source_rows is None else f" (source {t.source_rows:,})"
+            lines.append(f"  {t.name:<{width}}  {t.mode:<10}  {rows}{src}")
+        deferred = [(t.name, d) for t in self.tables for d in t.deferred]
+        if deferred:
+            lines.append("cycles: these foreign keys are written as NULL, then filled after insert:")
+            lines.extend(f"  {d}" for _, d in deferred)
+        else:
+            lines.append("cycles: none")
+        return "\n".join(lines) + "\n"
+
+
+@dataclass
+class RunReport:
+    """What a run did (written as JSON when the config's ``report.json`` asks)."""
+
+    tables: dict[str, int] = field(default_factory=dict)
+    """Rows written (or sampled) per table."""
+    modes: dict[str, str] = field(default_factory=dict)
+    """Mode of each table."""
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Wall time per stage: reflect, read, fit, sample, write."""
+    warnings: list[str] = field(default_factory=list)
+    refit: bool = False
+    """Whether the model was fitted in this run."""
+    refit_reason: str = ""
+    model_path: str | None = None
+    target: str | None = None
+    """Target URL (masked) or output directory."""
+    dry_run: bool = False
+    plan: Plan | None = None
+
+    @property
+    def total_rows(self) -> int:
+        """Rows over all tables."""
+        return sum(self.tables.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        out = asdict(self)
+        out["total_rows"] = self.total_rows
+        return out
+
+    def save(self, path: str | Path) -> Path:
+        """Write the report as JSON to ``path``."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        return path
+
+
+@contextmanager
+def _timed(report: RunReport, stage: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        report.seconds[stage] = round(report.seconds.get(stage, 0.0) + time.perf_counter() - start, 3)
+
+
+# ---- preparation: config + source schema -> the metadata of each stage ---------------------------------------
+@dataclass
+class _Prepared:
+    cfg: Config
+    source: Metadata
+    """The source as reflected (filtered by include/exclude)."""
+    written: Metadata
+    """Tables created in the target (skip removed, excluded columns removed)."""
+    modelled: Metadata
+    """Tables the synthesizer learns (written minus empty tables), with the overrides applied."""
+    modes: dict[str, str]
+    warnings: list[str]
+
+
+def _load(config_or_path: Config | str | Path) -> Config:
+    return config_or_path if isinstance(config_or_path, Config) else load_config(config_or_path)
+
+
+def _where(cfg: Config) -> str:
+    return str(cfg.path) if cfg.path else "config"
+
+
+def _check_target(cfg: Config) -> None:
+    from .db import same_database
+
+    if cfg.target is not None and same_database(cfg.source.url, cfg.target.url):
+        raise UnsafeTargetError(
+            f"target {mask_url(cfg.target.url)} is the source database; dbsynth never writes into the source",
+            hint="Point target.url at another database.",
+        )
+
+
+def _reflect(cfg: Config) -> Metadata:
+    from .reflect import reflect
+
+    s = cfg.source
+    return reflect(s.url, schema=s.db_schema, include=s.include, exclude=s.exclude)
+
+
+def prepare(cfg: Config, source: Metadata) -> _Prepared:
+    """Apply per-table modes and column overrides to the source metadata.
+
+    Args:
+        cfg: the config.
+        source: the reflected source.
+
+    Returns:
+        The metadata to write and to model, the mode of every table, and warnings.
+
+    Raises:
+        ConfigError: unknown table or column, an excluded NOT NULL column without default, an empty table
+            referenced by a NOT NULL foreign key, or ``rows`` on a table that is not a root.
+    """
+    check_against(cfg, source)
+    where = _where(cfg)
+    warnings: list[str] = []
+    modes = {name: cfg.table(name).mode for name in source.tables}
+    kept = [n for n, m in modes.items() if m != "skip"]
+    written = source.subset(kept)
+    for name, tcfg in cfg.tables.items():
+        if name not in written.tables:
+            continue
+        table = written.tables[name]
+        for col_name, ccfg in tcfg.columns.items():
+            col = table.column(col_name)
+            key = f"{where}: tables.{name}.columns.{col_name}"
+            if ccfg.exclude:
+                if not col.nullable and col.default is None and not col.autoincrement:
+                    raise ConfigError(f"{key}: exclude: the column is NOT NULL without a default, so it cannot be left out")
+                if col_name in table.primary_key or any(col_name in fk.columns for fk in table.foreign_keys):
+                    raise ConfigError(f"{key}: exclude: key columns cannot be left out")
+                table.columns = [c for c in table.columns if c.name != col_name]
+                for uc in list(table.unique_constraints):
+                    if col_name in uc.columns:
+                        table.unique_constraints.remove(uc)
+            elif ccfg.null and not col.nullable:
+                raise ConfigError(f"{key}: null: the column is NOT NULL")
+            elif ccfg.pii is not None:
+                provider = ccfg.pii.provider
+                # The sampler generates PII kinds with Faker; Column.pii names the provider when it is not the
+                # sdtype's own (e.g. sdtype name, provider first_name_female).
+                col.sdtype = provider if st.is_pii(provider) else (col.sdtype if st.is_pii(col.sdtype) else "name")
+                col.pii = None if provider == col.sdtype else provider
+            elif ccfg.distribution is not None and col.sdtype != st.NUMERICAL:
+                raise ConfigError(f"{key}: distribution: only numerical columns have one (this one is {col.sdtype})")
+    # Empty tables: created without rows, so a reference to them can only be NULL.
+    for name, mode in modes.items():
+        if mode != "empty":
+            continue
+        for child in written:
+            for fk in child.foreign_keys:
+                if fk.ref_table == name and child.name != name and modes.get(child.name) != "empty":
+                    if not child.fk_is_nullable(fk):
+                        raise ConfigError(
+                            f"{where}: tables.{name}.mode: empty, but {child.name}({', '.join(fk.columns)}) refers to "
+                            f"it with a NOT NULL foreign key (make {child.name} empty or skip too, or copy {name})"
+                        )
+    modelled = written.subset([n for n in written.tables if modes[n] != "empty"])
+    roots = set(modelled.graph().roots()) if modelled.tables else set()
+    for name, tcfg in cfg.tables.items():
+        if tcfg.rows is not None and name in modelled.tables and name not in roots:
+            raise ConfigError(
+                f"{where}: tables.{name}.rows: only root tables (no parent) take a row count; "
+                f"{name}'s rows follow from its parents (roots: {', '.join(sorted(roots))})"
+            )
+        if tcfg.rows is not None and modes.get(name) == "copy":
+            warnings.append(f"table '{name}': rows ignored, the table is copied")
+    return _Prepared(cfg, source, written, modelled, modes, warnings)
+
+
+def _num_rows(prep: _Prepared) -> dict[str, int]:
+    return {
+        n: t.rows
+        for n, t in prep.cfg.tables.items()
+        if t.rows is not None and n in prep.modelled.tables and prep.modes[n] == "synthesize"
+    }
+
+
+def _decide_refit(prep: _Prepared) -> tuple[bool, str]:
+    """Whether to fit, and why (reads only the model file's metadata)."""
+    cfg = prep.cfg
+    path = cfg.model.path
+    if path is None:
+        return True, "no model path configured"
+    if cfg.model.refit == "always":
+        return True, "refit: always"
+    if not Path(path).exists():
+        if cfg.model.refit == "never":
+            raise ModelFileError(f"model file {path} does not exist and model.refit is never", hint="Run dbsynth fit first.")
+        return True, "no model file yet"
+    saved = _load_model(path).get_metadata().fingerprint()
+    current = prep.modelled.fingerprint()
+    if saved == current:
+        return False, "schema unchanged"
+    if cfg.model.refit == "never":
+        raise SchemaMismatchError(
+            f"model file {path} was fitted on another schema (fingerprint {saved}, source {current})",
+            hint="Re-fit it (dbsynth fit) or set model.refit: if_schema_changed.",
+        )
+    return True, "schema changed"
+
+
+def _load_model(path: str):
+    from .model.store import load_synthesizer
+
+    return load_synthesizer(path)
+
+
+def plan(config_or_path: Config | str | Path) -> Plan:
+    """Work out what :func:`run` would do, reading only the source's schema and the model file's header.
+
+    Args:
+        config_or_path: a :class:`Config` or the path of a YAML config.
+
+    Returns:
+        The :class:`Plan`.
+
+    Raises:
+        BadInputError: as :func:`run`.
+    """
+    cfg = _load(config_or_path)
+    _check_target(cfg)
+    prep = prepare(cfg, _reflect(cfg))
+    return _plan(prep, *_decide_refit(prep))
+
+
+def _plan(prep: _Prepared, refit: bool, reason: str) -> Plan:
+    cfg = prep.cfg
+    graph = prep.written.graph()
+    num_rows = _num_rows(prep)
+    roots = set(prep.modelled.graph().roots()) if prep.modelled.tables else set()
+    tables = []
+    for name in graph.parent_first():
+        table = prep.written.tables[name]
+        mode = prep.modes[name]
+        if mode == "empty":
+            rows: int | None = 0
+        elif mode == "copy":
+            rows = table.row_count
+        elif name in num_rows:
+            rows = num_rows[name]
+        elif name in roots and table.row_count is not None:
+            rows = int(round(table.row_count * cfg.scale))
+        else:
+            rows = None
+        deferred = [d.describe() for d in graph.deferred_for(name)]
+        tables.append(TablePlan(name, mode, table.row_count, rows, deferred))
+    for name, mode in prep.modes.items():
+        if mode == "skip":
+            tables.append(TablePlan(name, "skip", prep.source.tables[name].row_count, None))
+    return Plan(
+        source=mask_url(cfg.source.url),
+        target=mask_url(cfg.target.url) if cfg.target else None,
+        target_mode=cfg.target.mode if cfg.target else None,
+        tables=tables,
+        refit=refit,
+        refit_reason=reason,
+        model_path=cfg.model.path,
+    )
+
+
+# ---- stages ------------------------------------------------------------------------------------------------
+def _read(url: str, metadata: Metadata, tables: list[str] | None = None) -> dict[str, pd.DataFrame]:
+    from .read import read_tables
+
+    return read_tables(url, metadata, tables=tables)
+
+
+def _new_synthesizer(prep: _Prepared):
+    from .model.hma import HMASynthesizer
+
+    cfg = prep.cfg
+    synth = HMASynthesizer(prep.modelled, locales=cfg.locales, verbose=progress.mode() != "quiet", seed=cfg.seed)
+    for name, tcfg in cfg.tables.items():
+        if name not in prep.modelled.tables:
+            continue
+        params = dict(tcfg.table_parameters)
+        dists = {c: cc.distribution for c, cc in tcfg.columns.items() if cc.distribution is not None}
+        if dists:
+            params["numerical_distributions"] = {**params.get("numerical_distributions", {}), **dists}
+        if params:
+            synth.set_table_parameters(name, params)
+    return synth
+
+
+def _fit(prep: _Prepared, report: RunReport):
+    with _timed(report, "read"):
+        data = _read(prep.cfg.source.url, prep.modelled)
+    synth = _new_synthesizer(prep)
+    with _timed(report, "fit"):
+        synth.fit(data)
+    if prep.cfg.model.path:
+        Path(prep.cfg.model.path).parent.mkdir(parents=True, exist_ok=True)
+        synth.save(prep.cfg.model.path)
+    report.refit = True
+    return synth
+
+
+def _remap_keys(frames: dict[str, pd.DataFrame], real: pd.DataFrame, prep: _Prepared, parent: str, rng) -> None:
+    """Point children's foreign keys at ``parent``'s real keys instead of its sampled ones.
+
+    Each distinct sampled key is mapped to a real key (a random permutation, cycled when the sample has more
+    keys than the source), so children that shared a sampled parent still share a real one.
+    """
+    for child in prep.written:
+        if child.name not in frames or prep.modes[child.name] in ("copy", "empty"):
+            continue
+        for fk in child.foreign_keys:
+            if fk.ref_table != parent or len(fk.columns) != 1 or fk.ref_columns[0] not in real.columns:
+                continue
+            col, ref = fk.columns[0], fk.ref_columns[0]
+            frame = frames[child.name]
+            if col not in frame.columns:
+                continue
+            real_keys = real[ref].dropna().to_numpy()
+            if len(real_keys) == 0:
+                frame[col] = None
+                continue
+            sampled = pd.unique(frame[col].dropna())
+            targets = rng.permutation(real_keys)[np.arange(len(sampled)) % len(real_keys)]
+            frame[col] = frame[col].map(pd.Series(targets, index=sampled))
+
+
+def _postprocess(frames: dict[str, pd.DataFrame], prep: _Prepared, report: RunReport) -> dict[str, pd.DataFrame]:
+    """Apply copy/empty modes and constant/null overrides to the sampled frames."""
+    cfg = prep.cfg
+    rng = np.random.default_rng(cfg.seed)
+    copies = [n for n, m in prep.modes.items() if m == "copy" and n in prep.written.tables]
+    if copies:
+        with _timed(report, "read"):
+            real = _read(cfg.source.url, prep.written, tables=copies)
+        for name in copies:
+            _remap_keys(frames, real[name], prep, name, rng)
+            frames[name] = real[name]
+    for name, mode in prep.modes.items():
+        if mode != "empty" or name not in prep.written.tables:
+            continue
+        frames[name] = pd.DataFrame({c: pd.Series([], dtype=object) for c in prep.written.tables[name].column_names})
+        for child in prep.written:  # references to an empty table can only be NULL (checked nullable)
+            if child.name in frames and prep.modes[child.name] != "empty":
+                for fk in child.foreign_keys:
+                    if fk.ref_table == name:
+                        for c in fk.columns:
+                            frames[child.name][c] = None
+    for name, tcfg in cfg.tables.items():
+        frame = frames.get(name)
+        if frame is None or prep.modes[name] != "synthesize":
+            continue
+        for col, ccfg in tcfg.columns.items():
+            if "constant" in ccfg.model_fields_set:
+                frame[col] = ccfg.constant
+            elif ccfg.null:
+                frame[col] = None
+            elif ccfg.pii is not None and ccfg.pii.locale and ccfg.pii.locale not in cfg.locales[:1] and len(frame):
+                frame[col] = _faker_values(ccfg.pii.provider, ccfg.pii.locale, len(frame), cfg.seed)
+    # Only the written columns, in metadata order (excluded columns may still come out of a loaded model).
+    for name, table in prep.written.tables.items():
+        if name in frames:
+            cols = [c for c in table.column_names if c in frames[name].columns]
+            frames[name] = frames[name][cols]
+    return {n: frames[n] for n in prep.written.tables if n in frames}
+
+
+def _faker_values(provider: str, locale: str, n: int, seed: int | None) -> list:
+    """``n`` values of a Faker provider in ``locale`` (Faker generates one value per call: no vector form)."""
+    from faker import Faker
+
+    fake = Faker(locale)
+    if seed is not None:
+        fake.seed_instance(seed)
+    method = getattr(fake, st.PII_KINDS.get(provider, provider), None)
+    if method is None:
+        raise ConfigError(f"pii provider '{provider}' is not a Faker provider")
+    return [method() for _ in range(n)]
+
+
+def _sample_frames(prep: _Prepared, synth, report: RunReport) -> dict[str, pd.DataFrame]:
+    with _timed(report, "sample"):
+        frames = synth.sample(scale=prep.cfg.scale, num_rows=_num_rows(prep) or None)
+        frames = {n: f.copy() for n, f in frames.items()}
+        frames = _postprocess(frames, prep, report)
+    report.tables = {n: len(f) for n, f in frames.items()}
+    report.modes = {n: prep.modes[n] for n in prep.written.tables}
+    return frames
+
+
+def _start(config_or_path: Config | str | Path, *, need_target: bool) -> tuple[_Prepared, RunReport]:
+    cfg = _load(config_or_path)
+    if need_target and cfg.target is None:
+        raise ConfigError(f"{_where(cfg)}: target: required key is missing (where should the rows go?)")
+    _check_target(cfg)
+    report = RunReport(model_path=cfg.model.path, target=mask_url(cfg.target.url) if cfg.target else None)
+    with _timed(report, "reflect"):
+        source = _reflect(cfg)
+    prep = prepare(cfg, source)
+    report.warnings.extend(prep.warnings)
+    return prep, report
+
+
+def _write(prep: _Prepared, frames: dict[str, pd.DataFrame], report: RunReport) -> None:
+    from .write import write
+
+    cfg = prep.cfg
+    with _timed(report, "write"):
+        summary = write(
+            frames, cfg.target.url, prep.written, mode=cfg.target.mode, batch_size=cfg.batch_size, source_url=cfg.source.url
+        )
+    report.tables = {n: t.rows for n, t in summary.tables.items()} or report.tables
+
+
+def _finish(prep: _Prepared, report: RunReport) -> RunReport:
+    if prep.cfg.report is not None and prep.cfg.report.json_path and not report.dry_run:
+        report.save(prep.cfg.report.json_path)
+    return report
+
+
+# ---- public entry points --------------------------------------------------------------------------------------
+def run(config_or_path: Config | str | Path, *, dry_run: bool = False) -> RunReport:
+    """Reflect the source, fit unless the model file is fresh, sample, and write the target.
+
+    Args:
+        config_or_path: a :class:`~dbsynth.config.Config` or the path of a YAML config.
+        dry_run: only work out the plan (``RunReport.plan``): reads the schema, writes nothing.
+
+    Returns:
+        The :class:`RunReport` (also saved as JSON when the config's ``report.json`` is set).
+
+    Raises:
+        ConfigError: the config is wrong, or names a table or column the source does not have.
+        UnsafeTargetError: the target is the source.
+        SchemaMismatchError: the model file is from another schema and ``model.refit`` is ``never``.
+        ConnectError: a database cannot be reached.
+        WriteError: loading the target failed (the target is left as it was).
+    """
+    prep, report = _start(config_or_path, need_target=True)
+    refit, reason = _decide_refit(prep)
+    report.refit_reason = reason
+    if dry_run:
+        report.dry_run = True
+        report.plan = _plan(prep, refit, reason)
+        return report
+    with progress.bars():
+        synth = _fit(prep, report) if refit else _load_model(prep.cfg.model.path)
+        frames = _sample_frames(prep, synth, report)
+        _write(prep, frames, report)
+    return _finish(prep, report)
+
+
+def fit(config_or_path: Config | str | Path) -> RunReport:
+    """Fit the model on the source and save it to ``model.path`` (always fits).
+
+    Args:
+        config_or_path: a :class:`~dbsynth.config.Config` or the path of a YAML config.
+
+    Returns:
+        The :class:`RunReport` (``refit`` is True; ``tables`` empty: nothing sampled).
+
+    Raises:
+        ConfigError: no ``model.path``, or as :func:`run`.
+    """
+    prep, report = _start(config_or_path, need_target=False)
+    if not prep.cfg.model.path:
+        raise ConfigError(f"{_where(prep.cfg)}: model.path: required by fit (where should the model go?)")
+    report.refit_reason = "dbsynth fit"
+    with progress.bars():
+        _fit(prep, report)
+    report.modes = dict(prep.modes)
+    return report
+
+
+def sample(config_or_path: Config | str | Path, out_dir: str | Path | None = None, fmt: str = "csv") -> RunReport:
+    """Sample from the saved model into the target database, or into files in ``out_dir``.
+
+    Args:
+        config_or_path: a :class:`~dbsynth.config.Config` or the path of a YAML config.
+        out_dir: write one file per table here instead of the target database.
+        fmt: ``csv`` or ``parquet`` (with ``out_dir``).
+
+    Returns:
+        The :class:`RunReport`.
+
+    Raises:
+        ModelFileError: no model file (run ``fit`` first).
+        SchemaMismatchError: the model file is from another schema.
+        ConfigError: a bad ``fmt``, no target and no ``out_dir``, or as :func:`run`.
+    """
+    if fmt not in ("csv", "parquet"):
+        raise ConfigError(f"--format {fmt}: unknown format (use csv or parquet)")
+    prep, report = _start(config_or_path, need_target=out_dir is None)
+    path = prep.cfg.model.path
+    if not path or not Path(path).exists():
+        raise ModelFileError(f"model file {path or '(model.path not set)'} does not exist", hint="Run dbsynth fit first.")
+    synth = _load_model(path)
+    saved, current = synth.get_metadata().fingerprint(), prep.modelled.fingerprint()
+    if saved != current:
+        raise SchemaMismatchError(
+            f"model file {path} was fitted on another schema (fingerprint {saved}, source {current})",
+            hint="Re-fit it with dbsynth fit.",
+        )
+    report.refit_reason = "schema unchanged"
+    with progress.bars():
+        frames = _sample_frames(prep, synth, report)
+        if out_dir is None:
+            _write(prep, frames, report)
+        else:
+            _write_files(frames, Path(out_dir), fmt, report)
+    return _finish(prep, report)
+
+
+def _write_files(frames: dict[str, pd.DataFrame], out_dir: Path, fmt: str, report: RunReport) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report.target = str(out_dir)
+    with _timed(report, "write"):
+        for name, frame in frames.items():
+            with progress.task("write", table=name, total=len(frame)) as t:
+                if fmt == "csv":
+                    frame.to_csv(out_dir / f"{name}.csv", index=False)
+                else:
+                    try:
+                        frame.to_parquet(out_dir / f"{name}.parquet", index=False)
+                    except ImportError:
+                        raise ConfigError("--format parquet needs pyarrow (pip install dbsynth[parquet])") from None
+                t.advance(len(frame))

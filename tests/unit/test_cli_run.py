@@ -1,0 +1,128 @@
+"""`dbsynth run/fit/sample/validate-config` end to end on the embedded Chinook SQLite (no server needed)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+import yaml
+
+import dbsynth.cli as cli
+
+pytest.importorskip("dbsynth.model.hma")
+
+
+def _config(tmp_path: Path, **overrides) -> Path:
+    """A config reading builtin:chinook into tmp_path/out.sqlite, with top-level keys replaced."""
+    data = {
+        "source": {"url": "builtin:chinook"},
+        "target": {"url": "sqlite:///out.sqlite", "mode": "replace"},
+        "model": {"path": None},
+        "seed": 1,
+        "report": {"json": "run.json"},
+    }
+    data.update(overrides)
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _bad(capsys, argv: list[str]) -> str:
+    assert cli.run_cli(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
+    return err
+
+
+def _rows(db: Path, sql: str):
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_dry_run_prints_plan_and_writes_nothing(tmp_path, capsys):
+    cfg = _config(tmp_path, tables={"Genre": {"mode": "copy"}, "Artist": {"rows": 10}, "Playlist": {"mode": "skip"}})
+    assert cli.run_cli(["run", "--config", str(cfg), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "fit (no model path configured)" in out
+    assert "Artist" in out and "10 rows (source 275)" in out
+    assert "Playlist" in out and "skip" in out
+    assert "Employee(ReportsTo) -> Employee(EmployeeId): filled after insert" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml"]
+
+
+def test_run_applies_modes_and_column_overrides(tmp_path, capsys):
+    tables = {
+        "Genre": {"mode": "copy"},
+        "Artist": {"rows": 30},
+        "Playlist": {"mode": "skip"},
+        "PlaylistTrack": {"mode": "empty"},
+        "Customer": {"columns": {"Fax": {"null": True}, "Company": {"exclude": True}, "Email": {"pii": "email"}}},
+        "Invoice": {"columns": {"BillingCountry": {"constant": "Atlantis"}}},
+        "Track": {"columns": {"Milliseconds": {"distribution": "uniform"}}},
+    }
+    assert cli.run_cli(["run", "--config", str(_config(tmp_path, tables=tables))]) == 0
+    db = tmp_path / "out.sqlite"
+    tables_in_db = {r[0] for r in _rows(db, "SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "Playlist" not in tables_in_db and "PlaylistTrack" in tables_in_db
+    assert _rows(db, "SELECT count(*) FROM PlaylistTrack") == [(0,)]
+    assert _rows(db, "SELECT count(*) FROM Artist") == [(30,)]
+    with sqlite3.connect(dbsynth_chinook()) as real:
+        assert _rows(db, "SELECT GenreId, Name FROM Genre ORDER BY 1") == real.execute(
+            "SELECT GenreId, Name FROM Genre ORDER BY 1"
+        ).fetchall()
+    assert _rows(db, "SELECT count(*) FROM Track WHERE GenreId NOT IN (SELECT GenreId FROM Genre)") == [(0,)]
+    assert _rows(db, "SELECT count(Fax), count(*) > 0 FROM Customer")[0] == (0, 1)
+    assert "Company" not in [r[1] for r in _rows(db, "PRAGMA table_info(Customer)")]
+    assert _rows(db, "SELECT DISTINCT BillingCountry FROM Invoice") == [("Atlantis",)]
+    assert all("@" in e for (e,) in _rows(db, "SELECT Email FROM Customer"))
+    report = json.loads((tmp_path / "run.json").read_text())
+    assert report["refit"] is True and report["tables"]["Artist"] == 30 and report["modes"]["Genre"] == "copy"
+    assert "dbsynth run" in capsys.readouterr().out
+
+
+def dbsynth_chinook() -> Path:
+    from dbsynth.config import resolve_url
+
+    return Path(resolve_url("builtin:chinook").removeprefix("sqlite:///"))
+
+
+def test_sample_to_csv_files_needs_a_model_file(tmp_path, capsys):
+    err = _bad(capsys, ["sample", "--config", str(_config(tmp_path)), "--out", str(tmp_path / "csv")])
+    assert "model file" in err and "dbsynth fit" in err
+
+
+def test_validate_config(tmp_path, capsys):
+    assert cli.run_cli(["validate-config", "--config", str(_config(tmp_path))]) == 0
+    assert ": ok" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "overrides,needle",
+    [
+        ({"tagret": {}}, "unknown key (did you mean 'target'?"),
+        ({"seed": "many"}, "seed: Input should be a valid integer"),
+        ({"target": {"url": "${NO_SUCH_VAR_DBSYNTH}"}}, "environment variable NO_SUCH_VAR_DBSYNTH is not set"),
+        ({"tables": {"Custmer": {}}}, "tables.Custmer: no such table in the source (did you mean 'Customer'?)"),
+        ({"tables": {"Customer": {"columns": {"Emial": {"null": True}}}}}, "no such column in the source (did you mean 'Email'?)"),
+        ({"tables": {"Artist": {"mode": "empty"}}}, "NOT NULL foreign key"),
+        ({"tables": {"Album": {"columns": {"Title": {"exclude": True}}}}}, "NOT NULL without a default"),
+        ({"tables": {"Album": {"rows": 5}}}, "only root tables"),
+        ({"target": {"url": "sqlite:///{package}/data/chinook.sqlite"}}, "is the source database"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(tmp_path, capsys, overrides, needle):
+    err = _bad(capsys, ["run", "--config", str(_config(tmp_path, **overrides))])
+    assert needle in err
+    assert not (tmp_path / "out.sqlite").exists()
+
+
+def test_unreachable_source_exits_2(tmp_path, capsys):
+    cfg = _config(tmp_path, source={"url": "postgresql+psycopg://u:secret@127.0.0.1:1/nowhere"})
+    err = _bad(capsys, ["run", "--config", str(cfg)])
+    assert "secret" not in err
+
+
+def test_missing_config_file_exits_2(tmp_path, capsys):
+    assert "cannot read the config file" in _bad(capsys, ["validate-config", "--config", str(tmp_path / "nope.yaml")])
