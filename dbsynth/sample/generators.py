@@ -1,0 +1,623 @@
+"""Generators for the columns the model does not learn: keys, PII, free text and unsupported types.
+
+Each generator learns only a handful of statistics in :meth:`ColumnGenerator.fit` (a key pattern, length
+quantiles, character classes, the NULL fraction) and never keeps source rows, since the source is
+production data and a saved model must not leak it. :meth:`ColumnGenerator.generate` is deterministic
+given the numpy ``Generator`` passed in, and vectorised: a million values take a few seconds at most.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import string
+from dataclasses import asdict, fields
+from functools import lru_cache
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DbsynthError, ModelFileError, UnsupportedError
+from ..metadata import sdtypes as st
+from ..metadata.records import Column, Table
+
+__all__ = [
+    "ColumnGenerator",
+    "KeyGenerator",
+    "PIIGenerator",
+    "TextGenerator",
+    "PlaceholderGenerator",
+    "generator_for",
+    "uuid_strings",
+]
+
+#: Number of distinct Faker values drawn per :meth:`PIIGenerator.generate` call (Faker is slow per call).
+PII_POOL_SIZE = 2000
+
+_UUID_RE = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_UPPER = string.ascii_uppercase
+_LOWER = string.ascii_lowercase
+_DIGITS = string.digits
+# Multiplier of the bijection that scatters patterned keys (a prime, hence coprime with any charset**width).
+_SCATTER = 2_147_483_647
+
+
+# ---- shared helpers -----------------------------------------------------------------------------------
+def uuid_strings(rng: np.random.Generator, n: int, dashes: bool = True) -> np.ndarray:
+    """``n`` version-4 UUID strings made from ``rng``'s bytes (deterministic for a seeded ``rng``).
+
+    Args:
+        rng: the random source.
+        n: how many.
+        dashes: the canonical 36-character form; without, 32 hex digits.
+
+    Returns:
+        A numpy unicode array of length ``n``.
+    """
+    raw = np.frombuffer(rng.bytes(16 * n), dtype=np.uint8).reshape(n, 16).copy()
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
+    hexed = np.empty((n, 32), dtype=np.uint8)
+    hexed[:, 0::2] = _HEX[raw >> 4]
+    hexed[:, 1::2] = _HEX[raw & 0x0F]
+    if dashes:
+        out = np.full((n, 36), ord("-"), dtype=np.uint8)
+        for src, dst in (((0, 8), 0), ((8, 12), 9), ((12, 16), 14), ((16, 20), 19), ((20, 32), 24)):
+            out[:, dst : dst + src[1] - src[0]] = hexed[:, src[0] : src[1]]
+    else:
+        out = hexed
+    width = out.shape[1]
+    return np.ascontiguousarray(out).view(f"S{width}").ravel().astype(f"U{width}")
+
+
+def _encode(numbers: np.ndarray, charset: str, width: int) -> np.ndarray:
+    """Write non-negative ``numbers`` in base ``len(charset)`` with ``width`` digits (vectorised)."""
+    base = len(charset)
+    chars = np.frombuffer(charset.encode("ascii"), dtype=np.uint8)
+    digits = np.zeros((len(numbers), width), dtype=np.int64)
+    rest = numbers.astype(np.int64)
+    for pos in range(width - 1, -1, -1):  # loop over the width (a few columns), not over rows
+        digits[:, pos] = rest % base
+        rest = rest // base
+    out = np.ascontiguousarray(chars[digits])
+    if width == 0:
+        return np.full(len(numbers), "", dtype="U1")
+    return out.view(f"S{width}").ravel().astype(f"U{width}")
+
+
+def _strings(values: np.ndarray | list, nulls: np.ndarray | None = None) -> pd.Series:
+    """A Series of ``str`` values (pandas' default string dtype), NULL where ``nulls`` is True."""
+    out = pd.Series(np.asarray(values, dtype=object), dtype="str")
+    if nulls is not None and nulls.any():
+        out = out.mask(nulls)
+    return out
+
+
+def _null_mask(rng: np.random.Generator, n: int, fraction: float) -> np.ndarray | None:
+    """Rows to set NULL so that the learned NULL fraction is kept (None when there is none to keep)."""
+    if fraction <= 0:
+        return None
+    return rng.random(n) < fraction
+
+
+@lru_cache(maxsize=8)
+def _faker(locales: tuple[str, ...]):
+    """A Faker instance per locale list (building one is slow); callers seed it before each use."""
+    from faker import Faker
+
+    return Faker(list(locales))
+
+
+def _column_from_dict(data: dict[str, Any]) -> Column:
+    known = {f.name for f in fields(Column)}
+    return Column(**{k: v for k, v in data.items() if k in known})
+
+
+# ---- the base class ------------------------------------------------------------------------------------
+class ColumnGenerator:
+    """Makes values for one non-modelled column.
+
+    Subclasses set :attr:`kind` (the key of :meth:`to_dict`) and implement :meth:`fit`,
+    :meth:`generate`, :meth:`_state` and :meth:`_load_state`.
+
+    Args:
+        column: the column generated.
+        table: name of its table, for error messages.
+    """
+
+    kind: ClassVar[str] = ""
+    _registry: ClassVar[dict[str, type["ColumnGenerator"]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.kind:
+            ColumnGenerator._registry[cls.kind] = cls
+
+    def __init__(self, column: Column, table: str | None = None) -> None:
+        self.column = column
+        self.table = table
+        self.null_fraction = 0.0
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.table}.{self.column.name})"
+
+    # -- learning --------------------------------------------------------------------------------------
+    def fit(self, series: pd.Series) -> "ColumnGenerator":
+        """Learn the small statistics this generator needs from the real column (never the rows).
+
+        Args:
+            series: the column's real values.
+
+        Returns:
+            ``self``.
+        """
+        if self.column.nullable and len(series):
+            self.null_fraction = float(series.isna().mean())
+        return self
+
+    def generate(self, n: int, rng: np.random.Generator, start: int = 0) -> pd.Series:
+        """``n`` values, deterministic given ``rng``.
+
+        Args:
+            n: number of values.
+            rng: the random source (a seeded numpy ``Generator``).
+            start: how many values earlier batches produced; sequential keys continue from there so that
+                batches give unique keys across calls.
+
+        Returns:
+            A Series of length ``n`` (RangeIndex) following the frame contract for the column's type.
+        """
+        raise NotImplementedError
+
+    # -- persistence -------------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict with a ``"kind"`` key; :meth:`from_dict` rebuilds the generator from it."""
+        return {
+            "kind": self.kind,
+            "table": self.table,
+            "column": {k: v for k, v in asdict(self.column).items() if v is not None},
+            "null_fraction": self.null_fraction,
+            **self._state(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ColumnGenerator":
+        """Rebuild the generator :meth:`to_dict` described (the right subclass, chosen by ``"kind"``).
+
+        Raises:
+            ModelFileError: when the kind is unknown or the dict is malformed.
+        """
+        try:
+            sub = ColumnGenerator._registry[data["kind"]]
+            column = _column_from_dict(data["column"])
+            gen = sub.__new__(sub)
+            ColumnGenerator.__init__(gen, column, data.get("table"))
+            gen.null_fraction = float(data.get("null_fraction", 0.0))
+            gen._load_state(data)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(
+                f"column generator is malformed or of an unknown kind ({type(exc).__name__}: {exc})",
+                table=data.get("table") if isinstance(data, dict) else None,
+            ) from None
+        return gen
+
+    def _state(self) -> dict[str, Any]:
+        return {}
+
+    def _load_state(self, data: dict[str, Any]) -> None:
+        pass
+
+    def _error(self, message: str, hint: str | None = None) -> DbsynthError:
+        return DbsynthError(message, table=self.table, column=self.column.name, hint=hint)
+
+
+# ---- keys ----------------------------------------------------------------------------------------------
+class KeyGenerator(ColumnGenerator):
+    """Unique keys: integers ``start+1 .. start+n``, UUIDs from ``rng``, or patterned strings.
+
+    Patterns learned by :meth:`fit` from string keys:
+
+    * ``uuid``: every value is a UUID (or the column's type is uuid);
+    * ``prefix_digits``: one constant prefix and digits (``ORD-000123``, or digit-only strings), zero padded
+      when the source is; keys continue the sequence ``1..n`` (the source's numbers are not kept);
+    * ``chars``: anything else, e.g. ``ALFKI``: fixed-width strings over the character classes seen,
+      unique by construction (a bijection of the sequence number, so that they do not look sequential).
+
+    Keys never contain NULL. ``Column.length`` and ``Column.bits`` are respected; when the values asked
+    for cannot fit, :meth:`generate` raises :class:`~dbsynth.errors.DbsynthError`.
+    """
+
+    kind = "key"
+
+    def __init__(self, column: Column, table: str | None = None) -> None:
+        super().__init__(column, table)
+        if column.type in (st.INTEGER, st.DECIMAL, st.FLOAT):
+            self.pattern = "int"
+        elif column.type == st.UUID:
+            self.pattern = "uuid"
+        else:
+            # Without data, strings keys are digit strings (they fit any charset a database accepts).
+            self.pattern = "prefix_digits"
+        self.prefix = ""
+        self.width = 0
+        self.charset = _UPPER
+
+    def fit(self, series: pd.Series) -> "KeyGenerator":
+        """Learn the key pattern (not the values); integer keys learn nothing (new keys are ``1..n``)."""
+        if self.pattern in ("int", "uuid"):
+            return self
+        values = series.dropna().astype(str)
+        if values.empty:
+            return self
+        if values.str.match(_UUID_RE).all():
+            self.pattern = "uuid"
+            return self
+        parts = values.str.extract(r"^(\D*?)(\d+)$")
+        if parts[1].notna().all() and parts[0].nunique() == 1:
+            self.pattern = "prefix_digits"
+            self.prefix = str(parts[0].iloc[0])
+            widths = parts[1].str.len()
+            # Zero padded only when every number has the same width and some start with 0 or the
+            # width is constant over many values (ORD-000123); otherwise plain numbers.
+            self.width = int(widths.iloc[0]) if widths.nunique() == 1 and len(widths) > 1 else 0
+            return self
+        self.pattern = "chars"
+        sample = "".join(values.iloc[:10_000].tolist())
+        charset = ""
+        if any(c in _UPPER for c in sample):
+            charset += _UPPER
+        if any(c in _LOWER for c in sample):
+            charset += _LOWER
+        if any(c in _DIGITS for c in sample) or not charset:
+            charset = (_DIGITS + charset) if charset else _UPPER
+        self.charset = charset
+        self.width = int(values.str.len().max())
+        return self
+
+    def generate(self, n: int, rng: np.random.Generator, start: int = 0) -> pd.Series:
+        """``n`` unique keys following the learned pattern, unique across batches given ``start``.
+
+        Raises:
+            DbsynthError: when ``start + n`` keys cannot fit the column's bits or length.
+        """
+        seq = np.arange(start + 1, start + n + 1, dtype=np.int64)
+        length = self.column.length
+        if self.pattern == "int":
+            bits = self.column.bits or 64
+            if start + n > 2 ** (bits - 1) - 1:
+                raise self._error(f"{start + n} keys do not fit a {bits}-bit integer")
+            if self.column.type == st.INTEGER:
+                return pd.Series(seq, dtype="int64")
+            return pd.Series(seq.astype(np.float64))
+        if self.pattern == "uuid":
+            if self.column.type == st.UUID or length is None or length >= 36:
+                return _strings(uuid_strings(rng, n))
+            if length >= 32:
+                return _strings(uuid_strings(rng, n, dashes=False))
+            # Too short for a UUID: fall back to hex strings unique by construction.
+            return self._chars(seq - 1, "0123456789abcdef", length, length)
+        if self.pattern == "prefix_digits":
+            numbers = seq.astype(str)
+            if self.width:
+                numbers = np.strings.zfill(numbers, self.width)
+            values = np.strings.add(self.prefix, numbers) if self.prefix else numbers
+            longest = len(self.prefix) + max(self.width, len(str(start + n)))
+            if length is not None and longest > length:
+                raise self._error(f"{start + n} keys of the form '{self.prefix}<number>' do not fit length {length}")
+            return _strings(values)
+        return self._chars(seq - 1, self.charset, self.width, length)
+
+    def _chars(self, numbers: np.ndarray, charset: str, width: int, length: int | None) -> pd.Series:
+        base = len(charset)
+        needed = int(numbers[-1]) + 1 if len(numbers) else 1
+        width = max(width, 1)
+        while base**width < needed:  # widen only when the learned width cannot hold every key
+            width += 1
+        if length is not None and width > length:
+            raise self._error(f"{needed} distinct keys do not fit length {length}")
+        space = base**width
+        if space < 2**31:
+            # A fixed bijection of [0, space): keys look scattered, stay unique across batches.
+            numbers = (numbers * _SCATTER + space // 3) % space
+        return _strings(_encode(numbers, charset, width))
+
+    def _state(self) -> dict[str, Any]:
+        return {"pattern": self.pattern, "prefix": self.prefix, "width": self.width, "charset": self.charset}
+
+    def _load_state(self, data: dict[str, Any]) -> None:
+        self.pattern = data["pattern"]
+        self.prefix = data.get("prefix", "")
+        self.width = int(data.get("width", 0))
+        self.charset = data.get("charset", _UPPER)
+
+
+# ---- PII -----------------------------------------------------------------------------------------------
+class PIIGenerator(ColumnGenerator):
+    """Personal data from Faker (emails, names, phone numbers...) for the configured locales.
+
+    Faker is slow per call, so each :meth:`generate` draws a pool of at most :data:`PII_POOL_SIZE`
+    values (Faker seeded from ``rng``) and samples from it with ``rng``. When the column must be unique,
+    a numeric suffix built from the row's sequence number makes each value distinct (emails get it before
+    the ``@``: ``jane.doe+17@example.org``). Values are cut to ``Column.length``.
+
+    Args:
+        column: the column.
+        table: its table's name.
+        provider: the Faker provider (method name), e.g. ``email``.
+        locales: Faker locales.
+        unique: whether values must be distinct (primary key or single-column unique constraint).
+
+    Raises:
+        UnsupportedError: when Faker has no such provider.
+    """
+
+    kind = "pii"
+
+    def __init__(
+        self,
+        column: Column,
+        table: str | None = None,
+        provider: str = "name",
+        locales: list[str] | None = None,
+        unique: bool = False,
+    ) -> None:
+        super().__init__(column, table)
+        self.provider = provider
+        self.locales = list(locales or ["en_US"])
+        self.unique = unique
+        self._check_provider()
+
+    def _check_provider(self) -> None:
+        try:
+            getattr(_faker(tuple(self.locales)), self.provider)
+        except AttributeError:
+            raise UnsupportedError(
+                f"Faker has no provider '{self.provider}' for locales {self.locales}",
+                table=self.table,
+                column=self.column.name,
+                hint="Set Column.pii to a Faker provider name such as 'email' or 'name'.",
+            ) from None
+
+    def generate(self, n: int, rng: np.random.Generator, start: int = 0) -> pd.Series:
+        """``n`` Faker values (pool sampled with ``rng``), suffixed when unique, cut to the length."""
+        fake = _faker(tuple(self.locales))
+        fake.seed_instance(int(rng.integers(2**31)))
+        make = getattr(fake, self.provider)
+        # The pool is small and fixed-size: this loop runs at most PII_POOL_SIZE times whatever n is.
+        pool = list(dict.fromkeys(str(make()) for _ in range(min(max(n, 1), PII_POOL_SIZE))))
+        values = np.asarray(pool, dtype=object)[rng.integers(len(pool), size=n)].astype(str)
+        if self.unique:
+            values = self._suffix(values, start)
+        elif self.column.length is not None:
+            values = np.strings.slice(values, 0, self.column.length)
+        return _strings(values, _null_mask(rng, n, self.null_fraction) if not self.unique else None)
+
+    def _suffix(self, values: np.ndarray, start: int) -> np.ndarray:
+        numbers = np.arange(start + 1, start + len(values) + 1).astype(str)
+        length = self.column.length
+        if self.provider == "email":
+            local, _, domain = np.strings.partition(values, "@")
+            tail = np.strings.add(np.strings.add("+", numbers), np.strings.add("@", domain))
+        else:
+            # The separator cannot occur in the number, so the suffix alone tells values apart.
+            local, tail = values, np.strings.add("_", numbers)
+        if length is not None:
+            room = length - np.strings.str_len(tail)
+            if (room < 0).any():
+                raise self._error(f"unique values with a numeric suffix do not fit length {length}")
+            local = np.strings.slice(local, 0, room)
+        return np.strings.add(local, tail)
+
+    def _state(self) -> dict[str, Any]:
+        return {"provider": self.provider, "locales": self.locales, "unique": self.unique}
+
+    def _load_state(self, data: dict[str, Any]) -> None:
+        self.provider = data["provider"]
+        self.locales = list(data.get("locales") or ["en_US"])
+        self.unique = bool(data.get("unique", False))
+
+
+# ---- free text -----------------------------------------------------------------------------------------
+_QUANTILE_PROBS = np.linspace(0.0, 1.0, 21)
+
+
+@lru_cache(maxsize=1)
+def _words() -> np.ndarray:
+    from faker.providers.lorem.la import Provider
+
+    return np.asarray(sorted(set(Provider.word_list)), dtype=object)
+
+
+class TextGenerator(ColumnGenerator):
+    """Free text: lengths drawn from the learned length quantiles, content made of random characters of
+    the learned class (``digits``, ``upper``, ``lower``, ``alpha``, ``alnum``) or of lorem-ipsum words
+    (``words``, when the source has whitespace; ``case`` keeps upper-case text upper case).
+
+    Generation cuts substrings out of one random buffer and splits them in C (``str.split``), so a
+    million values take about a second.
+    """
+
+    kind = "text"
+
+    def __init__(self, column: Column, table: str | None = None) -> None:
+        super().__init__(column, table)
+        default_max = min(column.length or 40, 40)
+        self.quantiles = list(np.linspace(min(5, default_max), default_max, len(_QUANTILE_PROBS)))
+        self.char_class = "words"
+        self.case = "sentence"
+
+    def fit(self, series: pd.Series) -> "TextGenerator":
+        """Learn the NULL fraction, length quantiles and character class (from at most 10,000 values)."""
+        super().fit(series)
+        values = series.dropna().astype(str)
+        if values.empty:
+            return self
+        self.quantiles = [float(q) for q in np.quantile(values.str.len().to_numpy(), _QUANTILE_PROBS)]
+        sample = set("".join(values.iloc[:10_000].tolist()))
+        letters = {c for c in sample if c.isalpha()}
+        has_upper = any(c.isupper() for c in letters)
+        has_lower = any(c.islower() for c in letters)
+        has_digit = any(c.isdigit() for c in sample)
+        if any(c.isspace() for c in sample) or not sample <= set(string.ascii_letters + string.digits):
+            self.char_class = "words"
+            self.case = "upper" if has_upper and not has_lower else "lower" if not has_upper else "sentence"
+        elif letters and has_digit:
+            self.char_class = "alnum"
+        elif has_digit:
+            self.char_class = "digits"
+        elif has_upper and has_lower:
+            self.char_class = "alpha"
+        else:
+            self.char_class = "upper" if has_upper else "lower"
+        return self
+
+    def generate(self, n: int, rng: np.random.Generator, start: int = 0) -> pd.Series:
+        """``n`` strings with lengths following the learned quantiles (cut to ``Column.length``)."""
+        lengths = np.rint(np.interp(rng.random(n), _QUANTILE_PROBS, self.quantiles)).astype(np.int64)
+        if self.column.length is not None:
+            lengths = np.minimum(lengths, self.column.length)
+        lengths = np.maximum(lengths, 0)
+        longest = int(lengths.max()) if n else 0
+        buffer, starts = self._buffer(rng, max(4 * longest, 1 << 16))
+        # Cut piece i out of the buffer at a random admissible start; pieces are joined with NUL separators
+        # so that one bytes.decode + str.split builds all the Python strings in C.
+        admissible = np.searchsorted(starts, len(buffer) - lengths - 1, side="right")
+        offsets = starts[(rng.random(n) * np.maximum(admissible, 1)).astype(np.int64)]
+        ends = np.cumsum(lengths + 1)
+        first = ends - lengths - 1
+        src = np.repeat(offsets - first, lengths + 1) + np.arange(int(ends[-1]) if n else 0)
+        out = buffer[src]
+        out[ends - 1] = 0
+        if self.char_class == "words":
+            nonempty = first[lengths > 0]
+            if self.case == "sentence":
+                head = out[nonempty]
+                out[nonempty] = np.where((head >= 97) & (head <= 122), head - 32, head)
+            last = ends[lengths > 0] - 2
+            out[last] = np.where(out[last] == 32, ord("."), out[last])
+        values = out.tobytes().decode("ascii").split("\0")[:n] if n else []
+        return _strings(values, _null_mask(rng, n, self.null_fraction))
+
+    def _buffer(self, rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """A random ASCII buffer of at least ``size`` characters and the positions pieces may start at."""
+        if self.char_class == "words":
+            words = _words()
+            chosen = words[rng.integers(len(words), size=size // 5 + 16)].tolist()
+            text = " ".join(chosen)
+            if self.case == "upper":
+                text = text.upper()
+            buffer = np.frombuffer(text.encode("ascii"), dtype=np.uint8).copy()
+            starts = np.flatnonzero(np.concatenate(([True], buffer[:-1] == 32)))
+            return buffer, starts
+        charset = {
+            "digits": _DIGITS,
+            "upper": _UPPER,
+            "lower": _LOWER,
+            "alpha": _UPPER + _LOWER,
+            "alnum": _UPPER + _LOWER + _DIGITS,
+        }[self.char_class]
+        chars = np.frombuffer(charset.encode("ascii"), dtype=np.uint8)
+        buffer = chars[rng.integers(len(chars), size=size)]
+        return buffer, np.arange(size, dtype=np.int64)
+
+    def _state(self) -> dict[str, Any]:
+        return {"quantiles": self.quantiles, "char_class": self.char_class, "case": self.case}
+
+    def _load_state(self, data: dict[str, Any]) -> None:
+        self.quantiles = [float(q) for q in data["quantiles"]]
+        self.char_class = data.get("char_class", "words")
+        self.case = data.get("case", "sentence")
+
+
+# ---- unsupported ---------------------------------------------------------------------------------------
+def placeholder(column: Column, n: int, rng: np.random.Generator) -> pd.Series:
+    """``n`` copies of a valid value of ``column``'s type family (used for NOT NULL columns we cannot model).
+
+    json gives ``{}``, array ``[]``, binary ``b''``, uuid random UUIDs, interval ``Timedelta(0)``, enum
+    its first value, numbers 0, dates 1970-01-01, times midnight, strings and other types ``''``.
+    """
+    kind = column.type
+    if kind == st.JSON:
+        return pd.Series([{} for _ in range(n)], dtype=object)  # distinct objects: callers may mutate them
+    if kind == st.ARRAY:
+        return pd.Series([[] for _ in range(n)], dtype=object)
+    if kind == st.BINARY:
+        return pd.Series([b""] * n, dtype=object)
+    if kind == st.UUID:
+        return _strings(uuid_strings(rng, n))
+    if kind == st.INTERVAL:
+        return pd.Series(np.zeros(n, dtype="timedelta64[ns]"))
+    if kind == st.INTEGER:
+        return pd.Series(np.zeros(n, dtype=np.int64))
+    if kind in (st.FLOAT, st.DECIMAL):
+        return pd.Series(np.zeros(n, dtype=np.float64))
+    if kind == st.BOOL:
+        return pd.Series(np.zeros(n, dtype=bool))
+    if kind in (st.DATE, st.TIMESTAMP):
+        out = pd.Series(np.zeros(n, dtype="datetime64[ns]"))
+        return out.dt.tz_localize("UTC") if column.timezone else out
+    if kind == st.TIME:
+        return pd.Series([_dt.time(0)] * n, dtype=object)
+    if kind == st.ENUM and column.enum_values:
+        return _strings(np.full(n, column.enum_values[0], dtype=object))
+    return _strings(np.full(n, "", dtype=object))
+
+
+class PlaceholderGenerator(ColumnGenerator):
+    """Unsupported columns: NULL where nullable, otherwise a valid placeholder (see :func:`placeholder`)."""
+
+    kind = "placeholder"
+
+    def generate(self, n: int, rng: np.random.Generator, start: int = 0) -> pd.Series:
+        """All NULL for a nullable column, else ``n`` placeholders of the column's type family."""
+        if self.column.nullable:
+            return pd.Series([None] * n, dtype=object)
+        return placeholder(self.column, n, rng)
+
+
+# ---- choosing a generator ------------------------------------------------------------------------------
+def _fk_columns(table: Table | None) -> set[str]:
+    return {c for fk in table.foreign_keys for c in fk.columns} if table is not None else set()
+
+
+def _is_unique(column: Column, table: Table | None) -> bool:
+    if table is None:
+        return False
+    if table.primary_key == [column.name]:
+        return True
+    return any(u.columns == [column.name] for u in table.unique_constraints)
+
+
+def generator_for(
+    column: Column, table: Table | None = None, locales: list[str] | None = None
+) -> ColumnGenerator | None:
+    """The generator for a non-modelled column, or None when the model fills it.
+
+    Args:
+        column: the column.
+        table: its table (tells foreign keys and unique constraints apart); optional.
+        locales: Faker locales for PII (default ``['en_US']``).
+
+    Returns:
+        A :class:`KeyGenerator` (sdtype ``id``), :class:`PIIGenerator` (PII kinds, or ``Column.pii`` set on
+        a text column), :class:`TextGenerator` (``text``), :class:`PlaceholderGenerator` (``unsupported``);
+        None for modelled sdtypes, foreign-key columns and computed columns (never written).
+
+    Raises:
+        UnsupportedError: for an unknown sdtype or a Faker provider that does not exist.
+    """
+    name = table.name if table is not None else None
+    if column.computed or column.name in _fk_columns(table) or column.sdtype in st.MODELLED:
+        return None
+    sdtype = column.sdtype
+    if sdtype == st.ID:
+        return KeyGenerator(column, name)
+    if st.is_pii(sdtype) or (column.pii and sdtype == st.TEXT):
+        provider = column.pii or st.PII_KINDS.get(sdtype, sdtype)
+        return PIIGenerator(column, name, provider, locales, unique=_is_unique(column, table))
+    if sdtype == st.TEXT:
+        return TextGenerator(column, name)
+    if sdtype == st.UNSUPPORTED:
+        return PlaceholderGenerator(column, name)
+    raise UnsupportedError(f"unknown sdtype '{sdtype}'", table=name, column=column.name)
