@@ -1,13 +1,16 @@
-"""Choose each column's sdtype from its type, its name and (when available) cheap statistics."""
+"""Choose each column's sdtype from its type, its name and (when available) cheap statistics.
+
+Shared by reflection (statistics from SQL) and detection from DataFrames (statistics from the frames).
+"""
 
 from __future__ import annotations
 
 import re
 
-from ..metadata import sdtypes as st
-from ..metadata.records import Column, Metadata
+from . import sdtypes as st
+from .records import Column, Metadata
 
-__all__ = ["infer_sdtypes", "pii_kind", "normalise_name", "CATEGORICAL_MAX_RATIO", "CATEGORICAL_MAX_DISTINCT"]
+__all__ = ["infer_sdtypes", "sdtype_for", "pii_kind", "normalise_name", "CATEGORICAL_MAX_RATIO", "CATEGORICAL_MAX_DISTINCT"]
 
 #: A string column is categorical when it has at most this many distinct values...
 CATEGORICAL_MAX_DISTINCT = 50
@@ -71,16 +74,18 @@ def infer_sdtypes(metadata: Metadata, stats: dict | None = None) -> None:
 
     Args:
         metadata: tables to update.
-        stats: ``{table: {column: ColumnStats}}`` from :func:`dbsynth.reflect.stats.read_statistics`.
+        stats: ``{table: {column: stats}}`` where a stats object has ``distinct`` and ``distinct_ratio``
+            (:class:`dbsynth.reflect.stats.ColumnStats`).
     """
     stats = stats or {}
     for table in metadata:
         keys = set(table.primary_key) | {c for fk in table.foreign_keys for c in fk.columns}
         for col in table.columns:
-            col.sdtype = _sdtype(col, col.name in keys, stats.get(table.name, {}).get(col.name))
+            col.sdtype = sdtype_for(col, col.name in keys, stats.get(table.name, {}).get(col.name))
 
 
-def _sdtype(col: Column, is_key: bool, stat) -> str:
+def sdtype_for(col: Column, is_key: bool, stat=None) -> str:
+    """The sdtype of ``col`` given whether it is a key and its statistics (``distinct``/``distinct_ratio``)."""
     if is_key or col.type == st.UUID:
         return st.ID
     family = col.type

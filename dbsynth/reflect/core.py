@@ -16,7 +16,7 @@ from ..db import read_only_connection
 from ..errors import ConnectError, ReflectionError, mask_url
 from ..metadata import sdtypes as st
 from ..metadata.records import CheckConstraint, Column, ForeignKey, Metadata, Table, UniqueConstraint
-from .infer import infer_sdtypes
+from ..metadata.infer import infer_sdtypes
 from .types import map_type
 
 __all__ = ["reflect"]
