@@ -194,6 +194,8 @@ def write(
             with eng.begin() as conn:
                 _prepare(conn, metadata, sa_tables, ordered, dialect, mode, allow_nonempty)
             with eng.begin() as conn:
+                # A key of 0 is a key to keep, not a request for the next AUTO_INCREMENT value.
+                conn.exec_driver_sql("SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_AUTO_VALUE_ON_ZERO')")
                 _load(conn, data, metadata, sa_tables, order, dialect, batch_size, deferred_cols, summary, mode)
         else:
             with eng.begin() as conn:
