@@ -140,3 +140,40 @@ def test_reflection_never_writes_sqlite(chinook_sqlite):
     before = open(path, "rb").read()
     reflect(chinook_sqlite)
     assert open(path, "rb").read() == before
+
+
+def test_postgres_schemas_identity_generated_views(pg_database):
+    url = pg_database()
+    eng = sa.create_engine(url)
+    with eng.begin() as conn:
+        conn.execute(sa.text(
+            "CREATE SCHEMA sales; CREATE SCHEMA hr;"
+            "CREATE TABLE hr.person (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text UNIQUE,"
+            " born date, doc jsonb, token uuid, height_cm numeric(5,1),"
+            " height_m numeric GENERATED ALWAYS AS (height_cm / 100) STORED);"
+            "CREATE TABLE sales.sale (id bigserial PRIMARY KEY, person_id int NOT NULL REFERENCES hr.person(id),"
+            " at timestamptz DEFAULT now(), amount real);"
+            "CREATE VIEW sales.big_sales AS SELECT * FROM sales.sale WHERE amount > 100;"
+            "INSERT INTO hr.person (email, height_cm) VALUES ('a@b.c', 180.5);"
+        ))
+    eng.dispose()
+    md = reflect(url, schema=["hr", "sales"])
+    assert set(md.tables) == {"hr.person", "sales.sale"}  # the view is not a table
+    person, sale = md.table("hr.person"), md.table("sales.sale")
+    assert person.schema == "hr" and person.row_count == 1
+    assert person.column("id").autoincrement and sale.column("id").autoincrement
+    assert sale.column("id").bits == 64 and "nextval" in sale.column("id").default
+    assert person.column("height_m").computed and "height_cm" in person.column("height_m").computed
+    assert person.column("doc").type == st.JSON and person.column("token").type == st.UUID
+    assert person.column("height_cm").precision == 5 and person.column("height_cm").scale == 1
+    assert sale.column("at").timezone and sale.column("amount").bits == 32
+    assert [u.columns for u in person.unique_constraints] == [["email"]]
+    [fk] = sale.foreign_keys
+    assert (fk.ref_table, fk.columns, fk.ref_columns) == ("hr.person", ["person_id"], ["id"])
+    one = reflect(url, schema="hr", statistics=False)
+    assert list(one.tables) == ["person"] and one.table("person").row_count is None
+    from dbsynth.read import read_tables
+
+    frames = read_tables(url, md)
+    assert frames["hr.person"]["height_cm"].tolist() == [180.5] and frames["sales.sale"].empty
+    assert frames["sales.sale"]["at"].dtype == "datetime64[ns, UTC]"
