@@ -99,6 +99,44 @@ def _round_to_total(raw: np.ndarray, total: int, rng: np.random.Generator) -> np
     return base
 
 
+def _capped_counts(raw: np.ndarray, total: int, cmin: int, cmax: int, rng: np.random.Generator) -> np.ndarray:
+    """Children per parent: proportional to ``raw``, within [cmin, cmax], summing to ``total`` when it fits.
+
+    Parents over the cap hand their excess to parents with room, in proportion to the room (water filling),
+    so the table size follows ``scale`` without breaking the observed range.
+    """
+    n = len(raw)
+    cmax = max(cmax, 1)
+    total = int(min(max(total, cmin * n), cmax * n))
+    counts = np.clip(_round_to_total(raw, total, rng), cmin, cmax)
+    for _ in range(50):
+        diff = total - int(counts.sum())
+        if diff == 0:
+            break
+        room = (cmax - counts) if diff > 0 else (counts - cmin)
+        if room.sum() <= 0:
+            break
+        step = _round_to_total(room.astype(float), min(abs(diff), int(room.sum())), rng)
+        counts = np.clip(counts + np.sign(diff) * np.minimum(step, room), cmin, cmax)
+    return counts
+
+
+def _nonnull_mask(n: int, null_share: float, rng: np.random.Generator, first_null: bool = False) -> np.ndarray:
+    """Rows that get a reference: exactly round(null_share * n) NULLs, placed at random (row 0 first if asked)."""
+    k = int(round(null_share * n))
+    if first_null and n:
+        k = max(k, 1)
+    mask = np.ones(n, dtype=bool)
+    if k <= 0:
+        return mask
+    if first_null:
+        mask[0] = False
+        mask[1 + rng.permutation(n - 1)[: k - 1]] = False
+    else:
+        mask[rng.permutation(n)[:k]] = False
+    return mask
+
+
 @dataclass
 class _Sampled:
     frame: pd.DataFrame
@@ -333,7 +371,12 @@ class HMASynthesizer:
                     "count_max": int(counts.max()) if len(counts) else 0,
                 }
             else:
-                model["others"][e.name] = {"parent": e.parent, "null_share": float((~ok).mean()) if n else 0.0}
+                model["others"][e.name] = {
+                    "parent": e.parent,
+                    "null_share": float((~ok).mean()) if n else 0.0,
+                    "count_min": int(counts.min()) if len(counts) else 0,
+                    "count_max": int(counts.max()) if len(counts) else 0,
+                }
             folded[t][e.name] = info
         for d in graph.deferred_for(t):
             e = d.edge
@@ -397,9 +440,8 @@ class HMASynthesizer:
             n_parent = len(parent.frame)
             ratio = n_parent / p_model["n_rows"] if p_model["n_rows"] else 0.0
             raw = parent.ext[_count_col(link["edge"])]
-            raw = np.clip(raw, link["count_min"], link["count_max"])
             total = int(round(link["n_linked"] * ratio))
-            counts = np.minimum(_round_to_total(raw, total, rng), max(link["count_max"], 1))
+            counts = _capped_counts(raw, total, link["count_min"], link["count_max"], rng)
             pidx = np.repeat(np.arange(n_parent), counts)
             passed = link["passed"]
             mu = np.zeros((len(pidx), len(names)))
@@ -435,7 +477,10 @@ class HMASynthesizer:
             if c not in fk_cols and c not in m["generators"]:
                 frame[c] = pd.Series(np.arange(1, n + 1), dtype="int64")
         # references
-        for fk in table.foreign_keys:
+        redraw: dict[str, tuple] = {}  # other-FK name -> (fk, parent frame, observed max, refs)
+        # wider keys last: when keys overlap (lineitem's partkey alone and with suppkey), the composite one
+        # wins, and its values are valid for the narrower key too since its parent references the same rows
+        for fk in sorted(table.foreign_keys, key=lambda f: len(f.columns)):
             e_name = fk.name or f"{t}({','.join(fk.columns)})"
             if link is not None and e_name == link["edge"]:
                 self._set_refs(frame, fk, done[fk.ref_table].frame, pidx)
@@ -443,14 +488,22 @@ class HMASynthesizer:
                 o = m["others"][e_name]
                 parent = done[fk.ref_table]
                 refs = np.full(n, -1)
-                nonnull = rng.uniform(size=n) >= o["null_share"]
-                cap = _round_to_total(parent.ext.get(_count_col(e_name), np.ones(len(parent.frame))), int(nonnull.sum()), rng)
-                refs[nonnull] = rng.permutation(np.repeat(np.arange(len(parent.frame)), cap))
+                nonnull = _nonnull_mask(n, o["null_share"], rng)
+                raw = parent.ext.get(_count_col(e_name), np.ones(len(parent.frame)))
+                want = int(nonnull.sum())
+                cap = _capped_counts(raw, want, o["count_min"], o["count_max"], rng)
+                pool = rng.permutation(np.repeat(np.arange(len(parent.frame)), cap))
+                if len(pool) < want:  # capacities could not reach the row count: the rest go anywhere
+                    pool = np.r_[pool, rng.integers(0, max(len(parent.frame), 1), want - len(pool))]
+                refs[nonnull] = pool[:want] if len(parent.frame) else -1
                 self._set_refs(frame, fk, parent.frame, refs)
+                redraw[e_name] = (fk, parent.frame, o["count_max"], refs)
             elif fk.ref_table in done and e_name not in m["deferred"]:
                 pn = len(done[fk.ref_table].frame)
                 refs = rng.integers(0, pn, n) if pn else np.full(n, -1)
                 self._set_refs(frame, fk, done[fk.ref_table].frame, refs)
+        for fk, pframe, cap, refs in redraw.values():
+            self._redraw_duplicates(frame, table, fk, pframe, cap, refs, fk_cols, rng)
         frame = repair(frame, table, rng)
         keep = self._unique_mask(frame, table, fk_cols)
         if keep is not None and not keep.all():
@@ -471,6 +524,31 @@ class HMASynthesizer:
                 vals = vals.astype("Int64") if pd.api.types.is_integer_dtype(vals) else vals.astype("object")
                 vals[null] = None
             frame[c] = vals
+
+    def _redraw_duplicates(self, frame, table, fk, pframe, cmax, refs, fk_cols, rng, rounds: int = 10) -> None:
+        """Re-draw references of rows that would repeat a key made of references (bridge tables).
+
+        Only the duplicated rows are re-drawn, among parents with room left under the observed maximum, for a
+        few rounds; what is left is dropped afterwards.
+        """
+        if len(pframe) == 0:
+            return
+        for _ in range(rounds):
+            keep = self._unique_mask(frame, table, fk_cols)
+            if keep is None or keep.all():
+                return
+            dup = ~keep & (refs >= 0)
+            if not dup.any():
+                return
+            used = np.bincount(refs[(refs >= 0) & ~dup], minlength=len(pframe))
+            room = np.clip(max(cmax, 1) - used, 0, None)
+            # each free slot once: redrawn rows never push a parent past the observed maximum
+            pool = rng.permutation(np.repeat(np.arange(len(pframe)), room))
+            rows = np.flatnonzero(dup)[: len(pool)]
+            if len(rows) == 0:
+                return
+            refs[rows] = pool[: len(rows)]
+            self._set_refs(frame, fk, pframe, refs)
 
     @staticmethod
     def _unique_mask(frame: pd.DataFrame, table: Table, fk_cols: set[str]) -> np.ndarray | None:
@@ -498,12 +576,12 @@ class HMASynthesizer:
             rng = self._rng("deferred", e.name)
             n = len(child)
             pn = len(done[e.parent].frame)
-            nonnull = rng.uniform(size=n) >= spec["null_share"]
-            if e.child == e.parent:
+            self_ref = e.child == e.parent
+            nonnull = _nonnull_mask(n, spec["null_share"], rng, first_null=self_ref)
+            if self_ref:
                 # a tree: row i points to an earlier row, so following references always ends at a root
                 i = np.arange(n)
                 refs = np.floor(rng.uniform(size=n) * i).astype(np.int64)
-                nonnull &= i > 0
             else:
                 refs = rng.integers(0, max(pn, 1), n)
                 nonnull &= pn > 0
