@@ -169,6 +169,15 @@ def _check_target(cfg: Config) -> None:
         )
 
 
+def _check_reachable(url: str) -> None:
+    """Connect to a server target once before any work, so a nightly job fails in seconds, not after the fit."""
+    from .db import engine, make_url
+
+    if make_url(url).get_backend_name() == "sqlite":
+        return  # the file is created by the writer
+    engine(url).dispose()  # raises ConnectError (exit 2) with the masked URL
+
+
 def _reflect(cfg: Config) -> Metadata:
     from .reflect import reflect
 
@@ -468,6 +477,8 @@ def _start(config_or_path: Config | str | Path, *, need_target: bool) -> tuple[_
     if need_target and cfg.target is None:
         raise ConfigError(f"{_where(cfg)}: target: required key is missing (where should the rows go?)")
     _check_target(cfg)
+    if need_target:
+        _check_reachable(cfg.target.url)
     report = RunReport(model_path=cfg.model.path, target=mask_url(cfg.target.url) if cfg.target else None)
     with _timed(report, "reflect"):
         source = _reflect(cfg)
