@@ -386,28 +386,36 @@ class PIIGenerator(ColumnGenerator):
         make = getattr(fake, self.provider)
         # The pool is small and fixed-size: this loop runs at most PII_POOL_SIZE times whatever n is.
         pool = list(dict.fromkeys(str(make()) for _ in range(min(max(n, 1), PII_POOL_SIZE))))
-        values = np.asarray(pool, dtype=object)[rng.integers(len(pool), size=n)].astype(str)
+        idx = rng.integers(len(pool), size=n)
         if self.unique:
-            values = self._suffix(values, start)
-        elif self.column.length is not None:
-            values = np.strings.slice(values, 0, self.column.length)
-        return _strings(values, _null_mask(rng, n, self.null_fraction) if not self.unique else None)
+            return self._suffixed(pool, idx, start)
+        if self.column.length is not None:  # cut the pool (small), not the n values
+            pool = [v[: self.column.length] for v in pool]
+        return _strings(np.asarray(pool, dtype=object)[idx], _null_mask(rng, n, self.null_fraction))
 
-    def _suffix(self, values: np.ndarray, start: int) -> np.ndarray:
-        numbers = np.arange(start + 1, start + len(values) + 1).astype(str)
-        length = self.column.length
+    def _suffixed(self, pool: list[str], idx: np.ndarray, start: int) -> pd.Series:
+        """Pool values ``idx`` made distinct by the row's sequence number, cut to fit the length."""
+        n = len(idx)
+        numbers = pd.Series(np.arange(start + 1, start + n + 1)).astype("str")
         if self.provider == "email":
-            local, _, domain = np.strings.partition(values, "@")
-            tail = np.strings.add(np.strings.add("+", numbers), np.strings.add("@", domain))
+            parts = pd.Series(pool, dtype="str").str.partition("@")  # split the pool once, not n values
+            local = pd.Series(parts[0].to_numpy(dtype=object)[idx], dtype="str")
+            tail = "+" + numbers + "@" + pd.Series(parts[2].to_numpy(dtype=object)[idx], dtype="str")
         else:
             # The separator cannot occur in the number, so the suffix alone tells values apart.
-            local, tail = values, np.strings.add("_", numbers)
+            local = pd.Series(np.asarray(pool, dtype=object)[idx], dtype="str")
+            tail = "_" + numbers
+        length = self.column.length
         if length is not None:
-            room = length - np.strings.str_len(tail)
+            room = length - tail.str.len().to_numpy()
             if (room < 0).any():
                 raise self._error(f"unique values with a numeric suffix do not fit length {length}")
-            local = np.strings.slice(local, 0, room)
-        return np.strings.add(local, tail)
+            over = local.str.len().to_numpy() > room
+            # Few distinct room sizes (domains x digit counts): one vectorised cut per size.
+            for size in np.unique(room[over]):
+                rows = over & (room == size)
+                local[rows] = local[rows].str.slice(0, int(size))
+        return local + tail
 
     def _state(self) -> dict[str, Any]:
         return {"provider": self.provider, "locales": self.locales, "unique": self.unique}
@@ -486,8 +494,12 @@ class TextGenerator(ColumnGenerator):
         offsets = starts[(rng.random(n) * np.maximum(admissible, 1)).astype(np.int64)]
         ends = np.cumsum(lengths + 1)
         first = ends - lengths - 1
-        src = np.repeat(offsets - first, lengths + 1) + np.arange(int(ends[-1]) if n else 0)
-        out = buffer[src]
+        # Source index of every output position, built as a cumulative sum of steps: +1 inside a piece,
+        # a jump to the next piece's offset at its first position (cheaper than repeat + arange).
+        steps = np.ones(int(ends[-1]) if n else 0, dtype=np.int64)
+        if n:
+            steps[first] = offsets - np.concatenate(([0], offsets[:-1] + lengths[:-1]))
+        out = buffer[np.cumsum(steps)]
         out[ends - 1] = 0
         if self.char_class == "words":
             nonempty = first[lengths > 0]
