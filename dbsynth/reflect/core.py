@@ -126,7 +126,7 @@ def _reflect(conn: sa.Connection, schema, include, exclude, statistics: bool) ->
             for info in columns.get(k, []):
                 table.columns.append(_column(info, dialect))
             _sqlite_rowid_autoincrement(table, dialect.name)
-            table.foreign_keys = _foreign_keys(fks.get(k, []), sch, tables, key_of, default_schema)
+            table.foreign_keys = _foreign_keys(fks.get(k, []), sch, tables, partition_parent, default_schema)
             table.unique_constraints = _uniques(uniques.get(k, []), indexes.get(k, []), table.primary_key)
             table.check_constraints = [
                 CheckConstraint(sqltext=str(c["sqltext"]), name=c.get("name")) for c in checks.get(k, [])
@@ -217,23 +217,25 @@ def _pg_partitions(conn: sa.Connection) -> dict[tuple[str, str], tuple[str, str]
 def _fks_with_partitions(insp, sch, names, partition_parent, default_schema) -> dict[TableKey, list[dict]]:
     """Foreign keys of ``names``, with those declared only on partitions credited to their parent."""
     fks = dict(insp.get_multi_foreign_keys(schema=sch, filter_names=names))
-    children = [p for p, parent in partition_parent.items() if parent[0] == (sch or default_schema) and parent[1] in names]
-    if children:
-        part_fks = insp.get_multi_foreign_keys(schema=children[0][0], filter_names=[c[1] for c in children])
-        for (_, part), items in part_fks.items():
-            parent_key = (sch, partition_parent[(children[0][0], part)][1])
-            fks.setdefault(parent_key, [])
-            fks[parent_key] = list(fks[parent_key]) + list(items)
+    by_schema: dict[str, list[str]] = {}
+    for (psch, part), (rsch, root) in partition_parent.items():
+        if rsch == (sch or default_schema) and root in names:
+            by_schema.setdefault(psch, []).append(part)
+    for psch, parts in by_schema.items():  # one batch call per schema holding partitions
+        for (_, part), items in insp.get_multi_foreign_keys(schema=psch, filter_names=parts).items():
+            parent_key = (sch, partition_parent[(psch, part)][1])
+            fks[parent_key] = list(fks.get(parent_key, [])) + list(items)
     return fks
 
 
-def _foreign_keys(items: list[dict], sch, tables: dict[TableKey, str], key_of, default_schema) -> list[ForeignKey]:
+def _foreign_keys(items: list[dict], sch, tables: dict[TableKey, str], partition_parent, default_schema) -> list[ForeignKey]:
     out: list[ForeignKey] = []
     seen: set[tuple] = set()
     known = {(s or default_schema, n): k for (s, n), k in tables.items()}
     for fk in items:
-        rschema = fk.get("referred_schema") or sch or default_schema
-        ref = known.get((rschema, fk["referred_table"]))
+        target = (fk.get("referred_schema") or sch or default_schema, fk["referred_table"])
+        # a key pointing at one partition points, for our purposes, at the partitioned table
+        ref = known.get(partition_parent.get(target, target))
         if ref is None:  # the parent was excluded (or lives in a schema not reflected): not ours to keep
             continue
         cols, ref_cols = list(fk["constrained_columns"]), list(fk["referred_columns"])
