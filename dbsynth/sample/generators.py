@@ -573,7 +573,41 @@ def placeholder(column: Column, n: int, rng: np.random.Generator) -> pd.Series:
         return pd.Series([_dt.time(0)] * n, dtype=object)
     if kind == st.ENUM and column.enum_values:
         return _strings(np.full(n, column.enum_values[0], dtype=object))
+    if kind == st.OTHER:
+        # '' is not a valid literal of every exotic type: use a neutral one where the native type needs it.
+        native = (column.native_type or "").lower().split("(")[0].strip()
+        return _strings(np.full(n, _NATIVE_PLACEHOLDERS.get(native, ""), dtype=object))
     return _strings(np.full(n, "", dtype=object))
+
+
+#: Placeholders of ``other`` columns by native type (as text literals the database parses); default ''.
+_NATIVE_PLACEHOLDERS: dict[str, str] = {
+    "money": "0",
+    "inet": "0.0.0.0",
+    "cidr": "0.0.0.0/32",
+    "macaddr": "00:00:00:00:00:00",
+    "macaddr8": "00:00:00:00:00:00:00:00",
+    "point": "(0,0)",
+    "line": "{1,-1,0}",
+    "lseg": "[(0,0),(0,0)]",
+    "box": "(0,0),(0,0)",
+    "path": "[(0,0)]",
+    "polygon": "((0,0))",
+    "circle": "<(0,0),0>",
+    "bit": "0",
+    "bit varying": "",
+    "varbit": "",
+    "int4range": "empty",
+    "int8range": "empty",
+    "numrange": "empty",
+    "daterange": "empty",
+    "tsrange": "empty",
+    "tstzrange": "empty",
+    "tsquery": "",
+    "tsvector": "",
+    "xml": "",
+    "year": "2000",
+}
 
 
 class PlaceholderGenerator(ColumnGenerator):

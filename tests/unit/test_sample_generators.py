@@ -239,3 +239,23 @@ def test_fit_keeps_no_source_values():
 def test_from_dict_rejects_unknown_kind():
     with pytest.raises(ModelFileError):
         ColumnGenerator.from_dict({"kind": "nope", "column": {"name": "x"}})
+
+
+@pytest.mark.parametrize(("native", "value"), [("tsvector", ""), ("money", "0"), ("inet", "0.0.0.0"), ("geometry", "")])
+def test_other_placeholders_follow_the_native_type(native, value):
+    col = Column("x", "other", "unsupported", nullable=False, native_type=native)
+    assert PlaceholderGenerator(col, "t").generate(2, rng()).tolist() == [value, value]
+
+
+def test_zero_and_one_values():
+    gens = [
+        KeyGenerator(Column("id", "integer", "id"), "t"),
+        KeyGenerator(Column("id", "uuid", "id"), "t"),
+        KeyGenerator(Column("id", "string", "id", length=5), "t").fit(pd.Series(["ALFKI"])),
+        PIIGenerator(Column("e", "string", "email"), "t", "email", unique=True),
+        TextGenerator(Column("b", "string", "text"), "t"),
+        PlaceholderGenerator(Column("j", "json", "unsupported", nullable=False), "t"),
+    ]
+    for gen in gens:
+        assert len(gen.generate(0, rng())) == 0
+        assert len(gen.generate(1, rng())) == 1
