@@ -6,6 +6,8 @@ per table), inside a read-only transaction: reflection never writes to the sourc
 
 from __future__ import annotations
 
+import re
+import warnings
 from typing import Iterable
 
 import sqlalchemy as sa
@@ -53,7 +55,9 @@ def reflect(
     own_engine = not isinstance(url, sa.Engine)
     eng = make_engine(url, read_only=True) if own_engine else url
     try:
-        with read_only_connection(eng) as conn:
+        with read_only_connection(eng) as conn, warnings.catch_warnings():
+            # Types SQLAlchemy does not know (citext, ltree...) become family "other"; its warning is noise.
+            warnings.filterwarnings("ignore", message="Did not recognize type", category=sa.exc.SAWarning)
             return _reflect(conn, schema, include, exclude, statistics)
     except sa.exc.OperationalError as exc:
         raise ConnectError(
@@ -118,6 +122,7 @@ def _reflect(conn: sa.Connection, schema, include, exclude, statistics: bool) ->
             comments = insp.get_multi_table_comment(**kw)
         except NotImplementedError:  # SQLite keeps no comments
             comments = {}
+        json_checks = _mysql_checks(conn, sch) if dialect.name in ("mysql", "mariadb") else {}
         for name in names:
             k = (sch, name)
             table = Table(name=tables[k], schema=sch)
@@ -132,6 +137,7 @@ def _reflect(conn: sa.Connection, schema, include, exclude, statistics: bool) ->
                 CheckConstraint(sqltext=str(c["sqltext"]), name=c.get("name")) for c in checks.get(k, [])
             ]
             table.comment = (comments.get(k) or {}).get("text")
+            _mariadb_json(table, json_checks.get(name, ()))
             metadata.add_table(table)
 
     if statistics:
@@ -191,6 +197,33 @@ def _sqlite_rowid_autoincrement(table: Table, dialect_name: str) -> None:
         col = table.column(table.primary_key[0])
         if col.type == st.INTEGER and (col.native_type or "").upper() == "INTEGER":
             col.autoincrement = True
+
+
+_JSON_VALID = re.compile(r"^\(?\s*json_valid\(\s*`?([^`)]+)`?\s*\)\s*\)?$", re.IGNORECASE)
+
+
+def _mysql_checks(conn: sa.Connection, schema: str | None) -> dict[str, list[str]]:
+    """CHECK clauses per table from information_schema (SQLAlchemy misses MariaDB's column-level ones)."""
+    query = sa.text(
+        "SELECT TABLE_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS "
+        "WHERE CONSTRAINT_SCHEMA = COALESCE(:schema, DATABASE())"
+    )
+    out: dict[str, list[str]] = {}
+    try:
+        for table, clause in conn.execute(query, {"schema": schema}):
+            out.setdefault(table, []).append(str(clause))
+    except sa.exc.DBAPIError:  # MySQL before 8.0.16 has no CHECK_CONSTRAINTS view (and no checks)
+        return {}
+    return out
+
+
+def _mariadb_json(table: Table, clauses) -> None:
+    # MariaDB stores JSON as LONGTEXT guarded by CHECK (json_valid(col)); the check is what makes it JSON.
+    for clause in [*clauses, *(c.sqltext for c in table.check_constraints)]:
+        m = _JSON_VALID.match(clause.strip())
+        if m and table.has_column(m.group(1)) and table.column(m.group(1)).type == st.STRING:
+            col = table.column(m.group(1))
+            col.type, col.length = st.JSON, None
 
 
 def _pg_partitions(conn: sa.Connection) -> dict[tuple[str, str], tuple[str, str]]:

@@ -60,6 +60,8 @@ def _family(sqltype: sa.types.TypeEngine) -> TypeInfo:
         return TypeInfo(st.ENUM, enum_name=getattr(sqltype, "name", None), enum_values=list(sqltype.enums))
     if isinstance(sqltype, sa.Boolean):
         return TypeInfo(st.BOOL)
+    if type(sqltype).__name__ == "TINYINT" and getattr(sqltype, "display_width", None) == 1:
+        return TypeInfo(st.BOOL)  # MySQL/MariaDB spell BOOLEAN as TINYINT(1)
     if isinstance(sqltype, sa.Integer):
         return TypeInfo(st.INTEGER, bits=_int_bits(sqltype))
     if isinstance(sqltype, sa.Float):

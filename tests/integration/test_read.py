@@ -83,3 +83,29 @@ def test_missing_table_is_a_schema_mismatch(chinook_sqlite):
     md.table("Genre").columns[1].name = "NoSuchColumn"
     with pytest.raises(SchemaMismatchError, match="table 'Genre'"):
         read_tables(chinook_sqlite, md, tables=["Genre"])
+
+
+def test_mariadb_types_reflected_and_read(mariadb_database):
+    url = mariadb_database()
+    eng = sa.create_engine(url)
+    with eng.begin() as conn:
+        conn.execute(sa.text(
+            "CREATE TABLE item (id int AUTO_INCREMENT PRIMARY KEY, flag boolean, size enum('S','M','L') NOT NULL,"
+            " doc json, at datetime, dur time, price decimal(6,2), n bigint)"
+        ))
+        conn.execute(sa.text(
+            "INSERT INTO item (flag, size, doc, at, dur, price, n) VALUES"
+            " (1, 'M', '{\"k\": 1}', '2024-05-01 08:00:00', '01:30:00', 9.99, NULL), (0, 'S', NULL, NULL, NULL, NULL, 5)"
+        ))
+    eng.dispose()
+    md = reflect(url)
+    item = md.table("item")
+    assert item.column("id").autoincrement and item.column("flag").type == "boolean"
+    assert item.column("size").type == "enum" and item.column("size").enum_values == ["S", "M", "L"]
+    assert item.column("n").bits == 64
+    df = read_tables(url, md)["item"]
+    assert df["flag"].tolist() == [True, False] and df["size"].tolist() == ["M", "S"]
+    assert df["dur"].iloc[0] == datetime.time(1, 30) and pd.isna(df["dur"].iloc[1])
+    assert df["at"].dtype == "datetime64[ns]" and df["price"].dtype == "float64"
+    assert df["n"].dtype == "Int64"
+    assert df["doc"].iloc[0] == {"k": 1}
