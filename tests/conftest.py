@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,6 +106,8 @@ class Server:
         """Environment for the command-line clients (psql / mariadb) used by the dataset loaders."""
         u = self.admin_url
         env = dict(os.environ)
+        # The TPC-H loader runs `python3` with duckdb: make it this interpreter, venv or not.
+        env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
         if self.kind == "postgresql":
             env.update(PGHOST=u.host or "127.0.0.1", PGPORT=str(u.port or 5432), PGUSER=u.username or "postgres")
             if u.password:
