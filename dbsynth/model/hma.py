@@ -299,7 +299,7 @@ class HMASynthesizer:
                 for name, arr in lat.items():
                     latent[name] = arr
                     if spec["kind"] == "categorical":
-                        families.append("uniform")  # the frequency-interval point is uniform by construction
+                        families.append("unit")  # interval centres: the score is the label's share
                     elif name.endswith(NULL_SUFFIX):
                         families.append("empirical")
                     else:

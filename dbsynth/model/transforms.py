@@ -125,8 +125,10 @@ def _fit_categorical(column, s, rng, min_category_count):
     hi[-1] = 1.0
     lo = np.r_[0.0, hi[:-1]]
     codes = np.array([pos[i] for i in range(len(labels))])[pd.Index(labels).get_indexer(key)]
-    # a uniform point inside the label's frequency interval: rare and frequent labels keep their share
-    u = lo[codes] + (hi[codes] - lo[codes]) * rng.uniform(0.02, 0.98, len(codes))
+    # the centre of the label's frequency interval: every row of a label shares one normal score, so the
+    # copula sees the label's association with other columns undiluted by jitter; sampling thresholds a
+    # continuous score at the interval bounds, so rare and frequent labels come back in proportion
+    u = ((lo + hi) / 2)[codes]
     spec = {
         "kind": "categorical",
         "column": column.name,

@@ -40,6 +40,8 @@ def fit_marginal(x: np.ndarray, family: str = "empirical") -> dict:
     """
     x = np.asarray(x, dtype=float)
     lo, hi = (float(x.min()), float(x.max())) if len(x) else (0.0, 0.0)
+    if family == "unit":  # latent already on [0, 1] with the right law (categorical frequency intervals)
+        return {"family": "uniform", "low": 0.0, "high": 1.0}
     if family == "auto":
         return _fit_auto(x)
     if family not in FAMILIES:
