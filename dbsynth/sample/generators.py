@@ -385,8 +385,9 @@ class PIIGenerator(ColumnGenerator):
         fake.seed_instance(int(rng.integers(2**31)))
         make = getattr(fake, self.provider)
         # The pool is small and fixed-size: this loop runs at most PII_POOL_SIZE times whatever n is.
-        pool = list(dict.fromkeys(str(make()) for _ in range(min(max(n, 1), PII_POOL_SIZE))))
-        idx = rng.integers(len(pool), size=n)
+        pool = list(dict.fromkeys(str(make()) for _ in range(min(max(2 * n, 100), PII_POOL_SIZE))))
+        # Small batches take distinct pool values (no accidental repeats); large ones sample with replacement.
+        idx = rng.permutation(len(pool))[:n] if n <= len(pool) else rng.integers(len(pool), size=n)
         if self.unique:
             return self._suffixed(pool, idx, start)
         if self.column.length is not None:  # cut the pool (small), not the n values

@@ -53,6 +53,9 @@ def repair(df: pd.DataFrame, table: Table, rng: np.random.Generator) -> pd.DataF
         if column.name not in out.columns or column.computed:
             continue
         s = out[column.name]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            # Categoricals refuse values outside their categories (suffixes, replacements): use plain values.
+            s = s.astype(object).astype("str") if column.type in _STRING_FAMILIES else s.astype(object)
         if column.type in _STRING_FAMILIES and column.length is not None:
             s = _cut(s, column.length)
         elif column.type == st.DECIMAL:

@@ -259,3 +259,8 @@ def test_zero_and_one_values():
     for gen in gens:
         assert len(gen.generate(0, rng())) == 0
         assert len(gen.generate(1, rng())) == 1
+
+
+def test_small_pii_batches_do_not_repeat_values():
+    out = generator_for(Column("c", "string", "name")).generate(50, rng())
+    assert out.is_unique

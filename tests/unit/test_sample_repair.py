@@ -122,3 +122,17 @@ def test_large_frame_repair():
     df = pd.DataFrame({"s": np.full(n, "abcdef", dtype=object), "k": np.arange(n) % 1000})
     out = repair(df, t, rng())
     assert out["k"].is_unique and out["s"].str.len().max() == 3
+
+
+def test_categorical_dtype_columns_can_be_repaired():
+    t = Table("t", [Column("c", "string", "categorical", length=4)], unique_constraints=[UniqueConstraint(["c"])])
+    df = pd.DataFrame({"c": pd.Categorical(["same", "same", "other-long"])})
+    out = repair(df, t, rng())["c"]
+    assert out.is_unique and out.str.len().max() <= 4
+
+
+def test_extra_and_missing_columns_are_left_alone():
+    t = Table("t", [Column("a", "string", "text", length=2), Column("gone", "integer", "numerical", computed="a+1")])
+    df = pd.DataFrame({"a": ["xyz"], "extra": ["keep me long"]})
+    out = repair(df, t, rng())
+    assert out["a"].tolist() == ["xy"] and out["extra"].tolist() == ["keep me long"] and "gone" not in out
