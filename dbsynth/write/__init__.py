@@ -199,6 +199,9 @@ def write(
                 _load(conn, data, metadata, sa_tables, order, dialect, batch_size, deferred_cols, summary, mode)
         else:
             with eng.begin() as conn:
+                if dialect == "postgresql":
+                    # Timestamps travel as naive UTC text (see convert.pg_column).
+                    conn.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")
                 _prepare(conn, metadata, sa_tables, ordered, dialect, mode, allow_nonempty)
                 _load(conn, data, metadata, sa_tables, order, dialect, batch_size, deferred_cols, summary, mode)
     finally:

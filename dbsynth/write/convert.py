@@ -19,6 +19,12 @@ import pandas as pd
 from ..metadata import sdtypes as st
 from ..metadata.records import Column
 
+try:  # optional: a much faster CSV writer for COPY
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+except ImportError:  # pragma: no cover - depends on the install
+    pa = pa_csv = None
+
 __all__ = ["pg_csv", "python_columns"]
 
 
@@ -75,7 +81,8 @@ def pg_column(s: pd.Series, col: Column) -> pd.Series:
     if fam == st.DATE:
         return pd.to_datetime(s).dt.strftime("%Y-%m-%d")
     if fam == st.TIMESTAMP:
-        return _timestamps(s, col, utc_naive=False)
+        # Naive UTC: the load transaction runs with TimeZone = UTC, and naive stamps format much faster.
+        return _timestamps(s, col, utc_naive=True)
     if fam == st.INTERVAL:
         secs = pd.to_timedelta(s).dt.total_seconds()
         return secs.map(lambda v: f"{v!r} seconds", na_action="ignore")
@@ -96,13 +103,24 @@ def _obj_null(s: pd.Series) -> np.ndarray:
                        dtype=bool, count=len(s))
 
 
-def pg_csv(frame: pd.DataFrame, columns: list[Column]) -> tuple[str, str]:
+def pg_csv(frame: pd.DataFrame, columns: list[Column]) -> tuple[str | bytes, str]:
     """The CSV text of ``frame`` for ``COPY`` and the NULL marker it uses.
 
-    The marker is ``\\N`` unless a text value is exactly that, in which case a random token is used instead,
-    so a real string is never read back as NULL.
+    With pyarrow (multi-threaded C++ writer, about 5x pandas' ``to_csv``) every value is quoted and NULL is
+    the bare empty field, so empty strings and NULL never mix. Without it (or for columns arrow cannot
+    type), pandas writes the CSV with the marker ``\\N``, or a random token when a text value is exactly
+    ``\\N``, so a real string is never read back as NULL.
     """
     out = pd.DataFrame({c.name: pg_column(frame[c.name], c) for c in columns})
+    if pa_csv is not None:
+        try:
+            table = pa.Table.from_pandas(out, preserve_index=False)
+        except (pa.ArrowException, TypeError, ValueError):
+            table = None  # mixed Python objects arrow cannot type: the pandas writer handles them
+        if table is not None:
+            sink = pa.BufferOutputStream()
+            pa_csv.write_csv(table, sink, pa_csv.WriteOptions(include_header=False, quoting_style="all_valid"))
+            return sink.getvalue().to_pybytes(), ""
     null = "\\N"
     for c in out.columns:
         if out[c].dtype == object or pd.api.types.is_string_dtype(out[c].dtype):
