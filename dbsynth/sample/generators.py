@@ -258,20 +258,15 @@ class KeyGenerator(ColumnGenerator):
             self.pattern = "prefix_digits"
             self.prefix = str(parts[0].iloc[0])
             widths = parts[1].str.len()
-            # Zero padded only when every number has the same width and some start with 0 or the
-            # width is constant over many values (ORD-000123); otherwise plain numbers.
+            # Zero padded when every number has the same width over several values (ORD-000123, or
+            # 00042); otherwise plain numbers (1, 2, ..., 10).
             self.width = int(widths.iloc[0]) if widths.nunique() == 1 and len(widths) > 1 else 0
             return self
         self.pattern = "chars"
-        sample = "".join(values.iloc[:10_000].tolist())
-        charset = ""
-        if any(c in _UPPER for c in sample):
-            charset += _UPPER
-        if any(c in _LOWER for c in sample):
-            charset += _LOWER
-        if any(c in _DIGITS for c in sample) or not charset:
-            charset = (_DIGITS + charset) if charset else _UPPER
-        self.charset = charset
+        seen = set("".join(values.iloc[:10_000].tolist()))
+        # Keys keep the character classes of the source (other characters such as '-' are dropped).
+        charset = "".join(chars for chars in (_DIGITS, _UPPER, _LOWER) if seen & set(chars))
+        self.charset = charset or _UPPER
         self.width = int(values.str.len().max())
         return self
 

@@ -118,7 +118,8 @@ def test_patterned_keys_raise_when_length_is_too_short():
 
 # ---- PII -----------------------------------------------------------------------------------------------
 def test_emails_are_plausible_unique_and_fit_the_length():
-    t = Table("users", [Column("email", "string", "email", length=24)], unique_constraints=[UniqueConstraint(["email"])])
+    email = Column("email", "string", "email", length=24)
+    t = Table("users", [email], unique_constraints=[UniqueConstraint(["email"])])
     gen = generator_for(t.columns[0], table=t)
     a = gen.generate(3000, rng(), start=0)
     b = gen.generate(3000, rng(1), start=3000)
@@ -264,3 +265,11 @@ def test_zero_and_one_values():
 def test_small_pii_batches_do_not_repeat_values():
     out = generator_for(Column("c", "string", "name")).generate(50, rng())
     assert out.is_unique
+
+
+def test_patterned_keys_keep_digit_only_charset():
+    real = pd.Series(["12-34", "56-78", "90-12"])
+    gen = KeyGenerator(Column("code", "string", "id", length=5), "t").fit(real)
+    out = gen.generate(1000, rng())
+    assert gen.charset == "0123456789"
+    assert out.is_unique and out.str.fullmatch(r"\d{5}").all()
