@@ -72,3 +72,32 @@ def test_marker_is_registered(pytester):
 def test_stable_seed_is_stable_and_distinct():
     assert stable_seed("tests/a.py::test_x") == stable_seed("tests/a.py::test_x")
     assert stable_seed("tests/a.py::test_x") != stable_seed("tests/a.py::test_y")
+
+
+MODEL_TESTS = '''
+import pytest
+import sqlalchemy as sa
+
+
+def test_from_model_file(dbsynth_database, dbsynth_connection):
+    n = dbsynth_connection.execute(sa.text("SELECT count(*) FROM Track")).scalar_one()
+    assert n == dbsynth_database.tables["Track"] > 0
+
+
+@pytest.mark.dbsynth(scale=0.05, tables=["Invoice"])
+def test_marker_with_model_file(dbsynth_connection):
+    names = set(sa.inspect(dbsynth_connection).get_table_names())
+    assert names == {"Invoice", "Customer", "Employee"}
+'''
+
+
+def test_plugin_with_a_saved_model_file(pytester, tmp_path):
+    pytest.importorskip("dbsynth.model.store")
+    from dbsynth.config import parse_config
+    from dbsynth.pipeline import fit
+
+    model = tmp_path / "chinook.model.zip"
+    fit(parse_config({"source": {"url": "builtin:chinook"}, "model": {"path": str(model)}, "seed": 1}))
+    pytester.makepyfile(test_model=MODEL_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--dbsynth-model={model}", "-q")
+    result.assert_outcomes(passed=2)
