@@ -101,3 +101,27 @@ def test_unreachable_target_exits_2(tmp_path, capsys):
     code = cli.run_cli(["--quiet", "run", "--config", str(cfg)])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "hunter2" not in err
+
+
+def test_postgres_fit_then_sample(pg_dataset, pg_database, tmp_path):
+    pytest.importorskip("dbsynth.model.store")
+    source, target = pg_dataset("chinook"), pg_database()
+    cfg = _config(tmp_path, source, target, model={"path": "m.zip", "refit": "never"})
+    assert cli.run_cli(["--quiet", "fit", "--config", str(cfg)]) == 0
+    assert (tmp_path / "m.zip").exists() and _tables(target) == set()
+    assert cli.run_cli(["--quiet", "sample", "--config", str(cfg)]) == 0
+    assert _scalar(target, "SELECT count(*) FROM invoice_line") > 0
+
+
+def test_mariadb_run_twice_reuses_the_model(mariadb_dataset, mariadb_database, tmp_path):
+    pytest.importorskip("dbsynth.model.store")
+    source, target = mariadb_dataset("chinook"), mariadb_database()
+    cfg = _config(tmp_path, source, target, model={"path": "m.zip"}, report={"json": "r.json"})
+    import json
+
+    assert cli.run_cli(["--quiet", "run", "--config", str(cfg)]) == 0
+    assert json.loads((tmp_path / "r.json").read_text())["refit"] is True
+    first = _scalar(target, "SELECT count(*) FROM Track")
+    assert cli.run_cli(["--quiet", "run", "--config", str(cfg)]) == 0
+    assert json.loads((tmp_path / "r.json").read_text())["refit"] is False
+    assert _scalar(target, "SELECT count(*) FROM Track") == first  # same model, same seed
