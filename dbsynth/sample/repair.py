@@ -171,11 +171,11 @@ def _separate(
     count = int(dup.sum())
     if column.type == st.STRING:
         # The suffix ~<n> is unique per row (row positions); the base is cut so that it fits the length.
-        numbers = np.flatnonzero(dup).astype(str)
-        suffix = np.strings.add("~" if attempt == 0 else f"~{attempt}~", numbers)
-        base = s[dup].astype(str).to_numpy().astype(str)
+        positions = pd.Series(np.flatnonzero(dup)).astype("str")
+        suffix = ("~" if attempt == 0 else f"~{attempt}~") + positions
+        base = s[dup].astype("str").reset_index(drop=True)
         if column.length is not None:
-            room = column.length - np.strings.str_len(suffix)
+            room = column.length - suffix.str.len().to_numpy()
             if (room < 0).any():
                 raise DbsynthError(
                     f"values cannot be made unique within length {column.length}",
@@ -183,9 +183,12 @@ def _separate(
                     column=column.name,
                     constraint=constraint,
                 )
-            base = np.strings.slice(base, 0, room)
+            over = base.str.len().to_numpy() > room
+            for size in np.unique(room[over]):  # a handful of sizes (digit counts): one cut per size
+                rows = over & (room == size)
+                base[rows] = base[rows].str.slice(0, int(size))
         s = s.copy()
-        s[dup] = np.strings.add(base, suffix)
+        s[dup] = (base + suffix).to_numpy(dtype=object)
         return s
     if column.type in (st.DATE, st.TIMESTAMP):
         step = pd.Timedelta(days=1) if column.type == st.DATE else pd.Timedelta(seconds=1)
