@@ -273,3 +273,11 @@ def test_patterned_keys_keep_digit_only_charset():
     out = gen.generate(1000, rng())
     assert gen.charset == "0123456789"
     assert out.is_unique and out.str.fullmatch(r"\d{5}").all()
+
+
+def test_text_keeps_the_null_fraction_of_nullable_columns_only():
+    real = pd.Series(["some words here", None, None, "more words"])
+    out = TextGenerator(Column("b", "string", "text"), "t").fit(real).generate(4000, rng())
+    assert 0.45 < out.isna().mean() < 0.55
+    strict = TextGenerator(Column("b", "string", "text", nullable=False), "t").fit(real).generate(500, rng())
+    assert strict.notna().all()

@@ -25,6 +25,7 @@ def test_strings_cut_to_length():
 def test_decimals_rounded_and_clipped_to_precision():
     t = Table("t", [Column("d", "decimal", "numerical", precision=5, scale=2)])
     df = pd.DataFrame({"d": [1.23456, 123456.0, -999999.0, np.nan]})
+    assert df["d"].abs().max() > 999.99 and df["d"].iloc[0] != round(df["d"].iloc[0], 2)
     out = repair(df, t, rng())["d"]
     assert out.iloc[0] == 1.23
     assert out.iloc[1] == 999.99 and out.iloc[2] == -999.99
@@ -34,6 +35,7 @@ def test_decimals_rounded_and_clipped_to_precision():
 def test_integers_clipped_to_bits_and_int64_kept():
     t = Table("t", [Column("i", "integer", "numerical", bits=16), Column("j", "integer", "numerical", bits=32)])
     df = pd.DataFrame({"i": pd.array([70_000, None, -70_000], dtype="Int64"), "j": [1.6, 3e10, -2.2]})
+    assert df["i"].abs().max() > 2**15 and df["j"].max() > 2**31
     out = repair(df, t, rng())
     assert out["i"].dtype == "Int64" and out["i"].tolist()[::2] == [32767, -32768]
     assert out["j"].dtype == "int64" and out["j"].tolist() == [2, 2**31 - 1, -2]
@@ -79,6 +81,7 @@ def test_single_column_unique_strings_get_suffix_within_length():
 def test_single_column_unique_integers_moved_past_max():
     t = Table("t", [Column("n", "integer", "numerical", bits=32)], unique_constraints=[UniqueConstraint(["n"])])
     df = pd.DataFrame({"n": [5, 5, 7, 7, 7]})
+    assert not df["n"].is_unique
     out = repair(df, t, rng())["n"]
     assert out.is_unique and out.tolist() == [5, 8, 7, 9, 10]
 
