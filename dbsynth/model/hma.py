@@ -310,17 +310,21 @@ class HMASynthesizer:
                 generators[col.name] = gen.to_dict()
         n_own = len(latent)
         # extension columns folded in by children (already fitted)
+        has_children: dict[str, np.ndarray] = {}  # mean column -> parents that have children to average
         for e in graph.children(t):
             f = folded[e.child][e.name]
             latent[_count_col(e.name)] = f["counts"].astype(float)
             families.append("empirical")
             for j in range(f["means"].shape[1]):
                 latent[_mean_col(e.name, j)] = f["means"][:, j]
+                has_children[_mean_col(e.name, j)] = f["counts"] > 0
                 families.append("empirical")
         names = list(latent)
         x = np.column_stack([latent[k] for k in names]) if names else np.zeros((n, 0))
         if n > 0:
             marginals, corr, z = copula.fit(x, families)
+            if has_children:
+                marginals, corr = self._impute_childless(names, x, z, marginals, has_children)
         else:
             marginals = [{"family": "constant", "value": 0.0} for _ in names]
             corr, z = np.eye(len(names)), np.zeros((0, len(names)))
@@ -383,6 +387,24 @@ class HMASynthesizer:
             pos = _positions(data[e.parent], e.fk.ref_columns, df, e.fk.columns) if n else np.zeros(0, int)
             model["deferred"][e.name] = {"parent": e.parent, "null_share": float((pos < 0).mean()) if n else 0.0}
         return model
+
+    @staticmethod
+    def _impute_childless(names, x, z, marginals, has_children):
+        """Within-parent means of parents without children are undefined: fit their marginal on parents that
+        have children, and give the others the normal score predicted from the columns that are defined
+        (least squares), so the placeholder does not dilute the correlations the copula learns."""
+        mean_cols = [j for j, nm in enumerate(names) if nm in has_children]
+        other = [j for j, nm in enumerate(names) if nm not in has_children]
+        design = np.column_stack([np.ones(len(z)), z[:, other]])
+        for j in mean_cols:
+            has = has_children[names[j]]
+            if has.all() or not has.any():
+                continue
+            marginals[j] = univariate.fit_marginal(x[has, j], "empirical")
+            z[has, j] = copula.normal_scores(x[has, j], marginals[j])
+            beta, *_ = np.linalg.lstsq(design[has], z[has, j], rcond=None)
+            z[~has, j] = design[~has] @ beta
+        return marginals, copula.correlation(z)
 
     # ---- sample -------------------------------------------------------------------------------------
     def sample(self, scale: float = 1.0, num_rows: dict[str, int] | int | None = None) -> dict[str, pd.DataFrame]:
