@@ -16,6 +16,7 @@ deferred ones (self-references, cycles) after every table exists, acyclic by con
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 from dataclasses import dataclass
@@ -234,6 +235,12 @@ class HMASynthesizer:
             out[name] = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in marg.items()}
         return out
 
+    def _task(self, stage: str, table: str, total: int | None):
+        """Progress of one table (silent when ``verbose`` is False)."""
+        if self.verbose:
+            return progress.task(stage, table=table, total=total)
+        return contextlib.nullcontext(progress.Task(stage, table, total))
+
     def _rng(self, stage: str, table: str) -> np.random.Generator:
         return np.random.default_rng(stable_seed(self.seed, stage, table))
 
@@ -265,7 +272,7 @@ class HMASynthesizer:
         folded: dict[str, dict[str, dict]] = {}  # child -> edge name -> what the parent receives
         models: dict[str, dict] = {}
         for t in graph.children_first():
-            with progress.task("fit", table=t, total=len(data[t])) as task:
+            with self._task("fit", t, len(data[t])) as task:
                 models[t] = self._fit_table(t, data, graph, depths, folded)
                 task.advance(len(data[t]))
         self._models = models
@@ -437,7 +444,7 @@ class HMASynthesizer:
             order = [t for t in order if t in only]
         done: dict[str, _Sampled] = {}
         for t in order:
-            with progress.task("sample", table=t) as task:
+            with self._task("sample", t, None) as task:
                 done[t] = self._sample_table(t, models, graph, done, scale, num_rows, t in forced_roots)
                 task.advance(len(done[t].frame))
         self._fill_deferred(models, graph, done)

@@ -63,6 +63,11 @@ def test_chinook_sqlite(chinook_sqlite):
             cur = emp.get(int(cur))
 
 
+def test_chinook_mariadb(mariadb_dataset):
+    md, real, synth = _fit_sample(mariadb_dataset("chinook"), seed=4)
+    check_sample(md, real, synth)
+
+
 def test_pagila_postgres(pg_dataset):
     md, real, synth = _fit_sample(pg_dataset("pagila"))
     check_sample(md, real, synth)
