@@ -499,6 +499,9 @@ def _write(prep: _Prepared, frames: dict[str, pd.DataFrame], report: RunReport) 
 
 
 def _finish(prep: _Prepared, report: RunReport) -> RunReport:
+    if prep.cfg.report is not None and prep.cfg.report.html:
+        # The quality report is its own stage (dbsynth report); run does not produce it yet.
+        report.warnings.append("report.html: run does not write the quality report yet; use `dbsynth report`")
     if prep.cfg.report is not None and prep.cfg.report.json_path and not report.dry_run:
         report.save(prep.cfg.report.json_path)
     return report

@@ -156,7 +156,7 @@ def _summary(report, command: str) -> None:
         table.add_row(name, report.modes.get(name, ""), f"{rows:,}")
     if report.tables:
         table.add_row("total", "", f"{report.total_rows:,}", style="bold")
-    console = Console()
+    console = Console(highlight=False)
     if report.tables:
         console.print(table)
     stages = ", ".join(f"{k} {v:.2f}s" for k, v in report.seconds.items())
