@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import re
+import sys
 import time
+from types import ModuleType
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Mapping
 
@@ -23,7 +25,7 @@ import sqlalchemy as sa
 from .. import progress
 from ..errors import DbsynthError, SchemaMismatchError, UnsafeTargetError, UnsupportedError, WriteError, mask_url
 from ..metadata import sdtypes as st
-from ..metadata.records import Column, Metadata, Table
+from ..metadata.records import Metadata, Table
 from .ddl import build_schema, check_schema, dialect_name, drop_tables, target_name
 from .loaders import load_batch, update_batch
 from .safety import refuse_source
@@ -375,3 +377,14 @@ def _after(conn, metadata, sa_tables, order, dialect, summary, before, mode) -> 
         summary.checks.append("sequences reset")
         for name in order:
             conn.exec_driver_sql(f"ANALYZE {q(sa_tables[name].name)}")
+
+
+class _CallableModule(ModuleType):
+    """Makes ``dbsynth.write(...)`` work even once ``dbsynth.write`` is bound to this package (which Python
+    does as soon as any submodule, e.g. ``dbsynth.write.ddl``, is imported)."""
+
+    def __call__(self, *args, **kwargs) -> WriteSummary:
+        return write(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -197,3 +197,15 @@ def test_mariadb_errors_never_quote_row_values():
     exc = FakeMySQLError(1062, "Duplicate entry 'alice@example.com' for key 'users_email_key'")
     err = _db_error(exc, "users", 3, "mysql")
     assert "alice" not in str(err) and err.constraint == "users_email_key" and "batch 3" in str(err)
+
+
+def test_iterator_of_batches_and_dbsynth_write_callable(tmp_path):
+    import dbsynth
+    import dbsynth.write.ddl  # noqa: F401  binds dbsynth.write to the package: it must stay callable
+
+    url = f"sqlite:///{tmp_path / 't.sqlite'}"
+    data = _tree_data()
+    batches = [("dept", data["dept"])] + [("employee", data["employee"].iloc[i : i + 20]) for i in range(0, 50, 20)]
+    summary = dbsynth.write(iter(batches), url, _tree_meta())
+    assert summary.tables["employee"].batches == 3 and summary.total_rows == 52
+    assert _rows(url, "SELECT COUNT(*) FROM employee WHERE boss IS NOT NULL") == [(49,)]
