@@ -88,6 +88,11 @@ def sdtype_for(col: Column, is_key: bool, stat=None) -> str:
     """The sdtype of ``col`` given whether it is a key and its statistics (``distinct``/``distinct_ratio``)."""
     if is_key or col.type == st.UUID:
         return st.ID
+    norm = normalise_name(col.name)
+    if col.type in (st.INTEGER, st.STRING) and (norm == "id" or norm.endswith("_id")):
+        # an identifier without a declared constraint (e.g. store.manager_staff_id): modelling it as a
+        # number would invent arithmetic on labels
+        return st.ID
     family = col.type
     if family == st.BOOL:
         return st.BOOLEAN
