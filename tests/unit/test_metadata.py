@@ -88,3 +88,34 @@ def test_pii_by_name(name, kind):
 
 def test_normalise_name():
     assert normalise_name("InvoiceLineId") == "invoice_line_id" and normalise_name("Billing City") == "billing_city"
+
+
+class _Stat:
+    def __init__(self, distinct, non_null):
+        self.distinct, self.non_null = distinct, non_null
+
+    @property
+    def distinct_ratio(self):
+        return self.distinct / self.non_null
+
+
+@pytest.mark.parametrize(
+    "column, is_key, stat, expected",
+    [
+        (Column("city", st.STRING), False, _Stat(590, 600), "city"),
+        (Column("city", st.STRING), False, _Stat(4, 600), st.CATEGORICAL),  # a handful of repeated cities
+        (Column("description", st.STRING), False, _Stat(990, 1000), st.TEXT),
+        (Column("status", st.STRING), False, _Stat(3, 1000), st.CATEGORICAL),
+        (Column("notes", st.STRING), False, None, st.TEXT),  # unbounded, no statistics
+        (Column("code", st.STRING, length=8), False, None, st.CATEGORICAL),
+        (Column("manager_staff_id", st.INTEGER), False, None, st.ID),
+        (Column("amount", st.INTEGER), True, None, st.ID),
+        (Column("amount", st.DECIMAL), False, None, st.NUMERICAL),
+        (Column("doc", st.JSON), False, None, st.UNSUPPORTED),
+        (Column("kind", st.ENUM, enum_values=["a"]), False, None, st.CATEGORICAL),
+    ],
+)
+def test_sdtype_inference(column, is_key, stat, expected):
+    from dbsynth.metadata.infer import sdtype_for
+
+    assert sdtype_for(column, is_key, stat) == expected
