@@ -131,12 +131,17 @@ def same_database(url_a: str | URL, url_b: str | URL) -> bool:
             return False  # two in-memory databases are never the same one
         return _sqlite_path(da) == _sqlite_path(db_)
     default_port = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}.get(a.get_backend_name())
-    host = lambda u: (u.host or "localhost").lower().replace("127.0.0.1", "localhost")  # noqa: E731
     return (
-        host(a) == host(b)
+        _host(a) == _host(b)
         and (a.port or default_port) == (b.port or default_port)
         and (a.database or "") == (b.database or "")
     )
+
+
+def _host(url: URL) -> str:
+    # localhost and 127.0.0.1 (or no host: the local socket) are the same server
+    host = (url.host or "localhost").lower()
+    return "localhost" if host in ("127.0.0.1", "::1") else host
 
 
 def _sqlite_path(database: str) -> Path:
