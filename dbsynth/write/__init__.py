@@ -4,9 +4,10 @@ Entry point: :func:`write`. What is atomic:
 
 - PostgreSQL and SQLite: everything (DDL, rows, second pass of deferred foreign keys, sequence resets, checks)
   runs in one transaction; any failure rolls back and the target is exactly as before.
-- MariaDB/MySQL: DDL commits implicitly, so ``create``/``replace`` change the schema first (a failure then
-  leaves the new, empty tables behind; in ``replace`` mode the old rows are gone). The rows themselves, the
-  second pass and the checks run in one transaction and roll back together.
+- MariaDB/MySQL: DDL commits implicitly, so ``create``/``replace`` change the schema first. The rows, the
+  second pass and the checks run in one transaction and roll back together. After a failed load, ``create``
+  drops the tables it created (the target is as before); ``replace`` leaves the new, empty tables (the old
+  rows are gone); ``truncate``/``append`` leave the target as it was.
 """
 
 from __future__ import annotations
@@ -198,10 +199,19 @@ def write(
             # DDL commits implicitly on MariaDB: do it first, then load in one transaction.
             with eng.begin() as conn:
                 _prepare(conn, metadata, sa_tables, ordered, dialect, mode, allow_nonempty)
-            with eng.begin() as conn:
-                # A key of 0 is a key to keep, not a request for the next AUTO_INCREMENT value.
-                conn.exec_driver_sql("SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_AUTO_VALUE_ON_ZERO')")
-                _load(conn, data, metadata, sa_tables, order, dialect, batch_size, deferred_cols, summary, mode)
+            try:
+                with eng.begin() as conn:
+                    # A key of 0 is a key to keep, not a request for the next AUTO_INCREMENT value.
+                    conn.exec_driver_sql("SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_AUTO_VALUE_ON_ZERO')")
+                    _load(conn, data, metadata, sa_tables, order, dialect, batch_size, deferred_cols, summary, mode)
+            except Exception:
+                if mode == "create":
+                    # The rows rolled back; drop the tables this call created so the target is as before.
+                    with eng.begin() as conn:
+                        conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")
+                        drop_tables(conn, ordered, dialect)
+                        conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
+                raise
         else:
             with eng.begin() as conn:
                 if dialect == "postgresql":

@@ -264,3 +264,18 @@ def test_clone_pagila(pg_dataset, targets, target):
     dst = targets[target]()
     write(data, dst, md, batch_size=5_000, source_url=src)
     assert_clone(dst, md, data)
+
+
+def test_failure_on_mariadb_rolls_back_rows_and_drops_created_tables(pg_dataset, mariadb_database):
+    src, md, data = _demo(pg_dataset)
+    dst = mariadb_database()
+    bad = dict(data)
+    bad["transactions"] = pd.concat([data["transactions"], data["transactions"].tail(1)], ignore_index=True)
+    with pytest.raises(WriteError) as err:
+        write(bad, dst, md, batch_size=500)
+    assert err.value.table == "transactions" and err.value.constraint == "PRIMARY"
+    eng = sa.create_engine(dst)
+    try:
+        assert sa.inspect(eng).get_table_names() == []
+    finally:
+        eng.dispose()
