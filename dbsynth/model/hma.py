@@ -297,10 +297,11 @@ class HMASynthesizer:
         generators: dict[str, dict] = {}
         latent: dict[str, np.ndarray] = {}
         families: list[str] = []
+        ref_cols = {c for fk in table.foreign_keys for c in fk.columns}
         for col in table.columns:
-            if col.computed or col.name in key_cols:
-                continue
-            if col.is_modelled and n > 0:
+            if col.computed or col.name in ref_cols:
+                continue  # references are assigned from the parents' sampled keys
+            if col.is_modelled and n > 0 and col.name not in key_cols:
                 spec, lat = fit_transform(col, df[col.name], rng, self.min_category_count)
                 transforms[col.name] = spec
                 for name, arr in lat.items():
@@ -311,7 +312,7 @@ class HMASynthesizer:
                         families.append("empirical")
                     else:
                         families.append(params["numerical_distributions"].get(col.name, params["default_distribution"]))
-            else:
+            else:  # keys (unique, of the column's type), PII, text, unsupported
                 gen = make_generator(col, table, self.locales)
                 gen.fit(df[col.name] if col.name in df else pd.Series([], dtype="object"))
                 generators[col.name] = gen.to_dict()

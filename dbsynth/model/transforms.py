@@ -184,8 +184,8 @@ def inverse_transform(
         if column.type == st.TIME:
             secs = np.mod(np.round(x), _DAY)
             td = pd.to_timedelta(secs, unit="s")
-            vals = [None if pd.isna(t) else (dt.datetime.min + t).time() for t in td]
-            return pd.Series(vals, dtype="object")
+            times = (pd.Timestamp("2000-01-01") + pd.Series(td)).dt.time.astype("object")
+            return times.where(times.notna(), None)
         if column.type == st.DATE:
             x = np.floor(x / _DAY) * _DAY
         ts = pd.to_datetime(pd.Series(x * 1e9).round(), unit="ns", utc=True)
