@@ -126,3 +126,13 @@ def test_unreachable_source_exits_2(tmp_path, capsys):
 
 def test_missing_config_file_exits_2(tmp_path, capsys):
     assert "cannot read the config file" in _bad(capsys, ["validate-config", "--config", str(tmp_path / "nope.yaml")])
+
+
+def test_json_log_format_for_schedulers(tmp_path, capsys):
+    cfg = _config(tmp_path, tables={"Artist": {"rows": 5}})
+    assert cli.run_cli(["--log-format", "json", "run", "--config", str(cfg)]) == 0
+    captured = capsys.readouterr()
+    done = json.loads(captured.out.strip().splitlines()[-1])
+    assert done["event"] == "done" and done["command"] == "run" and done["tables"]["Artist"] == 5
+    events = [json.loads(line) for line in captured.err.splitlines() if line.startswith("{")]
+    assert {"fit", "sample", "write"} <= {e["event"] for e in events}
