@@ -424,3 +424,22 @@ def check_against(cfg: Config, metadata: Any) -> None:
                 close = difflib.get_close_matches(col, table.column_names, n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
                 raise ConfigError(f"{where}: tables.{name}.columns.{col}: no such column in the source{hint}")
+            pii = tcfg.columns[col].pii
+            if pii is not None:
+                _check_provider(pii.provider, pii.locale, f"{where}: tables.{name}.columns.{col}.pii")
+
+
+def _check_provider(provider: str, locale: str | None, key: str) -> None:
+    """Refuse a Faker provider or locale that does not exist (found before the fit, not after)."""
+    from faker import Faker
+
+    from .metadata import sdtypes as st
+
+    try:
+        fake = Faker(locale) if locale else Faker()
+    except AttributeError:
+        raise ConfigError(f"{key}.locale: unknown Faker locale '{locale}' (e.g. en_US, fr_FR, de_DE)") from None
+    if provider not in st.PII_KINDS and not callable(getattr(fake, provider, None)):
+        close = difflib.get_close_matches(provider, list(st.PII_KINDS), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ConfigError(f"{key}.provider: '{provider}' is not a Faker provider{hint}")

@@ -109,3 +109,16 @@ def test_check_against_metadata_suggests_table_and_column():
 
 def test_config_built_in_code_has_no_path():
     assert Config.model_validate({"source": {"url": "x"}}).path is None
+
+
+def test_check_against_refuses_unknown_faker_provider_and_locale():
+    md = Metadata(tables={"Customer": Table("Customer", columns=[Column("Email")])})
+
+    def cfg(pii):
+        return parse_config({"source": {"url": "x"}, "tables": {"Customer": {"columns": {"Email": {"pii": pii}}}}})
+
+    with pytest.raises(ConfigError, match="pii.provider: 'emial' is not a Faker provider \\(did you mean 'email'"):
+        check_against(cfg("emial"), md)
+    with pytest.raises(ConfigError, match="pii.locale: unknown Faker locale 'xx_YY'"):
+        check_against(cfg({"provider": "email", "locale": "xx_YY"}), md)
+    check_against(cfg({"provider": "free_email", "locale": "fr_FR"}), md)  # any Faker method is fine
