@@ -109,6 +109,12 @@ def _faker(locales: tuple[str, ...]):
     return Faker(list(locales))
 
 
+def _saved_column_name(data: Any) -> str | None:
+    """The column name of a saved generator, for error messages (None when the dict lacks it)."""
+    column = data.get("column") if isinstance(data, dict) else None
+    return column.get("name") if isinstance(column, dict) else None
+
+
 def _column_from_dict(data: dict[str, Any]) -> Column:
     known = {f.name for f in fields(Column)}
     return Column(**{k: v for k, v in data.items() if k in known})
@@ -199,6 +205,7 @@ class ColumnGenerator:
             raise ModelFileError(
                 f"column generator is malformed or of an unknown kind ({type(exc).__name__}: {exc})",
                 table=data.get("table") if isinstance(data, dict) else None,
+                column=_saved_column_name(data),
             ) from None
         return gen
 

@@ -238,8 +238,10 @@ def test_fit_keeps_no_source_values():
 
 
 def test_from_dict_rejects_unknown_kind():
+    with pytest.raises(ModelFileError, match="table 't', column 'x'"):
+        ColumnGenerator.from_dict({"kind": "nope", "table": "t", "column": {"name": "x"}})
     with pytest.raises(ModelFileError):
-        ColumnGenerator.from_dict({"kind": "nope", "column": {"name": "x"}})
+        ColumnGenerator.from_dict({"kind": "key", "column": {"name": "x"}})  # no pattern saved
 
 
 @pytest.mark.parametrize(("native", "value"), [("tsvector", ""), ("money", "0"), ("inet", "0.0.0.0"), ("geometry", "")])
