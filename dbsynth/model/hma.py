@@ -25,16 +25,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from .. import progress
 from ..errors import BadInputError, NotFittedError, SchemaMismatchError
 from ..metadata import Metadata, Table
-from ..metadata import sdtypes as st
 from ..metadata.graph import Edge
 from . import copula, univariate
 from .generators import generator_from_dict, make_generator, repair
-from .transforms import NULL_SUFFIX, fit_transform, inverse_transform, latent_names
+from .transforms import NULL_SUFFIX, fit_transform, inverse_transform
 
 #: At most this many normal-score columns of a child travel up to its parent as within-parent means.
 MAX_PASSED = 32
