@@ -225,10 +225,12 @@ def prepare(cfg: Config, source: Metadata) -> _Prepared:
                 raise ConfigError(f"{key}: null: the column is NOT NULL")
             elif ccfg.pii is not None:
                 provider = ccfg.pii.provider
-                # The sampler generates PII kinds with Faker; Column.pii names the provider when it is not the
-                # sdtype's own (e.g. sdtype name, provider first_name_female).
-                col.sdtype = provider if st.is_pii(provider) else (col.sdtype if st.is_pii(col.sdtype) else "name")
-                col.pii = None if provider == col.sdtype else provider
+                # The sampler generates PII kinds with Faker; any other Faker provider is named by Column.pii on a
+                # text column (the generator's contract), e.g. color_name or free_email.
+                if st.is_pii(provider):
+                    col.sdtype, col.pii = provider, None
+                else:
+                    col.sdtype, col.pii = st.TEXT, provider
             elif ccfg.distribution is not None and col.sdtype != st.NUMERICAL:
                 raise ConfigError(f"{key}: distribution: only numerical columns have one (this one is {col.sdtype})")
     # Empty tables: created without rows, so a reference to them can only be NULL.

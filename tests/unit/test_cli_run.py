@@ -58,7 +58,7 @@ def test_run_applies_modes_and_column_overrides(tmp_path, capsys):
         "Artist": {"rows": 30},
         "Playlist": {"mode": "skip"},
         "PlaylistTrack": {"mode": "empty"},
-        "Customer": {"columns": {"Fax": {"null": True}, "Company": {"exclude": True}, "Email": {"pii": "email"}}},
+        "Customer": {"columns": {"Fax": {"null": True}, "Company": {"exclude": True}, "Email": {"pii": "email"}, "City": {"pii": "color_name"}}},
         "Invoice": {"columns": {"BillingCountry": {"constant": "Atlantis"}}},
         "Track": {"columns": {"Milliseconds": {"distribution": "uniform"}}},
     }
@@ -77,6 +77,9 @@ def test_run_applies_modes_and_column_overrides(tmp_path, capsys):
     assert "Company" not in [r[1] for r in _rows(db, "PRAGMA table_info(Customer)")]
     assert _rows(db, "SELECT DISTINCT BillingCountry FROM Invoice") == [("Atlantis",)]
     assert all("@" in e for (e,) in _rows(db, "SELECT Email FROM Customer"))
+    from faker.providers.color.en_US import Provider as Colors
+
+    assert {c for (c,) in _rows(db, "SELECT DISTINCT City FROM Customer")} <= set(Colors.all_colors)
     report = json.loads((tmp_path / "run.json").read_text())
     assert report["refit"] is True and report["tables"]["Artist"] == 30 and report["modes"]["Genre"] == "copy"
     assert "dbsynth run" in capsys.readouterr().out
