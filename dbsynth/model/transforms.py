@@ -221,7 +221,7 @@ def cast(column: Column, s: pd.Series) -> pd.Series:
         if t in (st.STRING, st.ENUM, st.UUID):
             arr = s.to_numpy(dtype=object, copy=True)
             null = pd.isna(arr)
-            arr[~null] = [v if isinstance(v, str) else str(v) for v in arr[~null]]
+            arr[~null] = pd.Series(arr[~null], dtype="object").astype(str).to_numpy(dtype=object)
             arr[null] = None
             return pd.Series(arr, index=s.index, dtype="object")
     except (TypeError, ValueError):
