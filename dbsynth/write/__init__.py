@@ -27,7 +27,7 @@ from .. import progress
 from ..errors import DbsynthError, SchemaMismatchError, UnsafeTargetError, UnsupportedError, WriteError, mask_url
 from ..metadata import sdtypes as st
 from ..metadata.records import Metadata, Table
-from .ddl import build_schema, check_schema, dialect_name, drop_tables, target_name
+from .ddl import build_schema, check_schema, dialect_name, drop_tables
 from .loaders import load_batch, update_batch
 from .safety import refuse_source
 

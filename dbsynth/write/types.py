@@ -12,7 +12,7 @@ from sqlalchemy.dialects import mysql, postgresql
 from ..metadata import sdtypes as st
 from ..metadata.records import Column, Table
 
-__all__ = ["sa_type", "stores_as_text"]
+__all__ = ["sa_type"]
 
 # MariaDB cannot index TEXT without a prefix length: keys and unique columns get a bounded VARCHAR.
 _MYSQL_KEY_LENGTH = 255
@@ -20,17 +20,6 @@ _MYSQL_KEY_LENGTH = 255
 
 def _enum_name(table: Table, col: Column) -> str:
     return col.enum_name or f"{table.name.split('.')[-1]}_{col.name}_enum"[:63]
-
-
-def stores_as_text(col: Column, dialect: str) -> bool:
-    """True when the target keeps ``col`` as text although its family is richer (json/array/interval...).
-
-    The loaders then serialise the values (JSON for json/array, ISO text for the rest).
-    """
-    fam = col.type
-    if dialect == "postgresql":
-        return False
-    return fam in (st.ARRAY, st.INTERVAL, st.OTHER)
 
 
 def sa_type(table: Table, col: Column, dialect: str, source_dialect: str | None, keyed: bool) -> sa.types.TypeEngine:
@@ -106,7 +95,7 @@ def sa_type(table: Table, col: Column, dialect: str, source_dialect: str | None,
         return sa.JSON() if not is_lite else sa.Text()
     if fam == st.OTHER and same and col.native_type:
         # Same dialect: keep the native type (tsvector, money, geometry...) verbatim.
-        return sa.types.NullType() if not col.native_type else _Native(col.native_type)
+        return _Native(col.native_type)
     if is_my:
         return sa.String(_MYSQL_KEY_LENGTH) if keyed else mysql.LONGTEXT()
     return sa.Text()
