@@ -32,7 +32,7 @@ from .errors import ConfigError, ModelFileError, SchemaMismatchError, UnsafeTarg
 from .metadata import Metadata
 from .metadata import sdtypes as st
 
-__all__ = ["Plan", "RunReport", "TablePlan", "fit", "plan", "run", "sample"]
+__all__ = ["Plan", "RunReport", "TablePlan", "fit", "plan", "prepare", "run", "sample"]
 
 
 # ---- records -------------------------------------------------------------------------------------------------
