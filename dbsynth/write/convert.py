@@ -106,7 +106,7 @@ def _obj_null(s: pd.Series) -> np.ndarray:
 def pg_csv(frame: pd.DataFrame, columns: list[Column]) -> tuple[str | bytes, str]:
     """The CSV text of ``frame`` for ``COPY`` and the NULL marker it uses.
 
-    With pyarrow (multi-threaded C++ writer, about 5x pandas' ``to_csv``) every value is quoted and NULL is
+    With pyarrow (multi-threaded C++ writer, about 5x pandas' ``to_csv``) every string is quoted and NULL is
     the bare empty field, so empty strings and NULL never mix. Without it (or for columns arrow cannot
     type), pandas writes the CSV with the marker ``\\N``, or a random token when a text value is exactly
     ``\\N``, so a real string is never read back as NULL.
@@ -119,7 +119,7 @@ def pg_csv(frame: pd.DataFrame, columns: list[Column]) -> tuple[str | bytes, str
             table = None  # mixed Python objects arrow cannot type: the pandas writer handles them
         if table is not None:
             sink = pa.BufferOutputStream()
-            pa_csv.write_csv(table, sink, pa_csv.WriteOptions(include_header=False, quoting_style="all_valid"))
+            pa_csv.write_csv(table, sink, pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
             return sink.getvalue().to_pybytes(), ""
     null = "\\N"
     for c in out.columns:
