@@ -617,5 +617,5 @@ def _write_files(frames: dict[str, pd.DataFrame], out_dir: Path, fmt: str, repor
                     try:
                         frame.to_parquet(out_dir / f"{name}.parquet", index=False)
                     except ImportError:
-                        raise ConfigError("--format parquet needs pyarrow (pip install dbsynth[parquet])") from None
+                        raise ConfigError("--format parquet needs pyarrow (pip install pyarrow)") from None
                 t.advance(len(frame))
