@@ -6,6 +6,8 @@ for a live database and for a saved metadata file, and it can be unit-tested wit
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 from ..errors import BadInputError
@@ -14,7 +16,7 @@ from ..metadata import Metadata
 __all__ = ["diagram_format", "summarize", "write_diagram"]
 
 #: Diagram formats by file suffix.
-_DIAGRAM_FORMATS = {".mmd": "mermaid", ".md": "mermaid", ".dot": "dot", ".gv": "dot"}
+_DIAGRAM_FORMATS = {".mmd": "mermaid", ".md": "mermaid", ".dot": "dot", ".gv": "dot", ".png": "image", ".svg": "image"}
 
 
 def _count(n: int | None) -> str:
@@ -80,10 +82,10 @@ def summarize(metadata: Metadata, *, title: str | None = None) -> str:
 
 
 def diagram_format(path: str | Path) -> str:
-    """The diagram format (``mermaid`` or ``dot``) for a file name.
+    """The diagram format (``mermaid``, ``dot`` or ``image``) for a file name.
 
     Raises:
-        BadInputError: when the suffix is not ``.mmd``, ``.md``, ``.dot`` or ``.gv``.
+        BadInputError: when the suffix is not ``.mmd``, ``.md``, ``.dot``, ``.gv``, ``.png`` or ``.svg``.
     """
     path = Path(path)
     fmt = _DIAGRAM_FORMATS.get(path.suffix.lower())
@@ -94,7 +96,8 @@ def diagram_format(path: str | Path) -> str:
 
 
 def write_diagram(metadata: Metadata, path: str | Path) -> Path:
-    """Write the foreign-key graph to ``path``: Mermaid for ``.mmd``/``.md``, Graphviz DOT for ``.dot``/``.gv``.
+    """Write the foreign-key graph to ``path``: Mermaid for ``.mmd``/``.md``, Graphviz DOT for ``.dot``/``.gv``,
+    and a picture for ``.png``/``.svg`` rendered by Graphviz's ``dot`` program when it is installed.
 
     Args:
         metadata: the database described.
@@ -104,13 +107,31 @@ def write_diagram(metadata: Metadata, path: str | Path) -> Path:
         The path written.
 
     Raises:
-        BadInputError: when the suffix is not one of the formats above.
+        BadInputError: when the suffix is not one of the formats above, or a picture is asked for and
+            Graphviz is not installed.
     """
     path = Path(path)
     fmt = diagram_format(path)
     graph = metadata.graph()
+    if fmt == "image":
+        _render(graph.to_dot(), path)
+        return path
     text = graph.to_mermaid() if fmt == "mermaid" else graph.to_dot()
     if path.suffix.lower() == ".md":  # Markdown renders Mermaid inside a fenced block
         text = f"```mermaid\n{text}```\n"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def _render(dot_source: str, path: Path) -> None:
+    dot = shutil.which("dot")
+    if dot is None:
+        raise BadInputError(
+            f"--diagram {path.name}: pictures need Graphviz's 'dot' program, which is not installed",
+            hint="Install graphviz (e.g. apt-get install graphviz), or write a .dot or .mmd file instead.",
+        )
+    proc = subprocess.run(
+        [dot, f"-T{path.suffix.lower().lstrip('.')}", "-o", str(path)], input=dot_source, text=True, capture_output=True
+    )
+    if proc.returncode != 0:
+        raise BadInputError(f"--diagram {path.name}: Graphviz failed: {proc.stderr.strip()[:200]}")

@@ -88,7 +88,7 @@ def test_inspect_json_round_trips(fake_reflect, tmp_path):
 
 
 def test_unknown_diagram_suffix_is_bad_input_before_reflecting(fake_reflect, tmp_path, capsys):
-    assert cli.run_cli(["inspect", "--diagram", str(tmp_path / "g.png")]) == 2
+    assert cli.run_cli(["inspect", "--diagram", str(tmp_path / "g.pdf")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and ".mmd" in err
     assert fake_reflect == []
