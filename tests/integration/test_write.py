@@ -5,85 +5,22 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from dbsynth.errors import SchemaMismatchError, UnsafeTargetError, WriteError
-from dbsynth.metadata import sdtypes as st
-from dbsynth.metadata.records import CheckConstraint, Column, ForeignKey, Metadata, Table, UniqueConstraint
+from dbsynth.read import read_tables
+from dbsynth.reflect import reflect
+from dbsynth.metadata.records import Metadata
 from dbsynth.write import write
 
 
-def _family(t: sa.types.TypeEngine) -> tuple[str, dict]:
-    if isinstance(t, postgresql.DOMAIN):
-        return _family(t.data_type)
-    if isinstance(t, sa.Enum):
-        return st.ENUM, {"enum_values": list(t.enums), "enum_name": t.name}
-    if isinstance(t, sa.Boolean):
-        return st.BOOL, {}
-    if isinstance(t, sa.Integer):
-        bits = 16 if isinstance(t, sa.SmallInteger) else 64 if isinstance(t, sa.BigInteger) else 32
-        return st.INTEGER, {"bits": bits}
-    if isinstance(t, sa.Float):
-        return st.FLOAT, {}
-    if isinstance(t, sa.Numeric):
-        return st.DECIMAL, {"precision": t.precision, "scale": t.scale}
-    if isinstance(t, sa.DateTime):
-        return st.TIMESTAMP, {"timezone": bool(t.timezone)}
-    if isinstance(t, sa.Date):
-        return st.DATE, {}
-    if isinstance(t, sa.Time):
-        return st.TIME, {}
-    if isinstance(t, sa.JSON):
-        return st.JSON, {}
-    if isinstance(t, postgresql.ARRAY):
-        return st.ARRAY, {"item_type": _family(t.item_type)[0]}
-    if isinstance(t, sa.LargeBinary):
-        return st.BINARY, {}
-    if isinstance(t, sa.String):
-        return st.STRING, {"length": t.length}
-    return st.OTHER, {}
-
-
 def reflect_for_test(url: str) -> Metadata:
-    """A small stand-in for dbsynth.reflect: enough metadata to clone the test datasets."""
-    eng = sa.create_engine(url)
-    try:
-        insp = sa.inspect(eng)
-        md = Metadata(dialect="mysql" if eng.dialect.name == "mariadb" else eng.dialect.name)
-        for name in insp.get_table_names():
-            pk = insp.get_pk_constraint(name)["constrained_columns"]
-            cols = []
-            for c in insp.get_columns(name):
-                fam, extra = _family(c["type"])
-                auto = bool(c.get("autoincrement") is True or c.get("identity"))
-                if eng.dialect.name == "sqlite" and pk == [c["name"]] and fam == st.INTEGER:
-                    auto = True  # INTEGER PRIMARY KEY is SQLite's rowid
-                if eng.dialect.name == "postgresql" and not str(c.get("default") or "").startswith("nextval") \
-                        and not c.get("identity"):
-                    auto = False
-                cols.append(Column(c["name"], type=fam, nullable=c["nullable"], default=c.get("default"),
-                                   autoincrement=auto, native_type=str(c["type"]), **extra))
-            fks = [ForeignKey(f["constrained_columns"], f["referred_table"], f["referred_columns"], name=f["name"])
-                   for f in insp.get_foreign_keys(name)]
-            uniques = [UniqueConstraint(u["column_names"], u["name"]) for u in insp.get_unique_constraints(name)]
-            try:
-                checks = [CheckConstraint(k["sqltext"], k["name"]) for k in insp.get_check_constraints(name)]
-            except NotImplementedError:
-                checks = []
-            md.add_table(Table(name, cols, pk, fks, uniques, checks))
-        return md.validate()
-    finally:
-        eng.dispose()
+    """The metadata the product itself would use: dbsynth.reflect (without statistics: only the schema matters)."""
+    return reflect(url, statistics=False)
 
 
 def read_all(url: str, md: Metadata) -> dict[str, pd.DataFrame]:
-    eng = sa.create_engine(url)
-    try:
-        with eng.connect() as conn:
-            return {n: pd.read_sql(sa.text(f"SELECT * FROM {conn.dialect.identifier_preparer.quote(n)}"), conn)
-                    for n in md.tables}
-    finally:
-        eng.dispose()
+    """The source's rows as the product reads them (contract-typed frames from one snapshot)."""
+    return read_tables(url, md)
 
 
 def assert_clone(url: str, md: Metadata, data: dict[str, pd.DataFrame]) -> None:
