@@ -532,12 +532,87 @@ class HMASynthesizer:
                 self._set_refs(frame, fk, done[fk.ref_table].frame, refs)
         for fk, pframe, cap, refs in redraw.values():
             self._redraw_duplicates(frame, table, fk, pframe, cap, refs, fk_cols, rng)
+        within = None if forced_root else self._cap_overlapping(frame, table, m, link, done, rng)
         frame = repair(frame, table, rng)
         keep = self._unique_mask(frame, table, fk_cols)
+        if within is not None:
+            keep = within if keep is None else keep & within
         if keep is not None and not keep.all():
             frame = frame[keep].reset_index(drop=True)
             ext = {k: v[keep] for k, v in ext.items()}
         return _Sampled(frame, ext)
+
+    def _cap_overlapping(self, frame, table, m, link, done, rng) -> np.ndarray | None:
+        """Keep children per parent within the observed maximum for foreign keys nested in a wider one.
+
+        When a narrow key's columns are part of a wider key (lineitem's ``l_partkey -> part`` inside
+        ``(l_partkey, l_suppkey) -> partsupp``), the wide key's values are written last and decide the narrow
+        key too, so a part can collect more lines than any part had. Rows over a narrow key's cap are moved to
+        wide-parent rows that have room under *every* cap (the wide key's and each nested key's), all at once;
+        rows that find no room are returned as dropped.
+
+        Returns:
+            Rows to keep, or None when the table has no nested foreign keys.
+        """
+        t = table.name
+        caps: dict[str, int] = {}
+        for fk in table.foreign_keys:
+            nm = fk.name or f"{t}({','.join(fk.columns)})"
+            if link is not None and nm == link["edge"]:
+                caps[nm] = max(int(link["count_max"]), 1)
+            elif nm in m["others"]:
+                caps[nm] = max(int(m["others"][nm]["count_max"]), 1)
+
+        def fk_name(fk) -> str:
+            return fk.name or f"{t}({','.join(fk.columns)})"
+
+        keep: np.ndarray | None = None
+        n = len(frame)
+        for wide in table.foreign_keys:
+            narrow = [
+                fk for fk in table.foreign_keys
+                if fk is not wide and set(fk.columns) < set(wide.columns) and fk_name(fk) in caps
+            ]
+            if not narrow or fk_name(wide) not in caps or wide.ref_table not in done or n == 0:
+                continue
+            keep = np.ones(n, dtype=bool) if keep is None else keep
+            pframe = done[wide.ref_table].frame
+            if len(pframe) == 0:
+                continue
+            refs = _positions(pframe, wide.ref_columns, frame, wide.columns)
+            # each narrow key as codes shared by the wide parent's rows and the child's rows
+            codes = []
+            for fk in narrow:
+                rcs = [wide.ref_columns[wide.columns.index(c)] for c in fk.columns]
+                p_codes, uniques = pd.factorize(_key_tuples(pframe, rcs))
+                c_codes = pd.Index(uniques).get_indexer(_key_tuples(frame, fk.columns))
+                codes.append((caps[fk_name(fk)], p_codes, c_codes))
+            over = np.zeros(n, dtype=bool)
+            for cap, _, c_codes in codes:  # the later rows of a narrow key past its cap
+                rank = pd.Series(c_codes).groupby(c_codes).cumcount().to_numpy()
+                over |= (c_codes >= 0) & (rank >= cap)
+            over &= refs >= 0
+            if not over.any():
+                continue
+            stay = (refs >= 0) & ~over
+            room = np.clip(caps[fk_name(wide)] - np.bincount(refs[stay], minlength=len(pframe)), 0, None)
+            slots = rng.permutation(np.repeat(np.arange(len(pframe)), room))
+            ok = np.ones(len(slots), dtype=bool)
+            for cap, p_codes, c_codes in codes:
+                used = np.bincount(c_codes[stay & (c_codes >= 0)], minlength=int(p_codes.max()) + 1)
+                s_codes = p_codes[slots]
+                # conservative: a slot dropped for another key still counts here, so no key overflows
+                rank = pd.Series(s_codes).groupby(s_codes).cumcount().to_numpy()
+                ok &= rank < np.clip(cap - used, 0, None)[s_codes]
+            targets = slots[ok]
+            rows = np.flatnonzero(over)
+            moved, dropped = rows[: len(targets)], rows[len(targets):]
+            for c, rc in zip(wide.columns, wide.ref_columns):
+                col = frame[c].copy()
+                col.iloc[moved] = pframe[rc].iloc[targets[: len(moved)]].to_numpy()
+                frame[c] = col
+            keep[dropped] = False
+        return keep
 
     @staticmethod
     def _set_refs(frame: pd.DataFrame, fk, parent: pd.DataFrame, refs: np.ndarray) -> None:
