@@ -1,0 +1,62 @@
+"""Quality and privacy report: how close the synthetic database is to the real one, and what it leaks.
+
+:func:`evaluate` computes the metrics (:mod:`dbsynth.report.metrics`); :mod:`dbsynth.report.render` writes
+``report.json`` and ``report.html``; :mod:`dbsynth.report.command` is the ``dbsynth report`` subcommand.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import pandas as pd
+
+from ..metadata.records import Metadata
+from .metrics import QualityReport, Score, TablePrivacy, ValidityCheck, evaluate_frames
+
+__all__ = ["evaluate", "QualityReport", "Score", "TablePrivacy", "ValidityCheck"]
+
+Source = str | Mapping[str, pd.DataFrame]
+
+
+def _load(source: Source, metadata: Metadata | None) -> tuple[dict[str, pd.DataFrame], Metadata | None]:
+    """Frames of ``source`` (a URL is reflected when no metadata is given, then read)."""
+    if isinstance(source, str):
+        from ..config import resolve_url
+        from ..read import read_tables
+        from ..reflect import reflect
+
+        url = resolve_url(source)
+        if metadata is None:
+            metadata = reflect(url)
+        names = [t for t in metadata.tables]
+        return read_tables(url, metadata, tables=names), metadata
+    return dict(source), metadata
+
+
+def evaluate(real: Source, synthetic: Source, metadata: Metadata | None = None, *, seed: int = 0) -> QualityReport:
+    """Compare a synthetic database with the real one.
+
+    Args:
+        real: the real data: ``{table: DataFrame}`` or a database URL (``builtin:chinook`` accepted).
+        synthetic: the synthetic data, in the same form (tables missing from it are skipped).
+        metadata: the tables' description; default: reflected from ``real`` when it is a URL, else detected
+            from the real frames.
+        seed: seed of the samples drawn for large joins.
+
+    Returns:
+        The :class:`QualityReport` (``overall``, ``properties``, ``to_dict()``, ``to_json()``).
+
+    Raises:
+        ConnectError, ReflectionError: when a URL cannot be read.
+        MetadataError: when metadata must be detected from frames and cannot be.
+    """
+    real_frames, metadata = _load(real, metadata)
+    if metadata is None:
+        from ..metadata.detect import detect_from_dataframes
+
+        metadata = detect_from_dataframes(real_frames)
+    if isinstance(synthetic, str):
+        synth_frames, _ = _load(synthetic, metadata.subset([t for t in metadata.tables if t in real_frames]))
+    else:
+        synth_frames = dict(synthetic)
+    return evaluate_frames(metadata, real_frames, synth_frames, seed=seed)

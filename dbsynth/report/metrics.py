@@ -1,0 +1,450 @@
+"""Quality and privacy metrics of a synthetic database against the real one.
+
+The definitions are the standard published ones, so that figures can be compared with other tools:
+
+- column shapes: ``1 - KS`` statistic (numerical, datetime), ``1 - TVD`` (categorical, boolean);
+- column pair trends: ``1 - |rho_real - rho_synth| / 2`` for numeric pairs, ``1 - 1/2 sum |p_real - p_synth|``
+  over the contingency table otherwise (numeric columns binned on the real data's edges);
+- cardinality: ``1 - KS`` on the number of children per parent, zeros included, per foreign key;
+- inter-table trends: pair trends between a parent's and a child's columns over the join;
+- validity: foreign-key integrity, key uniqueness, NOT NULL and enum adherence;
+- privacy: share of synthetic rows identical to a real row, rare real labels that reappear.
+
+Every score is in [0, 1], 1 meaning indistinguishable. All computations are vectorised pandas/numpy.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..metadata import sdtypes as st
+from ..metadata.records import Column, ForeignKey, Metadata, Table
+
+#: Labels seen fewer than this many times in the real data are "rare": seeing them again may identify someone.
+RARE_K = 5
+#: Bins used to discretise numeric columns in contingency tables.
+NUM_BINS = 10
+#: Join rows kept for inter-table trends (a uniform sample above this: the metric is a mean of frequencies).
+MAX_JOIN_ROWS = 20_000
+#: Modelled columns per table considered for pair trends (pairs grow quadratically).
+MAX_PAIR_COLUMNS = 20
+_NULL = "\x00<NULL>"  # stands for NULL in categorical frequencies, so that missingness is compared too
+
+QUALITY_PROPERTIES = ("column_shapes", "column_pair_trends", "cardinality", "intertable_trends")
+
+
+@dataclass
+class Score:
+    """One metric value."""
+
+    property: str
+    """Which property it belongs to: column_shapes, column_pair_trends, cardinality, intertable_trends,
+    generated_columns."""
+    table: str
+    """The table (the child table for cardinality and inter-table trends)."""
+    columns: list[str]
+    """The column(s) scored (the foreign key's columns for cardinality; ``parent.col`` for inter-table)."""
+    metric: str
+    """KSComplement, TVComplement, CorrelationSimilarity, ContingencySimilarity, CardinalityKS, LengthNulls."""
+    score: float
+    """In [0, 1]; 1 means the synthetic data matches the real data."""
+
+
+@dataclass
+class ValidityCheck:
+    """One constraint checked on the synthetic data."""
+
+    table: str
+    kind: str
+    """foreign_key, primary_key, not_null, enum."""
+    target: str
+    """The constraint or column checked."""
+    rows: int
+    """Rows checked."""
+    violations: int
+    """Rows that break it."""
+
+    @property
+    def score(self) -> float:
+        """Share of rows that satisfy the constraint."""
+        return 1.0 if self.rows == 0 else 1.0 - self.violations / self.rows
+
+
+@dataclass
+class TablePrivacy:
+    """Privacy findings of one table (counts only: a report never shows row values)."""
+
+    table: str
+    synthetic_rows: int
+    identical_rows: int
+    """Synthetic rows equal to some real row on every non-key column."""
+    rare_labels: dict[str, int] = field(default_factory=dict)
+    """Per categorical column, how many labels seen fewer than RARE_K times in the real data reappear."""
+
+    @property
+    def identical_share(self) -> float:
+        """Share of synthetic rows that copy a real row."""
+        return 0.0 if self.synthetic_rows == 0 else self.identical_rows / self.synthetic_rows
+
+
+@dataclass
+class QualityReport:
+    """Everything :func:`evaluate` measured, with the summary scores."""
+
+    scores: list[Score] = field(default_factory=list)
+    validity: list[ValidityCheck] = field(default_factory=list)
+    privacy: list[TablePrivacy] = field(default_factory=list)
+
+    def property_score(self, prop: str, table: str | None = None) -> float | None:
+        """Mean score of ``prop`` (for ``table`` only when given); None when nothing was scored."""
+        values = [s.score for s in self.scores if s.property == prop and (table is None or s.table == table)]
+        return float(np.mean(values)) if values else None
+
+    @property
+    def properties(self) -> dict[str, float | None]:
+        """Score of each modelling-quality property, plus ``generated_columns``, ``validity`` and ``privacy``."""
+        out: dict[str, float | None] = {p: self.property_score(p) for p in QUALITY_PROPERTIES}
+        out["generated_columns"] = self.property_score("generated_columns")
+        out["validity"] = float(np.mean([c.score for c in self.validity])) if self.validity else None
+        rows = sum(p.synthetic_rows for p in self.privacy)
+        # Privacy summary: share of synthetic rows that are NOT copies of real ones.
+        out["privacy"] = 1.0 - sum(p.identical_rows for p in self.privacy) / rows if rows else None
+        return out
+
+    @property
+    def overall(self) -> float:
+        """Mean of the modelling-quality properties that could be scored (1.0 when none could)."""
+        props = self.properties
+        values = [props[p] for p in QUALITY_PROPERTIES if props[p] is not None]
+        return float(np.mean(values)) if values else 1.0
+
+    @property
+    def tables(self) -> list[str]:
+        """Tables that appear in the report, in first-seen order."""
+        return list(dict.fromkeys([s.table for s in self.scores] + [p.table for p in self.privacy]))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: overall, properties, per-table property scores and every detail."""
+        return {
+            "overall": self.overall,
+            "properties": self.properties,
+            "tables": {
+                t: {p: self.property_score(p, t) for p in (*QUALITY_PROPERTIES, "generated_columns")}
+                for t in self.tables
+            },
+            "scores": [asdict(s) for s in self.scores],
+            "validity": [{**asdict(c), "score": c.score} for c in self.validity],
+            "privacy": [{**asdict(p), "identical_share": p.identical_share} for p in self.privacy],
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The report as JSON text (NaN-free: unscored values are null)."""
+        import json
+
+        return json.dumps(self.to_dict(), indent=indent)
+
+
+# ---- single-column metrics ------------------------------------------------------------------------------
+def _is_numeric_sdtype(col: Column) -> bool:
+    return col.sdtype in (st.NUMERICAL, st.DATETIME)
+
+
+def to_numbers(s: pd.Series, col: Column) -> pd.Series:
+    """Numeric/datetime values as float64 (datetimes and times as seconds); NULLs dropped, index kept."""
+    if col.sdtype == st.DATETIME:
+        if col.type == st.TIME:
+            values = pd.to_timedelta(s.dropna().astype(str), errors="coerce").dt.total_seconds()
+        else:
+            dt = pd.to_datetime(s, errors="coerce", utc=True).dropna()
+            # Seconds since the epoch; keeps the index, which _binned relies on to place NULLs.
+            values = (dt - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(1, "s")
+    else:
+        values = pd.to_numeric(s, errors="coerce").astype("float64")
+    return values.dropna()
+
+
+def ks_complement(real: pd.Series, synthetic: pd.Series) -> float:
+    """``1 - KS`` statistic between two numeric samples (1.0 when both are empty, 0.0 when one is)."""
+    if len(real) == 0 and len(synthetic) == 0:
+        return 1.0
+    if len(real) == 0 or len(synthetic) == 0:
+        return 0.0
+    return float(1.0 - stats.ks_2samp(real.to_numpy(), synthetic.to_numpy()).statistic)
+
+
+def _labels(s: pd.Series) -> pd.Series:
+    """Categorical values as strings, NULL as its own label (bool True and 'True' are the same label)."""
+    return s.astype(object).where(s.notna(), _NULL).astype(str)
+
+
+def tv_complement(real: pd.Series, synthetic: pd.Series) -> float:
+    """``1 - total variation distance`` between the label frequencies of two samples."""
+    if len(real) == 0 and len(synthetic) == 0:
+        return 1.0
+    if len(real) == 0 or len(synthetic) == 0:
+        return 0.0
+    p = _labels(real).value_counts(normalize=True)
+    q = _labels(synthetic).value_counts(normalize=True)
+    p, q = p.align(q, fill_value=0.0)
+    return float(1.0 - 0.5 * np.abs(p - q).sum())
+
+
+def column_shape(real: pd.Series, synthetic: pd.Series, col: Column) -> Score:
+    """Score of one modelled column's marginal distribution."""
+    if _is_numeric_sdtype(col):
+        value = ks_complement(to_numbers(real, col), to_numbers(synthetic, col))
+        return Score("column_shapes", "", [col.name], "KSComplement", value)
+    return Score("column_shapes", "", [col.name], "TVComplement", tv_complement(real, synthetic))
+
+
+def generated_column(real: pd.Series, synthetic: pd.Series, col: Column) -> Score:
+    """Score of a generated column (PII, text, key, placeholder): values are meant to differ, so compare the
+    form instead: mean of ``1 - KS`` on string lengths and ``1 - |null share difference|``."""
+    lengths = [s.dropna().astype(str).str.len().astype("float64") for s in (real, synthetic)]
+    nulls = [float(s.isna().mean()) if len(s) else 0.0 for s in (real, synthetic)]
+    value = 0.5 * (ks_complement(*lengths) + 1.0 - abs(nulls[0] - nulls[1]))
+    return Score("generated_columns", "", [col.name], "LengthNulls", value)
+
+
+# ---- pair metrics ---------------------------------------------------------------------------------------
+def correlation_similarity(real: pd.DataFrame, synthetic: pd.DataFrame) -> float | None:
+    """``1 - |rho_real - rho_synth| / 2`` (Pearson) for a two-column numeric frame; None when undefined."""
+    rhos = []
+    for frame in (real, synthetic):
+        both = frame.dropna()
+        if len(both) < 2:
+            return None
+        with np.errstate(invalid="ignore", divide="ignore"):  # constant column: NaN, handled below
+            rho = np.corrcoef(both.iloc[:, 0].to_numpy(float), both.iloc[:, 1].to_numpy(float))[0, 1]
+        if not np.isfinite(rho):  # a constant column has no correlation
+            return None
+        rhos.append(rho)
+    return float(1.0 - abs(rhos[0] - rhos[1]) / 2.0)
+
+
+def _binned(real: pd.Series, synthetic: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
+    """Numeric columns cut on bins of the real data (same edges for both sides), as labels."""
+    r, s = to_numbers(real, col), to_numbers(synthetic, col)
+    if len(r) == 0:
+        return _labels(real), _labels(synthetic)
+    edges = np.unique(np.histogram_bin_edges(r.to_numpy(), bins=NUM_BINS))
+    if len(edges) < 2:
+        edges = np.array([r.min() - 0.5, r.min() + 0.5])
+
+    def cut(values: pd.Series, original: pd.Series) -> pd.Series:
+        idx = np.clip(np.searchsorted(edges, values.to_numpy(), side="right") - 1, 0, len(edges) - 2)
+        out = pd.Series(_NULL, index=original.index, dtype=object)
+        out.loc[values.index] = idx.astype(str)
+        return out
+
+    # to_numbers drops NULLs and keeps the index, so a NULL stays the NULL label.
+    return cut(r, real), cut(s, synthetic)
+
+
+def _as_labels(real: pd.Series, synthetic: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
+    """Both sides as labels: numeric columns binned, the others as they are."""
+    if _is_numeric_sdtype(col):
+        return _binned(real, synthetic, col)
+    return _labels(real), _labels(synthetic)
+
+
+def contingency_similarity(real: pd.DataFrame, synthetic: pd.DataFrame) -> float:
+    """``1 - 1/2 sum |p_real - p_synth|`` over the joint frequencies of two label columns."""
+    if len(real) == 0 or len(synthetic) == 0:
+        return 1.0 if len(real) == len(synthetic) else 0.0
+    p = real.value_counts(normalize=True)
+    q = synthetic.value_counts(normalize=True)
+    p, q = p.align(q, fill_value=0.0)
+    return float(1.0 - 0.5 * np.abs(p - q).sum())
+
+
+def pair_trend(real: pd.DataFrame, synthetic: pd.DataFrame, a: Column, b: Column) -> Score | None:
+    """Score of the relationship between columns ``a`` and ``b`` (named as in the two frames)."""
+    if _is_numeric_sdtype(a) and _is_numeric_sdtype(b):
+        frames = []
+        for f in (real, synthetic):
+            frames.append(pd.DataFrame({"a": to_numbers(f[a.name], a), "b": to_numbers(f[b.name], b)}))
+        value = correlation_similarity(*frames)
+        if value is None:
+            return None
+        return Score("column_pair_trends", "", [a.name, b.name], "CorrelationSimilarity", value)
+    ra, sa = _as_labels(real[a.name], synthetic[a.name], a)
+    rb, sb = _as_labels(real[b.name], synthetic[b.name], b)
+    value = contingency_similarity(
+        pd.DataFrame({"a": ra.to_numpy(), "b": rb.to_numpy()}), pd.DataFrame({"a": sa.to_numpy(), "b": sb.to_numpy()})
+    )
+    return Score("column_pair_trends", "", [a.name, b.name], "ContingencySimilarity", value)
+
+
+# ---- per table and per relationship ---------------------------------------------------------------------
+def _present(table: Table, real: pd.DataFrame, synthetic: pd.DataFrame) -> list[Column]:
+    """Columns of ``table`` present in both frames (computed columns may be absent)."""
+    return [c for c in table.columns if c.name in real.columns and c.name in synthetic.columns]
+
+
+def _with_table(score: Score, table: str) -> Score:
+    score.table = table
+    return score
+
+
+def table_scores(table: Table, real: pd.DataFrame, synthetic: pd.DataFrame) -> list[Score]:
+    """Column shapes, generated-column and pair-trend scores of one table."""
+    cols = _present(table, real, synthetic)
+    out = []
+    for col in cols:
+        scorer = column_shape if col.is_modelled else generated_column
+        out.append(_with_table(scorer(real[col.name], synthetic[col.name], col), table.name))
+    modelled = [c for c in cols if c.is_modelled][:MAX_PAIR_COLUMNS]
+    for a, b in itertools.combinations(modelled, 2):
+        score = pair_trend(real, synthetic, a, b)
+        if score is not None:
+            out.append(_with_table(score, table.name))
+    return out
+
+
+def key_text(frame: pd.DataFrame, cols: list[str]) -> pd.Series:
+    """One text key per row over ``cols``, comparable across sides whose dtypes differ (int64 vs Int64 vs
+    float): numeric columns are cast to float first, so 3, 3.0 and Int64 3 give the same key."""
+    parts = []
+    for c in cols:
+        s = frame[c]
+        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+            s = s.astype("float64")
+        parts.append(s.astype(object).astype(str))
+    key = parts[0]
+    for part in parts[1:]:
+        key = key + "\x1f" + part
+    return key
+
+
+def children_per_parent(parent: pd.DataFrame, child: pd.DataFrame, fk: ForeignKey) -> pd.Series:
+    """Number of ``child`` rows referencing each ``parent`` row (zeros included), as float64."""
+    counts = key_text(child.dropna(subset=fk.columns), fk.columns).value_counts()
+    return key_text(parent, fk.ref_columns).map(counts).fillna(0).astype("float64")
+
+
+def _join(parent: pd.DataFrame, child: pd.DataFrame, fk: ForeignKey, seed: int) -> pd.DataFrame:
+    """Child rows joined with their parent's columns (``parent.`` prefixed), sampled when large."""
+    child = child.dropna(subset=fk.columns)
+    if len(child) > MAX_JOIN_ROWS:
+        child = child.sample(MAX_JOIN_ROWS, random_state=seed)
+    renamed = parent.rename(columns={c: f"parent.{c}" for c in parent.columns})
+    left = child.assign(__key=key_text(child, fk.columns).to_numpy())
+    right = renamed.assign(__key=key_text(parent, fk.ref_columns).to_numpy()).drop_duplicates("__key")
+    return left.merge(right, on="__key", how="inner")
+
+
+def relationship_scores(metadata: Metadata, real: Mapping[str, pd.DataFrame], synthetic: Mapping[str, pd.DataFrame], seed: int = 0) -> list[Score]:
+    """Cardinality and inter-table trend scores of every foreign key whose tables are in both datasets."""
+    out = []
+    for child, fk in metadata.relationships():
+        if fk.ref_table not in metadata.tables or any(t not in real or t not in synthetic for t in (child.name, fk.ref_table)):
+            continue
+        parent = metadata.table(fk.ref_table)
+        cols = fk.columns + fk.ref_columns
+        if not all(c in real[child.name] and c in synthetic[child.name] for c in fk.columns) or not all(
+            c in real[parent.name] and c in synthetic[parent.name] for c in fk.ref_columns
+        ):
+            continue
+        label = f"{fk.name or ','.join(cols)} -> {parent.name}"
+        value = ks_complement(
+            children_per_parent(real[parent.name], real[child.name], fk),
+            children_per_parent(synthetic[parent.name], synthetic[child.name], fk),
+        )
+        out.append(Score("cardinality", child.name, [label], "CardinalityKS", value))
+        joined = [_join(d[parent.name], d[child.name], fk, seed) for d in (real, synthetic)]
+        pcols = [c for c in _present(parent, real[parent.name], synthetic[parent.name]) if c.is_modelled][:MAX_PAIR_COLUMNS]
+        ccols = [c for c in _present(child, real[child.name], synthetic[child.name]) if c.is_modelled][:MAX_PAIR_COLUMNS]
+        for pc, cc in itertools.product(pcols, ccols):
+            prefixed = Column(**{**asdict(pc), "name": f"parent.{pc.name}"})
+            score = pair_trend(joined[0], joined[1], prefixed, cc)
+            if score is not None:
+                score.property = "intertable_trends"
+                out.append(_with_table(score, child.name))
+    return out
+
+
+# ---- validity ---------------------------------------------------------------------------------------------
+def validity_checks(metadata: Metadata, synthetic: Mapping[str, pd.DataFrame]) -> list[ValidityCheck]:
+    """Primary-key uniqueness, NOT NULL, enum adherence and foreign-key integrity of the synthetic data."""
+    out = []
+    for table in metadata:
+        frame = synthetic.get(table.name)
+        if frame is None:
+            continue
+        n = len(frame)
+        pk = [c for c in table.primary_key if c in frame.columns]
+        if pk:
+            bad = int((frame.duplicated(subset=pk, keep="first") | frame[pk].isna().any(axis=1)).sum())
+            out.append(ValidityCheck(table.name, "primary_key", ",".join(pk), n, bad))
+        for col in table.columns:
+            if col.name not in frame.columns:
+                continue
+            if not col.nullable and col.name not in table.primary_key:
+                out.append(ValidityCheck(table.name, "not_null", col.name, n, int(frame[col.name].isna().sum())))
+            if col.enum_values:
+                s = frame[col.name]
+                bad = int((s.notna() & ~s.astype(object).astype(str).isin(col.enum_values)).sum())
+                out.append(ValidityCheck(table.name, "enum", col.name, n, bad))
+        for fk in table.foreign_keys:
+            parent = synthetic.get(fk.ref_table)
+            if parent is None or not all(c in frame.columns for c in fk.columns):
+                continue
+            refs = frame.dropna(subset=fk.columns)
+            found = key_text(refs, fk.columns).isin(set(key_text(parent, fk.ref_columns)))
+            name = fk.name or f"{','.join(fk.columns)} -> {fk.ref_table}"
+            out.append(ValidityCheck(table.name, "foreign_key", name, len(refs), int((~found).sum())))
+    return out
+
+
+# ---- privacy ----------------------------------------------------------------------------------------------
+def _row_hashes(frame: pd.DataFrame, cols: list[str]) -> pd.Series:
+    """One hash per row over ``cols``, on a text form so that dtypes that differ between sides still match."""
+    text = frame[cols].astype(object).where(frame[cols].notna(), _NULL).astype(str)
+    return pd.util.hash_pandas_object(text, index=False)
+
+
+def table_privacy(table: Table, real: pd.DataFrame, synthetic: pd.DataFrame) -> TablePrivacy | None:
+    """Identical rows and rare labels of one table; None for a table of keys only (nothing to leak).
+
+    Key columns are left out of the row comparison: they are regenerated, so including them would hide copies.
+    """
+    cols = [c.name for c in _present(table, real, synthetic) if c.sdtype != st.ID]
+    if not cols:
+        return None
+    identical = 0
+    if len(synthetic) and len(real):
+        identical = int(_row_hashes(synthetic, cols).isin(set(_row_hashes(real, cols))).sum())
+    rare = {}
+    for col in _present(table, real, synthetic):
+        if col.sdtype not in (st.CATEGORICAL, st.BOOLEAN):
+            continue
+        counts = real[col.name].dropna().astype(object).astype(str).value_counts()
+        rare_labels = counts.index[counts < RARE_K]
+        if len(rare_labels):
+            seen = synthetic[col.name].dropna().astype(object).astype(str)
+            hits = int(pd.Index(rare_labels).isin(seen.unique()).sum())
+            if hits:
+                rare[col.name] = hits
+    return TablePrivacy(table.name, len(synthetic), identical, rare)
+
+
+# ---- entry point ------------------------------------------------------------------------------------------
+def evaluate_frames(metadata: Metadata, real: Mapping[str, pd.DataFrame], synthetic: Mapping[str, pd.DataFrame], seed: int = 0) -> QualityReport:
+    """Every metric of :func:`dbsynth.report.evaluate` on frames already loaded."""
+    report = QualityReport()
+    for table in metadata:
+        if table.name in real and table.name in synthetic:
+            report.scores.extend(table_scores(table, real[table.name], synthetic[table.name]))
+            privacy = table_privacy(table, real[table.name], synthetic[table.name])
+            if privacy is not None:
+                report.privacy.append(privacy)
+    report.scores.extend(relationship_scores(metadata, real, synthetic, seed=seed))
+    report.validity.extend(validity_checks(metadata, synthetic))
+    return report
