@@ -162,3 +162,12 @@ def test_report_is_json_serialisable():
     assert 0.0 <= loaded["overall"] < 1.0
     assert set(loaded["tables"]) == {"users", "orders"}
     assert loaded["tables"]["orders"]["cardinality"] is not None
+
+
+def test_ks_matches_scipy():
+    from scipy import stats
+
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=300), rng.normal(0.3, 1.2, size=211)
+    expected = 1.0 - stats.ks_2samp(a, b).statistic
+    assert m.ks_complement(pd.Series(a), pd.Series(b)) == pytest.approx(expected)
