@@ -136,6 +136,81 @@ def _nonnull_mask(n: int, null_share: float, rng: np.random.Generator, first_nul
     return mask
 
 
+def _depths(parent: np.ndarray) -> np.ndarray | None:
+    """Depth of each node of a forest given as parent positions (-1: root), by pointer jumping.
+
+    Returns None when the references contain a cycle (some chain never reaches a root).
+    """
+    n = len(parent)
+    depth = np.zeros(n, dtype=np.int64)
+    cur = parent.copy()
+    for _ in range(n + 1):  # one pass per level of the deepest chain, never per row
+        live = cur >= 0
+        if not live.any():
+            return depth
+        depth[live] += 1
+        cur[live] = parent[cur[live]]
+    return None
+
+
+def _tree_shape(parent: np.ndarray) -> dict | None:
+    """What a self-reference's forest looks like: per depth, the distribution of children per node.
+
+    Args:
+        parent: each row's parent position in the same table (-1 for a NULL or dangling reference).
+
+    Returns:
+        ``{"max_depth": int, "fanout": [{"values": [...], "weights": [...]}, ...]}`` with one entry per depth
+        ``0 .. max_depth - 1`` (nodes at the deepest level have no children), or None for cyclic data.
+    """
+    depth = _depths(parent)
+    if depth is None:
+        return None
+    children = np.bincount(parent[parent >= 0], minlength=len(parent))
+    max_depth = int(depth.max()) if len(depth) else 0
+    fanout = []
+    for d in range(max_depth):  # a loop over levels, never over rows
+        values, freq = np.unique(children[depth == d], return_counts=True)
+        fanout.append({"values": values.tolist(), "weights": (freq / freq.sum()).tolist()})
+    return {"max_depth": max_depth, "fanout": fanout}
+
+
+def _sample_forest(n: int, root_share: float, tree: dict, rng: np.random.Generator) -> np.ndarray:
+    """Parent position of each of ``n`` rows (-1: root) forming a forest with the learned shape.
+
+    Roots come first (``root_share`` of the rows, at least one), then each level's nodes draw their number of
+    children from that level's learned fan-out, so every reference points to an earlier row (no cycle) and the
+    depth never exceeds the learned one. Rows left when the levels run out join nodes above the deepest level,
+    first where the learned maximum fan-out leaves room.
+    """
+    refs = np.full(n, -1, dtype=np.int64)
+    depth = np.zeros(n, dtype=np.int64)
+    n_roots = min(max(int(round(root_share * n)), 1), n)
+    level = np.arange(n_roots)
+    nxt = n_roots
+    for d, fo in enumerate(tree["fanout"]):
+        if nxt >= n or len(level) == 0:
+            break
+        draws = rng.choice(np.asarray(fo["values"], dtype=np.int64), size=len(level), p=np.asarray(fo["weights"]))
+        kids = np.repeat(level, draws)[: n - nxt]
+        refs[nxt: nxt + len(kids)] = kids
+        depth[nxt: nxt + len(kids)] = d + 1
+        level = np.arange(nxt, nxt + len(kids))
+        nxt += len(kids)
+    if nxt < n:
+        eligible = np.flatnonzero((np.arange(n) < nxt) & (depth < tree["max_depth"]))
+        if len(eligible) == 0:
+            eligible = np.arange(nxt)
+        cap = max((max(fo["values"]) for fo in tree["fanout"]), default=1)
+        used = np.bincount(refs[:nxt][refs[:nxt] >= 0], minlength=n)[eligible]
+        pool = rng.permutation(np.repeat(eligible, np.clip(cap - used, 0, None)))
+        need = n - nxt
+        if len(pool) < need:  # no room left under the learned maximum: spread the rest evenly
+            pool = np.r_[pool, rng.choice(eligible, need - len(pool))]
+        refs[nxt:] = pool[:need]
+    return refs
+
+
 @dataclass
 class _Sampled:
     frame: pd.DataFrame
@@ -392,6 +467,10 @@ class HMASynthesizer:
             e = d.edge
             pos = _positions(data[e.parent], e.fk.ref_columns, df, e.fk.columns) if n else np.zeros(0, int)
             model["deferred"][e.name] = {"parent": e.parent, "null_share": float((pos < 0).mean()) if n else 0.0}
+            if e.parent == t and n:
+                tree = _tree_shape(pos)
+                if tree is not None:
+                    model["deferred"][e.name]["tree"] = tree
         return model
 
     @staticmethod
@@ -681,8 +760,13 @@ class HMASynthesizer:
             pn = len(done[e.parent].frame)
             self_ref = e.child == e.parent
             nonnull = _nonnull_mask(n, spec["null_share"], rng, first_null=self_ref)
-            if self_ref:
-                # a tree: row i points to an earlier row, so following references always ends at a root
+            if self_ref and spec.get("tree") and n:
+                # a forest grown level by level with the learned fan-out (rows in breadth-first order)
+                refs = _sample_forest(n, spec["null_share"], spec["tree"], rng)
+                nonnull = refs >= 0
+            elif self_ref:
+                # no learned shape (older model files): row i points to an earlier row, so following references
+                # always ends at a root
                 i = np.arange(n)
                 refs = np.floor(rng.uniform(size=n) * i).astype(np.int64)
             else:

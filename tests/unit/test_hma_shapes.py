@@ -54,3 +54,54 @@ def test_shapes_keep_keys_and_references():
     managers = out["store"]["manager"].dropna()
     assert managers.isin(out["staff"]["staff_id"]).all()
     assert abs(out["store"]["manager"].isna().mean() - 0.2) < 0.01
+
+
+def _org_chart(seed: int = 0) -> pd.DataFrame:
+    """Four hand-made trees: every manager has 2 to 4 reports, three levels below each root."""
+    rng = np.random.default_rng(seed)
+    boss = [-1] * 4
+    level = list(range(4))
+    for _ in range(3):
+        nxt = []
+        for m in level:
+            for _ in range(int(rng.integers(2, 5))):
+                boss.append(m)
+                nxt.append(len(boss) - 1)
+        level = nxt
+    boss_arr = np.asarray(boss, dtype=float)
+    boss_arr[boss_arr < 0] = np.nan
+    return pd.DataFrame({"id": np.arange(len(boss)), "boss": pd.array(boss_arr, dtype="Int64")})
+
+
+def _tree_stats(frame: pd.DataFrame) -> tuple[float, int, float, int]:
+    """(share of roots, max depth, mean reports per manager, max reports per manager)."""
+    pos = pd.Index(frame["id"]).get_indexer(frame["boss"].astype("Int64").fillna(-1).astype("int64"))
+    pos[frame["boss"].isna().to_numpy()] = -1
+    depth = np.zeros(len(pos), dtype=int)
+    cur = pos.copy()
+    for _ in range(len(pos)):
+        live = cur >= 0
+        if not live.any():
+            break
+        depth[live] += 1
+        cur[live] = pos[cur[live]]
+    assert not (cur >= 0).any(), "cycle in the self-reference"
+    reports = np.bincount(pos[pos >= 0], minlength=len(pos))
+    managers = reports[reports > 0]
+    return float((pos < 0).mean()), int(depth.max()), float(managers.mean()), int(managers.max())
+
+
+def test_self_reference_learns_tree_shape():
+    real = _org_chart()
+    md = Metadata()
+    md.add_table(Table("emp", [Column("id", "integer", "id", nullable=False), Column("boss", "integer", "id")],
+                       primary_key=["id"], foreign_keys=[ForeignKey(["boss"], "emp", ["id"])]))
+    roots, depth, fan, fan_max = _tree_stats(real)
+    assert (depth, fan_max) == (3, 4)
+    for scale in (1.0, 3.0):
+        out = HMASynthesizer(md, seed=3, verbose=False).fit({"emp": real}).sample(scale=scale)["emp"]
+        s_roots, s_depth, s_fan, s_fan_max = _tree_stats(out)
+        assert abs(s_roots - roots) < 0.01, scale
+        assert s_depth == depth, scale  # a random earlier row would give chains far deeper than 3
+        assert abs(s_fan - fan) < 0.5, (scale, s_fan, fan)
+        assert s_fan_max <= fan_max, scale
