@@ -31,6 +31,8 @@ RARE_K = 5
 NUM_BINS = 10
 #: Join rows kept for inter-table trends (a uniform sample above this: the metric is a mean of frequencies).
 MAX_JOIN_ROWS = 20_000
+#: Rows sampled on each side for the distance-to-closest-record ratio.
+DCR_SAMPLE = 5_000
 #: Modelled columns per table considered for pair trends (pairs grow quadratically).
 MAX_PAIR_COLUMNS = 20
 _NULL = "\x00<NULL>"  # stands for NULL in categorical frequencies, so that missingness is compared too
@@ -85,6 +87,10 @@ class TablePrivacy:
     """Synthetic rows equal to some real row on every non-key column."""
     rare_labels: dict[str, int] = field(default_factory=dict)
     """Per categorical column, how many labels seen fewer than RARE_K times in the real data reappear."""
+    dcr_ratio: float | None = None
+    """Median distance from a synthetic row to its closest real row, over the median distance from a real row
+    to its nearest other real row (numeric columns, standardised, on a sample). About 1: synthetic rows are no
+    closer to real ones than real rows are to each other; near 0: they sit on top of real rows."""
 
     @property
     def identical_share(self) -> float:
@@ -436,7 +442,40 @@ def table_privacy(table: Table, real: pd.DataFrame, synthetic: pd.DataFrame) -> 
             hits = int(pd.Index(rare_labels).isin(seen.unique()).sum())
             if hits:
                 rare[col.name] = hits
-    return TablePrivacy(table.name, len(synthetic), identical, rare)
+    numeric = [c for c in _present(table, real, synthetic) if c.is_modelled and _is_numeric_sdtype(c)]
+    return TablePrivacy(table.name, len(synthetic), identical, rare, dcr_ratio(real, synthetic, numeric))
+
+
+def _matrix(frame: pd.DataFrame, cols: list[Column]) -> np.ndarray:
+    """Numeric columns as a float matrix, rows with any NULL dropped."""
+    parts = {c.name: to_numbers(frame[c.name], c) for c in cols}
+    return pd.DataFrame(parts, index=frame.index).dropna().to_numpy(dtype=float)
+
+
+def dcr_ratio(real: pd.DataFrame, synthetic: pd.DataFrame, cols: list[Column], seed: int = 0) -> float | None:
+    """Distance-to-closest-record ratio (see :attr:`TablePrivacy.dcr_ratio`); None without numeric columns
+    or with fewer than two complete real rows."""
+    from scipy.spatial import cKDTree
+
+    if not cols:
+        return None
+    rng = np.random.default_rng(seed)
+    r, s = _matrix(real, cols), _matrix(synthetic, cols)
+    if len(r) < 2 or len(s) == 0:
+        return None
+    r = r[rng.permutation(len(r))[:DCR_SAMPLE]]
+    s = s[rng.permutation(len(s))[:DCR_SAMPLE]]
+    center, scale = r.mean(axis=0), r.std(axis=0)
+    scale[scale == 0] = 1.0  # a constant column adds no distance
+    r, s = (r - center) / scale, (s - center) / scale
+    tree = cKDTree(r)
+    synth_dist = tree.query(s, k=1)[0]
+    real_dist = tree.query(r, k=2)[0][:, 1]  # k=2: the nearest neighbour other than the row itself
+    base = float(np.median(real_dist))
+    if base == 0.0:  # the real data is mostly duplicates: no scale to compare with
+        return None
+    return float(np.median(synth_dist) / base)
+
 
 
 # ---- entry point ------------------------------------------------------------------------------------------

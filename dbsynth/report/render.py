@@ -86,7 +86,9 @@ def render_html(report: QualityReport, title: str = "dbsynth quality report") ->
             p = privacy[table]
             rare = ", ".join(f"{e(c)}: {n}" for c, n in p.rare_labels.items()) or "none"
             parts.append(f"<p>Privacy: {p.identical_rows:,} of {p.synthetic_rows:,} synthetic rows "
-                         f"({_fmt(p.identical_share)}) copy a real row; rare real labels reappearing: {rare}.</p>")
+                         f"({_fmt(p.identical_share)}) copy a real row; rare real labels reappearing: {rare}; "
+                         f"distance-to-closest-record ratio: {'n/a' if p.dcr_ratio is None else f'{p.dcr_ratio:.2f}'} "
+                         "(about 1 is good, near 0 means synthetic rows sit on real ones).</p>")
 
     failed = [c for c in report.validity if c.violations]
     parts.append(f"<h2>Validity</h2><p>{len(report.validity) - len(failed)} of {len(report.validity)} checks pass.</p>")

@@ -171,3 +171,13 @@ def test_ks_matches_scipy():
     a, b = rng.normal(size=300), rng.normal(0.3, 1.2, size=211)
     expected = 1.0 - stats.ks_2samp(a, b).statistic
     assert m.ks_complement(pd.Series(a), pd.Series(b)) == pytest.approx(expected)
+
+
+def test_dcr_ratio_zero_for_copies_and_near_one_for_fresh_samples():
+    cols = [Column("a", type="float", sdtype="numerical"), Column("b", type="float", sdtype="numerical")]
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame(rng.normal(size=(500, 2)), columns=["a", "b"])
+    fresh = pd.DataFrame(rng.normal(size=(500, 2)), columns=["a", "b"])
+    assert m.dcr_ratio(real, real.copy(), cols) == pytest.approx(0.0)
+    assert 0.5 < m.dcr_ratio(real, fresh, cols) < 2.0
+    assert m.dcr_ratio(real, fresh, []) is None
