@@ -10,8 +10,11 @@ table as one residual covariance.
 
 Sample, parents first: roots draw normal scores from their copula; a child's rows are its parents' rows
 repeated by their sampled counts, with normal scores = the parent's sampled means + pooled residual noise.
-Other foreign keys are filled by capacity-aware matching (each parent's sampled count is its capacity),
-deferred ones (self-references, cycles) after every table exists, acyclic by construction.
+Other foreign keys are filled by capacity-aware matching (each parent's sampled count is its capacity); when a
+key is nested in a wider one (lineitem's part inside (part, supplier) -> partsupp), rows over the narrow key's
+observed maximum move to wide-parent rows with room under every cap. Deferred references (cycles) are filled
+after every table exists; a self-reference is grown as a forest, level by level, from the learned share of
+roots and fan-out per depth, so it is acyclic and no deeper than the source.
 """
 
 from __future__ import annotations

@@ -105,3 +105,35 @@ def test_self_reference_learns_tree_shape():
         assert s_depth == depth, scale  # a random earlier row would give chains far deeper than 3
         assert abs(s_fan - fan) < 0.5, (scale, s_fan, fan)
         assert s_fan_max <= fan_max, scale
+
+
+def test_nested_foreign_keys_keep_children_per_parent_in_range():
+    """line -> part alone and (part, supp) -> partsupp: the composite key must not overload a part."""
+    rng = np.random.default_rng(1)
+    part = pd.DataFrame({"p": np.arange(30)})
+    supp = pd.DataFrame({"s": np.arange(10)})
+    ps = pd.DataFrame({"p": np.repeat(np.arange(30), 4), "s": (np.repeat(np.arange(30), 4) + np.tile(np.arange(4), 30)) % 10})
+    # lines: skewed over partsupp rows, but every part has between 6 and 14 lines
+    per_part = rng.integers(6, 15, 30)
+    lp = np.repeat(np.arange(30), per_part)
+    pick = (rng.uniform(size=len(lp)) ** 3 * 4).astype(int)  # most lines on a part's first supplier
+    line = pd.DataFrame({"id": np.arange(len(lp)), "p": lp, "s": ps["s"].to_numpy()[lp * 4 + pick]})
+    md = Metadata()
+    md.add_table(Table("part", [Column("p", "integer", "id", nullable=False)], primary_key=["p"]))
+    md.add_table(Table("supp", [Column("s", "integer", "id", nullable=False)], primary_key=["s"]))
+    md.add_table(Table("ps", [Column("p", "integer", "id", nullable=False), Column("s", "integer", "id", nullable=False)],
+                       primary_key=["p", "s"],
+                       foreign_keys=[ForeignKey(["p"], "part", ["p"]), ForeignKey(["s"], "supp", ["s"])]))
+    md.add_table(Table("line", [Column("id", "integer", "id", nullable=False), Column("p", "integer", "id", nullable=False),
+                                Column("s", "integer", "id", nullable=False)], primary_key=["id"],
+                       foreign_keys=[ForeignKey(["p"], "part", ["p"]), ForeignKey(["p", "s"], "ps", ["p", "s"]),
+                                     ForeignKey(["s"], "supp", ["s"])]))
+    data = {"part": part, "supp": supp, "ps": ps, "line": line}
+    for seed in (0, 1, 2):
+        out = HMASynthesizer(md, seed=seed, verbose=False).fit(data).sample()
+        syn = out["line"]
+        pairs = pd.MultiIndex.from_frame(out["ps"][["p", "s"]])
+        assert (pairs.get_indexer(pd.MultiIndex.from_frame(syn[["p", "s"]])) >= 0).all()
+        for cols in (["p"], ["s"], ["p", "s"]):
+            assert syn.groupby(cols).size().max() <= line.groupby(cols).size().max(), (seed, cols)
+        assert len(syn) > 0.8 * len(line)
