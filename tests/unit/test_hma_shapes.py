@@ -137,3 +137,15 @@ def test_nested_foreign_keys_keep_children_per_parent_in_range():
         for cols in (["p"], ["s"], ["p", "s"]):
             assert syn.groupby(cols).size().max() <= line.groupby(cols).size().max(), (seed, cols)
         assert len(syn) > 0.8 * len(line)
+
+
+def test_learned_tree_survives_save_and_load(tmp_path):
+    import dbsynth
+
+    md = Metadata()
+    md.add_table(Table("emp", [Column("id", "integer", "id", nullable=False), Column("boss", "integer", "id")],
+                       primary_key=["id"], foreign_keys=[ForeignKey(["boss"], "emp", ["id"])]))
+    syn = HMASynthesizer(md, seed=5, verbose=False).fit({"emp": _org_chart()})
+    loaded = dbsynth.load_synthesizer(syn.save(tmp_path / "m.zip"))
+    pd.testing.assert_frame_equal(loaded.sample()["emp"], syn.sample()["emp"])
+    assert _tree_stats(loaded.sample()["emp"])[1] == 3
