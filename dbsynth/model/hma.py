@@ -575,7 +575,7 @@ class HMASynthesizer:
                     enforce_min_max=params["enforce_min_max_values"], enforce_rounding=params["enforce_rounding"],
                 )
             elif col.name in m["generators"]:
-                gen = generator_from_dict(m["generators"][col.name], col)
+                gen = generator_from_dict(m["generators"][col.name])
                 cols[col.name] = gen.generate(n, rng, start=0).reset_index(drop=True)
             else:
                 cols[col.name] = pd.Series([None] * n, dtype="object")
