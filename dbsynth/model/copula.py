@@ -33,6 +33,26 @@ def normal_scores(x: np.ndarray, marginal: dict) -> np.ndarray:
     return special.ndtri(np.clip(u, eps, 1 - eps))
 
 
+def scores_against(x: np.ndarray, ref_sorted: np.ndarray, marginal: dict) -> np.ndarray:
+    """Normal scores of new values ``x`` on the scale :func:`normal_scores` gave the fitted values.
+
+    For the empirical family a value's score is its mid-rank among the sorted fitted values ``ref_sorted``, so
+    scoring the fitted values themselves gives exactly :func:`normal_scores`, and rows read in later chunks
+    land where they would have had they been fitted. Parametric families use their CDF, as there.
+    """
+    n = len(ref_sorted)
+    if n == 0 or len(x) == 0:
+        return np.zeros(len(x))
+    if marginal["family"] == "empirical":
+        left = np.searchsorted(ref_sorted, x, side="left")
+        right = np.searchsorted(ref_sorted, x, side="right")
+        u = (left + right) / (2.0 * n)
+    else:
+        u = univariate.cdf(marginal, x)
+    eps = 0.5 / n
+    return special.ndtri(np.clip(u, eps, 1 - eps))
+
+
 def from_normal(z: np.ndarray, marginal: dict) -> np.ndarray:
     """Values of normal scores ``z`` under ``marginal``."""
     return univariate.ppf(marginal, special.ndtr(z))

@@ -21,10 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -34,11 +33,10 @@ from ..errors import BadInputError, NotFittedError, SchemaMismatchError
 from ..metadata import Metadata, Table
 from ..metadata.graph import Edge
 from . import copula, univariate
-from .generators import generator_from_dict, make_generator, repair
-from .transforms import NULL_SUFFIX, fit_transform, inverse_transform
-
-#: At most this many normal-score columns of a child travel up to its parent as within-parent means.
-MAX_PASSED = 32
+from .fold import Fold, KeyIndex, count_col, mean_col, stable_seed
+from .generators import generator_from_dict, repair
+from .source import DEFAULT_SAMPLE_ROWS, FrameSource, TableSource
+from .transforms import inverse_transform
 
 DEFAULT_TABLE_PARAMETERS: dict[str, Any] = {
     "default_distribution": "empirical",
@@ -47,19 +45,8 @@ DEFAULT_TABLE_PARAMETERS: dict[str, Any] = {
     "enforce_rounding": True,
 }
 
-
-def stable_seed(*parts: object) -> int:
-    """A 64-bit seed from ``parts`` that is the same in every process (unlike ``hash()``)."""
-    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
-    return int.from_bytes(digest[:8], "little")
-
-
-def _count_col(edge: str) -> str:
-    return f"__n__{edge}"
-
-
-def _mean_col(edge: str, j: int) -> str:
-    return f"__m__{edge}__{j}"
+# short names for the fold's helpers, used throughout the sampler
+_count_col, _mean_col = count_col, mean_col
 
 
 def _key_tuples(df: pd.DataFrame, cols: list[str]) -> pd.Index:
@@ -70,13 +57,7 @@ def _key_tuples(df: pd.DataFrame, cols: list[str]) -> pd.Index:
 
 def _positions(parent_df: pd.DataFrame, ref_cols: list[str], child_df: pd.DataFrame, cols: list[str]) -> np.ndarray:
     """Row position in the parent of each child row's reference (-1 for NULL or dangling)."""
-    pidx = _key_tuples(parent_df, ref_cols)
-    if not pidx.is_unique:
-        pidx = pidx.drop_duplicates()
-    pos = pidx.get_indexer(_key_tuples(child_df, cols))
-    null = child_df[cols].isna().any(axis=1).to_numpy()
-    pos[null] = -1
-    return pos
+    return KeyIndex(parent_df, ref_cols).lookup(child_df, cols)
 
 
 def _mvn(rng: np.random.Generator, cov: np.ndarray, n: int) -> np.ndarray:
@@ -137,45 +118,6 @@ def _nonnull_mask(n: int, null_share: float, rng: np.random.Generator, first_nul
     else:
         mask[rng.permutation(n)[:k]] = False
     return mask
-
-
-def _depths(parent: np.ndarray) -> np.ndarray | None:
-    """Depth of each node of a forest given as parent positions (-1: root), by pointer jumping.
-
-    Returns None when the references contain a cycle (some chain never reaches a root).
-    """
-    n = len(parent)
-    depth = np.zeros(n, dtype=np.int64)
-    cur = parent.copy()
-    for _ in range(n + 1):  # one pass per level of the deepest chain, never per row
-        live = cur >= 0
-        if not live.any():
-            return depth
-        depth[live] += 1
-        cur[live] = parent[cur[live]]
-    return None
-
-
-def _tree_shape(parent: np.ndarray) -> dict | None:
-    """What a self-reference's forest looks like: per depth, the distribution of children per node.
-
-    Args:
-        parent: each row's parent position in the same table (-1 for a NULL or dangling reference).
-
-    Returns:
-        ``{"max_depth": int, "fanout": [{"values": [...], "weights": [...]}, ...]}`` with one entry per depth
-        ``0 .. max_depth - 1`` (nodes at the deepest level have no children), or None for cyclic data.
-    """
-    depth = _depths(parent)
-    if depth is None:
-        return None
-    children = np.bincount(parent[parent >= 0], minlength=len(parent))
-    max_depth = int(depth.max()) if len(depth) else 0
-    fanout = []
-    for d in range(max_depth):  # a loop over levels, never over rows
-        values, freq = np.unique(children[depth == d], return_counts=True)
-        fanout.append({"values": values.tolist(), "weights": (freq / freq.sum()).tolist()})
-    return {"max_depth": max_depth, "fanout": fanout}
 
 
 def _sample_forest(n: int, root_share: float, tree: dict, rng: np.random.Generator) -> np.ndarray:
@@ -321,11 +263,20 @@ class HMASynthesizer:
         return np.random.default_rng(stable_seed(self.seed, stage, table))
 
     # ---- fit ----------------------------------------------------------------------------------------
-    def fit(self, data: dict[str, pd.DataFrame]) -> "HMASynthesizer":
+    def fit(
+        self, data: Mapping[str, pd.DataFrame | TableSource], *, sample_rows: int = DEFAULT_SAMPLE_ROWS
+    ) -> "HMASynthesizer":
         """Learn every table of the metadata from ``data``.
 
+        Marginals and each table's copula are learned from a uniform sample of at most ``sample_rows`` rows;
+        children are folded into their parents exactly, from streamed passes over every row (counts and sums
+        of normal scores per parent key), so memory grows with the sample and the number of parents, never
+        with the number of child rows. Tables no larger than the sample are used whole, with no extra pass.
+
         Args:
-            data: one frame per metadata table (frame contract).
+            data: one frame per metadata table (frame contract), or one :class:`~dbsynth.model.source.TableSource`
+                (e.g. from :func:`dbsynth.read.open_sources`, which streams a database).
+            sample_rows: rows of each table the copula is learned from.
 
         Returns:
             ``self``.
@@ -335,23 +286,18 @@ class HMASynthesizer:
         """
         md = self.metadata
         md.validate()
+        if sample_rows < 2:
+            raise BadInputError("sample_rows must be at least 2")
         problems = [f"table '{t}' missing" for t in md.tables if t not in data]
         for t, table in md.tables.items():
-            if t in data:
+            if isinstance(data.get(t), pd.DataFrame):
                 problems += [
                     f"column '{t}.{c.name}' missing" for c in table.columns if not c.computed and c.name not in data[t]
                 ]
         if problems:
             raise SchemaMismatchError("data does not match the metadata: " + "; ".join(problems))
-        graph = md.graph()
-        depths = graph.depths()
-        folded: dict[str, dict[str, dict]] = {}  # child -> edge name -> what the parent receives
-        models: dict[str, dict] = {}
-        for t in graph.children_first():
-            with self._task("fit", t, len(data[t])) as task:
-                models[t] = self._fit_table(t, data, graph, depths, folded)
-                task.advance(len(data[t]))
-        self._models = models
+        sources = {t: FrameSource(d) if isinstance(d, pd.DataFrame) else d for t, d in data.items() if t in md.tables}
+        self._models = Fold(self, sources, sample_rows).run()
         return self
 
     def _driving_edge(self, table: Table, graph, depths) -> Edge | None:
@@ -360,139 +306,6 @@ class HMASynthesizer:
         if not edges:
             return None
         return min(edges, key=lambda e: (table.fk_is_nullable(e.fk), -depths[e.parent], e.name))
-
-    def _fit_table(self, t: str, data, graph, depths, folded) -> dict:
-        table = self.metadata.tables[t]
-        df = data[t].reset_index(drop=True)
-        n = len(df)
-        rng = self._rng("fit", t)
-        params = self._table_parameters[t]
-        key_cols = set(table.primary_key) | {c for fk in table.foreign_keys for c in fk.columns}
-
-        transforms: dict[str, dict] = {}
-        generators: dict[str, dict] = {}
-        latent: dict[str, np.ndarray] = {}
-        families: list[str] = []
-        ref_cols = {c for fk in table.foreign_keys for c in fk.columns}
-        for col in table.columns:
-            if col.computed or col.name in ref_cols:
-                continue  # references are assigned from the parents' sampled keys
-            if col.is_modelled and n > 0 and col.name not in key_cols:
-                spec, lat = fit_transform(col, df[col.name], rng, self.min_category_count)
-                transforms[col.name] = spec
-                for name, arr in lat.items():
-                    latent[name] = arr
-                    if spec["kind"] == "categorical":
-                        families.append("unit")  # interval centres: the score is the label's share
-                    elif name.endswith(NULL_SUFFIX):
-                        families.append("empirical")
-                    else:
-                        families.append(params["numerical_distributions"].get(col.name, params["default_distribution"]))
-            else:  # keys (unique, of the column's type), PII, text, unsupported
-                gen = make_generator(col, table, self.locales)
-                gen.fit(df[col.name] if col.name in df else pd.Series([], dtype="object"))
-                generators[col.name] = gen.to_dict()
-        n_own = len(latent)
-        # extension columns folded in by children (already fitted)
-        has_children: dict[str, np.ndarray] = {}  # mean column -> parents that have children to average
-        for e in graph.children(t):
-            f = folded[e.child][e.name]
-            latent[_count_col(e.name)] = f["counts"].astype(float)
-            families.append("empirical")
-            for j in range(f["means"].shape[1]):
-                latent[_mean_col(e.name, j)] = f["means"][:, j]
-                has_children[_mean_col(e.name, j)] = f["counts"] > 0
-                families.append("empirical")
-        names = list(latent)
-        x = np.column_stack([latent[k] for k in names]) if names else np.zeros((n, 0))
-        if n > 0:
-            marginals, corr, z = copula.fit(x, families)
-            if has_children:
-                marginals, corr = self._impute_childless(names, x, z, marginals, has_children)
-        else:
-            marginals = [{"family": "constant", "value": 0.0} for _ in names]
-            corr, z = np.eye(len(names)), np.zeros((0, len(names)))
-
-        model: dict[str, Any] = {
-            "n_rows": n,
-            "transforms": transforms,
-            "generators": generators,
-            "columns": names,
-            "n_own": n_own,
-            "marginals": marginals,
-            "corr": corr,
-            "link": None,
-            "others": {},
-            "deferred": {},
-        }
-        # fold this table into its parents (all parents at once)
-        driving = self._driving_edge(table, graph, depths)
-        folded[t] = {}
-        passed = [j for j, nm in enumerate(names) if j < n_own or nm.startswith("__n__")][:MAX_PASSED]
-        for e in graph.parents(t):
-            pdf = data[e.parent]
-            pos = _positions(pdf, e.fk.ref_columns, df, e.fk.columns)
-            ok = pos >= 0
-            counts = np.bincount(pos[ok], minlength=len(pdf))
-            info = {"counts": counts, "means": np.zeros((len(pdf), 0))}
-            if driving is not None and e.name == driving.name:
-                k = len(passed)
-                means = np.zeros((len(pdf), k))
-                safe = np.maximum(counts, 1)
-                for j, col in enumerate(passed):  # a loop over columns, never over parents
-                    means[:, j] = np.bincount(pos[ok], weights=z[ok, col], minlength=len(pdf)) / safe
-                info["means"] = means
-                resid = z[ok].copy()
-                resid[:, passed] -= means[pos[ok]]
-                groups = int((counts > 0).sum())
-                dof = max(int(ok.sum()) - groups, 1)
-                # pooled within-parent covariance: the spread and correlation of siblings around their mean
-                cov = resid.T @ resid / dof if ok.sum() > groups else np.eye(len(names))
-                model["link"] = {
-                    "edge": e.name,
-                    "parent": e.parent,
-                    "passed": passed,
-                    "resid_cov": cov,
-                    "n_linked": int(ok.sum()),
-                    "orphans": int((~ok).sum()),
-                    "count_min": int(counts.min()) if len(counts) else 0,
-                    "count_max": int(counts.max()) if len(counts) else 0,
-                }
-            else:
-                model["others"][e.name] = {
-                    "parent": e.parent,
-                    "null_share": float((~ok).mean()) if n else 0.0,
-                    "count_min": int(counts.min()) if len(counts) else 0,
-                    "count_max": int(counts.max()) if len(counts) else 0,
-                }
-            folded[t][e.name] = info
-        for d in graph.deferred_for(t):
-            e = d.edge
-            pos = _positions(data[e.parent], e.fk.ref_columns, df, e.fk.columns) if n else np.zeros(0, int)
-            model["deferred"][e.name] = {"parent": e.parent, "null_share": float((pos < 0).mean()) if n else 0.0}
-            if e.parent == t and n:
-                tree = _tree_shape(pos)
-                if tree is not None:
-                    model["deferred"][e.name]["tree"] = tree
-        return model
-
-    @staticmethod
-    def _impute_childless(names, x, z, marginals, has_children):
-        """Within-parent means of parents without children are undefined: fit their marginal on parents that
-        have children, and give the others the normal score predicted from the columns that are defined
-        (least squares), so the placeholder does not dilute the correlations the copula learns."""
-        mean_cols = [j for j, nm in enumerate(names) if nm in has_children]
-        other = [j for j, nm in enumerate(names) if nm not in has_children]
-        design = np.column_stack([np.ones(len(z)), z[:, other]])
-        for j in mean_cols:
-            has = has_children[names[j]]
-            if has.all() or not has.any():
-                continue
-            marginals[j] = univariate.fit_marginal(x[has, j], "empirical")
-            z[has, j] = copula.normal_scores(x[has, j], marginals[j])
-            beta, *_ = np.linalg.lstsq(design[has], z[has, j], rcond=None)
-            z[~has, j] = design[~has] @ beta
-        return marginals, copula.correlation(z)
 
     # ---- sample -------------------------------------------------------------------------------------
     def sample(self, scale: float = 1.0, num_rows: dict[str, int] | int | None = None) -> dict[str, pd.DataFrame]:

@@ -88,8 +88,9 @@ def fit_transform(
         "max": float(ok.max()),
         "digits": digits,
         "null": has_null,
+        "fill": float(np.median(ok)),
     }
-    filled = np.where(null, np.median(ok), x)
+    filled = np.where(null, spec["fill"], x)
     latent[column.name] = filled
     if has_null:
         latent[column.name + NULL_SUFFIX] = null.astype(float)
@@ -136,6 +137,46 @@ def _fit_categorical(column, s, rng, min_category_count):
         "bounds": hi,
     }
     return spec, {column.name: u}
+
+
+def transform(column: Column, spec: dict, s: pd.Series) -> dict[str, np.ndarray]:
+    """Map values of ``column`` into the latent space of a transform learned by :func:`fit_transform`.
+
+    Used by the streamed fit on rows the transform was not learned from: NULLs take the learned fill value,
+    labels the transform never saw take the most frequent label's place.
+
+    Args:
+        column: the column's metadata.
+        spec: its transform.
+        s: the values.
+
+    Returns:
+        Latent columns by name (as :func:`latent_names`).
+    """
+    kind = spec["kind"]
+    if kind == "null":
+        return {}
+    if kind == "categorical":
+        labels = spec["labels"]
+        hi = np.asarray(spec["bounds"], dtype=float)
+        centres = (np.r_[0.0, hi[:-1]] + hi) / 2
+        # distinct values only go through the label conversion of fit_transform (few, however many rows)
+        values, uniques = pd.factorize(s.astype("object"), use_na_sentinel=True)
+        index = pd.Index([_NULL_KEY if v is None else v for v in labels])
+        found = index.get_indexer(pd.Index(_labels_to_json(list(uniques)), dtype="object"))
+        null_code = index.get_indexer([_NULL_KEY])[0]
+        codes = np.where(values < 0, null_code, found[np.maximum(values, 0)] if len(found) else -1)
+        codes[codes < 0] = 0
+        return {column.name: centres[codes]}
+    if kind == "datetime":
+        x = _to_seconds(s, column)
+    else:
+        x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    null = np.isnan(x)
+    out = {column.name: np.where(null, spec.get("fill", spec["min"]), x)}
+    if spec.get("null"):
+        out[column.name + NULL_SUFFIX] = null.astype(float)
+    return out
 
 
 def latent_names(spec: dict) -> list[str]:
