@@ -7,6 +7,7 @@ chunks, so memory holds one chunk of driver rows at a time (plus the frames bein
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 from typing import Iterable, Iterator
@@ -22,7 +23,9 @@ from .errors import SchemaMismatchError
 from .metadata import sdtypes as st
 from .metadata.records import Column, Metadata, Table
 
-__all__ = ["read_tables", "iter_table_chunks", "table_clause", "to_frame", "DEFAULT_CHUNK_ROWS"]
+__all__ = [
+    "read_tables", "iter_table_chunks", "open_sources", "DbTableSource", "table_clause", "to_frame", "DEFAULT_CHUNK_ROWS",
+]
 
 #: Rows fetched per round trip (and per frame of :func:`iter_table_chunks` when not told otherwise).
 DEFAULT_CHUNK_ROWS = 50_000
@@ -74,7 +77,9 @@ def read_tables(
             eng.dispose()
 
 
-def iter_table_chunks(conn: sa.Connection, table: Table, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+def iter_table_chunks(
+    conn: sa.Connection, table: Table, chunk_rows: int = DEFAULT_CHUNK_ROWS, columns: list[str] | None = None
+) -> Iterator[pd.DataFrame]:
     """Stream ``table`` as frames of at most ``chunk_rows`` rows through a server-side cursor.
 
     Rows come ordered by primary key when there is one, so repeated reads (and seeded fits) see the same
@@ -85,6 +90,7 @@ def iter_table_chunks(conn: sa.Connection, table: Table, chunk_rows: int = DEFAU
         conn: an open connection, ideally from :func:`dbsynth.db.read_only_connection`.
         table: the table to read.
         chunk_rows: rows per frame (at least 1).
+        columns: read only these columns (default: all).
 
     Yields:
         Frames typed per the frame contract; at least one (empty) frame for an empty table.
@@ -93,9 +99,15 @@ def iter_table_chunks(conn: sa.Connection, table: Table, chunk_rows: int = DEFAU
         SchemaMismatchError: the table or one of its columns does not exist in the database.
     """
     clause = table_clause(table)
-    query = sa.select(*clause.c)
+    cols = table.columns if columns is None else [table.column(c) for c in columns]
+    query = sa.select(*(clause.c[c.name] for c in cols))
     if table.primary_key:
         query = query.order_by(*(clause.c[c] for c in table.primary_key))
+    yield from _stream(conn, query, table, cols, chunk_rows)
+
+
+def _stream(conn: sa.Connection, query, table: Table, cols: list[Column], chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """Run ``query`` through a server-side cursor and yield contract-typed frames of ``cols``."""
     streaming = conn.execution_options(stream_results=True, yield_per=max(1, chunk_rows))
     try:
         result = streaming.execute(query)
@@ -114,16 +126,17 @@ def iter_table_chunks(conn: sa.Connection, table: Table, chunk_rows: int = DEFAU
     emitted = False
     for rows in result.partitions(max(1, chunk_rows)):
         emitted = True
-        yield to_frame(rows, table)
+        yield to_frame(rows, table, cols)
     if not emitted:
-        yield to_frame([], table)
+        yield to_frame([], table, cols)
 
 
-def to_frame(rows: list, table: Table) -> pd.DataFrame:
-    """Build a contract-typed frame from driver rows (tuples in ``table.columns`` order)."""
-    columns = list(zip(*rows)) if rows else [()] * len(table.columns)
-    data = {col.name: _convert(list(values), col) for col, values in zip(table.columns, columns)}
-    return pd.DataFrame(data, columns=table.column_names)
+def to_frame(rows: list, table: Table, columns: list[Column] | None = None) -> pd.DataFrame:
+    """Build a contract-typed frame from driver rows (tuples in ``columns`` order, default ``table.columns``)."""
+    cols = table.columns if columns is None else columns
+    values_by_col = list(zip(*rows)) if rows else [()] * len(cols)
+    data = {col.name: _convert(list(values), col) for col, values in zip(cols, values_by_col)}
+    return pd.DataFrame(data, columns=[c.name for c in cols])
 
 
 def _narrow(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
@@ -179,3 +192,98 @@ def _convert(values: list, col: Column) -> pd.Series:
     if family == st.BINARY:
         return obj.map(lambda v: bytes(v) if isinstance(v, (memoryview, bytearray)) else v)
     return obj
+
+
+class DbTableSource:
+    """A :class:`~dbsynth.model.source.TableSource` over one table of an open read-only connection.
+
+    Every read goes through the same connection, so all passes of a fit see one snapshot. Rows come ordered by
+    primary key. The sample is drawn by the server on PostgreSQL (``TABLESAMPLE BERNOULLI ... REPEATABLE``:
+    only the sampled rows travel) and by a one-pass bottom-k reservoir elsewhere; both are deterministic for a
+    given seed and table contents.
+
+    Args:
+        conn: a connection from :func:`dbsynth.db.read_only_connection`.
+        table: the table.
+        chunk_rows: rows per frame of a pass.
+    """
+
+    def __init__(self, conn: sa.Connection, table: Table, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> None:
+        self.conn = conn
+        self.table = table
+        self.chunk_rows = max(1, int(chunk_rows))
+        self._n: int | None = None
+
+    @property
+    def n_rows(self) -> int:
+        """Rows of the table (one ``COUNT(*)``, cached)."""
+        if self._n is None:
+            clause = table_clause(self.table)
+            try:
+                self._n = int(self.conn.execute(sa.select(sa.func.count()).select_from(clause)).scalar_one())
+            except sa.exc.DBAPIError as exc:
+                raise SchemaMismatchError(
+                    f"cannot count its rows: {str(getattr(exc, 'orig', exc)).splitlines()[0]}",
+                    table=self.table.name,
+                    hint="Reflect the database again or fix the metadata.",
+                ) from None
+        return self._n
+
+    def chunks(self, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
+        """Every row, ordered by primary key, in frames of at most ``chunk_rows`` rows."""
+        return iter_table_chunks(self.conn, self.table, self.chunk_rows, columns)
+
+    def sample(self, max_rows: int, seed: int) -> pd.DataFrame:
+        """A uniform sample of at most ``max_rows`` rows (the whole table, in key order, when it is not larger)."""
+        from .model.source import bottom_k
+
+        n = self.n_rows
+        rng = np.random.default_rng(seed)
+        if n <= max_rows:
+            frames = list(self.chunks())
+        elif self.conn.dialect.name == "postgresql":
+            # 10% above the target so the binomial draw rarely falls short; trimmed to max_rows below
+            pct = min(100.0, 110.0 * max_rows / n)
+            clause = table_clause(self.table)
+            sampled = sa.tablesample(clause, sa.func.bernoulli(pct), name="s", seed=sa.literal(int(seed % 2**31)))
+            query = sa.select(*(sampled.c[c] for c in self.table.column_names))
+            frames = list(_stream(self.conn, query, self.table, self.table.columns, self.chunk_rows))
+        else:
+            kept, keys = None, np.zeros(0)
+            for chunk in self.chunks():
+                both = chunk if kept is None else pd.concat([kept, chunk], ignore_index=True)
+                keys = np.r_[keys, rng.random(len(chunk))]
+                pick = bottom_k(keys, max_rows)
+                kept, keys = both.iloc[pick].reset_index(drop=True), keys[pick]
+            frames = [kept]
+        frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        if len(frame) > max_rows:
+            frame = frame.iloc[bottom_k(rng.random(len(frame)), max_rows)].reset_index(drop=True)
+        return _narrow(frame, self.table)
+
+
+@contextlib.contextmanager
+def open_sources(
+    url_or_engine: str | URL | sa.Engine, metadata: Metadata, *, chunk_rows: int = DEFAULT_CHUNK_ROWS
+) -> Iterator[dict[str, DbTableSource]]:
+    """Table sources over one read-only, consistent-snapshot transaction, for ``HMASynthesizer.fit``.
+
+    Args:
+        url_or_engine: the source database.
+        metadata: the tables to serve.
+        chunk_rows: rows per frame of a streamed pass.
+
+    Yields:
+        ``{table name: DbTableSource}``; valid until the ``with`` block ends.
+
+    Raises:
+        ConnectError: the database cannot be reached.
+    """
+    own = not isinstance(url_or_engine, sa.Engine)
+    eng = make_engine(url_or_engine, read_only=True) if own else url_or_engine
+    try:
+        with read_only_connection(eng) as conn:
+            yield {t.name: DbTableSource(conn, t, chunk_rows) for t in metadata}
+    finally:
+        if own:
+            eng.dispose()

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -154,6 +154,44 @@ def _sample_forest(n: int, root_share: float, tree: dict, rng: np.random.Generat
             pool = np.r_[pool, rng.choice(eligible, need - len(pool))]
         refs[nxt:] = pool[:need]
     return refs
+
+
+#: Rows per batch of :meth:`HMASynthesizer.iter_sample` when not told otherwise.
+DEFAULT_BATCH_ROWS = 50_000
+
+#: ``frame.attrs`` flag of a batch that fills deferred foreign keys of rows sent earlier (see ``iter_sample``).
+UPDATE_FLAG = "dbsynth_update"
+
+
+def _fk_name(t: str, fk) -> str:
+    return fk.name or f"{t}({','.join(fk.columns)})"
+
+
+def _cuts(units: np.ndarray, batch_rows: int | None) -> list[tuple[int, int]]:
+    """Row ranges of at most ``batch_rows`` rows (at least one unit each) cut between units of ``units`` rows.
+
+    A unit is a parent's children (or one row of a root table): a batch always holds whole units.
+    """
+    total = int(units.sum())
+    if batch_rows is None or total <= batch_rows:
+        return [(0, total)]
+    ends = np.cumsum(units)
+    cuts = [0]
+    while cuts[-1] < total:
+        i = int(np.searchsorted(ends, cuts[-1] + batch_rows, side="right")) - 1
+        nxt = int(ends[i]) if i >= 0 and ends[i] > cuts[-1] else int(ends[np.searchsorted(ends, cuts[-1], side="right")])
+        cuts.append(nxt)
+    return list(zip(cuts[:-1], cuts[1:]))
+
+
+@dataclass
+class _BatchState:
+    """What one table's batches share: counts under caps, keys seen, rows generated, self-reference keys."""
+
+    caps: dict = field(default_factory=dict)
+    seen: dict = field(default_factory=dict)
+    generated: int = 0
+    gen_keys: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -326,7 +364,54 @@ class HMASynthesizer:
             raise BadInputError("scale must be >= 0")
         return self._sample(models, scale, num_rows)
 
+    def iter_sample(
+        self, scale: float = 1.0, num_rows: dict[str, int] | int | None = None, batch_rows: int = DEFAULT_BATCH_ROWS
+    ) -> Iterator[tuple[str, pd.DataFrame]]:
+        """Synthetic rows as ``(table, frame)`` batches of at most about ``batch_rows`` rows, parent-first.
+
+        Every batch of a parent comes before any batch of its children, so the batches can be written (see
+        :func:`dbsynth.write`) and freed as they come: memory holds one batch plus, per parent table, its keys
+        and the few figures per row its children are drawn from. Keys stay unique and references valid across
+        batches. A batch of a child holds the children of whole parents, so one parent with more children
+        than ``batch_rows`` makes a larger batch.
+
+        Foreign keys deferred to break a cycle whose parent table comes later are sent at the end as frames
+        of the child's primary key and those columns, flagged ``frame.attrs["dbsynth_update"] = True``: the
+        writer fills them after every row exists (:func:`dbsynth.write` understands them).
+
+        Args:
+            scale: size of each root table relative to the source.
+            num_rows: rows per root table, overriding ``scale``.
+            batch_rows: rows per batch (at least 1).
+
+        Yields:
+            ``(table name, frame)`` following the frame contract.
+
+        Raises:
+            NotFittedError: before fit.
+        """
+        models = self._require_fitted()
+        if scale < 0:
+            raise BadInputError("scale must be >= 0")
+        if batch_rows < 1:
+            raise BadInputError("batch_rows must be at least 1")
+        return self._iter(models, scale, num_rows, int(batch_rows))
+
     def _sample(self, models, scale, num_rows, only: list[str] | None = None, forced_roots=()) -> dict[str, pd.DataFrame]:
+        """Every table in memory: the batches of :meth:`_iter` with one batch per table, joined."""
+        parts: dict[str, list[pd.DataFrame]] = {}
+        updates: dict[str, list[pd.DataFrame]] = {}
+        for t, frame in self._iter(models, scale, num_rows, None, only, forced_roots):
+            (updates if frame.attrs.get(UPDATE_FLAG) else parts).setdefault(t, []).append(frame)
+        out = {t: f[0] if len(f) == 1 else pd.concat(f, ignore_index=True) for t, f in parts.items()}
+        for t, frames in updates.items():  # rows in the same order as the table's: assign by position
+            upd = pd.concat(frames, ignore_index=True)
+            for c in upd.columns:
+                if c not in self.metadata.tables[t].primary_key:
+                    out[t][c] = upd[c].to_numpy()
+        return out
+
+    def _iter(self, models, scale, num_rows, batch_rows, only=None, forced_roots=()) -> Iterator[tuple[str, pd.DataFrame]]:
         md = self.metadata
         graph = md.graph()
         roots = set(graph.roots())
@@ -336,27 +421,59 @@ class HMASynthesizer:
         order = graph.parent_first()
         if only is not None:
             order = [t for t in order if t in only]
+        keep_cols = self._kept_columns(graph)
         done: dict[str, _Sampled] = {}
         for t in order:
+            frames: list[pd.DataFrame] = []
+            exts: list[dict[str, np.ndarray]] = []
             with self._task("sample", t, None) as task:
-                done[t] = self._sample_table(t, models, graph, done, scale, num_rows, t in forced_roots)
-                task.advance(len(done[t].frame))
-        self._fill_deferred(models, graph, done)
-        return {t: done[t].frame for t in order}
+                for frame, ext in self._table_batches(t, models, graph, done, scale, num_rows, t in forced_roots, batch_rows):
+                    # what children need of this table: its keys and the figures they are drawn from
+                    frames.append(frame[keep_cols[t]] if batch_rows is not None else frame)
+                    exts.append({k: v.astype(np.float32) if batch_rows is not None else v for k, v in ext.items()})
+                    task.advance(len(frame))
+                    yield t, frame
+            kept = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+            ext = {k: np.concatenate([e[k] for e in exts]) for k in (exts[0] if exts else {})}
+            done[t] = _Sampled(kept, ext)
+            del frames, exts
+            for p in list(done):  # a parent whose children are all sampled keeps only its keys
+                if all(e.child in done or e.child not in order for e in graph.children(p)):
+                    done[p].ext = {}
+        yield from self._deferred_updates(models, graph, done, batch_rows)
 
-    def _sample_table(self, t, models, graph, done, scale, num_rows, forced_root) -> _Sampled:
+    def _kept_columns(self, graph) -> dict[str, list[str]]:
+        """Columns of each table that later tables refer to (and its primary key when a cycle is filled late)."""
+        md = self.metadata
+        cols: dict[str, list[str]] = {t: [] for t in md.tables}
+        for table in md:
+            for fk in table.foreign_keys:
+                if fk.ref_table in cols:
+                    cols[fk.ref_table] += [c for c in fk.ref_columns if c not in cols[fk.ref_table]]
+        for d in graph.deferred:
+            child = md.tables[d.edge.child]
+            cols[child.name] += [c for c in child.primary_key if c not in cols[child.name]]
+        return cols
+
+    def _table_batches(self, t, models, graph, done, scale, num_rows, forced_root, batch_rows):
+        """The batches of one table: ``(frame, extension columns)``, drawn parent by parent.
+
+        Everything that spans the table (children per parent, second parents' capacities, the forest of a
+        self-reference) is drawn once up front, so batches only slice it and the result does not depend on
+        where batches are cut except through the per-batch noise.
+        """
         table = self.metadata.tables[t]
         m = models[t]
         rng = self._rng("sample", t)
-        names = m["columns"]
         corr = np.asarray(m["corr"])
         link = None if forced_root else m["link"]
         if link is not None and link["parent"] not in done:
             link = None
-        pidx = None
+        fk_cols = {c for fk in table.foreign_keys for c in fk.columns}
         if link is None:
             n = int(num_rows.get(t, round(m["n_rows"] * scale)))
-            z = _mvn(rng, corr, n)
+            pidx = np.full(n, -1, dtype=np.int64)
+            bounds = _cuts(np.ones(n, dtype=np.int64), batch_rows)
         else:
             parent = done[link["parent"]]
             p_model = models[link["parent"]]
@@ -365,17 +482,66 @@ class HMASynthesizer:
             raw = parent.ext[_count_col(link["edge"])]
             total = int(round(link["n_linked"] * ratio))
             counts = _capped_counts(raw, total, link["count_min"], link["count_max"], rng)
-            pidx = np.repeat(np.arange(n_parent), counts)
+            n_orph = int(round(link["orphans"] * ratio))
+            pidx = np.r_[np.repeat(np.arange(n_parent), counts), np.full(n_orph, -1)].astype(np.int64)
+            n = len(pidx)
+            bounds = _cuts(np.r_[counts, np.ones(n_orph, dtype=np.int64)], batch_rows)
+        refs_all = self._other_refs(t, m, n, done, forced_root, rng)
+        forests = self._forests(t, m, graph, n, rng)
+        state = _BatchState()
+        for b, (lo, hi) in enumerate(bounds):
+            brng = np.random.default_rng(stable_seed(self.seed, "sample", t, b))
+            frame, ext = self._batch(t, m, corr, link, done, pidx[lo:hi], lo, brng)
+            # references
+            redraw = []
+            # wider keys last: when keys overlap (lineitem's partkey alone and with suppkey), the composite one
+            # wins, and its values are valid for the narrower key too since its parent references the same rows
+            for fk in sorted(table.foreign_keys, key=lambda f: len(f.columns)):
+                e_name = _fk_name(t, fk)
+                if link is not None and e_name == link["edge"]:
+                    self._set_refs(frame, fk, done[fk.ref_table].frame, pidx[lo:hi])
+                elif e_name in refs_all:
+                    self._set_refs(frame, fk, done[fk.ref_table].frame, refs_all[e_name][lo:hi])
+                    redraw.append((fk, e_name))
+                elif e_name in m["deferred"]:
+                    if fk.ref_table in done:  # a cycle's parent sampled earlier: fill now, the writer defers it
+                        self._fill_deferred_batch(frame, fk, m["deferred"][e_name], done[fk.ref_table].frame, brng)
+                elif fk.ref_table in done:
+                    pn = len(done[fk.ref_table].frame)
+                    refs = brng.integers(0, pn, len(frame)) if pn else np.full(len(frame), -1)
+                    self._set_refs(frame, fk, done[fk.ref_table].frame, refs)
+            for fk, e_name in redraw:
+                cap = m["others"][e_name]["count_max"]
+                self._redraw_duplicates(frame, table, fk, done[fk.ref_table].frame, cap, refs_all[e_name], lo, fk_cols, brng)
+            within = None if forced_root else self._cap_overlapping(frame, table, m, link, done, brng, state.caps)
+            frame = repair(frame, table, brng)
+            keep = self._unique_mask(frame, table, fk_cols, state.seen, link)
+            if within is not None:
+                keep = within if keep is None else keep & within
+            self._grow_forests(frame, table, forests, keep, state)
+            if keep is not None and not keep.all():
+                frame = frame[keep].reset_index(drop=True)
+                ext = {k: v[keep] for k, v in ext.items()}
+            yield frame, ext
+
+    def _batch(self, t, m, corr, link, done, pidx, start, rng) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+        """Rows ``start ..`` of table ``t`` whose driving parents are ``pidx`` (-1: drawn from the table's copula)."""
+        table = self.metadata.tables[t]
+        names = m["columns"]
+        n = len(pidx)
+        linked = pidx >= 0
+        z = np.zeros((n, len(names)))
+        if link is not None and linked.any():
+            parent = done[link["parent"]]
             passed = link["passed"]
-            mu = np.zeros((len(pidx), len(names)))
+            li = pidx[linked]
+            mu = np.zeros((len(li), len(names)))
             if passed:
                 pm = np.column_stack([parent.ext[_mean_col(link["edge"], j)] for j in range(len(passed))])
-                mu[:, passed] = pm[pidx]
-            z_link = mu + _mvn(rng, np.asarray(link["resid_cov"]), len(pidx))
-            n_orph = int(round(link["orphans"] * ratio))
-            z = np.vstack([z_link, _mvn(rng, corr, n_orph)])
-            pidx = np.r_[pidx, np.full(n_orph, -1)]
-            n = len(z)
+                mu[:, passed] = pm[li]
+            z[linked] = mu + _mvn(rng, np.asarray(link["resid_cov"]), len(li))
+        if (~linked).any():
+            z[~linked] = _mvn(rng, corr, int((~linked).sum()))
         x = {nm: copula.from_normal(z[:, j], m["marginals"][j]) for j, nm in enumerate(names)}
         params = self._table_parameters[t]
         cols: dict[str, pd.Series] = {}
@@ -389,124 +555,191 @@ class HMASynthesizer:
                 )
             elif col.name in m["generators"]:
                 gen = generator_from_dict(m["generators"][col.name])
-                cols[col.name] = gen.generate(n, rng, start=0).reset_index(drop=True)
+                cols[col.name] = gen.generate(n, rng, start=start).reset_index(drop=True)
             else:
                 cols[col.name] = pd.Series([None] * n, dtype="object")
         ext = {nm: x[nm] for nm in names[m["n_own"]:]}
         frame = pd.DataFrame(cols, index=pd.RangeIndex(n))
-        # primary-key columns that are not references: sequential, of the column's type
+        # primary-key columns that are not references: sequential, of the column's type, unique across batches
         fk_cols = {c for fk in table.foreign_keys for c in fk.columns}
         for c in table.primary_key:
             if c not in fk_cols and c not in m["generators"]:
-                frame[c] = pd.Series(np.arange(1, n + 1), dtype="int64")
-        # references
-        redraw: dict[str, tuple] = {}  # other-FK name -> (fk, parent frame, observed max, refs)
-        # wider keys last: when keys overlap (lineitem's partkey alone and with suppkey), the composite one
-        # wins, and its values are valid for the narrower key too since its parent references the same rows
-        for fk in sorted(table.foreign_keys, key=lambda f: len(f.columns)):
-            e_name = fk.name or f"{t}({','.join(fk.columns)})"
-            if link is not None and e_name == link["edge"]:
-                self._set_refs(frame, fk, done[fk.ref_table].frame, pidx)
-            elif e_name in m["others"] and fk.ref_table in done and not forced_root:
-                o = m["others"][e_name]
-                parent = done[fk.ref_table]
-                refs = np.full(n, -1)
-                nonnull = _nonnull_mask(n, o["null_share"], rng)
-                raw = parent.ext.get(_count_col(e_name), np.ones(len(parent.frame)))
-                want = int(nonnull.sum())
-                cap = _capped_counts(raw, want, o["count_min"], o["count_max"], rng)
-                pool = rng.permutation(np.repeat(np.arange(len(parent.frame)), cap))
-                if len(pool) < want:  # capacities could not reach the row count: the rest go anywhere
-                    pool = np.r_[pool, rng.integers(0, max(len(parent.frame), 1), want - len(pool))]
-                refs[nonnull] = pool[:want] if len(parent.frame) else -1
-                self._set_refs(frame, fk, parent.frame, refs)
-                redraw[e_name] = (fk, parent.frame, o["count_max"], refs)
-            elif fk.ref_table in done and e_name not in m["deferred"]:
-                pn = len(done[fk.ref_table].frame)
-                refs = rng.integers(0, pn, n) if pn else np.full(n, -1)
-                self._set_refs(frame, fk, done[fk.ref_table].frame, refs)
-        for fk, pframe, cap, refs in redraw.values():
-            self._redraw_duplicates(frame, table, fk, pframe, cap, refs, fk_cols, rng)
-        within = None if forced_root else self._cap_overlapping(frame, table, m, link, done, rng)
-        frame = repair(frame, table, rng)
-        keep = self._unique_mask(frame, table, fk_cols)
-        if within is not None:
-            keep = within if keep is None else keep & within
-        if keep is not None and not keep.all():
-            frame = frame[keep].reset_index(drop=True)
-            ext = {k: v[keep] for k, v in ext.items()}
-        return _Sampled(frame, ext)
+                frame[c] = pd.Series(np.arange(start + 1, start + n + 1), dtype="int64")
+        return frame, ext
 
-    def _cap_overlapping(self, frame, table, m, link, done, rng) -> np.ndarray | None:
+    def _other_refs(self, t, m, n, done, forced_root, rng) -> dict[str, np.ndarray]:
+        """Parent position of every row along each non-driving foreign key (capacity-aware, drawn once)."""
+        out = {}
+        if forced_root:
+            return out
+        for fk in self.metadata.tables[t].foreign_keys:
+            e_name = _fk_name(t, fk)
+            if e_name not in m["others"] or fk.ref_table not in done or (m["link"] or {}).get("edge") == e_name:
+                continue
+            o = m["others"][e_name]
+            parent = done[fk.ref_table]
+            pn = len(parent.frame)
+            refs = np.full(n, -1, dtype=np.int64)
+            nonnull = _nonnull_mask(n, o["null_share"], rng)
+            raw = parent.ext.get(_count_col(e_name), np.ones(pn))
+            want = int(nonnull.sum())
+            cap = _capped_counts(raw, want, o["count_min"], o["count_max"], rng)
+            pool = rng.permutation(np.repeat(np.arange(pn), cap))
+            if len(pool) < want:  # capacities could not reach the row count: the rest go anywhere
+                pool = np.r_[pool, rng.integers(0, max(pn, 1), want - len(pool))]
+            refs[nonnull] = pool[:want] if pn else -1
+            out[e_name] = refs
+        return out
+
+    def _forests(self, t, m, graph, n, rng) -> dict[str, np.ndarray]:
+        """Parent position (in generation order) of every row along each self-reference, drawn once."""
+        out = {}
+        for d in graph.deferred_for(t):
+            e = d.edge
+            if e.parent != t:
+                continue
+            spec = m["deferred"].get(e.name, {"null_share": 1.0})
+            r = np.random.default_rng(stable_seed(self.seed, "deferred", e.name))
+            if spec.get("tree") and n:
+                # a forest grown level by level with the learned fan-out (rows in breadth-first order)
+                refs = _sample_forest(n, spec["null_share"], spec["tree"], r)
+            else:
+                # no learned shape (older model files): row i points to an earlier row, so following references
+                # always ends at a root
+                nonnull = _nonnull_mask(n, spec["null_share"], r, first_null=True)
+                refs = np.floor(r.uniform(size=n) * np.arange(n)).astype(np.int64)
+                refs[~nonnull] = -1
+            out[e.name] = refs
+        return out
+
+    def _grow_forests(self, frame, table, forests, keep, state) -> None:
+        """Point this batch's self-references at earlier rows (this batch's included); rows dropped: NULL."""
+        if not forests:
+            return
+        lo = state.generated
+        n = len(frame)
+        kept = np.ones(n, dtype=bool) if keep is None else keep
+        for e_name, refs in forests.items():
+            fk = next(f for f in table.foreign_keys if _fk_name(table.name, f) == e_name)
+            keys = frame[fk.ref_columns].copy()
+            keys[~kept] = None
+            state.gen_keys.setdefault(e_name, []).append(keys)
+            allkeys = pd.concat(state.gen_keys[e_name], ignore_index=True)
+            state.gen_keys[e_name] = [allkeys]
+            r = refs[lo : lo + n].copy()
+            alive = r >= 0
+            alive[alive] = allkeys.iloc[r[alive]].notna().all(axis=1).to_numpy()
+            r[~alive] = -1
+            self._set_refs(frame, fk, allkeys, r)
+        state.generated += n
+
+    def _fill_deferred_batch(self, frame, fk, spec, pframe, rng) -> None:
+        n, pn = len(frame), len(pframe)
+        nonnull = _nonnull_mask(n, spec["null_share"], rng) & (pn > 0)
+        refs = rng.integers(0, max(pn, 1), n)
+        refs[~nonnull] = -1
+        self._set_refs(frame, fk, pframe, refs)
+
+    def _deferred_updates(self, models, graph, done, batch_rows) -> Iterator[tuple[str, pd.DataFrame]]:
+        """Cycle-breaking references whose parent table came after the child: one update frame per batch."""
+        order = list(done)
+        for d in graph.deferred:
+            e = d.edge
+            if e.child == e.parent or e.child not in done or e.parent not in done:
+                continue
+            if order.index(e.parent) < order.index(e.child):
+                continue  # filled in the child's batches
+            child = self.metadata.tables[e.child]
+            keys = done[e.child].frame
+            spec = models[e.child]["deferred"].get(e.name, {"null_share": 1.0})
+            upd = keys[child.primary_key].copy()
+            self._fill_deferred_batch(upd, e.fk, spec, done[e.parent].frame, self._rng("deferred", e.name))
+            step = batch_rows or max(len(upd), 1)
+            for lo in range(0, max(len(upd), 1), step):
+                part = upd.iloc[lo : lo + step].reset_index(drop=True)
+                part.attrs[UPDATE_FLAG] = True
+                yield e.child, part
+
+    def _cap_overlapping(self, frame, table, m, link, done, rng, prior: dict | None = None) -> np.ndarray | None:
         """Keep children per parent within the observed maximum for foreign keys nested in a wider one.
 
         When a narrow key's columns are part of a wider key (lineitem's ``l_partkey -> part`` inside
         ``(l_partkey, l_suppkey) -> partsupp``), the wide key's values are written last and decide the narrow
         key too, so a part can collect more lines than any part had. Rows over a narrow key's cap are moved to
         wide-parent rows that have room under *every* cap (the wide key's and each nested key's), all at once;
-        rows that find no room are returned as dropped.
+        rows that find no room are returned as dropped. ``prior`` carries the counts of earlier batches of the
+        same table (updated here), so caps hold across batches.
 
         Returns:
             Rows to keep, or None when the table has no nested foreign keys.
         """
         t = table.name
+        prior = {} if prior is None else prior
         caps: dict[str, int] = {}
         for fk in table.foreign_keys:
-            nm = fk.name or f"{t}({','.join(fk.columns)})"
+            nm = _fk_name(t, fk)
             if link is not None and nm == link["edge"]:
                 caps[nm] = max(int(link["count_max"]), 1)
             elif nm in m["others"]:
                 caps[nm] = max(int(m["others"][nm]["count_max"]), 1)
-
-        def fk_name(fk) -> str:
-            return fk.name or f"{t}({','.join(fk.columns)})"
 
         keep: np.ndarray | None = None
         n = len(frame)
         for wide in table.foreign_keys:
             narrow = [
                 fk for fk in table.foreign_keys
-                if fk is not wide and set(fk.columns) < set(wide.columns) and fk_name(fk) in caps
+                if fk is not wide and set(fk.columns) < set(wide.columns) and _fk_name(t, fk) in caps
             ]
-            if not narrow or fk_name(wide) not in caps or wide.ref_table not in done or n == 0:
+            if not narrow or _fk_name(t, wide) not in caps or wide.ref_table not in done or n == 0:
                 continue
             keep = np.ones(n, dtype=bool) if keep is None else keep
             pframe = done[wide.ref_table].frame
             if len(pframe) == 0:
                 continue
             refs = _positions(pframe, wide.ref_columns, frame, wide.columns)
+            wide_key = _fk_name(t, wide)
+            w_prior = prior.setdefault(wide_key, np.zeros(len(pframe), dtype=np.int64))
             # each narrow key as codes shared by the wide parent's rows and the child's rows
             codes = []
             for fk in narrow:
                 rcs = [wide.ref_columns[wide.columns.index(c)] for c in fk.columns]
                 p_codes, uniques = pd.factorize(_key_tuples(pframe, rcs))
-                c_codes = pd.Index(uniques).get_indexer(_key_tuples(frame, fk.columns))
-                codes.append((caps[fk_name(fk)], p_codes, c_codes))
+                key = (wide_key, _fk_name(t, fk))
+                n_prior = prior.setdefault(key, np.zeros(len(uniques), dtype=np.int64))
+                codes.append((caps[_fk_name(t, fk)], p_codes, uniques, fk, n_prior))
             over = np.zeros(n, dtype=bool)
-            for cap, _, c_codes in codes:  # the later rows of a narrow key past its cap
-                rank = pd.Series(c_codes).groupby(c_codes).cumcount().to_numpy()
+            for cap, _, uniques, fk, n_prior in codes:  # the later rows of a narrow key past its cap
+                c_codes = pd.Index(uniques).get_indexer(_key_tuples(frame, fk.columns))
+                rank = pd.Series(c_codes).groupby(c_codes).cumcount().to_numpy() + n_prior[np.maximum(c_codes, 0)]
                 over |= (c_codes >= 0) & (rank >= cap)
             over &= refs >= 0
-            if not over.any():
-                continue
-            stay = (refs >= 0) & ~over
-            room = np.clip(caps[fk_name(wide)] - np.bincount(refs[stay], minlength=len(pframe)), 0, None)
-            slots = rng.permutation(np.repeat(np.arange(len(pframe)), room))
-            ok = np.ones(len(slots), dtype=bool)
-            for cap, p_codes, c_codes in codes:
-                used = np.bincount(c_codes[stay & (c_codes >= 0)], minlength=int(p_codes.max()) + 1)
-                s_codes = p_codes[slots]
-                # conservative: a slot dropped for another key still counts here, so no key overflows
-                rank = pd.Series(s_codes).groupby(s_codes).cumcount().to_numpy()
-                ok &= rank < np.clip(cap - used, 0, None)[s_codes]
-            targets = slots[ok]
-            rows = np.flatnonzero(over)
-            moved, dropped = rows[: len(targets)], rows[len(targets):]
-            for c, rc in zip(wide.columns, wide.ref_columns):
-                col = frame[c].copy()
-                col.iloc[moved] = pframe[rc].iloc[targets[: len(moved)]].to_numpy()
-                frame[c] = col
-            keep[dropped] = False
+            if over.any():
+                stay = (refs >= 0) & ~over
+                room = np.clip(caps[wide_key] - w_prior - np.bincount(refs[stay], minlength=len(pframe)), 0, None)
+                slots = rng.permutation(np.repeat(np.arange(len(pframe)), room))
+                ok = np.ones(len(slots), dtype=bool)
+                for cap, p_codes, uniques, fk, n_prior in codes:
+                    c_codes = pd.Index(uniques).get_indexer(_key_tuples(frame, fk.columns))
+                    used = n_prior + np.bincount(c_codes[stay & (c_codes >= 0)], minlength=len(n_prior))
+                    s_codes = p_codes[slots]
+                    # conservative: a slot dropped for another key still counts here, so no key overflows
+                    rank = pd.Series(s_codes).groupby(s_codes).cumcount().to_numpy()
+                    ok &= rank < np.clip(cap - used, 0, None)[s_codes]
+                targets = slots[ok]
+                rows = np.flatnonzero(over)
+                moved, dropped = rows[: len(targets)], rows[len(targets):]
+                for c, rc in zip(wide.columns, wide.ref_columns):
+                    col = frame[c].copy()
+                    col.iloc[moved] = pframe[rc].iloc[targets[: len(moved)]].to_numpy()
+                    frame[c] = col
+                keep[dropped] = False
+                refs = _positions(pframe, wide.ref_columns, frame, wide.columns)
+            # what this batch used, for the next one
+            live = keep & (refs >= 0)
+            w_prior += np.bincount(refs[live], minlength=len(pframe))
+            for _, _, uniques, fk, n_prior in codes:
+                c_codes = pd.Index(uniques).get_indexer(_key_tuples(frame, fk.columns))
+                n_prior += np.bincount(c_codes[live & (c_codes >= 0)], minlength=len(n_prior))
         return keep
 
     @staticmethod
@@ -523,14 +756,16 @@ class HMASynthesizer:
                 vals[null] = None
             frame[c] = vals
 
-    def _redraw_duplicates(self, frame, table, fk, pframe, cmax, refs, fk_cols, rng, rounds: int = 10) -> None:
+    def _redraw_duplicates(self, frame, table, fk, pframe, cmax, refs_all, lo, fk_cols, rng, rounds: int = 10) -> None:
         """Re-draw references of rows that would repeat a key made of references (bridge tables).
 
-        Only the duplicated rows are re-drawn, among parents with room left under the observed maximum, for a
+        Only the duplicated rows are re-drawn, among parents with room left under the observed maximum
+        (counting every batch of the table: ``refs_all`` holds them all, this batch from row ``lo``), for a
         few rounds; what is left is dropped afterwards.
         """
         if len(pframe) == 0:
             return
+        refs = refs_all[lo : lo + len(frame)]  # a view: re-drawn values land in refs_all too
         for _ in range(rounds):
             keep = self._unique_mask(frame, table, fk_cols)
             if keep is None or keep.all():
@@ -538,7 +773,8 @@ class HMASynthesizer:
             dup = ~keep & (refs >= 0)
             if not dup.any():
                 return
-            used = np.bincount(refs[(refs >= 0) & ~dup], minlength=len(pframe))
+            used = np.bincount(refs_all[refs_all >= 0], minlength=len(pframe))
+            used -= np.bincount(refs[dup], minlength=len(pframe))
             room = np.clip(max(cmax, 1) - used, 0, None)
             # each free slot once: redrawn rows never push a parent past the observed maximum
             pool = rng.permutation(np.repeat(np.arange(len(pframe)), room))
@@ -549,47 +785,34 @@ class HMASynthesizer:
             self._set_refs(frame, fk, pframe, refs)
 
     @staticmethod
-    def _unique_mask(frame: pd.DataFrame, table: Table, fk_cols: set[str]) -> np.ndarray | None:
-        """Rows to keep so that keys made of references (bridge tables, one-to-one) stay unique."""
+    def _unique_mask(frame: pd.DataFrame, table: Table, fk_cols: set[str], seen: dict | None = None,
+                     link: dict | None = None) -> np.ndarray | None:
+        """Rows to keep so that keys made of references (bridge tables, one-to-one) stay unique.
+
+        With ``seen`` (the hashes of earlier batches' keys, updated here), keys that do not contain the driving
+        reference are also kept unique across batches; those that do cannot repeat across batches, since a
+        batch holds whole parents.
+        """
         keys = []
         if table.primary_key and set(table.primary_key) & fk_cols:
             keys.append(table.primary_key)
         keys += [u.columns for u in table.unique_constraints if set(u.columns) <= fk_cols]
         if not keys:
             return None
+        driving = set()
+        if link is not None:
+            driving = set(next((fk.columns for fk in table.foreign_keys if _fk_name(table.name, fk) == link["edge"]), []))
         keep = np.ones(len(frame), dtype=bool)
         for cols in keys:
             sub = frame[cols]
-            keep &= ~(sub.duplicated() & sub.notna().all(axis=1)).to_numpy()
+            full = sub.notna().all(axis=1).to_numpy()
+            keep &= ~(sub.duplicated().to_numpy() & full)
+            if seen is not None and not (driving and driving <= set(cols)) and set(cols) <= fk_cols:
+                h = pd.util.hash_pandas_object(sub.astype("object"), index=False).to_numpy()
+                before = seen.get(tuple(cols), np.zeros(0, dtype=np.uint64))
+                keep &= ~(np.isin(h, before) & full)
+                seen[tuple(cols)] = np.union1d(before, h[keep & full])
         return keep
-
-    def _fill_deferred(self, models, graph, done) -> None:
-        """Deferred references: valid values in the frame (the writer sets them after insert), no cycles."""
-        for d in graph.deferred:
-            e = d.edge
-            if e.child not in done or e.parent not in done:
-                continue
-            child = done[e.child].frame
-            spec = models[e.child]["deferred"].get(e.name, {"null_share": 1.0})
-            rng = self._rng("deferred", e.name)
-            n = len(child)
-            pn = len(done[e.parent].frame)
-            self_ref = e.child == e.parent
-            nonnull = _nonnull_mask(n, spec["null_share"], rng, first_null=self_ref)
-            if self_ref and spec.get("tree") and n:
-                # a forest grown level by level with the learned fan-out (rows in breadth-first order)
-                refs = _sample_forest(n, spec["null_share"], spec["tree"], rng)
-                nonnull = refs >= 0
-            elif self_ref:
-                # no learned shape (older model files): row i points to an earlier row, so following references
-                # always ends at a root
-                i = np.arange(n)
-                refs = np.floor(rng.uniform(size=n) * i).astype(np.int64)
-            else:
-                refs = rng.integers(0, max(pn, 1), n)
-                nonnull &= pn > 0
-            refs[~nonnull] = -1
-            self._set_refs(child, e.fk, done[e.parent].frame, refs)
 
     # ---- persistence ----------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
