@@ -108,6 +108,8 @@ class RunReport:
     """Target URL (masked) or output directory."""
     dry_run: bool = False
     plan: Plan | None = None
+    memory: dict[str, int] | None = None
+    """How the memory budget was split (limit, sample_rows, chunk_rows, batch_rows)."""
 
     @property
     def total_rows(self) -> int:
@@ -149,6 +151,8 @@ class _Prepared:
     """Tables the synthesizer learns (written minus empty tables), with the overrides applied."""
     modes: dict[str, str]
     warnings: list[str]
+    memory: Any = None
+    """The :class:`~dbsynth.memory.MemoryPlan` of the run (set by ``_start``)."""
 
 
 def _load(config_or_path: Config | str | Path) -> Config:
@@ -373,12 +377,26 @@ def _new_synthesizer(prep: _Prepared):
     return synth
 
 
+def _streams(synth) -> bool:
+    """Whether ``synth`` fits from table sources and samples in batches (the HMA does)."""
+    return hasattr(synth, "iter_sample")
+
+
 def _fit(prep: _Prepared, report: RunReport):
-    with _timed(report, "read"):
-        data = _read(prep.cfg.source.url, prep.modelled)
     synth = _new_synthesizer(prep)
-    with _timed(report, "fit"):
-        synth.fit(data)
+    if _streams(synth):
+        from .read import open_sources
+
+        mem = prep.memory
+        # reading and fitting interleave (samples, then one streamed pass per child table): timed as one stage
+        with _timed(report, "fit"):
+            with open_sources(prep.cfg.source.url, prep.modelled, chunk_rows=mem.chunk_rows) as sources:
+                synth.fit(sources, sample_rows=mem.sample_rows)
+    else:
+        with _timed(report, "read"):
+            data = _read(prep.cfg.source.url, prep.modelled)
+        with _timed(report, "fit"):
+            synth.fit(data)
     if prep.cfg.model.path:
         Path(prep.cfg.model.path).parent.mkdir(parents=True, exist_ok=True)
         synth.save(prep.cfg.model.path)
@@ -474,6 +492,148 @@ def _sample_frames(prep: _Prepared, synth, report: RunReport) -> dict[str, pd.Da
     return frames
 
 
+class _Shaper:
+    """The per-table modes and column overrides of :func:`_postprocess`, applied batch by batch.
+
+    ``copy`` tables are sent as their real rows (read once) and their sampled keys are mapped onto real keys
+    as their batches pass, so children, which always come later, are remapped batch by batch; ``empty`` tables
+    are sent empty first and references to them are NULL.
+    """
+
+    def __init__(self, prep: _Prepared, report: RunReport) -> None:
+        self.prep, self.report = prep, report
+        self.rng = np.random.default_rng(prep.cfg.seed)
+        self.copies = {n for n, m in prep.modes.items() if m == "copy" and n in prep.written.tables}
+        self.empties = {n for n, m in prep.modes.items() if m == "empty" and n in prep.written.tables}
+        self.maps: dict[tuple[str, str], pd.Series] = {}
+        self.real_keys: dict[tuple[str, str], np.ndarray] = {}
+        self.real: dict[str, pd.DataFrame] = {}
+        self.sent: set[str] = set()
+
+    def __call__(self, batches) -> Iterator[tuple[str, pd.DataFrame]]:
+        from .model.hma import UPDATE_FLAG
+
+        written = self.prep.written.tables
+        for name in self.empties:
+            yield name, pd.DataFrame({c: pd.Series([], dtype=object) for c in written[name].column_names})
+        if self.copies:
+            with _timed(self.report, "read"):
+                self.real = _read(self.prep.cfg.source.url, self.prep.written, tables=sorted(self.copies))
+        for name, frame in batches:
+            if name not in written:
+                continue
+            if frame.attrs.get(UPDATE_FLAG):
+                yield name, frame
+            elif name in self.copies:
+                self._learn(name, frame)
+                if name not in self.sent:  # the real rows, once, in place of the sampled ones
+                    self.sent.add(name)
+                    yield name, self.real[name]
+            else:
+                yield name, self._shape(name, frame)
+
+    def _learn(self, parent: str, frame: pd.DataFrame) -> None:
+        """Map this batch's sampled keys of a copied table onto its real keys (a permutation, cycled)."""
+        real = self.real[parent]
+        for ref in {fk.ref_columns[0] for t in self.prep.written for fk in t.foreign_keys
+                    if fk.ref_table == parent and len(fk.columns) == 1}:
+            if (parent, ref) not in self.real_keys:
+                self.real_keys[(parent, ref)] = self.rng.permutation(real[ref].dropna().to_numpy())
+            real_keys = self.real_keys[(parent, ref)]
+            old = self.maps.get((parent, ref), pd.Series(dtype=object))
+            sampled = pd.unique(frame[ref].dropna())
+            if len(real_keys) == 0 or len(sampled) == 0:
+                continue
+            targets = real_keys[(len(old) + np.arange(len(sampled))) % len(real_keys)]
+            self.maps[(parent, ref)] = pd.concat([old, pd.Series(targets, index=sampled)]) if len(old) else pd.Series(targets, index=sampled)
+
+    def _shape(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
+        cfg = self.prep.cfg
+        table = self.prep.written.tables[name]
+        frame = frame.copy()
+        for fk in table.foreign_keys:
+            if fk.ref_table in self.empties:
+                for c in fk.columns:
+                    frame[c] = None
+            elif fk.ref_table in self.copies and len(fk.columns) == 1 and fk.columns[0] in frame.columns:
+                mapping = self.maps.get((fk.ref_table, fk.ref_columns[0]))
+                frame[fk.columns[0]] = frame[fk.columns[0]].map(mapping) if mapping is not None else None
+        tcfg = cfg.tables.get(name)
+        if tcfg is not None and self.prep.modes[name] == "synthesize":
+            for col, ccfg in tcfg.columns.items():
+                if "constant" in ccfg.model_fields_set:
+                    frame[col] = ccfg.constant
+                elif ccfg.null:
+                    frame[col] = None
+                elif ccfg.pii is not None and ccfg.pii.locale and ccfg.pii.locale not in cfg.locales[:1] and len(frame):
+                    frame[col] = _faker_values(ccfg.pii.provider, ccfg.pii.locale, len(frame), cfg.seed)
+        return frame[[c for c in table.column_names if c in frame.columns]]
+
+
+def _prefetch(batches, depth: int = 2) -> Iterator[tuple[str, pd.DataFrame]]:
+    """Draw ``batches`` in a background thread, ``depth`` ahead, so sampling overlaps the writer's COPY.
+
+    numpy, pandas and the database driver release the interpreter lock in their heavy parts, so the two use
+    both cores. An exception in the producer is raised here, in the consumer.
+    """
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for item in batches:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(done)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            q.put(exc)
+
+    worker = threading.Thread(target=produce, name="dbsynth-sample", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=5)
+
+
+def _sample_and_write(prep: _Prepared, synth, report: RunReport) -> None:
+    """Sample and write the target: batches flow from the sampler to the writer, one transaction."""
+    from .write import write
+
+    cfg = prep.cfg
+    report.modes = {n: prep.modes[n] for n in prep.written.tables}
+    if not _streams(synth):
+        frames = _sample_frames(prep, synth, report)
+        _write(prep, frames, report)
+        return
+    started = time.perf_counter()
+    batches = synth.iter_sample(scale=cfg.scale, num_rows=_num_rows(prep) or None, batch_rows=prep.memory.batch_rows)
+    summary = write(
+        _prefetch(_Shaper(prep, report)(batches)), cfg.target.url, prep.written, mode=cfg.target.mode,
+        batch_size=cfg.batch_size, source_url=cfg.source.url,
+    )
+    # sampling and writing overlap: the stage is timed as one
+    report.seconds["sample+write"] = round(time.perf_counter() - started, 3)
+    report.tables = {n: t.rows for n, t in summary.tables.items()}
+
+
 def _start(config_or_path: Config | str | Path, *, need_target: bool) -> tuple[_Prepared, RunReport]:
     cfg = _load(config_or_path)
     if need_target and cfg.target is None:
@@ -486,9 +646,11 @@ def _start(config_or_path: Config | str | Path, *, need_target: bool) -> tuple[_
         source = _reflect(cfg)
     prep = prepare(cfg, source)
     report.warnings.extend(prep.warnings)
-    if cfg.memory_limit is not None:
-        # Accepted so configs are forward compatible; the stages do not stream by budget yet.
-        report.warnings.append("memory_limit: not enforced yet by this version (the whole source is read in memory)")
+    from .memory import plan_memory
+
+    # before any row is read: a budget too small for one batch fails now, not after the fit
+    prep.memory = plan_memory(cfg.memory_limit, prep.written)
+    report.memory = asdict(prep.memory)
     return prep, report
 
 
@@ -539,8 +701,7 @@ def run(config_or_path: Config | str | Path, *, dry_run: bool = False) -> RunRep
         return report
     with progress.bars():
         synth = _fit(prep, report) if refit else _load_model(prep.cfg.model.path)
-        frames = _sample_frames(prep, synth, report)
-        _write(prep, frames, report)
+        _sample_and_write(prep, synth, report)
     return _finish(prep, report)
 
 
@@ -597,11 +758,10 @@ def sample(config_or_path: Config | str | Path, out_dir: str | Path | None = Non
         )
     report.refit_reason = "schema unchanged"
     with progress.bars():
-        frames = _sample_frames(prep, synth, report)
         if out_dir is None:
-            _write(prep, frames, report)
+            _sample_and_write(prep, synth, report)
         else:
-            _write_files(frames, Path(out_dir), fmt, report)
+            _write_files(_sample_frames(prep, synth, report), Path(out_dir), fmt, report)
     return _finish(prep, report)
 
 

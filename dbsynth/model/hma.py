@@ -696,20 +696,26 @@ class HMASynthesizer:
             pframe = done[wide.ref_table].frame
             if len(pframe) == 0:
                 continue
-            refs = _positions(pframe, wide.ref_columns, frame, wide.columns)
             wide_key = _fk_name(t, wide)
+            if ("index", wide_key) not in prior:  # the parent's keys do not change between batches: index once
+                prior[("index", wide_key)] = KeyIndex(pframe, wide.ref_columns)
+                for fk in narrow:
+                    rcs = [wide.ref_columns[wide.columns.index(c)] for c in fk.columns]
+                    p_codes, uniques = pd.factorize(_key_tuples(pframe, rcs))
+                    prior[("codes", wide_key, _fk_name(t, fk))] = (p_codes, pd.Index(uniques))
+            windex = prior[("index", wide_key)]
+            refs = windex.lookup(frame, wide.columns)
             w_prior = prior.setdefault(wide_key, np.zeros(len(pframe), dtype=np.int64))
             # each narrow key as codes shared by the wide parent's rows and the child's rows
             codes = []
             for fk in narrow:
-                rcs = [wide.ref_columns[wide.columns.index(c)] for c in fk.columns]
-                p_codes, uniques = pd.factorize(_key_tuples(pframe, rcs))
+                p_codes, uniques = prior[("codes", wide_key, _fk_name(t, fk))]
                 key = (wide_key, _fk_name(t, fk))
                 n_prior = prior.setdefault(key, np.zeros(len(uniques), dtype=np.int64))
                 codes.append((caps[_fk_name(t, fk)], p_codes, uniques, fk, n_prior))
             over = np.zeros(n, dtype=bool)
             for cap, _, uniques, fk, n_prior in codes:  # the later rows of a narrow key past its cap
-                c_codes = pd.Index(uniques).get_indexer(_key_tuples(frame, fk.columns))
+                c_codes = uniques.get_indexer(_key_tuples(frame, fk.columns))
                 rank = pd.Series(c_codes).groupby(c_codes).cumcount().to_numpy() + n_prior[np.maximum(c_codes, 0)]
                 over |= (c_codes >= 0) & (rank >= cap)
             over &= refs >= 0
@@ -719,7 +725,7 @@ class HMASynthesizer:
                 slots = rng.permutation(np.repeat(np.arange(len(pframe)), room))
                 ok = np.ones(len(slots), dtype=bool)
                 for cap, p_codes, uniques, fk, n_prior in codes:
-                    c_codes = pd.Index(uniques).get_indexer(_key_tuples(frame, fk.columns))
+                    c_codes = uniques.get_indexer(_key_tuples(frame, fk.columns))
                     used = n_prior + np.bincount(c_codes[stay & (c_codes >= 0)], minlength=len(n_prior))
                     s_codes = p_codes[slots]
                     # conservative: a slot dropped for another key still counts here, so no key overflows
@@ -733,12 +739,12 @@ class HMASynthesizer:
                     col.iloc[moved] = pframe[rc].iloc[targets[: len(moved)]].to_numpy()
                     frame[c] = col
                 keep[dropped] = False
-                refs = _positions(pframe, wide.ref_columns, frame, wide.columns)
+                refs = windex.lookup(frame, wide.columns)
             # what this batch used, for the next one
             live = keep & (refs >= 0)
             w_prior += np.bincount(refs[live], minlength=len(pframe))
             for _, _, uniques, fk, n_prior in codes:
-                c_codes = pd.Index(uniques).get_indexer(_key_tuples(frame, fk.columns))
+                c_codes = uniques.get_indexer(_key_tuples(frame, fk.columns))
                 n_prior += np.bincount(c_codes[live & (c_codes >= 0)], minlength=len(n_prior))
         return keep
 

@@ -31,9 +31,13 @@ from .ddl import build_schema, check_schema, dialect_name, drop_tables
 from .loaders import load_batch, update_batch
 from .safety import refuse_source
 
-__all__ = ["write", "WriteSummary", "TableWrite", "MODES"]
+__all__ = ["write", "WriteSummary", "TableWrite", "MODES", "UPDATE_FLAG"]
 
 MODES = ("create", "replace", "truncate", "append")
+
+#: ``frame.attrs`` flag of a batch that only carries deferred foreign-key values (with the primary key) of
+#: rows sent in earlier batches; the writer sets them in its second pass instead of inserting rows.
+UPDATE_FLAG = "dbsynth_update"
 
 
 @dataclass
@@ -160,7 +164,9 @@ def write(
 
     Args:
         data: ``{table: DataFrame}`` following the frame contract, or an iterator of ``(table, DataFrame)``
-            batches, every batch of a parent before any batch of its children.
+            batches, every batch of a parent before any batch of its children. A batch flagged
+            ``frame.attrs[UPDATE_FLAG]`` carries primary keys and deferred foreign-key values of rows sent
+            before (cycles whose parent came later); they are set after every row is loaded.
         url: target database URL.
         metadata: the tables (types, keys, constraints) to create and load.
         mode: ``create`` (fail if a table exists), ``replace`` (drop and recreate the managed tables),
@@ -281,6 +287,13 @@ def _load(conn, data, metadata, sa_tables, order, dialect, batch_size, deferred_
                 if name not in metadata.tables:
                     raise SchemaMismatchError("data holds a table the metadata does not describe", table=name)
                 table = metadata.tables[name]
+                if frame.attrs.get(UPDATE_FLAG):
+                    # values of deferred foreign keys for rows sent earlier: filled by the second pass
+                    fk_cols = [c for fk in deferred_cols.get(name, []) for c in fk.columns if c not in table.primary_key]
+                    cols = [c for c in fk_cols if c in frame.columns]
+                    if cols:
+                        staged.setdefault(name, []).append(frame[table.primary_key + cols].copy())
+                    continue
                 if name != current:
                     stack.close()
                     total = len(data[name]) if isinstance(data, Mapping) else None
