@@ -11,9 +11,9 @@ from typing import Mapping
 import pandas as pd
 
 from ..metadata.records import Metadata
-from .metrics import QualityReport, Score, TablePrivacy, ValidityCheck, evaluate_frames
+from .metrics import PROPERTIES, QualityReport, Score, Shortfall, TablePrivacy, ValidityCheck, evaluate_frames
 
-__all__ = ["evaluate", "QualityReport", "Score", "TablePrivacy", "ValidityCheck"]
+__all__ = ["evaluate", "PROPERTIES", "QualityReport", "Score", "Shortfall", "TablePrivacy", "ValidityCheck"]
 
 Source = str | Mapping[str, pd.DataFrame]
 

@@ -22,6 +22,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from ..errors import BadInputError, QualityError
 from ..metadata import sdtypes as st
 from ..metadata.records import Column, ForeignKey, Metadata, Table
 
@@ -38,6 +39,64 @@ MAX_PAIR_COLUMNS = 20
 _NULL = "\x00<NULL>"  # stands for NULL in categorical frequencies, so that missingness is compared too
 
 QUALITY_PROPERTIES = ("column_shapes", "column_pair_trends", "cardinality", "intertable_trends")
+#: Every property of :attr:`QualityReport.properties`: the quality ones, then those reported beside the score.
+PROPERTIES = (*QUALITY_PROPERTIES, "generated_columns", "validity", "privacy")
+
+
+def check_thresholds(thresholds: Mapping[str, float], where: str = "--fail-under-property") -> dict[str, float]:
+    """Validate per-property thresholds (``{property: minimum score}``) before any work is done.
+
+    Args:
+        thresholds: minimum score in [0, 1] per property name of :data:`PROPERTIES`.
+        where: the option or config key named in error messages.
+
+    Returns:
+        The thresholds as ``{name: float}``.
+
+    Raises:
+        BadInputError: an unknown property name, or a score that is not a number in [0, 1].
+    """
+    out = {}
+    for name, value in thresholds.items():
+        if name not in PROPERTIES:
+            raise BadInputError(f"{where}: unknown property '{name}' (use one of {', '.join(PROPERTIES)})")
+        try:
+            score = float(value)
+        except (TypeError, ValueError):
+            score = float("nan")
+        if not 0.0 <= score <= 1.0:
+            raise BadInputError(f"{where}: {name}={value}: the score must be a number in 0..1")
+        out[name] = score
+    return out
+
+
+def parse_thresholds(items: list[str], option: str = "--fail-under-property") -> dict[str, float]:
+    """``["column_shapes=0.8", ...]`` (command-line form) as ``{"column_shapes": 0.8}``, validated.
+
+    Raises:
+        BadInputError: an item without ``=``, an unknown property, or a score outside [0, 1].
+    """
+    pairs = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise BadInputError(f"{option} {item}: expected NAME=SCORE, e.g. column_shapes=0.8")
+        pairs[name.strip()] = value.strip()
+    return check_thresholds(pairs, option)
+
+
+@dataclass
+class Shortfall:
+    """A threshold the report does not reach."""
+
+    property: str
+    """``overall`` or a name of :data:`PROPERTIES`."""
+    score: float
+    threshold: float
+
+    def describe(self, option: str) -> str:
+        """``column_shapes 70.0% is under --fail-under-property 80.0%`` (``option`` names the threshold)."""
+        return f"{self.property} {self.score:.1%} is under {option} {self.threshold:.1%}"
 
 
 @dataclass
@@ -133,6 +192,50 @@ class QualityReport:
     def tables(self) -> list[str]:
         """Tables that appear in the report, in first-seen order."""
         return list(dict.fromkeys([s.table for s in self.scores] + [p.table for p in self.privacy]))
+
+    def shortfalls(self, fail_under: float | None = None, properties: Mapping[str, float] | None = None) -> list[Shortfall]:
+        """The thresholds this report does not reach (empty: every one is met).
+
+        Args:
+            fail_under: minimum :attr:`overall` score.
+            properties: minimum score per property (names of :data:`PROPERTIES`). A property that could not be
+                scored (no foreign key for cardinality, say) has no score to fall short with, so it passes.
+
+        Returns:
+            One :class:`Shortfall` per threshold missed, overall first.
+
+        Raises:
+            BadInputError: an unknown property name or a threshold outside [0, 1].
+        """
+        limits = check_thresholds(properties or {})
+        out = [Shortfall("overall", self.overall, fail_under)] if fail_under is not None and self.overall < fail_under else []
+        scores = self.properties
+        out += [Shortfall(p, scores[p], t) for p, t in limits.items() if scores[p] is not None and scores[p] < t]
+        return out
+
+    def check(
+        self,
+        fail_under: float | None = None,
+        properties: Mapping[str, float] | None = None,
+        *,
+        options: tuple[str, str] = ("fail_under", "fail_under_properties"),
+    ) -> None:
+        """Raise when a threshold is not reached (see :meth:`shortfalls`), to fail a nightly job.
+
+        Args:
+            fail_under: minimum :attr:`overall` score.
+            properties: minimum score per property.
+            options: how the overall and the per-property thresholds are named in the message.
+
+        Raises:
+            QualityError: one line listing every threshold missed (exit code 1).
+            BadInputError: an unknown property name or a threshold outside [0, 1].
+        """
+        missed = self.shortfalls(fail_under, properties)
+        if missed:
+            raise QualityError(
+                "quality: " + "; ".join(m.describe(options[0] if m.property == "overall" else options[1]) for m in missed)
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: overall, properties, per-table property scores and every detail."""
