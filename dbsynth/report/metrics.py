@@ -7,7 +7,8 @@ The definitions are the standard published ones, so that figures can be compared
   over the contingency table otherwise (numeric columns binned on the real data's edges);
 - cardinality: ``1 - KS`` on the number of children per parent, zeros included, per foreign key;
 - inter-table trends: pair trends between a parent's and a child's columns over the join;
-- validity: foreign-key integrity, key uniqueness, NOT NULL and enum adherence;
+- validity: foreign-key integrity, key uniqueness, NOT NULL and enum adherence; CHECK constraints evaluated
+  by the synthetic database when it is given as a URL (:mod:`dbsynth.report.checks`);
 - privacy: share of synthetic rows identical to a real row, rare real labels that reappear.
 
 Every score is in [0, 1], 1 meaning indistinguishable. All computations are vectorised pandas/numpy.
@@ -122,13 +123,16 @@ class ValidityCheck:
 
     table: str
     kind: str
-    """foreign_key, primary_key, not_null, enum."""
+    """foreign_key, primary_key, not_null, enum, check."""
     target: str
     """The constraint or column checked."""
     rows: int
     """Rows checked."""
     violations: int
     """Rows that break it."""
+    unchecked: str | None = None
+    """Why the constraint could not be evaluated (a CHECK expression the target database cannot run); None
+    when it was. Unchecked constraints do not count in the validity score."""
 
     @property
     def score(self) -> float:
@@ -175,7 +179,8 @@ class QualityReport:
         """Score of each modelling-quality property, plus ``generated_columns``, ``validity`` and ``privacy``."""
         out: dict[str, float | None] = {p: self.property_score(p) for p in QUALITY_PROPERTIES}
         out["generated_columns"] = self.property_score("generated_columns")
-        out["validity"] = float(np.mean([c.score for c in self.validity])) if self.validity else None
+        checked = [c.score for c in self.validity if c.unchecked is None]
+        out["validity"] = float(np.mean(checked)) if checked else None
         rows = sum(p.synthetic_rows for p in self.privacy)
         # Privacy summary: share of synthetic rows that are NOT copies of real ones.
         out["privacy"] = 1.0 - sum(p.identical_rows for p in self.privacy) / rows if rows else None

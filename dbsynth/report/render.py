@@ -90,12 +90,20 @@ def render_html(report: QualityReport, title: str = "dbsynth quality report") ->
                          f"distance-to-closest-record ratio: {'n/a' if p.dcr_ratio is None else f'{p.dcr_ratio:.2f}'} "
                          "(about 1 is good, near 0 means synthetic rows sit on real ones).</p>")
 
-    failed = [c for c in report.validity if c.violations]
-    parts.append(f"<h2>Validity</h2><p>{len(report.validity) - len(failed)} of {len(report.validity)} checks pass.</p>")
+    checked = [c for c in report.validity if c.unchecked is None]
+    failed = [c for c in checked if c.violations]
+    unchecked = [c for c in report.validity if c.unchecked is not None]
+    parts.append(f"<h2>Validity</h2><p>{len(checked) - len(failed)} of {len(checked)} checks pass.</p>")
     if failed:
         parts.append("<table><tr><th>Table</th><th>Check</th><th>Target</th><th>Violations</th></tr>")
         for c in failed:
             parts.append(_row(e(c.table), e(c.kind), e(c.target), f"{c.violations:,} of {c.rows:,}"))
+        parts.append("</table>")
+    if unchecked:
+        parts.append(f"<p>{len(unchecked)} CHECK constraint(s) could not be evaluated by the synthetic database:</p>")
+        parts.append("<table><tr><th>Table</th><th>Constraint</th><th>Why</th></tr>")
+        for c in unchecked:
+            parts.append(_row(e(c.table), e(c.target), e(c.unchecked)))
         parts.append("</table>")
     parts.append("</body></html>\n")
     return "\n".join(parts)
