@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,9 @@ import pandas as pd
 from ..errors import BadInputError, QualityError
 from ..metadata import sdtypes as st
 from ..metadata.records import Column, ForeignKey, Metadata, Table
+
+if TYPE_CHECKING:
+    from .plots import TablePlots
 
 #: Labels seen fewer than this many times in the real data are "rare": seeing them again may identify someone.
 RARE_K = 5
@@ -168,6 +171,8 @@ class QualityReport:
     scores: list[Score] = field(default_factory=list)
     validity: list[ValidityCheck] = field(default_factory=list)
     privacy: list[TablePrivacy] = field(default_factory=list)
+    plots: dict[str, TablePlots] = field(default_factory=dict, repr=False)
+    """Per table, the summaries drawn in ``report.html`` (:mod:`dbsynth.report.plots`); not in the JSON."""
 
     def property_score(self, prop: str, table: str | None = None) -> float | None:
         """Mean score of ``prop`` (for ``table`` only when given); None when nothing was scored."""
@@ -598,4 +603,7 @@ def evaluate_frames(metadata: Metadata, real: Mapping[str, pd.DataFrame], synthe
                 report.privacy.append(privacy)
     report.scores.extend(relationship_scores(metadata, real, synthetic, seed=seed))
     report.validity.extend(validity_checks(metadata, synthetic))
+    from .plots import plot_data  # plots builds on this module's helpers
+
+    report.plots = plot_data(metadata, real, synthetic)
     return report
