@@ -173,7 +173,8 @@ def plot_data(metadata: Metadata, real: Mapping[str, pd.DataFrame], synthetic: M
 
 
 # ---- drawing (at render time) ---------------------------------------------------------------------------------
-_REAL, _SYNTH = "#4477aa", "#ee7733"
+#: Colours of the real and the synthetic side in every plot.
+REAL_COLOR, SYNTHETIC_COLOR = "#4477aa", "#ee7733"
 
 
 def _png(fig) -> str:
@@ -189,15 +190,15 @@ def _png(fig) -> str:
 def _panel(ax, d: Distribution) -> None:
     if d.labels:
         x = np.arange(len(d.labels))
-        ax.bar(x - 0.2, d.real, width=0.4, color=_REAL, label="real")
-        ax.bar(x + 0.2, d.synthetic, width=0.4, color=_SYNTH, label="synthetic")
+        ax.bar(x - 0.2, d.real, width=0.4, color=REAL_COLOR, label="real")
+        ax.bar(x + 0.2, d.synthetic, width=0.4, color=SYNTHETIC_COLOR, label="synthetic")
         step = -(-len(d.labels) // 12)  # at most 12 tick labels (children-per-parent counts run to 30)
         slanted = step == 1 and len(d.labels) > 4 and max(len(label) for label in d.labels) > 3
         ax.set_xticks(x[::step], d.labels[::step], rotation=60 if slanted else 0, ha="right" if slanted else "center", fontsize=7)
     else:
         edges = np.asarray(d.edges) / 86400.0 if d.datetime else np.asarray(d.edges)  # matplotlib dates: days
-        ax.stairs(d.real, edges, fill=True, color=_REAL, alpha=0.45, label="real")
-        ax.stairs(d.synthetic, edges, color=_SYNTH, linewidth=1.8, label="synthetic")
+        ax.stairs(d.real, edges, fill=True, color=REAL_COLOR, alpha=0.45, label="real")
+        ax.stairs(d.synthetic, edges, color=SYNTHETIC_COLOR, linewidth=1.8, label="synthetic")
         if d.datetime:
             import matplotlib.dates as mdates
 
