@@ -513,6 +513,11 @@ def _quality(prep: _Prepared, report: RunReport):
     cfg = prep.cfg
     # Synthesized tables only: copied tables are the real rows (they would read as leaks), empty ones have none.
     scored = prep.written.subset([n for n in prep.written.tables if prep.modes[n] == "synthesize"])
+    for name, tcfg in cfg.tables.items():
+        for col, ccfg in tcfg.columns.items() if name in scored.tables else ():
+            if "constant" in ccfg.model_fields_set or ccfg.null:
+                # Values the config put there, not the model: scored apart, with the generated columns.
+                scored.tables[name].column(col).sdtype = st.UNSUPPORTED
     with _timed(report, "report"):
         quality = evaluate(cfg.source.url, cfg.target.url, scored, seed=cfg.seed or 0)
         _, html_path = write_report(quality, cfg.report.quality)
@@ -610,6 +615,7 @@ def sample(config_or_path: Config | str | Path, out_dir: str | Path | None = Non
         ModelFileError: no model file (run ``fit`` first).
         SchemaMismatchError: the model file is from another schema.
         ConfigError: a bad ``fmt``, no target and no ``out_dir``, or as :func:`run`.
+        QualityError: as :func:`run` (only when writing into the target database).
     """
     if fmt not in ("csv", "parquet"):
         raise ConfigError(f"--format {fmt}: unknown format (use csv or parquet)")

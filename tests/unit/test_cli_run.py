@@ -143,9 +143,14 @@ def test_json_log_format_for_schedulers(tmp_path, capsys):
 
 def test_run_writes_the_quality_report(tmp_path, capsys):
     report = {"json": "run.json", "quality": "quality", "fail_under": 0.2, "fail_under_properties": {"validity": 1.0}}
-    cfg = _config(tmp_path, report=report, tables={"Genre": {"mode": "copy"}, "Playlist": {"mode": "skip"}})
+    tables = {"Genre": {"mode": "copy"}, "Playlist": {"mode": "skip"}, "Invoice": {"columns": {"BillingCountry": {"constant": "X"}}}}
+    cfg = _config(tmp_path, report=report, tables=tables)
     assert cli.run_cli(["run", "--config", str(cfg)]) == 0, capsys.readouterr().err
     quality = json.loads((tmp_path / "quality" / "report.json").read_text())
+    # A constant from the config is not the model's work: scored with the generated columns, not the shapes.
+    by_column = {(s["table"], tuple(s["columns"])): s["property"] for s in quality["scores"]}
+    assert by_column[("Invoice", ("BillingCountry",))] == "generated_columns"
+    assert by_column[("Invoice", ("BillingCity",))] == "column_shapes"
     # Synthesized tables only: the copied Genre is real rows, the skipped Playlist is not written.
     assert "Invoice" in quality["tables"] and "Genre" not in quality["tables"] and "Playlist" not in quality["tables"]
     assert quality["properties"]["validity"] == 1.0
