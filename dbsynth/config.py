@@ -14,7 +14,7 @@ import os
 import re
 import types
 import typing
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
@@ -192,8 +192,29 @@ class ReportConfig(_Strict):
 
     json_path: str | None = Field(None, alias="json")
     """Machine-readable run report (tables, rows, seconds, warnings), relative to the config file."""
-    html: str | None = None
-    """Quality report (when the report stage is installed)."""
+    quality: str | None = None
+    """Directory for the quality report of each run (``report.html`` and ``report.json``, as ``dbsynth report``
+    writes them), relative to the config file. The run reads the source and the target again to score them."""
+    fail_under: float | None = Field(None, ge=0, le=1)
+    """Fail the run (exit 1, after the target is written) when the overall quality is under this score."""
+    fail_under_properties: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=dict)
+    """The same per property, e.g. ``{column_shapes: 0.8, validity: 1.0}``."""
+
+    @field_validator("fail_under_properties")
+    @classmethod
+    def _known_properties(cls, value: dict[str, float]) -> dict[str, float]:
+        from .report.metrics import PROPERTIES
+
+        for name in value:
+            if name not in PROPERTIES:
+                raise ValueError(f"unknown property '{name}' (use one of {', '.join(PROPERTIES)})")
+        return value
+
+    @model_validator(mode="after")
+    def _thresholds_need_quality(self) -> "ReportConfig":
+        if (self.fail_under is not None or self.fail_under_properties) and not self.quality:
+            raise ValueError("fail_under and fail_under_properties need quality (the directory of the quality report)")
+        return self
 
 
 class Config(_Strict):
@@ -349,8 +370,8 @@ def parse_config(data: Any, *, where: str = "config", base_dir: str | Path | Non
     if cfg.report is not None:
         if cfg.report.json_path:
             cfg.report.json_path = str((base / cfg.report.json_path).resolve())
-        if cfg.report.html:
-            cfg.report.html = str((base / cfg.report.html).resolve())
+        if cfg.report.quality:
+            cfg.report.quality = str((base / cfg.report.quality).resolve())
     _check_synthesizer(cfg, where)
     return cfg
 

@@ -29,6 +29,7 @@ __all__ = [
     "UnsafeTargetError",
     "WriteError",
     "MemoryBudgetError",
+    "QualityError",
     "mask_url",
 ]
 
@@ -163,3 +164,10 @@ class WriteError(DbsynthError):
 
 class MemoryBudgetError(BadInputError):
     """The memory budget is too small for the work asked (e.g. less than one batch)."""
+
+
+class QualityError(DbsynthError):
+    """The synthetic data scores under a quality threshold (``--fail-under``, ``report.fail_under``).
+
+    Exit code 1: the job failed its gate, although the data (and the report) were written.
+    """

@@ -28,7 +28,7 @@ import pandas as pd
 
 from . import progress
 from .config import Config, check_against, load_config
-from .errors import ConfigError, ModelFileError, SchemaMismatchError, UnsafeTargetError, mask_url
+from .errors import ConfigError, ModelFileError, QualityError, SchemaMismatchError, UnsafeTargetError, mask_url
 from .metadata import Metadata
 from .metadata import sdtypes as st
 
@@ -110,6 +110,8 @@ class RunReport:
     plan: Plan | None = None
     memory: dict[str, int] | None = None
     """How the memory budget was split (limit, sample_rows, chunk_rows, batch_rows)."""
+    quality: dict[str, Any] | None = None
+    """Overall and per-property quality scores, and where the quality report was written (``report.quality``)."""
 
     @property
     def total_rows(self) -> int:
@@ -665,12 +667,42 @@ def _write(prep: _Prepared, frames: dict[str, pd.DataFrame], report: RunReport) 
     report.tables = {n: t.rows for n, t in summary.tables.items()} or report.tables
 
 
-def _finish(prep: _Prepared, report: RunReport) -> RunReport:
-    if prep.cfg.report is not None and prep.cfg.report.html:
-        # The quality report is its own stage (dbsynth report); run does not produce it yet.
-        report.warnings.append("report.html: run does not write the quality report yet; use `dbsynth report`")
-    if prep.cfg.report is not None and prep.cfg.report.json_path and not report.dry_run:
-        report.save(prep.cfg.report.json_path)
+def _quality(prep: _Prepared, report: RunReport):
+    """Score the written target against the source and write the quality report into ``report.quality``."""
+    from .report import evaluate
+    from .report.render import write_report
+
+    cfg = prep.cfg
+    # Synthesized tables only: copied tables are the real rows (they would read as leaks), empty ones have none.
+    scored = prep.written.subset([n for n in prep.written.tables if prep.modes[n] == "synthesize"])
+    for name, tcfg in cfg.tables.items():
+        for col, ccfg in tcfg.columns.items() if name in scored.tables else ():
+            if "constant" in ccfg.model_fields_set or ccfg.null:
+                # Values the config put there, not the model: scored apart, with the generated columns.
+                scored.tables[name].column(col).sdtype = st.UNSUPPORTED
+    with _timed(report, "report"):
+        quality = evaluate(cfg.source.url, cfg.target.url, scored, seed=cfg.seed or 0)
+        _, html_path = write_report(quality, cfg.report.quality)
+    report.quality = {"overall": quality.overall, "properties": quality.properties, "html": str(html_path)}
+    return quality
+
+
+def _finish(prep: _Prepared, report: RunReport, *, target_written: bool = True) -> RunReport:
+    rcfg = prep.cfg.report
+    quality = None
+    if rcfg is not None and rcfg.quality and not report.dry_run:
+        if target_written:
+            quality = _quality(prep, report)
+        else:
+            report.warnings.append("report.quality: not written, the rows went to files rather than a database")
+    if rcfg is not None and rcfg.json_path and not report.dry_run:
+        report.save(rcfg.json_path)
+    if quality is not None:
+        try:
+            quality.check(rcfg.fail_under, rcfg.fail_under_properties, options=("report.fail_under", "report.fail_under_properties"))
+        except QualityError as exc:
+            hint = f"The target {report.target} was written anyway; the quality report is in {rcfg.quality}."
+            raise QualityError(exc.message, hint=hint) from None
     return report
 
 
@@ -691,6 +723,8 @@ def run(config_or_path: Config | str | Path, *, dry_run: bool = False) -> RunRep
         SchemaMismatchError: the model file is from another schema and ``model.refit`` is ``never``.
         ConnectError: a database cannot be reached.
         WriteError: loading the target failed (the target is left as it was).
+        QualityError: the quality report scores under ``report.fail_under`` (or a per-property threshold);
+            the target was written.
     """
     prep, report = _start(config_or_path, need_target=True)
     refit, reason = _decide_refit(prep)
@@ -742,6 +776,7 @@ def sample(config_or_path: Config | str | Path, out_dir: str | Path | None = Non
         ModelFileError: no model file (run ``fit`` first).
         SchemaMismatchError: the model file is from another schema.
         ConfigError: a bad ``fmt``, no target and no ``out_dir``, or as :func:`run`.
+        QualityError: as :func:`run` (only when writing into the target database).
     """
     if fmt not in ("csv", "parquet"):
         raise ConfigError(f"--format {fmt}: unknown format (use csv or parquet)")
@@ -762,7 +797,7 @@ def sample(config_or_path: Config | str | Path, out_dir: str | Path | None = Non
             _sample_and_write(prep, synth, report)
         else:
             _write_files(_sample_frames(prep, synth, report), Path(out_dir), fmt, report)
-    return _finish(prep, report)
+    return _finish(prep, report, target_written=out_dir is None)
 
 
 def _write_files(frames: dict[str, pd.DataFrame], out_dir: Path, fmt: str, report: RunReport) -> None:

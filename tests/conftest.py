@@ -248,6 +248,18 @@ def mariadb_dataset(mariadb_server) -> Iterator[Callable[[str], str]]:
         mariadb_server.drop(name)
 
 
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Path of a headless-capable Chromium (Debian's ``chromium`` package), for tests that render HTML.
+
+    Skipped with the reason when it is missing, failed when ``DBSYNTH_REQUIRE_DB=1`` (CI installs it).
+    """
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        _missing("no chromium on PATH: apt-get install chromium to render the HTML report in a browser")
+    return path
+
+
 @pytest.fixture
 def chinook_sqlite(tmp_path) -> str:
     """URL of a private copy of Chinook's SQLite database."""

@@ -162,6 +162,8 @@ def _summary(report, command: str) -> None:
     stages = ", ".join(f"{k} {v:.2f}s" for k, v in report.seconds.items())
     model = f"model {'fitted' if report.refit else 'reused'} ({report.refit_reason})"
     console.print(f"{model}; {stages}" + (f"; written to {report.target}" if report.target and report.tables else ""))
+    if report.quality:
+        console.print(f"quality {report.quality['overall']:.1%}; report in {report.quality['html']}")
     for w in report.warnings:
         console.print(f"warning: {w}", style="yellow")
 

@@ -11,9 +11,9 @@ from typing import Mapping
 import pandas as pd
 
 from ..metadata.records import Metadata
-from .metrics import QualityReport, Score, TablePrivacy, ValidityCheck, evaluate_frames
+from .metrics import PROPERTIES, QualityReport, Score, Shortfall, TablePrivacy, ValidityCheck, evaluate_frames
 
-__all__ = ["evaluate", "QualityReport", "Score", "TablePrivacy", "ValidityCheck"]
+__all__ = ["evaluate", "PROPERTIES", "QualityReport", "Score", "Shortfall", "TablePrivacy", "ValidityCheck"]
 
 Source = str | Mapping[str, pd.DataFrame]
 
@@ -38,7 +38,8 @@ def evaluate(real: Source, synthetic: Source, metadata: Metadata | None = None, 
 
     Args:
         real: the real data: ``{table: DataFrame}`` or a database URL (``builtin:chinook`` accepted).
-        synthetic: the synthetic data, in the same form (tables missing from it are skipped).
+        synthetic: the synthetic data, in the same form (tables missing from it are skipped). When it is a URL,
+            the database also evaluates the CHECK constraints of ``metadata`` (read-only).
         metadata: the tables' description; default: reflected from ``real`` when it is a URL, else detected
             from the real frames.
         seed: seed of the samples drawn for large joins.
@@ -56,7 +57,14 @@ def evaluate(real: Source, synthetic: Source, metadata: Metadata | None = None, 
 
         metadata = detect_from_dataframes(real_frames)
     if isinstance(synthetic, str):
-        synth_frames, _ = _load(synthetic, metadata.subset([t for t in metadata.tables if t in real_frames]))
+        present = metadata.subset([t for t in metadata.tables if t in real_frames])
+        synth_frames, _ = _load(synthetic, present)
     else:
         synth_frames = dict(synthetic)
-    return evaluate_frames(metadata, real_frames, synth_frames, seed=seed)
+    report = evaluate_frames(metadata, real_frames, synth_frames, seed=seed)
+    if isinstance(synthetic, str):
+        from ..config import resolve_url
+        from .checks import check_constraints
+
+        report.validity.extend(check_constraints(resolve_url(synthetic), present))
+    return report

@@ -7,7 +7,8 @@ The definitions are the standard published ones, so that figures can be compared
   over the contingency table otherwise (numeric columns binned on the real data's edges);
 - cardinality: ``1 - KS`` on the number of children per parent, zeros included, per foreign key;
 - inter-table trends: pair trends between a parent's and a child's columns over the join;
-- validity: foreign-key integrity, key uniqueness, NOT NULL and enum adherence;
+- validity: foreign-key integrity, key uniqueness, NOT NULL and enum adherence; CHECK constraints evaluated
+  by the synthetic database when it is given as a URL (:mod:`dbsynth.report.checks`);
 - privacy: share of synthetic rows identical to a real row, rare real labels that reappear.
 
 Every score is in [0, 1], 1 meaning indistinguishable. All computations are vectorised pandas/numpy.
@@ -17,13 +18,17 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 import pandas as pd
 
+from ..errors import BadInputError, QualityError
 from ..metadata import sdtypes as st
 from ..metadata.records import Column, ForeignKey, Metadata, Table
+
+if TYPE_CHECKING:
+    from .plots import TablePlots
 
 #: Labels seen fewer than this many times in the real data are "rare": seeing them again may identify someone.
 RARE_K = 5
@@ -38,6 +43,64 @@ MAX_PAIR_COLUMNS = 20
 _NULL = "\x00<NULL>"  # stands for NULL in categorical frequencies, so that missingness is compared too
 
 QUALITY_PROPERTIES = ("column_shapes", "column_pair_trends", "cardinality", "intertable_trends")
+#: Every property of :attr:`QualityReport.properties`: the quality ones, then those reported beside the score.
+PROPERTIES = (*QUALITY_PROPERTIES, "generated_columns", "validity", "privacy")
+
+
+def check_thresholds(thresholds: Mapping[str, float], where: str = "--fail-under-property") -> dict[str, float]:
+    """Validate per-property thresholds (``{property: minimum score}``) before any work is done.
+
+    Args:
+        thresholds: minimum score in [0, 1] per property name of :data:`PROPERTIES`.
+        where: the option or config key named in error messages.
+
+    Returns:
+        The thresholds as ``{name: float}``.
+
+    Raises:
+        BadInputError: an unknown property name, or a score that is not a number in [0, 1].
+    """
+    out = {}
+    for name, value in thresholds.items():
+        if name not in PROPERTIES:
+            raise BadInputError(f"{where}: unknown property '{name}' (use one of {', '.join(PROPERTIES)})")
+        try:
+            score = float(value)
+        except (TypeError, ValueError):
+            score = float("nan")
+        if not 0.0 <= score <= 1.0:
+            raise BadInputError(f"{where}: {name}={value}: the score must be a number in 0..1")
+        out[name] = score
+    return out
+
+
+def parse_thresholds(items: list[str], option: str = "--fail-under-property") -> dict[str, float]:
+    """``["column_shapes=0.8", ...]`` (command-line form) as ``{"column_shapes": 0.8}``, validated.
+
+    Raises:
+        BadInputError: an item without ``=``, an unknown property, or a score outside [0, 1].
+    """
+    pairs = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise BadInputError(f"{option} {item}: expected NAME=SCORE, e.g. column_shapes=0.8")
+        pairs[name.strip()] = value.strip()
+    return check_thresholds(pairs, option)
+
+
+@dataclass
+class Shortfall:
+    """A threshold the report does not reach."""
+
+    property: str
+    """``overall`` or a name of :data:`PROPERTIES`."""
+    score: float
+    threshold: float
+
+    def describe(self, option: str) -> str:
+        """``column_shapes 70.0% is under --fail-under-property 80.0%`` (``option`` names the threshold)."""
+        return f"{self.property} {self.score:.1%} is under {option} {self.threshold:.1%}"
 
 
 @dataclass
@@ -63,13 +126,16 @@ class ValidityCheck:
 
     table: str
     kind: str
-    """foreign_key, primary_key, not_null, enum."""
+    """foreign_key, primary_key, not_null, enum, check."""
     target: str
     """The constraint or column checked."""
     rows: int
     """Rows checked."""
     violations: int
     """Rows that break it."""
+    unchecked: str | None = None
+    """Why the constraint could not be evaluated (a CHECK expression the target database cannot run); None
+    when it was. Unchecked constraints do not count in the validity score."""
 
     @property
     def score(self) -> float:
@@ -105,6 +171,8 @@ class QualityReport:
     scores: list[Score] = field(default_factory=list)
     validity: list[ValidityCheck] = field(default_factory=list)
     privacy: list[TablePrivacy] = field(default_factory=list)
+    plots: dict[str, TablePlots] = field(default_factory=dict, repr=False)
+    """Per table, the summaries drawn in ``report.html`` (:mod:`dbsynth.report.plots`); not in the JSON."""
 
     def property_score(self, prop: str, table: str | None = None) -> float | None:
         """Mean score of ``prop`` (for ``table`` only when given); None when nothing was scored."""
@@ -116,7 +184,8 @@ class QualityReport:
         """Score of each modelling-quality property, plus ``generated_columns``, ``validity`` and ``privacy``."""
         out: dict[str, float | None] = {p: self.property_score(p) for p in QUALITY_PROPERTIES}
         out["generated_columns"] = self.property_score("generated_columns")
-        out["validity"] = float(np.mean([c.score for c in self.validity])) if self.validity else None
+        checked = [c.score for c in self.validity if c.unchecked is None]
+        out["validity"] = float(np.mean(checked)) if checked else None
         rows = sum(p.synthetic_rows for p in self.privacy)
         # Privacy summary: share of synthetic rows that are NOT copies of real ones.
         out["privacy"] = 1.0 - sum(p.identical_rows for p in self.privacy) / rows if rows else None
@@ -133,6 +202,50 @@ class QualityReport:
     def tables(self) -> list[str]:
         """Tables that appear in the report, in first-seen order."""
         return list(dict.fromkeys([s.table for s in self.scores] + [p.table for p in self.privacy]))
+
+    def shortfalls(self, fail_under: float | None = None, properties: Mapping[str, float] | None = None) -> list[Shortfall]:
+        """The thresholds this report does not reach (empty: every one is met).
+
+        Args:
+            fail_under: minimum :attr:`overall` score.
+            properties: minimum score per property (names of :data:`PROPERTIES`). A property that could not be
+                scored (no foreign key for cardinality, say) has no score to fall short with, so it passes.
+
+        Returns:
+            One :class:`Shortfall` per threshold missed, overall first.
+
+        Raises:
+            BadInputError: an unknown property name or a threshold outside [0, 1].
+        """
+        limits = check_thresholds(properties or {})
+        out = [Shortfall("overall", self.overall, fail_under)] if fail_under is not None and self.overall < fail_under else []
+        scores = self.properties
+        out += [Shortfall(p, scores[p], t) for p, t in limits.items() if scores[p] is not None and scores[p] < t]
+        return out
+
+    def check(
+        self,
+        fail_under: float | None = None,
+        properties: Mapping[str, float] | None = None,
+        *,
+        options: tuple[str, str] = ("fail_under", "fail_under_properties"),
+    ) -> None:
+        """Raise when a threshold is not reached (see :meth:`shortfalls`), to fail a nightly job.
+
+        Args:
+            fail_under: minimum :attr:`overall` score.
+            properties: minimum score per property.
+            options: how the overall and the per-property thresholds are named in the message.
+
+        Raises:
+            QualityError: one line listing every threshold missed (exit code 1).
+            BadInputError: an unknown property name or a threshold outside [0, 1].
+        """
+        missed = self.shortfalls(fail_under, properties)
+        if missed:
+            raise QualityError(
+                "quality: " + "; ".join(m.describe(options[0] if m.property == "overall" else options[1]) for m in missed)
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: overall, properties, per-table property scores and every detail."""
@@ -490,4 +603,7 @@ def evaluate_frames(metadata: Metadata, real: Mapping[str, pd.DataFrame], synthe
                 report.privacy.append(privacy)
     report.scores.extend(relationship_scores(metadata, real, synthetic, seed=seed))
     report.validity.extend(validity_checks(metadata, synthetic))
+    from .plots import plot_data  # plots builds on this module's helpers
+
+    report.plots = plot_data(metadata, real, synthetic)
     return report

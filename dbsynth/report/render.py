@@ -1,7 +1,8 @@
 """Write a :class:`~dbsynth.report.metrics.QualityReport` as ``report.json`` and a self-contained ``report.html``.
 
 The HTML has no external asset (no script, no stylesheet link, no font), so it reads offline and can be
-attached to a CI run. Score bars are plain CSS; plots are not drawn (matplotlib is not a dependency).
+attached to a CI run. Score bars are plain CSS; plots (:mod:`dbsynth.report.plots`) are PNG images embedded as
+``data:`` URIs.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from ..errors import DbsynthError
 from .metrics import QUALITY_PROPERTIES, QualityReport
+from .plots import table_images
 
 _LABELS = {
     "column_shapes": "Column shapes",
@@ -29,6 +31,9 @@ td,th{border:1px solid #ccc;padding:0.25em 0.6em;text-align:left}
 .bar{display:inline-block;height:0.8em;background:#4a8;vertical-align:middle}
 .low{background:#d64}
 .num{text-align:right;font-variant-numeric:tabular-nums}
+figure{margin:0.5em 0 1.5em}
+figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{font-size:0.9em;color:#555}
 """
 
 
@@ -82,6 +87,9 @@ def render_html(report: QualityReport, title: str = "dbsynth quality report") ->
             for s in details:
                 parts.append(_row(e(", ".join(s.columns)), e(s.metric), _fmt(s.score)))
             parts.append("</table>")
+        for caption, png in table_images(report.plots.get(table)):
+            parts.append(f'<figure><img alt="{e(caption)} ({e(table)})" src="data:image/png;base64,{png}">'
+                         f"<figcaption>{e(caption)}</figcaption></figure>")
         if table in privacy:
             p = privacy[table]
             rare = ", ".join(f"{e(c)}: {n}" for c, n in p.rare_labels.items()) or "none"
@@ -90,12 +98,20 @@ def render_html(report: QualityReport, title: str = "dbsynth quality report") ->
                          f"distance-to-closest-record ratio: {'n/a' if p.dcr_ratio is None else f'{p.dcr_ratio:.2f}'} "
                          "(about 1 is good, near 0 means synthetic rows sit on real ones).</p>")
 
-    failed = [c for c in report.validity if c.violations]
-    parts.append(f"<h2>Validity</h2><p>{len(report.validity) - len(failed)} of {len(report.validity)} checks pass.</p>")
+    checked = [c for c in report.validity if c.unchecked is None]
+    failed = [c for c in checked if c.violations]
+    unchecked = [c for c in report.validity if c.unchecked is not None]
+    parts.append(f"<h2>Validity</h2><p>{len(checked) - len(failed)} of {len(checked)} checks pass.</p>")
     if failed:
         parts.append("<table><tr><th>Table</th><th>Check</th><th>Target</th><th>Violations</th></tr>")
         for c in failed:
             parts.append(_row(e(c.table), e(c.kind), e(c.target), f"{c.violations:,} of {c.rows:,}"))
+        parts.append("</table>")
+    if unchecked:
+        parts.append(f"<p>{len(unchecked)} CHECK constraint(s) could not be evaluated by the synthetic database:</p>")
+        parts.append("<table><tr><th>Table</th><th>Constraint</th><th>Why</th></tr>")
+        for c in unchecked:
+            parts.append(_row(e(c.table), e(c.target), e(c.unchecked)))
         parts.append("</table>")
     parts.append("</body></html>\n")
     return "\n".join(parts)

@@ -42,3 +42,13 @@ def test_fail_under_exits_one(synthetic_chinook, tmp_path, capsys):
     assert run_cli([*argv, "--fail-under", "0.999"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "under --fail-under" in err[0]
+
+
+def test_fail_under_property_exits_one_naming_the_property(synthetic_chinook, tmp_path, capsys):
+    argv = ["report", "--real", "builtin:chinook", "--synthetic", synthetic_chinook, "--out", str(tmp_path)]
+    assert run_cli([*argv, "--fail-under-property", "validity=1.0", "--fail-under-property", "cardinality=0.1"]) == 0
+    capsys.readouterr()
+    assert run_cli([*argv, "--fail-under-property", "column_shapes=0.999"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "column_shapes" in err[0] and "under --fail-under-property 99.9%" in err[0]
+    assert (tmp_path / "report.html").exists()  # the report is written before the gate fails

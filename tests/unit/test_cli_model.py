@@ -105,3 +105,5 @@ def test_example_config_runs_as_is_from_a_copy(tmp_path):
         assert conn.execute("SELECT count(*) FROM Artist").fetchone() == (200,)
     assert (tmp_path / "chinook.model.zip").exists()
     assert json.loads((tmp_path / "chinook.run.json").read_text())["refit"] is True
+    assert 'id="summary"' in (tmp_path / "chinook.report" / "report.html").read_text()
+    assert "quality " in proc.stdout and "chinook.report" in proc.stdout

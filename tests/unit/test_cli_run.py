@@ -139,3 +139,44 @@ def test_json_log_format_for_schedulers(tmp_path, capsys):
     assert done["event"] == "done" and done["command"] == "run" and done["tables"]["Artist"] == 5
     events = [json.loads(line) for line in captured.err.splitlines() if line.startswith("{")]
     assert {"fit", "sample", "write"} <= {e["event"] for e in events}
+
+
+def test_run_writes_the_quality_report(tmp_path, capsys):
+    report = {"json": "run.json", "quality": "quality", "fail_under": 0.2, "fail_under_properties": {"validity": 1.0}}
+    tables = {"Genre": {"mode": "copy"}, "Playlist": {"mode": "skip"}, "Invoice": {"columns": {"BillingCountry": {"constant": "X"}}}}
+    cfg = _config(tmp_path, report=report, tables=tables)
+    assert cli.run_cli(["run", "--config", str(cfg)]) == 0, capsys.readouterr().err
+    quality = json.loads((tmp_path / "quality" / "report.json").read_text())
+    # A constant from the config is not the model's work: scored with the generated columns, not the shapes.
+    by_column = {(s["table"], tuple(s["columns"])): s["property"] for s in quality["scores"]}
+    assert by_column[("Invoice", ("BillingCountry",))] == "generated_columns"
+    assert by_column[("Invoice", ("BillingCity",))] == "column_shapes"
+    # Synthesized tables only: the copied Genre is real rows, the skipped Playlist is not written.
+    assert "Invoice" in quality["tables"] and "Genre" not in quality["tables"] and "Playlist" not in quality["tables"]
+    assert quality["properties"]["validity"] == 1.0
+    page = (tmp_path / "quality" / "report.html").read_text()
+    assert 'id="summary"' in page and page.count("data:image/png;base64,") >= 3
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["quality"]["overall"] == quality["overall"]
+    assert run["quality"]["html"] == str(tmp_path / "quality" / "report.html")
+    assert "report" in run["seconds"]
+
+
+def test_run_under_fail_under_exits_one_after_writing(tmp_path, capsys):
+    report = {"json": "run.json", "quality": "quality", "fail_under_properties": {"column_shapes": 0.999}}
+    assert cli.run_cli(["run", "--config", str(_config(tmp_path, report=report))]) == 1
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error")]  # progress aside
+    assert len(err) == 1
+    err = err[0]
+    assert "column_shapes" in err and "under report.fail_under_properties 99.9%" in err and "was written anyway" in err
+    assert _rows(tmp_path / "out.sqlite", "SELECT count(*) > 0 FROM Invoice") == [(1,)]  # the target is there
+    assert (tmp_path / "quality" / "report.html").exists() and (tmp_path / "run.json").exists()
+
+
+def test_report_thresholds_are_checked_with_the_config(tmp_path, capsys):
+    bad = _config(tmp_path, report={"quality": "q", "fail_under_properties": {"shapes": 0.8}})
+    assert "report.fail_under_properties: unknown property 'shapes'" in _bad(capsys, ["validate-config", "--config", str(bad)])
+    bad = _config(tmp_path, report={"fail_under": 0.8})
+    assert "need quality" in _bad(capsys, ["validate-config", "--config", str(bad)])
+    bad = _config(tmp_path, report={"quality": "q", "fail_under": 1.5})
+    assert "report.fail_under" in _bad(capsys, ["validate-config", "--config", str(bad)])

@@ -1,0 +1,116 @@
+"""Benchmark of the streamed run on TPC-H: reflect + fit + sample + write into PostgreSQL, per scale factor.
+
+Not a test: it prints seconds per stage, peak RSS and rows/s for each scale factor, each run in its own process
+(so peak RSS is its own), then the ratios between the largest and smallest (memory should stay flat, time
+should grow with rows). The source databases are loaded once with ``tests/data/load-postgres.sh tpch DB SF``
+(duckdb and duckdb-extension-tpch 1.5.5 generate the data) and reused when present.
+
+Usage::
+
+    python benchmarks/bench_stream.py                    # SF 0.1 and SF 1, default budget (1 GB)
+    python benchmarks/bench_stream.py --sf 0.1 --memory-limit 2GB
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PG = "postgresql+psycopg://postgres@127.0.0.1/{db}"
+
+
+def _db_name(sf: str) -> str:
+    return "bench_tpch_sf" + sf.replace(".", "_")
+
+
+def _psql(db: str, sql: str) -> str:
+    env = {**os.environ, "PGHOST": "127.0.0.1", "PGUSER": "postgres"}
+    return subprocess.run(["psql", "-XAtq", "-d", db, "-c", sql], env=env, capture_output=True, text=True).stdout.strip()
+
+
+def ensure_source(sf: str) -> str:
+    """The TPC-H database of scale factor ``sf``, loaded unless it already holds lineitem rows."""
+    db = _db_name(sf)
+    if _psql("postgres", f"SELECT 1 FROM pg_database WHERE datname = '{db}'") != "1" or not _psql(
+        db, "SELECT EXISTS (SELECT 1 FROM lineitem LIMIT 1)"
+    ) == "t":
+        env = {**os.environ, "PGHOST": "127.0.0.1", "PGUSER": "postgres"}
+        subprocess.run(["bash", str(ROOT / "tests/data/load-postgres.sh"), "tpch", db, sf], env=env, check=True)
+    return db
+
+
+def run_one(sf: str, memory_limit: str | None) -> dict:
+    """One streamed run in this process; returns its figures."""
+    import dbsynth
+    from dbsynth.config import Config
+
+    src = PG.format(db=_db_name(sf))
+    target_db = _db_name(sf) + "_synth"
+    _psql("postgres", f"DROP DATABASE IF EXISTS {target_db}")
+    _psql("postgres", f"CREATE DATABASE {target_db}")
+    cfg = Config.model_validate({
+        "source": {"url": src},
+        "target": {"url": PG.format(db=target_db), "mode": "create"},
+        "seed": 1,
+        **({"memory_limit": memory_limit} if memory_limit else {}),
+    })
+    from dbsynth import progress
+
+    progress.configure("quiet")
+    started = time.perf_counter()
+    report = dbsynth.run(cfg)
+    total = time.perf_counter() - started
+    rows_src = int(_psql(_db_name(sf), "SELECT (SELECT count(*) FROM lineitem) + (SELECT count(*) FROM orders) + "
+                         "(SELECT count(*) FROM partsupp) + (SELECT count(*) FROM part) + (SELECT count(*) FROM customer)"
+                         " + (SELECT count(*) FROM supplier) + (SELECT count(*) FROM nation) + (SELECT count(*) FROM region)"))
+    orphans = _psql(target_db, "SELECT count(*) FROM lineitem l LEFT JOIN orders o ON o.o_orderkey = l.l_orderkey "
+                    "WHERE o.o_orderkey IS NULL")
+    _psql("postgres", f"DROP DATABASE IF EXISTS {target_db}")
+    return {
+        "sf": sf,
+        "rows_source": rows_src,
+        "rows_written": report.total_rows,
+        "seconds": report.seconds,
+        "total_s": round(total, 1),
+        "rows_per_s": round(report.total_rows / total),
+        "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2),
+        "memory_plan": report.memory,
+        "lineitem_orphans": int(orphans or 0),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sf", nargs="+", default=["0.1", "1"], help="TPC-H scale factors (default: 0.1 1)")
+    ap.add_argument("--memory-limit", default=None, help="memory_limit of the runs (default: the 1 GB default)")
+    ap.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one scale factor in this process
+    args = ap.parse_args()
+    if args.one:
+        print(json.dumps(run_one(args.one, args.memory_limit)))
+        return
+    results = []
+    for sf in args.sf:
+        ensure_source(sf)
+        cmd = [sys.executable, __file__, "--one", sf] + (["--memory-limit", args.memory_limit] if args.memory_limit else [])
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+        results.append(json.loads(out))
+        r = results[-1]
+        print(f"SF {sf}: {r['rows_source']:,} source rows -> {r['rows_written']:,} written in {r['total_s']} s "
+              f"({r['rows_per_s']:,} rows/s), peak RSS {r['peak_rss_gb']} GB, lineitem orphans {r['lineitem_orphans']}")
+        print(f"  stages (s): {r['seconds']}")
+        print(f"  memory plan: {r['memory_plan']}")
+    if len(results) > 1:
+        a, b = results[0], results[-1]
+        print(f"SF {b['sf']} / SF {a['sf']}: rows x{b['rows_source'] / a['rows_source']:.1f}, "
+              f"time x{b['total_s'] / a['total_s']:.1f}, peak RSS x{b['peak_rss_gb'] / a['peak_rss_gb']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
