@@ -99,8 +99,10 @@ def main() -> None:
     for sf in args.sf:
         ensure_source(sf)
         cmd = [sys.executable, __file__, "--one", sf] + (["--memory-limit", args.memory_limit] if args.memory_limit else [])
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
-        results.append(json.loads(out))
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            sys.exit(f"SF {sf} failed:\n{proc.stderr[-3000:]}")
+        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
         r = results[-1]
         print(f"SF {sf}: {r['rows_source']:,} source rows -> {r['rows_written']:,} written in {r['total_s']} s "
               f"({r['rows_per_s']:,} rows/s), peak RSS {r['peak_rss_gb']} GB, lineitem orphans {r['lineitem_orphans']}")

@@ -243,6 +243,8 @@ class KeyGenerator(ColumnGenerator):
             self.pattern = "int"
         elif column.type == st.UUID:
             self.pattern = "uuid"
+        elif column.type in (st.DATE, st.TIMESTAMP):
+            self.pattern = "time"  # a date or timestamp in a key (partitioned tables): one step per key
         else:
             # Without data, strings keys are digit strings (they fit any charset a database accepts).
             self.pattern = "prefix_digits"
@@ -252,6 +254,11 @@ class KeyGenerator(ColumnGenerator):
 
     def fit(self, series: pd.Series) -> "KeyGenerator":
         """Learn the key pattern (not the values); integer keys learn nothing (new keys are ``1..n``)."""
+        if self.pattern == "time":
+            ts = pd.to_datetime(series.dropna(), utc=True)
+            if len(ts):
+                self.prefix = ts.min().isoformat()  # the first key; new keys step forward from it
+            return self
         if self.pattern in ("int", "uuid"):
             return self
         values = series.dropna().astype(str)
@@ -292,6 +299,13 @@ class KeyGenerator(ColumnGenerator):
             if self.column.type == st.INTEGER:
                 return pd.Series(seq, dtype="int64")
             return pd.Series(seq.astype(np.float64))
+        if self.pattern == "time":
+            origin = pd.Timestamp(self.prefix or "2000-01-01T00:00:00+00:00")
+            step = pd.Timedelta(days=1) if self.column.type == st.DATE else pd.Timedelta(seconds=1)
+            values = origin + (seq - 1) * step
+            if not self.column.timezone:
+                values = values.tz_convert("UTC").tz_localize(None)
+            return pd.Series(values)
         if self.pattern == "uuid":
             if self.column.type == st.UUID or length is None or length >= 36:
                 return _strings(uuid_strings(rng, n))

@@ -272,7 +272,38 @@ def _prepare(conn, metadata, sa_tables, ordered, dialect, mode, allow_nonempty) 
         raise _db_error(exc, None, None, dialect) from None
 
 
+def _drop_foreign_keys(conn, sa_tables: dict[str, sa.Table]) -> list[tuple[str, str, str]]:
+    """Drop the target's foreign keys between loaded tables, returning (table, name, definition) to restore.
+
+    PostgreSQL checks a foreign key row by row during COPY (a trigger per row and key); adding the constraint
+    after the load checks every row at once with one join, which is what pg_dump does too. It all happens in
+    the load's transaction, so no other session ever sees the tables without their keys.
+    """
+    names = [t.name for t in sa_tables.values()]
+    rows = conn.execute(
+        sa.text(
+            "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+            "WHERE c.contype = 'f' AND c.conrelid = ANY(CAST(:tables AS regclass[])) ORDER BY c.conname"
+        ),
+        {"tables": [conn.dialect.identifier_preparer.quote(n) for n in names]},
+    ).all()
+    q = conn.dialect.identifier_preparer.quote
+    for table, name, _ in rows:
+        conn.exec_driver_sql(f"ALTER TABLE {table} DROP CONSTRAINT {q(name)}")
+    return [tuple(r) for r in rows]
+
+
+def _restore_foreign_keys(conn, saved: list[tuple[str, str, str]], dialect: str) -> None:
+    q = conn.dialect.identifier_preparer.quote
+    for table, name, definition in saved:
+        try:
+            conn.exec_driver_sql(f"ALTER TABLE {table} ADD CONSTRAINT {q(name)} {definition}")
+        except sa.exc.DBAPIError as exc:
+            raise _db_error(exc, table, None, dialect) from None
+
+
 def _load(conn, data, metadata, sa_tables, order, dialect, batch_size, deferred_cols, summary, mode) -> None:
+    saved_fks = _drop_foreign_keys(conn, sa_tables) if dialect == "postgresql" else []
     before = {}
     if mode == "append":
         before = {n: conn.execute(sa.select(sa.func.count()).select_from(sa_tables[n])).scalar_one() for n in order}
@@ -333,6 +364,7 @@ def _load(conn, data, metadata, sa_tables, order, dialect, batch_size, deferred_
                                  key_cols, set_cols)
                 except sa.exc.DBAPIError as exc:
                     raise _db_error(exc, name, None, dialect) from None
+        _restore_foreign_keys(conn, saved_fks, dialect)
         _after(conn, metadata, sa_tables, order, dialect, summary, before, mode)
     except DbsynthError:
         raise

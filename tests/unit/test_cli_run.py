@@ -113,6 +113,8 @@ def test_validate_config(tmp_path, capsys):
         ({"tables": {"Album": {"columns": {"Title": {"exclude": True}}}}}, "NOT NULL without a default"),
         ({"tables": {"Album": {"rows": 5}}}, "only root tables"),
         ({"target": {"url": "sqlite:///{package}/data/chinook.sqlite"}}, "is the source database"),
+        ({"memory_limit": "16MB"}, "memory_limit 16 MB is too small for one batch of table"),
+        ({"memory_limit": "lots"}, "memory_limit: 'lots' is not a size"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, overrides, needle):
