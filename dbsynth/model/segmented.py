@@ -33,18 +33,19 @@ import pandas as pd
 from .. import progress
 from ..errors import BadInputError, NotFittedError
 from ..metadata import Metadata, Table
-from . import _refs, copula
+from ..metadata import sdtypes as st
+from . import _refs
 from .generators import generator_from_dict, make_generator, repair
 from .tables import TableSynthesizer, table_synthesizer_class
 from .transforms import fit_transform
 
 #: k-means learns its centroids on at most this many rows, then assigns every row to the nearest one.
-KMEANS_SAMPLE = 20_000
+KMEANS_SAMPLE = 5_000
 DEFAULT_TABLE_SYNTHESIZER = "GaussianCopulaSynthesizer"
 
 
 def kmeans(
-    x: np.ndarray, k: int, rng: np.random.Generator, iters: int = 25, restarts: int = 4, standardise: bool = True
+    x: np.ndarray, k: int, rng: np.random.Generator, iters: int = 25, restarts: int = 3, standardise: bool = True
 ) -> np.ndarray:
     """Segment labels of the rows of ``x`` by k-means (k-means++ seeding, Lloyd iterations).
 
@@ -67,14 +68,15 @@ def kmeans(
     n = len(x)
     if k <= 1 or n < 2 * k or x.shape[1] == 0:
         return np.zeros(n, dtype=np.int64)
-    sd = x.std(axis=0)
+    # with replacement: drawing without would permute all n rows, and a repeated row does not move a centre
+    train = x if n <= KMEANS_SAMPLE else x[rng.integers(0, n, KMEANS_SAMPLE)]
+    sd = train.std(axis=0)
     keep = sd > 1e-12
     if not keep.any():
         return np.zeros(n, dtype=np.int64)
-    x = x[:, keep] - x[:, keep].mean(axis=0)
-    if standardise:
-        x = x / sd[keep]
-    train = x if n <= KMEANS_SAMPLE else x[rng.choice(n, KMEANS_SAMPLE, replace=False)]
+    mu = train[:, keep].mean(axis=0)
+    sd = sd[keep] if standardise else np.ones(int(keep.sum()))
+    train = (train[:, keep] - mu) / sd
 
     def nearest(points: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         d = (points**2).sum(1)[:, None] - 2 * points @ centres.T + (centres**2).sum(1)[None, :]
@@ -92,9 +94,10 @@ def kmeans(
             centres = np.vstack([centres, train[rng.choice(len(train), p=d2 / d2.sum())]])
         for _ in range(iters):
             lab, _ = nearest(train, centres)
-            sums = np.zeros_like(centres)
-            np.add.at(sums, lab, train)
-            cnt = np.bincount(lab, minlength=len(centres))
+            onehot = np.zeros((len(train), len(centres)))
+            onehot[np.arange(len(train)), lab] = 1.0
+            sums = onehot.T @ train
+            cnt = onehot.sum(axis=0)
             new = np.where(cnt[:, None] > 0, sums / np.maximum(cnt, 1)[:, None], centres)
             if np.allclose(new, centres):
                 break
@@ -102,7 +105,15 @@ def kmeans(
         inertia = nearest(train, centres)[1].sum()
         if inertia < best_inertia:
             best, best_inertia = centres, inertia
-    labels, _ = nearest(x, best)
+    # every row to its nearest centre without a standardised copy of the whole table: in original units the
+    # distance to centre m is sum(((x - m) / sd)^2), whose argmin only needs x @ (m / sd^2) and a bias
+    m = mu + best * sd
+    weights = np.zeros((len(best), x.shape[1]))
+    weights[:, keep] = m / sd**2
+    bias = (m**2 / sd**2).sum(axis=1)
+    labels = np.empty(n, dtype=np.int64)
+    for lo in range(0, n, 1 << 18):  # in slices: the n x k distance matrix stays small
+        labels[lo: lo + (1 << 18)] = (bias - 2 * x[lo: lo + (1 << 18)] @ weights.T).argmin(axis=1)
     centres = best
     sizes = np.bincount(labels, minlength=len(centres))
     order = np.argsort(-sizes, kind="stable")
@@ -111,16 +122,31 @@ def kmeans(
     return remap[labels]
 
 
-def _scores(x: np.ndarray, clip: float = 4.0) -> np.ndarray:
+def _latent(col, s: pd.Series, rng: np.random.Generator) -> list[np.ndarray]:
+    """The latent columns of one column for segmenting (as the transforms make them; categories by a single
+    hash pass, since only their position in the frequency order matters here)."""
+    if col.sdtype in (st.CATEGORICAL, st.BOOLEAN):
+        codes, _ = pd.factorize(s.astype("object"), use_na_sentinel=False)
+        freq = np.bincount(codes)
+        order = np.argsort(-freq, kind="stable")
+        share = freq[order] / max(freq.sum(), 1)
+        centre = np.empty(len(freq))
+        centre[order] = np.cumsum(share) - share / 2  # the middle of the label's frequency interval
+        return [centre[codes]]
+    _, lat = fit_transform(col, s, rng)
+    return [np.asarray(a, dtype=float) for a in lat.values()]
+
+
+def _scores(x: np.ndarray, rng: np.random.Generator, clip: float = 4.0) -> np.ndarray:
     """Normal scores of a latent column under a normal marginal fitted by its median and spread, clipped.
 
     Unlike rank-based scores (which turn any shape into a bell), these keep a column's modes apart, which is
     what segments should find (a bimodal amount is two segments, not a median split); the median, the
     interquartile range and the clip keep a few outliers from becoming a segment of their own.
     """
-    med = np.median(x)
-    q1, q3 = np.percentile(x, [25, 75])
-    spread = (q3 - q1) / 1.349 if q3 > q1 else x.std()
+    ref = x if len(x) <= KMEANS_SAMPLE else x[rng.integers(0, len(x), KMEANS_SAMPLE)]  # quantiles of a sample
+    q1, med, q3 = np.percentile(ref, [25, 50, 75])
+    spread = (q3 - q1) / 1.349 if q3 > q1 else ref.std()
     if spread <= 1e-12:
         return np.zeros(len(x))
     return np.clip((x - med) / spread, -clip, clip)
@@ -388,9 +414,10 @@ class SegmentedSynthesizer:
         labels = self._segments(table, df, modelled, graph, pos, rng)
         k = int(labels.max()) + 1 if n else 1
         seg_models = []
+        own = df[[c.name for c in modelled]]
         for s in range(k):  # a loop over a handful of segments
             rows = np.flatnonzero(labels == s) if n else np.zeros(0, dtype=np.int64)
-            synth = cls(modelled, **params).fit(df.iloc[rows][[c.name for c in modelled]].reset_index(drop=True), rng)
+            synth = cls(modelled, **params).fit(own if k == 1 else own.iloc[rows].reset_index(drop=True), rng)
             seg_models.append(synth.to_dict())
         weights = np.bincount(labels, minlength=k) / max(n, 1) if n else np.ones(1)
         model = {
@@ -413,12 +440,11 @@ class SegmentedSynthesizer:
             return np.zeros(n, dtype=np.int64)
         own = []
         for col in modelled:
-            _, lat = fit_transform(col, df[col.name], rng, self.min_category_count)
-            own += [_scores(np.asarray(a, dtype=float)) for a in lat.values()]
+            own += [_scores(a, rng) for a in _latent(col, df[col.name], rng)]
         kids = []
         for e in graph.children(table.name):
             p = pos[e.name]
-            kids.append(_scores(np.bincount(p[p >= 0], minlength=n).astype(float)))
+            kids.append(_scores(np.bincount(p[p >= 0], minlength=n).astype(float), rng))
         if not own and not kids:
             return np.zeros(n, dtype=np.int64)
         # the children's counts together weigh as much as the table's own columns: segments exist to carry
@@ -536,6 +562,12 @@ class SegmentedSynthesizer:
                                      np.zeros(n_orph, dtype=np.int64), rng)
             seg = np.r_[seg, orph].astype(np.int64)
             pidx = np.r_[pidx, np.full(n_orph, -1)]
+        # rows grouped by segment, so each segment's rows are drawn at once and simply stacked (row order
+        # means nothing to a table; the references travel with the rows)
+        order = np.argsort(seg, kind="stable")
+        seg = seg[order]
+        if pidx is not None:
+            pidx = pidx[order]
         n = len(seg)
         frame = self._own_columns(t, m, seg, rng)
         for c in table.columns:
@@ -585,20 +617,15 @@ class SegmentedSynthesizer:
         return frame, seg
 
     def _own_columns(self, t: str, m: dict, seg: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
-        """The modelled columns of every row, each segment's rows drawn by its synthesizer at once."""
+        """The modelled columns of every row (``seg`` sorted), each segment's rows drawn at once."""
         n = len(seg)
         if not m["modelled"]:
             return pd.DataFrame(index=pd.RangeIndex(n))
-        order = np.argsort(seg, kind="stable")
         sizes = np.bincount(seg, minlength=len(m["segments"]["models"]))
         parts = [self._segment(t, s).sample(int(size), rng) for s, size in enumerate(sizes) if size > 0]
-        stacked = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0] if parts else None
-        if stacked is None:
-            stacked = self._segment(t, 0).sample(0, rng)
-        # back from segment order to row order (rows follow their parents)
-        inverse = np.empty(n, dtype=np.int64)
-        inverse[order] = np.arange(n)
-        return stacked.iloc[inverse].reset_index(drop=True)
+        if not parts:
+            return self._segment(t, 0).sample(0, rng)
+        return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
     # ---- persistence ----------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
