@@ -357,10 +357,16 @@ def _read(url: str, metadata: Metadata, tables: list[str] | None = None) -> dict
 
 
 def _new_synthesizer(prep: _Prepared):
-    from .model.hma import HMASynthesizer
-
+    """The synthesizer named by ``synthesizer:`` (hma, hsa, independent), with the per-table settings."""
     cfg = prep.cfg
-    synth = HMASynthesizer(prep.modelled, locales=cfg.locales, verbose=progress.mode() != "quiet", seed=cfg.seed)
+    kind = cfg.synthesizer
+    if kind == "hsa":
+        from .model.hsa import HSASynthesizer as cls
+    elif kind == "independent":
+        from .model.independent import IndependentSynthesizer as cls
+    else:
+        from .model.hma import HMASynthesizer as cls
+    synth = cls(prep.modelled, locales=cfg.locales, verbose=progress.mode() != "quiet", seed=cfg.seed)
     for name, tcfg in cfg.tables.items():
         if name not in prep.modelled.tables:
             continue
@@ -368,8 +374,10 @@ def _new_synthesizer(prep: _Prepared):
         dists = {c: cc.distribution for c, cc in tcfg.columns.items() if cc.distribution is not None}
         if dists:
             params["numerical_distributions"] = {**params.get("numerical_distributions", {}), **dists}
-        if params:
+        if params and kind == "hma":
             synth.set_table_parameters(name, params)
+        elif params:  # the segment-based synthesizers take a table synthesizer and its settings
+            synth.set_table_parameters(name, table_parameters=params)
     return synth
 
 
