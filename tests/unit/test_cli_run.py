@@ -139,3 +139,21 @@ def test_json_log_format_for_schedulers(tmp_path, capsys):
     assert done["event"] == "done" and done["command"] == "run" and done["tables"]["Artist"] == 5
     events = [json.loads(line) for line in captured.err.splitlines() if line.startswith("{")]
     assert {"fit", "sample", "write"} <= {e["event"] for e in events}
+
+
+@pytest.mark.parametrize("kind", ["hsa", "independent"])
+def test_run_with_segment_synthesizers(tmp_path, kind):
+    import dbsynth
+
+    tables = {"Track": {"columns": {"Milliseconds": {"distribution": "uniform"}}}}
+    cfg = _config(tmp_path, synthesizer=kind, model={"path": "m.zip"}, tables=tables)
+    assert cli.run_cli(["run", "--config", str(cfg)]) == 0
+    db = tmp_path / "out.sqlite"
+    assert _rows(db, "SELECT count(*) FROM Track WHERE AlbumId NOT IN (SELECT AlbumId FROM Album)") == [(0,)]
+    assert _rows(db, "SELECT count(*) FROM InvoiceLine WHERE InvoiceId NOT IN (SELECT InvoiceId FROM Invoice)") == [(0,)]
+    assert _rows(db, "SELECT count(*) > 0 FROM InvoiceLine") == [(1,)]
+    model = dbsynth.load_synthesizer(tmp_path / "m.zip")
+    assert type(model).__name__ == {"hsa": "HSASynthesizer", "independent": "IndependentSynthesizer"}[kind]
+    ms = model.get_learned_distributions("Track")["Milliseconds"]
+    parts = [c for c in ms["components"] if c] if ms["family"] == "mixture" else [ms]
+    assert parts and {c["family"] for c in parts} <= {"uniform", "constant"}  # the column override reached it
