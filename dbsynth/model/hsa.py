@@ -21,7 +21,8 @@ class HSASynthesizer(SegmentedSynthesizer):
     Args:
         metadata: the tables (validated on fit).
         locales: Faker locales for PII columns.
-        default_num_clusters: segments per table (fewer when a table has too few rows or no modelled column).
+        default_num_clusters: segments per table (fewer when a table has no modelled column or too few rows:
+            at most one per :data:`~dbsynth.model.segmented.MIN_SEGMENT_ROWS` rows).
         seed: seed of every random draw (None: fresh entropy, fixed at construction).
         verbose: report progress through :mod:`dbsynth.progress`.
         min_category_count: categorical labels seen fewer times are merged into the most frequent label.

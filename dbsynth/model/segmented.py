@@ -42,6 +42,8 @@ from .transforms import fit_transform
 #: k-means learns its centroids on at most this many rows, then assigns every row to the nearest one.
 KMEANS_SAMPLE = 5_000
 DEFAULT_TABLE_SYNTHESIZER = "GaussianCopulaSynthesizer"
+#: A table gets at most one segment per this many rows.
+MIN_SEGMENT_ROWS = 100
 
 
 def kmeans(
@@ -342,8 +344,10 @@ class SegmentedSynthesizer:
     def _rng(self, *parts: object) -> np.random.Generator:
         return np.random.default_rng(_refs.stable_seed(self.seed, *parts))
 
-    def _num_clusters(self, table: str) -> int:
-        return self.default_num_clusters
+    def _num_clusters(self, n_rows: int) -> int:
+        # a copula per segment needs rows to estimate its marginals and correlations: small tables get fewer
+        # segments (a 25-row lookup table one), which also spares them the fixed cost of extra models
+        return max(1, min(self.default_num_clusters, n_rows // MIN_SEGMENT_ROWS))
 
     def _modelled_columns(self, table: Table, n: int) -> list:
         ref_cols = {c for fk in table.foreign_keys for c in fk.columns}
@@ -435,7 +439,7 @@ class SegmentedSynthesizer:
         """Segment label of each row: k-means over the normal scores of the modelled columns and of the
         number of children along each child key."""
         n = len(df)
-        k = self._num_clusters(table.name)
+        k = self._num_clusters(n)
         if k <= 1 or n < 2 * k:
             return np.zeros(n, dtype=np.int64)
         own = []
@@ -528,12 +532,12 @@ class SegmentedSynthesizer:
         segs: dict[str, np.ndarray] = {}
         for t in graph.parent_first():
             with self._task("sample", t, None) as task:
-                frames[t], segs[t] = self._sample_table(t, models, frames, segs, scale, num_rows)
+                frames[t], segs[t] = self._sample_table(t, models, graph, frames, segs, scale, num_rows)
                 task.advance(len(frames[t]))
         _refs.fill_deferred(graph, {t: m["deferred"] for t, m in models.items()}, frames, self.seed)
         return frames
 
-    def _sample_table(self, t, models, frames, segs, scale, num_rows) -> tuple[pd.DataFrame, np.ndarray]:
+    def _sample_table(self, t, models, graph, frames, segs, scale, num_rows) -> tuple[pd.DataFrame, np.ndarray]:
         table = self.metadata.tables[t]
         m = models[t]
         rng = self._rng("sample", t)
@@ -578,7 +582,6 @@ class SegmentedSynthesizer:
             else:  # references, set below
                 frame[c.name] = pd.Series([None] * n, dtype="object")
         frame = frame[[c.name for c in table.columns if not c.computed]]
-        graph = self.metadata.graph()
         fk_cols = {c for fk in table.foreign_keys for c in fk.columns}
         caps: dict[str, int] = {}
         redraw = []
