@@ -284,8 +284,17 @@ def _decide_refit(prep: _Prepared) -> tuple[bool, str]:
         if cfg.model.refit == "never":
             raise ModelFileError(f"model file {path} does not exist and model.refit is never", hint="Run dbsynth fit first.")
         return True, "no model file yet"
-    saved = _load_model(path).get_metadata().fingerprint()
+    model = _load_model(path)
+    saved = model.get_metadata().fingerprint()
     current = prep.modelled.fingerprint()
+    wanted = _SYNTHESIZER_CLASSES[cfg.synthesizer]
+    if saved == current and type(model).__name__ not in wanted:
+        if cfg.model.refit == "never":
+            raise ModelFileError(
+                f"model file {path} holds a {type(model).__name__}, the config asks for synthesizer {cfg.synthesizer}",
+                hint="Re-fit it (dbsynth fit) or set model.refit: if_schema_changed.",
+            )
+        return True, f"synthesizer changed to {cfg.synthesizer}"
     if saved == current:
         return False, "schema unchanged"
     if cfg.model.refit == "never":
@@ -362,11 +371,25 @@ def _read(url: str, metadata: Metadata, tables: list[str] | None = None) -> dict
     return read_tables(url, metadata, tables=tables)
 
 
-def _new_synthesizer(prep: _Prepared):
-    from .model.hma import HMASynthesizer
+#: Class names a model file may hold for each ``synthesizer:`` value (HMA1 is the legacy name of the HMA).
+_SYNTHESIZER_CLASSES = {
+    "hma": ("HMASynthesizer", "HMA1"),
+    "hsa": ("HSASynthesizer",),
+    "independent": ("IndependentSynthesizer",),
+}
 
+
+def _new_synthesizer(prep: _Prepared):
+    """The synthesizer named by ``synthesizer:`` (hma, hsa, independent), with the per-table settings."""
     cfg = prep.cfg
-    synth = HMASynthesizer(prep.modelled, locales=cfg.locales, verbose=progress.mode() != "quiet", seed=cfg.seed)
+    kind = cfg.synthesizer
+    if kind == "hsa":
+        from .model.hsa import HSASynthesizer as cls
+    elif kind == "independent":
+        from .model.independent import IndependentSynthesizer as cls
+    else:
+        from .model.hma import HMASynthesizer as cls
+    synth = cls(prep.modelled, locales=cfg.locales, verbose=progress.mode() != "quiet", seed=cfg.seed)
     for name, tcfg in cfg.tables.items():
         if name not in prep.modelled.tables:
             continue
@@ -374,8 +397,10 @@ def _new_synthesizer(prep: _Prepared):
         dists = {c: cc.distribution for c, cc in tcfg.columns.items() if cc.distribution is not None}
         if dists:
             params["numerical_distributions"] = {**params.get("numerical_distributions", {}), **dists}
-        if params:
+        if params and kind == "hma":
             synth.set_table_parameters(name, params)
+        elif params:  # the segment-based synthesizers take a table synthesizer and its settings
+            synth.set_table_parameters(name, table_parameters=params)
     return synth
 
 

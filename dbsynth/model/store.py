@@ -55,7 +55,8 @@ def save_synthesizer(synthesizer, path: str | Path) -> Path:
     """Write a fitted synthesizer to ``path``.
 
     Args:
-        synthesizer: a fitted :class:`~dbsynth.model.hma.HMASynthesizer` (or HMA1).
+        synthesizer: a fitted :class:`~dbsynth.model.hma.HMASynthesizer` (or HMA1, HSASynthesizer,
+            IndependentSynthesizer).
         path: the file to write.
 
     Returns:
@@ -85,6 +86,14 @@ def save_synthesizer(synthesizer, path: str | Path) -> Path:
     return path
 
 
+def _other_classes() -> dict[str, type]:
+    """The segment-based synthesizers, by the class name a model file records."""
+    from .hsa import HSASynthesizer
+    from .independent import IndependentSynthesizer
+
+    return {"HSASynthesizer": HSASynthesizer, "IndependentSynthesizer": IndependentSynthesizer}
+
+
 def load_synthesizer(path: str | Path):
     """Read a synthesizer written by :func:`save_synthesizer` (or ``synthesizer.save``).
 
@@ -92,7 +101,8 @@ def load_synthesizer(path: str | Path):
         path: the model file.
 
     Returns:
-        The fitted synthesizer, of the class it was saved as (HMASynthesizer or HMA1).
+        The fitted synthesizer, of the class it was saved as (HMASynthesizer, HMA1, HSASynthesizer or
+        IndependentSynthesizer).
 
     Raises:
         ModelFileError: when the file is missing, corrupted, not a dbsynth model, or of a newer format.
@@ -128,11 +138,14 @@ def load_synthesizer(path: str | Path):
     try:
         with np.load(io.BytesIO(npz_bytes), allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
-        cls = {"HMASynthesizer": HMASynthesizer, "HMA1": HMA1}[doc["class"]]
+        cls = {"HMASynthesizer": HMASynthesizer, "HMA1": HMA1, **_other_classes()}[doc["class"]]
         md = Metadata.from_dict(doc["metadata"], source=name)
         p = doc["parameters"]
-        syn = cls(md, locales=p["locales"], verbose=p["verbose"], seed=p["seed"], min_category_count=p["min_category_count"])
-        syn._table_parameters = p["tables"]
+        if hasattr(cls, "_from_saved_parameters"):  # synthesizers with settings of their own
+            syn = cls._from_saved_parameters(md, p)
+        else:
+            syn = cls(md, locales=p["locales"], verbose=p["verbose"], seed=p["seed"], min_category_count=p["min_category_count"])
+            syn._table_parameters = p["tables"]
         syn._models = _join(doc["models"], arrays)
     except ModelFileError:
         raise

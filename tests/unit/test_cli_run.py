@@ -182,3 +182,33 @@ def test_report_thresholds_are_checked_with_the_config(tmp_path, capsys):
     assert "need quality" in _bad(capsys, ["validate-config", "--config", str(bad)])
     bad = _config(tmp_path, report={"quality": "q", "fail_under": 1.5})
     assert "report.fail_under" in _bad(capsys, ["validate-config", "--config", str(bad)])
+
+
+@pytest.mark.parametrize("kind", ["hsa", "independent"])
+def test_run_with_segment_synthesizers(tmp_path, kind):
+    import dbsynth
+
+    tables = {"Track": {"columns": {"Milliseconds": {"distribution": "uniform"}}}}
+    cfg = _config(tmp_path, synthesizer=kind, model={"path": "m.zip"}, tables=tables)
+    assert cli.run_cli(["run", "--config", str(cfg)]) == 0
+    db = tmp_path / "out.sqlite"
+    assert _rows(db, "SELECT count(*) FROM Track WHERE AlbumId NOT IN (SELECT AlbumId FROM Album)") == [(0,)]
+    assert _rows(db, "SELECT count(*) FROM InvoiceLine WHERE InvoiceId NOT IN (SELECT InvoiceId FROM Invoice)") == [(0,)]
+    assert _rows(db, "SELECT count(*) > 0 FROM InvoiceLine") == [(1,)]
+    model = dbsynth.load_synthesizer(tmp_path / "m.zip")
+    assert type(model).__name__ == {"hsa": "HSASynthesizer", "independent": "IndependentSynthesizer"}[kind]
+    ms = model.get_learned_distributions("Track")["Milliseconds"]
+    parts = [c for c in ms["components"] if c] if ms["family"] == "mixture" else [ms]
+    assert parts and {c["family"] for c in parts} <= {"uniform", "constant"}  # the column override reached it
+
+
+def test_changing_the_synthesizer_refits_the_saved_model(tmp_path):
+    import dbsynth
+
+    first = dbsynth.run(_config(tmp_path, model={"path": "m.zip"}))
+    assert first.refit
+    again = dbsynth.run(_config(tmp_path, model={"path": "m.zip"}, target={"url": "sqlite:///out.sqlite", "mode": "replace"}))
+    assert not again.refit and again.refit_reason == "schema unchanged"
+    switched = dbsynth.run(_config(tmp_path, model={"path": "m.zip"}, synthesizer="independent"))
+    assert switched.refit and switched.refit_reason == "synthesizer changed to independent"
+    assert type(dbsynth.load_synthesizer(tmp_path / "m.zip")).__name__ == "IndependentSynthesizer"

@@ -93,9 +93,11 @@ def test_resolve_url_forms(tmp_path):
         resolve_url("builtin:nope")
 
 
-def test_unavailable_synthesizer_is_a_config_error():
-    with pytest.raises(ConfigError, match="synthesizer: 'independent' is not available"):
-        parse_config({"source": {"url": "x"}, "synthesizer": "independent"})
+def test_every_synthesizer_is_accepted_and_others_are_config_errors():
+    for kind in ("hma", "hsa", "independent"):
+        assert parse_config({"source": {"url": "x"}, "synthesizer": kind}).synthesizer == kind
+    with pytest.raises(ConfigError, match="synthesizer"):
+        parse_config({"source": {"url": "x"}, "synthesizer": "ctgan"})
 
 
 def test_check_against_metadata_suggests_table_and_column():

@@ -1,0 +1,126 @@
+"""HMA, HSA and Independent side by side: fit and sample seconds, peak RSS, integrity and fidelity per dataset.
+
+Not a test: it prints figures measured in the same run (the machine is shared and noisy: compare ratios).
+Each (dataset, synthesizer) pair runs in its own process, so peak RSS is its own; it includes reading the
+source into memory, which is the same for the three. Fidelity is ``dbsynth.evaluate`` (dbsynth/report):
+overall and per property (column shapes, column pair trends, cardinality, inter-table trends).
+
+Usage::
+
+    python benchmarks/bench_synthesizers.py                    # chinook (embedded SQLite copy)
+    python benchmarks/bench_synthesizers.py \\
+        --dataset pagila=postgresql+psycopg://postgres@127.0.0.1/pagila \\
+        --dataset tpch-sf0.1=postgresql+psycopg://postgres@127.0.0.1/bench_tpch01
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SYNTHESIZERS = ("hma", "hsa", "independent")
+PROPS = ("column_shapes", "column_pair_trends", "cardinality", "intertable_trends")
+
+
+def _integrity(md, synth) -> dict:
+    """Share of non-NULL references found in their parent, and rows repeating a primary key or unique key."""
+    import numpy as np
+    import pandas as pd
+
+    fk_ok = fk_all = dup = 0
+    for t, table in md.tables.items():
+        frame = synth[t]
+        keys = [table.primary_key] if table.primary_key else []
+        keys += [u.columns for u in table.unique_constraints]
+        for cols in keys:
+            sub = frame[cols]
+            dup += int((sub.duplicated() & sub.notna().all(axis=1)).sum())
+        for fk in table.foreign_keys:
+            sub = frame[fk.columns].dropna().astype("object")
+            parent = pd.MultiIndex.from_frame(synth[fk.ref_table][fk.ref_columns].astype("object"))
+            found = parent.get_indexer(pd.MultiIndex.from_frame(sub)) >= 0 if len(sub) else np.zeros(0, bool)
+            fk_ok += int(found.sum())
+            fk_all += len(sub)
+    return {"fk_integrity": fk_ok / fk_all if fk_all else 1.0, "duplicate_keys": dup}
+
+
+def run_one(name: str, url: str, kind: str) -> dict:
+    """Read, fit, sample and score one dataset with one synthesizer, in this process."""
+    import dbsynth
+    from dbsynth.read import read_tables
+    from dbsynth.reflect import reflect
+
+    cls = {"hma": dbsynth.HMASynthesizer, "hsa": dbsynth.HSASynthesizer,
+           "independent": dbsynth.IndependentSynthesizer}[kind]
+    import faker  # noqa: F401  (imported before the clock starts, as HMA's first fit would pay for it)
+
+    md = reflect(url)
+    real = read_tables(url, md)
+    t0 = time.perf_counter()
+    syn = cls(md, seed=0, verbose=False).fit(real)
+    t1 = time.perf_counter()
+    synth = syn.sample()
+    t2 = time.perf_counter()
+    rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # Linux: KiB
+    report = dbsynth.evaluate(real, synth, md)
+    props = report.properties
+    return {
+        "dataset": name, "synthesizer": kind, "fit_s": t1 - t0, "sample_s": t2 - t1, "rss_gb": rss_gb,
+        **_integrity(md, synth), "overall": report.overall, **{p: props.get(p) for p in PROPS},
+        "rows_real": int(sum(map(len, real.values()))), "rows_synth": int(sum(map(len, synth.values()))),
+    }
+
+
+def _fmt(v) -> str:
+    return "   -" if v is None else f"{v:.3f}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", action="append", default=[], metavar="NAME=URL",
+                    help="a dataset to add (chinook from the embedded SQLite copy is always run)")
+    ap.add_argument("--no-chinook", action="store_true", help="skip the embedded chinook")
+    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(run_one(*args.child)))
+        return
+    jobs = [] if args.no_chinook else [("chinook", f"sqlite:///{ROOT / 'dbsynth' / 'data' / 'chinook.sqlite'}")]
+    jobs += [tuple(d.split("=", 1)) for d in args.dataset]
+    head = (f"{'dataset':<11} {'synth':<11} {'fit s':>7} {'sample s':>8} {'peak GB':>7} {'FK ok':>7} {'dup keys':>8} "
+            f"{'overall':>7} {'shapes':>6} {'pairs':>6} {'card':>6} {'inter':>6} {'rows synth/real':>17}")
+    print(head)
+    for name, url in jobs:
+        results = {}
+        for kind in SYNTHESIZERS:
+            cmd = [sys.executable, __file__, "--child", name, url, kind]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                print(f"{name:<11} {kind:<11} FAILED: {proc.stderr.strip().splitlines()[-1:]}")
+                continue
+            r = results[kind] = json.loads(proc.stdout.strip().splitlines()[-1])
+            print(
+                f"{name:<11} {kind:<11} {r['fit_s']:>7.2f} {r['sample_s']:>8.2f} {r['rss_gb']:>7.2f} "
+                f"{r['fk_integrity']:>7.1%} {r['duplicate_keys']:>8} {_fmt(r['overall']):>7} "
+                + " ".join(f"{_fmt(r[p]):>6}" for p in PROPS)
+                + f" {r['rows_synth']:>8}/{r['rows_real']:<8}",
+                flush=True,
+            )
+        if "hma" in results:
+            h = results["hma"]
+            for kind in ("hsa", "independent"):
+                if kind in results:
+                    r = results[kind]
+                    print(f"  {kind} vs hma: fit {h['fit_s'] / r['fit_s']:.2f}x, sample {h['sample_s'] / r['sample_s']:.2f}x, "
+                          f"fit+sample {(h['fit_s'] + h['sample_s']) / (r['fit_s'] + r['sample_s']):.2f}x faster; "
+                          f"overall fidelity {r['overall'] - h['overall']:+.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,398 @@
+"""Keys and references shared by the segment-based synthesizers (HSA, Independent).
+
+These are the pieces every multi-table synthesizer needs once the rows of a table exist: which parent row each
+child row points to, so that every foreign key is valid and every key unique, for every schema shape
+(several parents, two keys to one parent, composite and nested keys, nullable keys, self-references and
+cycles). The logic follows :mod:`dbsynth.model.hma`, but lives here on purpose: HMA's private helpers are
+being reworked (streamed fit, batched sampling), and the synthesizers built on this module must not break
+when they move.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+
+from ..errors import SchemaMismatchError
+from ..metadata import Metadata, Table
+from ..metadata.records import ForeignKey
+
+
+def stable_seed(*parts: object) -> int:
+    """A 64-bit seed from ``parts`` that is the same in every process (unlike ``hash()``)."""
+    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "little")
+
+
+def fk_name(table: Table, fk: ForeignKey) -> str:
+    """The name of ``fk`` as the FK graph spells it (constraint name, or ``table(cols)``)."""
+    return fk.name or f"{table.name}({','.join(fk.columns)})"
+
+
+def check_data(metadata: Metadata, data: dict[str, pd.DataFrame]) -> None:
+    """Refuse data that lacks a table or a (non-computed) column of the metadata.
+
+    Raises:
+        SchemaMismatchError: naming every missing table and column.
+    """
+    problems = [f"table '{t}' missing" for t in metadata.tables if t not in data]
+    for t, table in metadata.tables.items():
+        if t in data:
+            problems += [
+                f"column '{t}.{c.name}' missing" for c in table.columns if not c.computed and c.name not in data[t]
+            ]
+    if problems:
+        raise SchemaMismatchError("data does not match the metadata: " + "; ".join(problems))
+
+
+def key_tuples(df: pd.DataFrame, cols: list[str]) -> pd.Index:
+    """The values of ``cols`` as an index (a MultiIndex for composite keys), compared as Python objects."""
+    if len(cols) == 1:
+        return pd.Index(df[cols[0]].astype("object").to_numpy())
+    return pd.MultiIndex.from_arrays([df[c].astype("object").to_numpy() for c in cols])
+
+
+def positions(parent_df: pd.DataFrame, ref_cols: list[str], child_df: pd.DataFrame, cols: list[str]) -> np.ndarray:
+    """Row position in the parent of each child row's reference (-1 for NULL or dangling)."""
+    pidx = key_tuples(parent_df, ref_cols)
+    if not pidx.is_unique:
+        pidx = pidx.drop_duplicates()
+    pos = pidx.get_indexer(key_tuples(child_df, cols))
+    null = child_df[cols].isna().any(axis=1).to_numpy()
+    pos[null] = -1
+    return pos
+
+
+def round_to_total(raw: np.ndarray, total: int, rng: np.random.Generator) -> np.ndarray:
+    """Non-negative integers proportional to ``raw`` that sum to ``total`` (largest remainder, random ties)."""
+    raw = np.clip(np.nan_to_num(np.asarray(raw, dtype=float)), 0.0, None)
+    if total <= 0 or len(raw) == 0:
+        return np.zeros(len(raw), dtype=np.int64)
+    s = raw.sum()
+    w = raw / s * total if s > 0 else np.full(len(raw), total / len(raw))
+    base = np.floor(w).astype(np.int64)
+    short = int(total - base.sum())
+    if short > 0:
+        frac = w - base + rng.uniform(0, 1e-9, len(w))
+        base[np.argsort(-frac, kind="stable")[:short]] += 1
+    return base
+
+
+def capped_counts(raw: np.ndarray, total: int, cmin: int, cmax: int, rng: np.random.Generator) -> np.ndarray:
+    """Children per parent: proportional to ``raw``, within [cmin, cmax], summing to ``total`` when it fits.
+
+    Parents over the cap hand their excess to parents with room, in proportion to the room (water filling),
+    so the table size follows ``scale`` without breaking the observed range.
+    """
+    n = len(raw)
+    cmax = max(cmax, 1)
+    total = int(min(max(total, cmin * n), cmax * n))
+    counts = np.clip(round_to_total(raw, total, rng), cmin, cmax)
+    for _ in range(50):
+        diff = total - int(counts.sum())
+        if diff == 0:
+            break
+        room = (cmax - counts) if diff > 0 else (counts - cmin)
+        if room.sum() <= 0:
+            break
+        step = round_to_total(room.astype(float), min(abs(diff), int(room.sum())), rng)
+        counts = np.clip(counts + np.sign(diff) * np.minimum(step, room), cmin, cmax)
+    return counts
+
+
+def nonnull_mask(n: int, null_share: float, rng: np.random.Generator, first_null: bool = False) -> np.ndarray:
+    """Rows that get a reference: exactly round(null_share * n) NULLs, placed at random (row 0 first if asked)."""
+    k = int(round(null_share * n))
+    if first_null and n:
+        k = max(k, 1)
+    mask = np.ones(n, dtype=bool)
+    if k <= 0:
+        return mask
+    if first_null:
+        mask[0] = False
+        mask[1 + rng.permutation(n - 1)[: k - 1]] = False
+    else:
+        mask[rng.permutation(n)[:k]] = False
+    return mask
+
+
+def depths(parent: np.ndarray) -> np.ndarray | None:
+    """Depth of each node of a forest given as parent positions (-1: root), by pointer jumping.
+
+    Returns None when the references contain a cycle (some chain never reaches a root).
+    """
+    n = len(parent)
+    depth = np.zeros(n, dtype=np.int64)
+    cur = parent.copy()
+    for _ in range(n + 1):  # one pass per level of the deepest chain, never per row
+        live = cur >= 0
+        if not live.any():
+            return depth
+        depth[live] += 1
+        cur[live] = parent[cur[live]]
+    return None
+
+
+def tree_shape(parent: np.ndarray) -> dict | None:
+    """What a self-reference's forest looks like: per depth, the distribution of children per node.
+
+    Args:
+        parent: each row's parent position in the same table (-1 for a NULL or dangling reference).
+
+    Returns:
+        ``{"max_depth": int, "fanout": [{"values": [...], "weights": [...]}, ...]}`` with one entry per depth
+        ``0 .. max_depth - 1``, or None for cyclic data.
+    """
+    depth = depths(parent)
+    if depth is None:
+        return None
+    children = np.bincount(parent[parent >= 0], minlength=len(parent))
+    max_depth = int(depth.max()) if len(depth) else 0
+    fanout = []
+    for d in range(max_depth):  # a loop over levels, never over rows
+        values, freq = np.unique(children[depth == d], return_counts=True)
+        fanout.append({"values": values.tolist(), "weights": (freq / freq.sum()).tolist()})
+    return {"max_depth": max_depth, "fanout": fanout}
+
+
+def sample_forest(n: int, root_share: float, tree: dict, rng: np.random.Generator) -> np.ndarray:
+    """Parent position of each of ``n`` rows (-1: root) forming a forest with the learned shape.
+
+    Roots come first, then each level's nodes draw their number of children from that level's learned
+    fan-out, so every reference points to an earlier row (no cycle) and the depth never exceeds the learned
+    one. Rows left when the levels run out join nodes above the deepest level, where the learned maximum
+    fan-out leaves room first.
+    """
+    refs = np.full(n, -1, dtype=np.int64)
+    depth = np.zeros(n, dtype=np.int64)
+    n_roots = min(max(int(round(root_share * n)), 1), n)
+    level = np.arange(n_roots)
+    nxt = n_roots
+    for d, fo in enumerate(tree["fanout"]):
+        if nxt >= n or len(level) == 0:
+            break
+        draws = rng.choice(np.asarray(fo["values"], dtype=np.int64), size=len(level), p=np.asarray(fo["weights"]))
+        kids = np.repeat(level, draws)[: n - nxt]
+        refs[nxt: nxt + len(kids)] = kids
+        depth[nxt: nxt + len(kids)] = d + 1
+        level = np.arange(nxt, nxt + len(kids))
+        nxt += len(kids)
+    if nxt < n:
+        eligible = np.flatnonzero((np.arange(n) < nxt) & (depth < tree["max_depth"]))
+        if len(eligible) == 0:
+            eligible = np.arange(nxt)
+        cap = max((max(fo["values"]) for fo in tree["fanout"]), default=1)
+        used = np.bincount(refs[:nxt][refs[:nxt] >= 0], minlength=n)[eligible]
+        pool = rng.permutation(np.repeat(eligible, np.clip(cap - used, 0, None)))
+        need = n - nxt
+        if len(pool) < need:  # no room left under the learned maximum: spread the rest evenly
+            pool = np.r_[pool, rng.choice(eligible, need - len(pool))]
+        refs[nxt:] = pool[:need]
+    return refs
+
+
+def set_refs(frame: pd.DataFrame, fk: ForeignKey, parent: pd.DataFrame, refs: np.ndarray) -> None:
+    """Write into ``frame`` the key values of the parent rows at ``refs`` (-1: NULL)."""
+    null = refs < 0
+    safe = np.where(null, 0, refs)
+    for c, rc in zip(fk.columns, fk.ref_columns):
+        if len(parent) == 0:
+            frame[c] = pd.Series([None] * len(frame), dtype="object")
+            continue
+        vals = parent[rc].iloc[safe].reset_index(drop=True)
+        if null.any():
+            vals = vals.astype("Int64") if pd.api.types.is_integer_dtype(vals) else vals.astype("object")
+            vals[null] = None
+        frame[c] = vals
+
+
+def unique_mask(frame: pd.DataFrame, table: Table, fk_cols: set[str]) -> np.ndarray | None:
+    """Rows to keep so that keys made of references (bridge tables, one-to-one) stay unique.
+
+    Returns:
+        A boolean mask, or None when no key of the table is made of references.
+    """
+    keys = []
+    if table.primary_key and set(table.primary_key) & fk_cols:
+        keys.append(table.primary_key)
+    keys += [u.columns for u in table.unique_constraints if set(u.columns) <= fk_cols]
+    if not keys:
+        return None
+    keep = np.ones(len(frame), dtype=bool)
+    for cols in keys:
+        sub = frame[cols]
+        keep &= ~(sub.duplicated() & sub.notna().all(axis=1)).to_numpy()
+    return keep
+
+
+def match_by_capacity(
+    n: int, capacity: np.ndarray, null_share: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Parent positions for ``n`` child rows along a non-driving key, each parent used up to its capacity.
+
+    ``capacity`` is each parent's sampled number of children along this key; the slots are shuffled and dealt
+    out, so no child x parent matrix is ever built. Rows past the total capacity go to random parents.
+
+    Returns:
+        Parent position per row, -1 for the ``null_share`` of rows left NULL.
+    """
+    refs = np.full(n, -1, dtype=np.int64)
+    n_parent = len(capacity)
+    nonnull = nonnull_mask(n, null_share, rng)
+    want = int(nonnull.sum())
+    if n_parent == 0 or want == 0:
+        return refs
+    pool = rng.permutation(np.repeat(np.arange(n_parent), capacity))
+    if len(pool) < want:  # capacities could not reach the row count: the rest go anywhere
+        pool = np.r_[pool, rng.integers(0, n_parent, want - len(pool))]
+    refs[nonnull] = pool[:want]
+    return refs
+
+
+def redraw_duplicates(frame, table, fk, pframe, cmax, refs, fk_cols, rng, rounds: int = 10) -> None:
+    """Re-draw references of rows that would repeat a key made of references (bridge tables).
+
+    Only the duplicated rows are re-drawn, among parents with room left under the observed maximum, for a
+    few rounds; what is left is dropped afterwards by :func:`unique_mask`.
+    """
+    if len(pframe) == 0:
+        return
+    for _ in range(rounds):
+        keep = unique_mask(frame, table, fk_cols)
+        if keep is None or keep.all():
+            return
+        dup = ~keep & (refs >= 0)
+        if not dup.any():
+            return
+        used = np.bincount(refs[(refs >= 0) & ~dup], minlength=len(pframe))
+        room = np.clip(max(cmax, 1) - used, 0, None)
+        # each free slot once: redrawn rows never push a parent past the observed maximum
+        pool = rng.permutation(np.repeat(np.arange(len(pframe)), room))
+        rows = np.flatnonzero(dup)[: len(pool)]
+        if len(rows) == 0:
+            return
+        refs[rows] = pool[: len(rows)]
+        set_refs(frame, fk, pframe, refs)
+
+
+def cap_overlapping(
+    frame: pd.DataFrame, table: Table, caps: dict[str, int], done: dict[str, pd.DataFrame], rng: np.random.Generator
+) -> np.ndarray | None:
+    """Keep children per parent within the observed maximum for foreign keys nested in a wider one.
+
+    When a narrow key's columns are part of a wider key (lineitem's ``l_partkey -> part`` inside
+    ``(l_partkey, l_suppkey) -> partsupp``), the wide key's values are written last and decide the narrow
+    key too, so a part could collect more lines than any part had. Rows over a narrow key's cap are moved to
+    wide-parent rows that have room under *every* cap, all at once; rows that find no room are dropped.
+
+    Args:
+        frame: the child's sampled rows, references already set (modified in place).
+        table: the child table.
+        caps: observed maximum of children per parent, by foreign-key name.
+        done: sampled parent frames by table name.
+        rng: randomness for the slots.
+
+    Returns:
+        Rows to keep, or None when the table has no nested foreign keys.
+    """
+    keep: np.ndarray | None = None
+    n = len(frame)
+    for wide in table.foreign_keys:
+        narrow = [
+            fk for fk in table.foreign_keys
+            if fk is not wide and set(fk.columns) < set(wide.columns) and fk_name(table, fk) in caps
+        ]
+        if not narrow or fk_name(table, wide) not in caps or wide.ref_table not in done or n == 0:
+            continue
+        keep = np.ones(n, dtype=bool) if keep is None else keep
+        pframe = done[wide.ref_table]
+        if len(pframe) == 0:
+            continue
+        refs = positions(pframe, wide.ref_columns, frame, wide.columns)
+        # each narrow key as codes shared by the wide parent's rows and the child's rows
+        codes = []
+        for fk in narrow:
+            rcs = [wide.ref_columns[wide.columns.index(c)] for c in fk.columns]
+            p_codes, uniques = pd.factorize(key_tuples(pframe, rcs))
+            c_codes = pd.Index(uniques).get_indexer(key_tuples(frame, fk.columns))
+            codes.append((caps[fk_name(table, fk)], p_codes, c_codes))
+        over = np.zeros(n, dtype=bool)
+        for cap, _, c_codes in codes:  # the later rows of a narrow key past its cap
+            rank = pd.Series(c_codes).groupby(c_codes).cumcount().to_numpy()
+            over |= (c_codes >= 0) & (rank >= cap)
+        over &= refs >= 0
+        if not over.any():
+            continue
+        stay = (refs >= 0) & ~over
+        room = np.clip(caps[fk_name(table, wide)] - np.bincount(refs[stay], minlength=len(pframe)), 0, None)
+        slots = rng.permutation(np.repeat(np.arange(len(pframe)), room))
+        ok = np.ones(len(slots), dtype=bool)
+        for cap, p_codes, c_codes in codes:
+            used = np.bincount(c_codes[stay & (c_codes >= 0)], minlength=int(p_codes.max()) + 1)
+            s_codes = p_codes[slots]
+            # conservative: a slot dropped for another key still counts here, so no key overflows
+            rank = pd.Series(s_codes).groupby(s_codes).cumcount().to_numpy()
+            ok &= rank < np.clip(cap - used, 0, None)[s_codes]
+        targets = slots[ok]
+        rows = np.flatnonzero(over)
+        moved, dropped = rows[: len(targets)], rows[len(targets):]
+        for c, rc in zip(wide.columns, wide.ref_columns):
+            col = frame[c].copy()
+            col.iloc[moved] = pframe[rc].iloc[targets[: len(moved)]].to_numpy()
+            frame[c] = col
+        keep[dropped] = False
+    return keep
+
+
+def fill_deferred(graph, specs: dict[str, dict], done: dict[str, pd.DataFrame], seed: int) -> None:
+    """Fill deferred references (cycles, self-references) once every table exists.
+
+    The frames carry valid values (the writer sets them after insert). A self-reference with a learned tree
+    shape is grown as a forest; without one, each row points to an earlier row, so there is never a cycle.
+
+    Args:
+        graph: the metadata's :class:`~dbsynth.metadata.graph.FKGraph`.
+        specs: per child table, per deferred FK name: ``{"null_share": float, "tree": dict | None}``.
+        done: sampled frames by table (modified in place).
+        seed: the synthesizer's seed.
+    """
+    for d in graph.deferred:
+        e = d.edge
+        if e.child not in done or e.parent not in done:
+            continue
+        child = done[e.child]
+        spec = specs.get(e.child, {}).get(e.name, {"null_share": 1.0})
+        rng = np.random.default_rng(stable_seed(seed, "deferred", e.name))
+        n = len(child)
+        pn = len(done[e.parent])
+        self_ref = e.child == e.parent
+        nonnull = nonnull_mask(n, spec["null_share"], rng, first_null=self_ref)
+        if self_ref and spec.get("tree") and n:
+            refs = sample_forest(n, spec["null_share"], spec["tree"], rng)
+            nonnull = refs >= 0
+        elif self_ref:
+            i = np.arange(n)
+            refs = np.floor(rng.uniform(size=n) * i).astype(np.int64)
+        else:
+            refs = rng.integers(0, max(pn, 1), n)
+            nonnull &= pn > 0
+        refs[~nonnull] = -1
+        set_refs(child, e.fk, done[e.parent], refs)
+
+
+def deferred_spec(graph, table: Table, df: pd.DataFrame, data: dict[str, pd.DataFrame]) -> dict[str, dict]:
+    """What :func:`fill_deferred` needs of ``table``'s deferred keys: NULL share and, for a self-reference,
+    the learned tree shape."""
+    out: dict[str, dict] = {}
+    n = len(df)
+    for d in graph.deferred_for(table.name):
+        e = d.edge
+        pos = positions(data[e.parent], e.fk.ref_columns, df, e.fk.columns) if n else np.zeros(0, int)
+        out[e.name] = {"parent": e.parent, "null_share": float((pos < 0).mean()) if n else 0.0}
+        if e.parent == table.name and n:
+            tree = tree_shape(pos)
+            if tree is not None:
+                out[e.name]["tree"] = tree
+    return out

@@ -1,0 +1,44 @@
+"""HSA: segment-based multi-table synthesis, fast for any number of tables.
+
+Each table is split into segments (k-means in its latent normal-score space), each segment is modelled by a
+single-table synthesizer, and every parent -> child relation is learned as the distribution of child counts
+and of child segments given the parent's segment. No extension columns travel up the graph, so fit and
+sample cost grow linearly with the number of tables and rows. See :mod:`dbsynth.model.segmented` for the
+algorithm.
+"""
+
+from __future__ import annotations
+
+from ..metadata import Metadata
+from .segmented import SegmentedSynthesizer
+
+__all__ = ["HSASynthesizer"]
+
+
+class HSASynthesizer(SegmentedSynthesizer):
+    """Multi-table synthesizer: segments per table, parent-child relations learned segment to segment.
+
+    Args:
+        metadata: the tables (validated on fit).
+        locales: Faker locales for PII columns.
+        default_num_clusters: segments per table (fewer when a table has no modelled column or too few rows:
+            at most one per :data:`~dbsynth.model.segmented.MIN_SEGMENT_ROWS` rows).
+        seed: seed of every random draw (None: fresh entropy, fixed at construction).
+        verbose: report progress through :mod:`dbsynth.progress`.
+        min_category_count: categorical labels seen fewer times are merged into the most frequent label.
+
+    Raises:
+        BadInputError: when ``default_num_clusters`` is below 1.
+    """
+
+    def __init__(
+        self,
+        metadata: Metadata,
+        locales: list[str] | None = None,
+        default_num_clusters: int = 3,
+        seed: int | None = None,
+        verbose: bool = True,
+        min_category_count: int = 1,
+    ) -> None:
+        super().__init__(metadata, locales=locales, verbose=verbose, seed=seed,
+                         min_category_count=min_category_count, default_num_clusters=default_num_clusters)

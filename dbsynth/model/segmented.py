@@ -1,0 +1,657 @@
+"""Segment-based multi-table synthesis: the engine of :class:`~dbsynth.model.hsa.HSASynthesizer` and
+:class:`~dbsynth.model.independent.IndependentSynthesizer`.
+
+Fit: each table's rows are split into *segments* by k-means in the table's latent normal-score space (its
+modelled columns through the reversible transforms, ranked into normal scores, plus the normal score of each
+row's number of children along every child key, so segments separate parents whose children differ). Each
+segment is modelled by a pluggable single-table synthesizer (:mod:`dbsynth.model.tables`; a Gaussian copula by
+default). Per foreign key the parent -> child relation is learned as the distribution of children per parent
+given the parent's segment and, along the key that drives generation, the distribution of the child's segment
+given the parent's segment. All of it is counted with ``np.bincount`` / ``np.add.at`` over whole columns:
+no per-parent loop and no extension columns, so the cost grows linearly with tables and rows.
+
+Sample, parents first: a root's segments are drawn in proportion to their learned weights; a child's rows are
+its parents' rows repeated by counts drawn from each parent segment's count distribution, and each child row's
+segment is drawn from its parent segment's row of the segment matrix; then every segment's synthesizer draws
+its rows at once. Keys, references, nested keys, bridge tables, cycles and self-references follow
+:mod:`dbsynth.model._refs`.
+
+With one segment per table this is the Independent synthesizer: each table alone plus the children-per-parent
+distribution.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import progress
+from ..errors import BadInputError, NotFittedError
+from ..metadata import Metadata, Table
+from ..metadata import sdtypes as st
+from . import _refs
+from .generators import generator_from_dict, make_generator, repair
+from .tables import TableSynthesizer, table_synthesizer_class
+from .transforms import fit_transform
+
+#: k-means learns its centroids on at most this many rows, then assigns every row to the nearest one.
+KMEANS_SAMPLE = 5_000
+DEFAULT_TABLE_SYNTHESIZER = "GaussianCopulaSynthesizer"
+#: A table gets at most one segment per this many rows.
+MIN_SEGMENT_ROWS = 100
+
+
+def kmeans(
+    x: np.ndarray, k: int, rng: np.random.Generator, iters: int = 25, restarts: int = 3, standardise: bool = True
+) -> np.ndarray:
+    """Segment labels of the rows of ``x`` by k-means (k-means++ seeding, Lloyd iterations).
+
+    Columns are centred (and standardised unless ``standardise`` is False: the caller scaled them; constant
+    ones are dropped). Centroids are learned on a sample of at most
+    :data:`KMEANS_SAMPLE` rows; every row then goes to its nearest centroid. Labels are renumbered by segment
+    size, largest first, and empty segments disappear, so labels are ``0 .. k' - 1`` with ``k' <= k``.
+
+    Args:
+        x: rows x features.
+        k: the number of segments asked for.
+        rng: randomness of the seeding and of the sample.
+        iters: Lloyd iterations at most.
+        restarts: seedings tried; the one with the smallest within-segment sum of squares is kept.
+        standardise: divide each column by its standard deviation.
+
+    Returns:
+        One label per row (int64).
+    """
+    n = len(x)
+    if k <= 1 or n < 2 * k or x.shape[1] == 0:
+        return np.zeros(n, dtype=np.int64)
+    # with replacement: drawing without would permute all n rows, and a repeated row does not move a centre
+    train = x if n <= KMEANS_SAMPLE else x[rng.integers(0, n, KMEANS_SAMPLE)]
+    sd = train.std(axis=0)
+    keep = sd > 1e-12
+    if not keep.any():
+        return np.zeros(n, dtype=np.int64)
+    mu = train[:, keep].mean(axis=0)
+    sd = sd[keep] if standardise else np.ones(int(keep.sum()))
+    train = (train[:, keep] - mu) / sd
+
+    def nearest(points: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        d = (points**2).sum(1)[:, None] - 2 * points @ centres.T + (centres**2).sum(1)[None, :]
+        lab = d.argmin(axis=1)
+        return lab, np.maximum(d[np.arange(len(points)), lab], 0.0)
+
+    best, best_inertia = None, np.inf
+    for _ in range(restarts):  # a few seedings, the tightest kept: one unlucky seeding can merge two modes
+        # k-means++: each new centre drawn with probability proportional to the squared distance to the nearest
+        centres = train[[rng.integers(len(train))]]
+        for _ in range(1, k):
+            _, d2 = nearest(train, centres)
+            if d2.sum() <= 0:
+                break
+            centres = np.vstack([centres, train[rng.choice(len(train), p=d2 / d2.sum())]])
+        for _ in range(iters):
+            lab, _ = nearest(train, centres)
+            onehot = np.zeros((len(train), len(centres)))
+            onehot[np.arange(len(train)), lab] = 1.0
+            sums = onehot.T @ train
+            cnt = onehot.sum(axis=0)
+            new = np.where(cnt[:, None] > 0, sums / np.maximum(cnt, 1)[:, None], centres)
+            if np.allclose(new, centres):
+                break
+            centres = new
+        inertia = nearest(train, centres)[1].sum()
+        if inertia < best_inertia:
+            best, best_inertia = centres, inertia
+    # every row to its nearest centre without a standardised copy of the whole table: in original units the
+    # distance to centre m is sum(((x - m) / sd)^2), whose argmin only needs x @ (m / sd^2) and a bias
+    m = mu + best * sd
+    weights = np.zeros((len(best), x.shape[1]))
+    weights[:, keep] = m / sd**2
+    bias = (m**2 / sd**2).sum(axis=1)
+    labels = np.empty(n, dtype=np.int64)
+    for lo in range(0, n, 1 << 18):  # in slices: the n x k distance matrix stays small
+        labels[lo: lo + (1 << 18)] = (bias - 2 * x[lo: lo + (1 << 18)] @ weights.T).argmin(axis=1)
+    centres = best
+    sizes = np.bincount(labels, minlength=len(centres))
+    order = np.argsort(-sizes, kind="stable")
+    remap = np.full(len(centres), -1, dtype=np.int64)
+    remap[order] = np.arange(len(centres))
+    return remap[labels]
+
+
+def _latent(col, s: pd.Series, rng: np.random.Generator) -> list[np.ndarray]:
+    """The latent columns of one column for segmenting (as the transforms make them; categories by a single
+    hash pass, since only their position in the frequency order matters here)."""
+    if col.sdtype in (st.CATEGORICAL, st.BOOLEAN):
+        codes, _ = pd.factorize(s.astype("object"), use_na_sentinel=False)
+        freq = np.bincount(codes)
+        order = np.argsort(-freq, kind="stable")
+        share = freq[order] / max(freq.sum(), 1)
+        centre = np.empty(len(freq))
+        centre[order] = np.cumsum(share) - share / 2  # the middle of the label's frequency interval
+        return [centre[codes]]
+    _, lat = fit_transform(col, s, rng)
+    return [np.asarray(a, dtype=float) for a in lat.values()]
+
+
+def _scores(x: np.ndarray, rng: np.random.Generator, clip: float = 4.0) -> np.ndarray:
+    """Normal scores of a latent column under a normal marginal fitted by its median and spread, clipped.
+
+    Unlike rank-based scores (which turn any shape into a bell), these keep a column's modes apart, which is
+    what segments should find (a bimodal amount is two segments, not a median split); the median, the
+    interquartile range and the clip keep a few outliers from becoming a segment of their own.
+    """
+    ref = x if len(x) <= KMEANS_SAMPLE else x[rng.integers(0, len(x), KMEANS_SAMPLE)]  # quantiles of a sample
+    q1, med, q3 = np.percentile(ref, [25, 50, 75])
+    spread = (q3 - q1) / 1.349 if q3 > q1 else ref.std()
+    if spread <= 1e-12:
+        return np.zeros(len(x))
+    return np.clip((x - med) / spread, -clip, clip)
+
+
+def _categorical_draw(probs: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One draw per entry of ``rows`` from the categorical distribution ``probs[rows]`` (vectorised)."""
+    if len(rows) == 0:
+        return np.zeros(0, dtype=np.int64)
+    cum = np.cumsum(probs, axis=1)
+    u = rng.uniform(size=len(rows))
+    out = (u[:, None] > cum[rows]).sum(axis=1)
+    return np.minimum(out, probs.shape[1] - 1).astype(np.int64)
+
+
+def _count_hist(counts: np.ndarray, seg: np.ndarray, k: int) -> list[dict]:
+    """Per segment, the distribution of ``counts`` (values and weights); segments without rows get the
+    distribution over all rows."""
+    out = []
+    for s in range(k):  # a loop over segments, never over parents
+        c = counts[seg == s]
+        if len(c) == 0:
+            c = counts if len(counts) else np.zeros(1, dtype=np.int64)
+        values, freq = np.unique(c, return_counts=True)
+        out.append({"values": values.astype(np.int64).tolist(), "weights": (freq / freq.sum()).tolist()})
+    return out
+
+
+def _draw_counts(hist: list[dict], seg: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Children per parent drawn from the count distribution of each parent's segment."""
+    out = np.zeros(len(seg), dtype=np.int64)
+    for s, h in enumerate(hist):
+        rows = np.flatnonzero(seg == s)
+        if len(rows):
+            out[rows] = rng.choice(np.asarray(h["values"], dtype=np.int64), size=len(rows), p=np.asarray(h["weights"]))
+    return out
+
+
+class SegmentedSynthesizer:
+    """Multi-table synthesizer: segments per table, each modelled by a table synthesizer.
+
+    Use :class:`~dbsynth.model.hsa.HSASynthesizer` or :class:`~dbsynth.model.independent.IndependentSynthesizer`.
+
+    Args:
+        metadata: the tables (validated on fit).
+        locales: Faker locales for PII columns.
+        verbose: report progress through :mod:`dbsynth.progress`.
+        seed: seed of every random draw (None: fresh entropy, fixed at construction).
+        min_category_count: categorical labels seen fewer times are merged into the most frequent label.
+        default_num_clusters: segments per table (fewer when a table has too few rows).
+    """
+
+    def __init__(
+        self,
+        metadata: Metadata,
+        locales: list[str] | None = None,
+        verbose: bool = True,
+        seed: int | None = None,
+        min_category_count: int = 1,
+        default_num_clusters: int = 3,
+    ) -> None:
+        if int(default_num_clusters) < 1:
+            raise BadInputError("default_num_clusters must be >= 1")
+        self.metadata = metadata.copy()
+        self.locales = list(locales or ["en_US"])
+        self.verbose = verbose
+        self.seed = int(seed) if seed is not None else int(np.random.SeedSequence().entropy % (2**63))
+        self.min_category_count = int(min_category_count)
+        self.default_num_clusters = int(default_num_clusters)
+        self._table_parameters = {
+            t: {"table_synthesizer": DEFAULT_TABLE_SYNTHESIZER, "table_parameters": {}} for t in self.metadata.tables
+        }
+        self._models: dict[str, dict] | None = None
+        self._cache: dict[tuple[str, int], TableSynthesizer] = {}
+
+    # ---- settings -----------------------------------------------------------------------------------
+    def get_metadata(self) -> Metadata:
+        """A copy of the metadata."""
+        return self.metadata.copy()
+
+    def set_table_parameters(
+        self,
+        table_name: str,
+        table_synthesizer: str | dict[str, Any] = DEFAULT_TABLE_SYNTHESIZER,
+        table_parameters: dict[str, Any] | None = None,
+    ) -> None:
+        """Choose the single-table synthesizer of one table and its settings (before fit).
+
+        Args:
+            table_name: the table.
+            table_synthesizer: a registered table synthesizer (see :mod:`dbsynth.model.tables`). A dict here is
+                taken as ``table_parameters`` of the default synthesizer (the call shape of HMASynthesizer).
+            table_parameters: settings of that synthesizer (for the Gaussian copula: ``default_distribution``,
+                ``numerical_distributions`` ({column: family}), ``enforce_min_max_values``,
+                ``enforce_rounding``, ``min_category_count``).
+
+        Raises:
+            BadInputError: for an unknown table, synthesizer, setting, distribution or column.
+        """
+        table = self.metadata.table(table_name)
+        if isinstance(table_synthesizer, dict):
+            table_synthesizer, table_parameters = DEFAULT_TABLE_SYNTHESIZER, table_synthesizer
+        cls = table_synthesizer_class(table_synthesizer, table=table_name)
+        params = dict(table_parameters or {})
+        cls.validate_parameters(params, table=table_name)
+        for col in params.get("numerical_distributions") or {}:
+            table.column(col)
+        self._table_parameters[table_name] = {"table_synthesizer": cls.name, "table_parameters": copy.deepcopy(params)}
+
+    def get_table_parameters(self, table_name: str) -> dict[str, Any]:
+        """The table synthesizer of one table and its settings (a copy, defaults filled in).
+
+        Returns:
+            ``{"table_synthesizer": name, "table_parameters": {...}}``.
+
+        Raises:
+            MetadataError: for an unknown table.
+        """
+        self.metadata.table(table_name)
+        tp = self._table_parameters[table_name]
+        cls = table_synthesizer_class(tp["table_synthesizer"], table=table_name)
+        return {"table_synthesizer": cls.name, "table_parameters": self._effective(cls, tp["table_parameters"])}
+
+    def _effective(self, cls: type[TableSynthesizer], params: dict[str, Any]) -> dict[str, Any]:
+        base = {"min_category_count": self.min_category_count} if "min_category_count" in cls.DEFAULTS else {}
+        return cls.validate_parameters({**base, **params})
+
+    def get_parameters(self) -> dict[str, Any]:
+        """Constructor settings and per-table settings."""
+        return {
+            "locales": list(self.locales),
+            "verbose": self.verbose,
+            "seed": self.seed,
+            "min_category_count": self.min_category_count,
+            "default_num_clusters": self.default_num_clusters,
+            "tables": copy.deepcopy(self._table_parameters),
+        }
+
+    @classmethod
+    def _from_saved_parameters(cls, metadata: Metadata, p: dict[str, Any]):
+        """A new, unfitted synthesizer with the settings of :meth:`get_parameters` (for model files)."""
+        syn = cls(metadata, locales=p["locales"], verbose=p["verbose"], seed=p["seed"],
+                  min_category_count=p["min_category_count"], default_num_clusters=p["default_num_clusters"])
+        syn._table_parameters = p["tables"]
+        return syn
+
+    def _require_fitted(self) -> dict[str, dict]:
+        if self._models is None:
+            raise NotFittedError("the synthesizer is not fitted", hint="Call fit(data) first.")
+        return self._models
+
+    def get_learned_distributions(self, table_name: str) -> dict[str, dict]:
+        """The marginal learned for each latent column of ``table_name``.
+
+        With one segment, the segment's marginal; with several, ``{"family": "mixture", "weights": [...],
+        "components": [...]}`` (one component per segment, None where a segment has no such column).
+
+        Raises:
+            NotFittedError: before fit.
+            MetadataError: for an unknown table.
+        """
+        models = self._require_fitted()
+        self.metadata.table(table_name)
+        m = models[table_name]
+        per_seg = [self._segment(table_name, s).learned_distributions() for s in range(len(m["segments"]["models"]))]
+        if len(per_seg) == 1:
+            return per_seg[0]
+        names = list(dict.fromkeys(nm for d in per_seg for nm in d))
+        weights = np.asarray(m["segments"]["weights"], dtype=float).tolist()
+        return {nm: {"family": "mixture", "weights": weights, "components": [d.get(nm) for d in per_seg]} for nm in names}
+
+    def get_loss_values(self, table_name: str | None = None) -> pd.DataFrame:
+        """Training losses of neural table synthesizers.
+
+        Raises:
+            NotFittedError: before fit.
+            BadInputError: always so far: every table synthesizer shipped (the Gaussian copula) is fitted in
+                closed form and has no loss values.
+        """
+        models = self._require_fitted()
+        tables = [table_name] if table_name is not None else list(models)
+        for t in tables:
+            self.metadata.table(t)
+            for s in range(len(models[t]["segments"]["models"])):
+                self._segment(t, s).loss_values()
+        raise BadInputError("no table has loss values", hint="get_loss_values() is for neural table synthesizers.")
+
+    def _task(self, stage: str, table: str, total: int | None):
+        if self.verbose:
+            return progress.task(stage, table=table, total=total)
+        return contextlib.nullcontext(progress.Task(stage, table, total))
+
+    def _rng(self, *parts: object) -> np.random.Generator:
+        return np.random.default_rng(_refs.stable_seed(self.seed, *parts))
+
+    def _num_clusters(self, n_rows: int) -> int:
+        # a copula per segment needs rows to estimate its marginals and correlations: small tables get fewer
+        # segments (a 25-row lookup table one), which also spares them the fixed cost of extra models
+        return max(1, min(self.default_num_clusters, n_rows // MIN_SEGMENT_ROWS))
+
+    def _modelled_columns(self, table: Table, n: int) -> list:
+        ref_cols = {c for fk in table.foreign_keys for c in fk.columns}
+        key_cols = set(table.primary_key) | ref_cols
+        return [c for c in table.columns if not c.computed and c.name not in key_cols and c.is_modelled and n > 0]
+
+    def _segment(self, table: str, s: int) -> TableSynthesizer:
+        """The fitted synthesizer of segment ``s`` of ``table`` (rebuilt from the model dict once)."""
+        key = (table, s)
+        if key not in self._cache:
+            m = self._require_fitted()[table]
+            cols = [self.metadata.tables[table].column(c) for c in m["modelled"]]
+            self._cache[key] = TableSynthesizer.from_dict(m["segments"]["models"][s], cols)
+        return self._cache[key]
+
+    # ---- fit ----------------------------------------------------------------------------------------
+    def fit(self, data: dict[str, pd.DataFrame]):
+        """Learn every table of the metadata from ``data``.
+
+        Args:
+            data: one frame per metadata table (frame contract).
+
+        Returns:
+            ``self``.
+
+        Raises:
+            SchemaMismatchError: when a table or column of the metadata is missing from ``data``.
+            BadInputError: for invalid table parameters.
+        """
+        md = self.metadata
+        md.validate()
+        _refs.check_data(md, data)
+        graph = md.graph()
+        frames = {t: data[t].reset_index(drop=True) for t in md.tables}
+        # where each child row points, per foreign key: computed once, used by both ends of the edge
+        pos = {e.name: _refs.positions(frames[e.parent], e.fk.ref_columns, frames[e.child], e.fk.columns)
+               for e in graph.edges}
+        depths = graph.depths()
+        labels: dict[str, np.ndarray] = {}
+        models: dict[str, dict] = {}
+        self._cache = {}
+        for t in graph.parent_first():
+            with self._task("fit", t, len(frames[t])) as task:
+                models[t], labels[t] = self._fit_table(t, frames, graph, pos)
+                task.advance(len(frames[t]))
+        for t in graph.parent_first():
+            self._fit_links(t, models, frames, graph, depths, pos, labels)
+        self._models = models
+        return self
+
+    def _fit_table(self, t, frames, graph, pos) -> tuple[dict, np.ndarray]:
+        table = self.metadata.tables[t]
+        df = frames[t]
+        n = len(df)
+        rng = self._rng("fit", t)
+        tp = self._table_parameters[t]
+        cls = table_synthesizer_class(tp["table_synthesizer"], table=t)
+        params = self._effective(cls, tp["table_parameters"])
+        modelled = self._modelled_columns(table, n)
+        ref_cols = {c for fk in table.foreign_keys for c in fk.columns}
+        generators = {}
+        for col in table.columns:
+            if col.computed or col.name in ref_cols or col in modelled:
+                continue
+            gen = make_generator(col, table, self.locales)  # keys (unique, of the column's type), PII, text
+            gen.fit(df[col.name] if col.name in df else pd.Series([], dtype="object"))
+            generators[col.name] = gen.to_dict()
+        labels = self._segments(table, df, modelled, graph, pos, rng)
+        k = int(labels.max()) + 1 if n else 1
+        seg_models = []
+        own = df[[c.name for c in modelled]]
+        for s in range(k):  # a loop over a handful of segments
+            rows = np.flatnonzero(labels == s) if n else np.zeros(0, dtype=np.int64)
+            synth = cls(modelled, **params).fit(own if k == 1 else own.iloc[rows].reset_index(drop=True), rng)
+            seg_models.append(synth.to_dict())
+        weights = np.bincount(labels, minlength=k) / max(n, 1) if n else np.ones(1)
+        model = {
+            "n_rows": n,
+            "modelled": [c.name for c in modelled],
+            "generators": generators,
+            "segments": {"weights": weights, "models": seg_models},
+            "link": None,
+            "others": {},
+            "deferred": _refs.deferred_spec(graph, table, df, frames),
+        }
+        return model, labels
+
+    def _segments(self, table: Table, df: pd.DataFrame, modelled, graph, pos, rng) -> np.ndarray:
+        """Segment label of each row: k-means over the normal scores of the modelled columns and of the
+        number of children along each child key."""
+        n = len(df)
+        k = self._num_clusters(n)
+        if k <= 1 or n < 2 * k:
+            return np.zeros(n, dtype=np.int64)
+        own = []
+        for col in modelled:
+            own += [_scores(a, rng) for a in _latent(col, df[col.name], rng)]
+        kids = []
+        for e in graph.children(table.name):
+            p = pos[e.name]
+            kids.append(_scores(np.bincount(p[p >= 0], minlength=n).astype(float), rng))
+        if not own and not kids:
+            return np.zeros(n, dtype=np.int64)
+        # the children's counts together weigh as much as the table's own columns: segments exist to carry
+        # the parent -> child relation, and one count among thirty columns would otherwise hardly count
+        w = np.sqrt(len(own) / len(kids)) if kids and len(own) > len(kids) else 1.0
+        x = np.column_stack(own + [c * w for c in kids])
+        return kmeans(x, k, rng, standardise=False)
+
+    def _driving_edge(self, table: Table, graph, depths):
+        """The foreign key that drives generation: NOT NULL first, then deepest parent, then name."""
+        edges = graph.parents(table.name)
+        if not edges:
+            return None
+        return min(edges, key=lambda e: (table.fk_is_nullable(e.fk), -depths[e.parent], e.name))
+
+    def _fit_links(self, t, models, frames, graph, depths, pos, labels) -> None:
+        table = self.metadata.tables[t]
+        n = len(frames[t])
+        model = models[t]
+        k_child = len(model["segments"]["models"])
+        driving = self._driving_edge(table, graph, depths)
+        for e in graph.parents(t):
+            p = pos[e.name]
+            ok = p >= 0
+            n_parent = len(frames[e.parent])
+            pseg = labels[e.parent]
+            k_parent = len(models[e.parent]["segments"]["models"])
+            counts = np.bincount(p[ok], minlength=n_parent)
+            common = {
+                "parent": e.parent,
+                "count_min": int(counts.min()) if n_parent else 0,
+                "count_max": int(counts.max()) if n_parent else 0,
+                "counts": _count_hist(counts, pseg, k_parent),
+            }
+            if driving is not None and e.name == driving.name:
+                cseg = labels[t]
+                mat = np.zeros((k_parent, k_child))
+                np.add.at(mat, (pseg[p[ok]], cseg[ok]), 1.0)
+                overall = np.bincount(cseg, minlength=k_child).astype(float) if n else np.ones(k_child)
+                overall /= max(overall.sum(), 1.0)
+                rows = mat.sum(axis=1, keepdims=True)
+                # a parent segment that never had children still needs a row: the child's overall mix
+                mat = np.where(rows > 0, mat / np.maximum(rows, 1.0), overall)
+                orph = np.bincount(cseg[~ok], minlength=k_child).astype(float)
+                model["link"] = {
+                    **common,
+                    "edge": e.name,
+                    "n_linked": int(ok.sum()),
+                    "orphans": int((~ok).sum()),
+                    "child_segments": mat,
+                    "orphan_segments": orph / orph.sum() if orph.sum() else overall,
+                }
+            else:
+                model["others"][e.name] = {**common, "null_share": float((~ok).mean()) if n else 0.0}
+
+    # ---- sample -------------------------------------------------------------------------------------
+    def sample(self, scale: float = 1.0, num_rows: dict[str, int] | int | None = None) -> dict[str, pd.DataFrame]:
+        """Synthetic rows for every table, parent-first, following the frame contract.
+
+        Args:
+            scale: size of each root table relative to the source (children follow their parents).
+            num_rows: rows per root table (``{table: n}``, or one int for every root), overriding ``scale``.
+
+        Returns:
+            One frame per table, in parent-first order.
+
+        Raises:
+            NotFittedError: before fit.
+            BadInputError: for a negative scale.
+        """
+        models = self._require_fitted()
+        if scale < 0:
+            raise BadInputError("scale must be >= 0")
+        graph = self.metadata.graph()
+        if isinstance(num_rows, (int, np.integer)):
+            num_rows = {r: int(num_rows) for r in graph.roots()}
+        num_rows = dict(num_rows or {})
+        for t in num_rows:
+            self.metadata.table(t)
+        frames: dict[str, pd.DataFrame] = {}
+        segs: dict[str, np.ndarray] = {}
+        for t in graph.parent_first():
+            with self._task("sample", t, None) as task:
+                frames[t], segs[t] = self._sample_table(t, models, graph, frames, segs, scale, num_rows)
+                task.advance(len(frames[t]))
+        _refs.fill_deferred(graph, {t: m["deferred"] for t, m in models.items()}, frames, self.seed)
+        return frames
+
+    def _sample_table(self, t, models, graph, frames, segs, scale, num_rows) -> tuple[pd.DataFrame, np.ndarray]:
+        table = self.metadata.tables[t]
+        m = models[t]
+        rng = self._rng("sample", t)
+        weights = np.asarray(m["segments"]["weights"], dtype=float)
+        k = len(weights)
+        link = m["link"]
+        if link is not None and link["parent"] not in frames:
+            link = None
+        pidx = None
+        if link is None or t in num_rows:
+            n = int(num_rows.get(t, round(m["n_rows"] * scale)))
+            seg = rng.permutation(np.repeat(np.arange(k), _refs.round_to_total(weights, n, rng)))
+            link = None
+        else:
+            p_model = models[link["parent"]]
+            n_parent = len(frames[link["parent"]])
+            ratio = n_parent / p_model["n_rows"] if p_model["n_rows"] else 0.0
+            pseg = segs[link["parent"]]
+            raw = _draw_counts(link["counts"], pseg, rng)
+            total = int(round(link["n_linked"] * ratio))
+            counts = _refs.capped_counts(raw, total, link["count_min"], link["count_max"], rng)
+            pidx = np.repeat(np.arange(n_parent), counts)
+            seg = _categorical_draw(np.asarray(link["child_segments"], dtype=float), pseg[pidx], rng)
+            n_orph = int(round(link["orphans"] * ratio))
+            orph = _categorical_draw(np.asarray(link["orphan_segments"], dtype=float)[None, :],
+                                     np.zeros(n_orph, dtype=np.int64), rng)
+            seg = np.r_[seg, orph].astype(np.int64)
+            pidx = np.r_[pidx, np.full(n_orph, -1)]
+        # rows grouped by segment, so each segment's rows are drawn at once and simply stacked (row order
+        # means nothing to a table; the references travel with the rows)
+        order = np.argsort(seg, kind="stable")
+        seg = seg[order]
+        if pidx is not None:
+            pidx = pidx[order]
+        n = len(seg)
+        frame = self._own_columns(t, m, seg, rng)
+        for c in table.columns:
+            if c.computed or c.name in frame:
+                continue
+            if c.name in m["generators"]:
+                frame[c.name] = generator_from_dict(m["generators"][c.name]).generate(n, rng, start=0).reset_index(drop=True)
+            else:  # references, set below
+                frame[c.name] = pd.Series([None] * n, dtype="object")
+        frame = frame[[c.name for c in table.columns if not c.computed]]
+        fk_cols = {c for fk in table.foreign_keys for c in fk.columns}
+        caps: dict[str, int] = {}
+        redraw = []
+        # wider keys last: when keys overlap (lineitem's partkey alone and with suppkey), the composite one
+        # wins, and its values are valid for the narrower key too since its parent references the same rows
+        for fk in sorted(table.foreign_keys, key=lambda f: len(f.columns)):
+            name = _refs.fk_name(table, fk)
+            if fk.ref_table not in frames or graph.is_deferred(t, fk):
+                continue  # deferred keys are filled once every table exists
+            pframe = frames[fk.ref_table]
+            if link is not None and name == link["edge"]:
+                _refs.set_refs(frame, fk, pframe, pidx)
+                caps[name] = max(int(link["count_max"]), 1)
+            elif name in m["others"]:
+                o = m["others"][name]
+                want = n - int(round(o["null_share"] * n))
+                raw = _draw_counts(o["counts"], segs[fk.ref_table], rng)
+                cap = _refs.capped_counts(raw, want, o["count_min"], o["count_max"], rng)
+                refs = _refs.match_by_capacity(n, cap, o["null_share"], rng)
+                _refs.set_refs(frame, fk, pframe, refs)
+                caps[name] = max(int(o["count_max"]), 1)
+                redraw.append((fk, pframe, o["count_max"], refs))
+            else:  # the driving key of a table sized by num_rows: any parent
+                refs = rng.integers(0, len(pframe), n) if len(pframe) else np.full(n, -1)
+                _refs.set_refs(frame, fk, pframe, refs)
+        for fk, pframe, cmax, refs in redraw:
+            _refs.redraw_duplicates(frame, table, fk, pframe, cmax, refs, fk_cols, rng)
+        within = _refs.cap_overlapping(frame, table, caps, frames, rng)
+        frame = repair(frame, table, rng)
+        keep = _refs.unique_mask(frame, table, fk_cols)
+        if within is not None:
+            keep = within if keep is None else keep & within
+        if keep is not None and not keep.all():
+            frame = frame[keep].reset_index(drop=True)
+            seg = seg[keep]
+        return frame, seg
+
+    def _own_columns(self, t: str, m: dict, seg: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+        """The modelled columns of every row (``seg`` sorted), each segment's rows drawn at once."""
+        n = len(seg)
+        if not m["modelled"]:
+            return pd.DataFrame(index=pd.RangeIndex(n))
+        sizes = np.bincount(seg, minlength=len(m["segments"]["models"]))
+        parts = [self._segment(t, s).sample(int(size), rng) for s, size in enumerate(sizes) if size > 0]
+        if not parts:
+            return self._segment(t, 0).sample(0, rng)
+        return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+    # ---- persistence ----------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted model to ``path`` (zip of JSON + npz; no source rows).
+
+        Raises:
+            NotFittedError: before fit.
+        """
+        from .store import save_synthesizer
+
+        return save_synthesizer(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path):
+        """Read a model written by :meth:`save`.
+
+        Raises:
+            ModelFileError: for a corrupted, foreign or newer file, or a model of another class.
+        """
+        from ..errors import ModelFileError
+        from .store import load_synthesizer
+
+        syn = load_synthesizer(path)
+        if not isinstance(syn, cls):
+            raise ModelFileError(f"'{Path(path).name}' holds a {type(syn).__name__}, not a {cls.__name__}")
+        return syn
