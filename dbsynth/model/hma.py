@@ -184,6 +184,21 @@ def _cuts(units: np.ndarray, batch_rows: int | None) -> list[tuple[int, int]]:
     return list(zip(cuts[:-1], cuts[1:]))
 
 
+def _room_slots(room: np.ndarray, need: int, rng: np.random.Generator) -> np.ndarray:
+    """Parent positions in random order, each at most ``room`` times: enough candidates for ``need`` rows.
+
+    Every free place is listed when there are few; otherwise about four candidates per row are drawn in
+    proportion to the room, so memory follows the rows to place, not the parent table's total room.
+    """
+    total = int(room.sum())
+    want = 4 * need + 1024
+    if total <= want:
+        return rng.permutation(np.repeat(np.arange(len(room)), room))
+    slots = rng.choice(len(room), size=want, p=room / total)
+    rank = pd.Series(slots).groupby(slots).cumcount().to_numpy()
+    return slots[rank < room[slots]]
+
+
 @dataclass
 class _BatchState:
     """What one table's batches share: counts under caps, keys seen, rows generated, self-reference keys."""
@@ -537,8 +552,8 @@ class HMASynthesizer:
             li = pidx[linked]
             mu = np.zeros((len(li), len(names)))
             if passed:
-                pm = np.column_stack([parent.ext[_mean_col(link["edge"], j)] for j in range(len(passed))])
-                mu[:, passed] = pm[li]
+                # only this batch's parents: the parent table's figures are never copied whole
+                mu[:, passed] = np.column_stack([parent.ext[_mean_col(link["edge"], j)][li] for j in range(len(passed))])
             z[linked] = mu + _mvn(rng, np.asarray(link["resid_cov"]), len(li))
         if (~linked).any():
             z[~linked] = _mvn(rng, corr, int((~linked).sum()))
@@ -722,7 +737,7 @@ class HMASynthesizer:
             if over.any():
                 stay = (refs >= 0) & ~over
                 room = np.clip(caps[wide_key] - w_prior - np.bincount(refs[stay], minlength=len(pframe)), 0, None)
-                slots = rng.permutation(np.repeat(np.arange(len(pframe)), room))
+                slots = _room_slots(room, int(over.sum()), rng)
                 ok = np.ones(len(slots), dtype=bool)
                 for cap, p_codes, uniques, fk, n_prior in codes:
                     c_codes = uniques.get_indexer(_key_tuples(frame, fk.columns))
