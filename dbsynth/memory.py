@@ -8,6 +8,8 @@ sizes are clamped so that small budgets still make progress and large ones do no
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import re
 from dataclasses import dataclass
 
@@ -15,7 +17,7 @@ from .errors import MemoryBudgetError
 from .metadata import Metadata
 from .metadata import sdtypes as st
 
-__all__ = ["MemoryPlan", "parse_size", "plan_memory", "DEFAULT_LIMIT"]
+__all__ = ["MemoryPlan", "parse_size", "plan_memory", "release", "DEFAULT_LIMIT"]
 
 #: The budget when the config says nothing: 1 GB.
 DEFAULT_LIMIT = 1 << 30
@@ -123,3 +125,17 @@ def _human(n: int) -> str:
         if n >= scale:
             return f"{n / scale:.1f} {unit}".replace(".0 ", " ")
     return f"{n} B"
+
+
+def release() -> None:
+    """Hand memory freed by a finished stage back to the operating system.
+
+    numpy and pandas free large arrays into the C allocator, which keeps the pages for reuse; between stages
+    (after the fit, after a big table is sampled) that would count against the budget while nothing uses it.
+    ``malloc_trim`` exists in glibc only; elsewhere this is just a garbage collection.
+    """
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass

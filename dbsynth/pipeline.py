@@ -30,6 +30,7 @@ from . import progress
 from .config import Config, check_against, load_config
 from .errors import ConfigError, ModelFileError, QualityError, SchemaMismatchError, UnsafeTargetError, mask_url
 from .metadata import Metadata
+from .memory import release
 from .metadata import sdtypes as st
 
 __all__ = ["Plan", "RunReport", "TablePlan", "fit", "plan", "prepare", "run", "sample"]
@@ -419,6 +420,7 @@ def _fit(prep: _Prepared, report: RunReport):
         with _timed(report, "fit"):
             with open_sources(prep.cfg.source.url, prep.modelled, chunk_rows=mem.chunk_rows) as sources:
                 synth.fit(sources, sample_rows=mem.sample_rows)
+        release()  # the samples and key indexes of the fit are gone: give their pages back before sampling
     else:
         with _timed(report, "read"):
             data = _read(prep.cfg.source.url, prep.modelled)

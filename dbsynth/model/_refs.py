@@ -10,7 +10,6 @@ when they move.
 
 from __future__ import annotations
 
-import hashlib
 
 import numpy as np
 import pandas as pd
@@ -18,12 +17,7 @@ import pandas as pd
 from ..errors import SchemaMismatchError
 from ..metadata import Metadata, Table
 from ..metadata.records import ForeignKey
-
-
-def stable_seed(*parts: object) -> int:
-    """A 64-bit seed from ``parts`` that is the same in every process (unlike ``hash()``)."""
-    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
-    return int.from_bytes(digest[:8], "little")
+from .fold import stable_seed, tree_shape
 
 
 def fk_name(table: Table, fk: ForeignKey) -> str:
@@ -116,45 +110,6 @@ def nonnull_mask(n: int, null_share: float, rng: np.random.Generator, first_null
     else:
         mask[rng.permutation(n)[:k]] = False
     return mask
-
-
-def depths(parent: np.ndarray) -> np.ndarray | None:
-    """Depth of each node of a forest given as parent positions (-1: root), by pointer jumping.
-
-    Returns None when the references contain a cycle (some chain never reaches a root).
-    """
-    n = len(parent)
-    depth = np.zeros(n, dtype=np.int64)
-    cur = parent.copy()
-    for _ in range(n + 1):  # one pass per level of the deepest chain, never per row
-        live = cur >= 0
-        if not live.any():
-            return depth
-        depth[live] += 1
-        cur[live] = parent[cur[live]]
-    return None
-
-
-def tree_shape(parent: np.ndarray) -> dict | None:
-    """What a self-reference's forest looks like: per depth, the distribution of children per node.
-
-    Args:
-        parent: each row's parent position in the same table (-1 for a NULL or dangling reference).
-
-    Returns:
-        ``{"max_depth": int, "fanout": [{"values": [...], "weights": [...]}, ...]}`` with one entry per depth
-        ``0 .. max_depth - 1``, or None for cyclic data.
-    """
-    depth = depths(parent)
-    if depth is None:
-        return None
-    children = np.bincount(parent[parent >= 0], minlength=len(parent))
-    max_depth = int(depth.max()) if len(depth) else 0
-    fanout = []
-    for d in range(max_depth):  # a loop over levels, never over rows
-        values, freq = np.unique(children[depth == d], return_counts=True)
-        fanout.append({"values": values.tolist(), "weights": (freq / freq.sum()).tolist()})
-    return {"max_depth": max_depth, "fanout": fanout}
 
 
 def sample_forest(n: int, root_share: float, tree: dict, rng: np.random.Generator) -> np.ndarray:

@@ -29,10 +29,15 @@ import numpy as np
 import pandas as pd
 
 from .. import progress
+from ..memory import release
 from ..errors import BadInputError, NotFittedError, SchemaMismatchError
 from ..metadata import Metadata, Table
 from ..metadata.graph import Edge
 from . import copula, univariate
+from ._refs import capped_counts as _capped_counts
+from ._refs import key_tuples as _key_tuples
+from ._refs import nonnull_mask as _nonnull_mask
+from ._refs import sample_forest as _sample_forest
 from .fold import Fold, KeyIndex, count_col, mean_col, stable_seed
 from .generators import generator_from_dict, repair
 from .source import DEFAULT_SAMPLE_ROWS, FrameSource, TableSource
@@ -49,12 +54,6 @@ DEFAULT_TABLE_PARAMETERS: dict[str, Any] = {
 _count_col, _mean_col = count_col, mean_col
 
 
-def _key_tuples(df: pd.DataFrame, cols: list[str]) -> pd.Index:
-    if len(cols) == 1:
-        return pd.Index(df[cols[0]].astype("object").to_numpy())
-    return pd.MultiIndex.from_arrays([df[c].astype("object").to_numpy() for c in cols])
-
-
 def _positions(parent_df: pd.DataFrame, ref_cols: list[str], child_df: pd.DataFrame, cols: list[str]) -> np.ndarray:
     """Row position in the parent of each child row's reference (-1 for NULL or dangling)."""
     return KeyIndex(parent_df, ref_cols).lookup(child_df, cols)
@@ -67,94 +66,9 @@ def _mvn(rng: np.random.Generator, cov: np.ndarray, n: int) -> np.ndarray:
     return rng.standard_normal((n, k)) @ copula.sqrt_psd(cov).T
 
 
-def _round_to_total(raw: np.ndarray, total: int, rng: np.random.Generator) -> np.ndarray:
-    """Non-negative integers proportional to ``raw`` that sum to ``total`` (largest remainder, random ties)."""
-    raw = np.clip(np.nan_to_num(raw), 0.0, None)
-    if total <= 0 or len(raw) == 0:
-        return np.zeros(len(raw), dtype=np.int64)
-    s = raw.sum()
-    w = raw / s * total if s > 0 else np.full(len(raw), total / len(raw))
-    base = np.floor(w).astype(np.int64)
-    short = int(total - base.sum())
-    if short > 0:
-        frac = w - base + rng.uniform(0, 1e-9, len(w))
-        base[np.argsort(-frac, kind="stable")[:short]] += 1
-    return base
-
-
-def _capped_counts(raw: np.ndarray, total: int, cmin: int, cmax: int, rng: np.random.Generator) -> np.ndarray:
-    """Children per parent: proportional to ``raw``, within [cmin, cmax], summing to ``total`` when it fits.
-
-    Parents over the cap hand their excess to parents with room, in proportion to the room (water filling),
-    so the table size follows ``scale`` without breaking the observed range.
-    """
-    n = len(raw)
-    cmax = max(cmax, 1)
-    total = int(min(max(total, cmin * n), cmax * n))
-    counts = np.clip(_round_to_total(raw, total, rng), cmin, cmax)
-    for _ in range(50):
-        diff = total - int(counts.sum())
-        if diff == 0:
-            break
-        room = (cmax - counts) if diff > 0 else (counts - cmin)
-        if room.sum() <= 0:
-            break
-        step = _round_to_total(room.astype(float), min(abs(diff), int(room.sum())), rng)
-        counts = np.clip(counts + np.sign(diff) * np.minimum(step, room), cmin, cmax)
-    return counts
-
-
-def _nonnull_mask(n: int, null_share: float, rng: np.random.Generator, first_null: bool = False) -> np.ndarray:
-    """Rows that get a reference: exactly round(null_share * n) NULLs, placed at random (row 0 first if asked)."""
-    k = int(round(null_share * n))
-    if first_null and n:
-        k = max(k, 1)
-    mask = np.ones(n, dtype=bool)
-    if k <= 0:
-        return mask
-    if first_null:
-        mask[0] = False
-        mask[1 + rng.permutation(n - 1)[: k - 1]] = False
-    else:
-        mask[rng.permutation(n)[:k]] = False
-    return mask
-
-
-def _sample_forest(n: int, root_share: float, tree: dict, rng: np.random.Generator) -> np.ndarray:
-    """Parent position of each of ``n`` rows (-1: root) forming a forest with the learned shape.
-
-    Roots come first (``root_share`` of the rows, at least one), then each level's nodes draw their number of
-    children from that level's learned fan-out, so every reference points to an earlier row (no cycle) and the
-    depth never exceeds the learned one. Rows left when the levels run out join nodes above the deepest level,
-    first where the learned maximum fan-out leaves room.
-    """
-    refs = np.full(n, -1, dtype=np.int64)
-    depth = np.zeros(n, dtype=np.int64)
-    n_roots = min(max(int(round(root_share * n)), 1), n)
-    level = np.arange(n_roots)
-    nxt = n_roots
-    for d, fo in enumerate(tree["fanout"]):
-        if nxt >= n or len(level) == 0:
-            break
-        draws = rng.choice(np.asarray(fo["values"], dtype=np.int64), size=len(level), p=np.asarray(fo["weights"]))
-        kids = np.repeat(level, draws)[: n - nxt]
-        refs[nxt: nxt + len(kids)] = kids
-        depth[nxt: nxt + len(kids)] = d + 1
-        level = np.arange(nxt, nxt + len(kids))
-        nxt += len(kids)
-    if nxt < n:
-        eligible = np.flatnonzero((np.arange(n) < nxt) & (depth < tree["max_depth"]))
-        if len(eligible) == 0:
-            eligible = np.arange(nxt)
-        cap = max((max(fo["values"]) for fo in tree["fanout"]), default=1)
-        used = np.bincount(refs[:nxt][refs[:nxt] >= 0], minlength=n)[eligible]
-        pool = rng.permutation(np.repeat(eligible, np.clip(cap - used, 0, None)))
-        need = n - nxt
-        if len(pool) < need:  # no room left under the learned maximum: spread the rest evenly
-            pool = np.r_[pool, rng.choice(eligible, need - len(pool))]
-        refs[nxt:] = pool[:need]
-    return refs
-
+#: Row positions drawn for a whole table (children's parents, second parents): 4 bytes each, so a table
+#: may hold up to 2**31 rows.
+_POS = np.int32
 
 #: Rows per batch of :meth:`HMASynthesizer.iter_sample` when not told otherwise.
 DEFAULT_BATCH_ROWS = 50_000
@@ -452,6 +366,7 @@ class HMASynthesizer:
             ext = {k: np.concatenate([e[k] for e in exts]) for k in (exts[0] if exts else {})}
             done[t] = _Sampled(kept, ext)
             del frames, exts
+            release()
             for p in list(done):  # a parent whose children are all sampled keeps only its keys
                 if all(e.child in done or e.child not in order for e in graph.children(p)):
                     done[p].ext = {}
@@ -487,7 +402,7 @@ class HMASynthesizer:
         fk_cols = {c for fk in table.foreign_keys for c in fk.columns}
         if link is None:
             n = int(num_rows.get(t, round(m["n_rows"] * scale)))
-            pidx = np.full(n, -1, dtype=np.int64)
+            pidx = np.full(n, -1, dtype=_POS)
             bounds = _cuts(np.ones(n, dtype=np.int64), batch_rows)
         else:
             parent = done[link["parent"]]
@@ -498,7 +413,7 @@ class HMASynthesizer:
             total = int(round(link["n_linked"] * ratio))
             counts = _capped_counts(raw, total, link["count_min"], link["count_max"], rng)
             n_orph = int(round(link["orphans"] * ratio))
-            pidx = np.r_[np.repeat(np.arange(n_parent), counts), np.full(n_orph, -1)].astype(np.int64)
+            pidx = np.r_[np.repeat(np.arange(n_parent, dtype=_POS), counts), np.full(n_orph, -1, dtype=_POS)]
             n = len(pidx)
             bounds = _cuts(np.r_[counts, np.ones(n_orph, dtype=np.int64)], batch_rows)
         refs_all = self._other_refs(t, m, n, done, forced_root, rng)
@@ -594,12 +509,12 @@ class HMASynthesizer:
             o = m["others"][e_name]
             parent = done[fk.ref_table]
             pn = len(parent.frame)
-            refs = np.full(n, -1, dtype=np.int64)
+            refs = np.full(n, -1, dtype=_POS)
             nonnull = _nonnull_mask(n, o["null_share"], rng)
             raw = parent.ext.get(_count_col(e_name), np.ones(pn))
             want = int(nonnull.sum())
             cap = _capped_counts(raw, want, o["count_min"], o["count_max"], rng)
-            pool = rng.permutation(np.repeat(np.arange(pn), cap))
+            pool = rng.permutation(np.repeat(np.arange(pn, dtype=_POS), cap))
             if len(pool) < want:  # capacities could not reach the row count: the rest go anywhere
                 pool = np.r_[pool, rng.integers(0, max(pn, 1), want - len(pool))]
             refs[nonnull] = pool[:want] if pn else -1
