@@ -81,21 +81,28 @@ def _fk_name(t: str, fk) -> str:
     return fk.name or f"{t}({','.join(fk.columns)})"
 
 
-def _cuts(units: np.ndarray, batch_rows: int | None) -> list[tuple[int, int]]:
-    """Row ranges of at most ``batch_rows`` rows (at least one unit each) cut between units of ``units`` rows.
+def _batches(counts: np.ndarray | None, n_free: int, batch_rows: int | None) -> list[tuple[int, int, int, int]]:
+    """Batches ``(row_lo, row_hi, parent_lo, parent_hi)``: whole parents' children, then rows with no parent.
 
-    A unit is a parent's children (or one row of a root table): a batch always holds whole units.
+    ``counts`` are the children of each driving parent (None for a table without one); ``n_free`` rows follow
+    with no parent (roots, or orphans), cut every ``batch_rows``. A batch holds whole parents, at least one,
+    so no array the size of the child table is ever needed to cut it.
     """
-    total = int(units.sum())
-    if batch_rows is None or total <= batch_rows:
-        return [(0, total)]
-    ends = np.cumsum(units)
-    cuts = [0]
-    while cuts[-1] < total:
-        i = int(np.searchsorted(ends, cuts[-1] + batch_rows, side="right")) - 1
-        nxt = int(ends[i]) if i >= 0 and ends[i] > cuts[-1] else int(ends[np.searchsorted(ends, cuts[-1], side="right")])
-        cuts.append(nxt)
-    return list(zip(cuts[:-1], cuts[1:]))
+    out: list[tuple[int, int, int, int]] = []
+    step = batch_rows or max(int(counts.sum()) if counts is not None else 0, n_free, 1)
+    rows = 0
+    if counts is not None and len(counts):
+        ends = np.cumsum(counts)
+        p = 0
+        while p < len(counts):
+            start = int(ends[p - 1]) if p else 0
+            q = max(int(np.searchsorted(ends, start + step, side="right")), p + 1)
+            out.append((start, int(ends[q - 1]), p, q))
+            p = q
+        rows = int(ends[-1])
+    for lo in range(0, n_free, step):
+        out.append((rows + lo, rows + min(lo + step, n_free), -1, -1))
+    return out or [(0, 0, -1, -1)]
 
 
 def _room_slots(room: np.ndarray, need: int, rng: np.random.Generator) -> np.ndarray:
@@ -111,6 +118,38 @@ def _room_slots(room: np.ndarray, need: int, rng: np.random.Generator) -> np.nda
     slots = rng.choice(len(room), size=want, p=room / total)
     rank = pd.Series(slots).groupby(slots).cumcount().to_numpy()
     return slots[rank < room[slots]]
+
+
+class _Capacity:
+    """A second parent's room for children, drawn from batch by batch without replacement.
+
+    Args:
+        cap: children each parent row may take (learned range, summing to the rows expected to refer to it).
+        null_share: share of rows whose reference is NULL.
+    """
+
+    def __init__(self, cap: np.ndarray, null_share: float) -> None:
+        self.left = cap.astype(np.int64)
+        self.used = np.zeros(len(cap), dtype=np.int64)
+        self.null_share = null_share
+
+    def draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Parent positions of ``n`` rows (-1: NULL), taken from the room left (anywhere once it runs out)."""
+        refs = np.full(n, -1, dtype=_POS)
+        pn = len(self.left)
+        if pn == 0:
+            return refs
+        nonnull = _nonnull_mask(n, self.null_share, rng)
+        want = int(nonnull.sum())
+        room = int(self.left.sum())
+        take = rng.multivariate_hypergeometric(self.left, min(want, room), method="marginals") if room else np.zeros(pn, np.int64)
+        self.left -= take
+        picked = rng.permutation(np.repeat(np.arange(pn, dtype=_POS), take))
+        if len(picked) < want:  # the capacities could not reach the row count: the rest go anywhere
+            picked = np.r_[picked, rng.integers(0, pn, want - len(picked)).astype(_POS)]
+        refs[nonnull] = picked
+        self.used += np.bincount(picked, minlength=pn)
+        return refs
 
 
 @dataclass
@@ -400,10 +439,10 @@ class HMASynthesizer:
         if link is not None and link["parent"] not in done:
             link = None
         fk_cols = {c for fk in table.foreign_keys for c in fk.columns}
+        counts = None
         if link is None:
             n = int(num_rows.get(t, round(m["n_rows"] * scale)))
-            pidx = np.full(n, -1, dtype=_POS)
-            bounds = _cuts(np.ones(n, dtype=np.int64), batch_rows)
+            plan = _batches(None, n, batch_rows)
         else:
             parent = done[link["parent"]]
             p_model = models[link["parent"]]
@@ -413,15 +452,18 @@ class HMASynthesizer:
             total = int(round(link["n_linked"] * ratio))
             counts = _capped_counts(raw, total, link["count_min"], link["count_max"], rng)
             n_orph = int(round(link["orphans"] * ratio))
-            pidx = np.r_[np.repeat(np.arange(n_parent, dtype=_POS), counts), np.full(n_orph, -1, dtype=_POS)]
-            n = len(pidx)
-            bounds = _cuts(np.r_[counts, np.ones(n_orph, dtype=np.int64)], batch_rows)
-        refs_all = self._other_refs(t, m, n, done, forced_root, rng)
+            n = int(counts.sum()) + n_orph
+            plan = _batches(counts, n_orph, batch_rows)
+        others = self._others(t, m, n, done, forced_root, rng)
         forests = self._forests(t, m, graph, n, rng)
         state = _BatchState()
-        for b, (lo, hi) in enumerate(bounds):
+        for b, (lo, hi, plo, phi) in enumerate(plan):
             brng = np.random.default_rng(stable_seed(self.seed, "sample", t, b))
-            frame, ext = self._batch(t, m, corr, link, done, pidx[lo:hi], lo, brng)
+            if plo >= 0:
+                pidx = np.repeat(np.arange(plo, phi, dtype=_POS), counts[plo:phi])
+            else:
+                pidx = np.full(hi - lo, -1, dtype=_POS)
+            frame, ext = self._batch(t, m, corr, link, done, pidx, lo, brng)
             # references
             redraw = []
             # wider keys last: when keys overlap (lineitem's partkey alone and with suppkey), the composite one
@@ -429,10 +471,11 @@ class HMASynthesizer:
             for fk in sorted(table.foreign_keys, key=lambda f: len(f.columns)):
                 e_name = _fk_name(t, fk)
                 if link is not None and e_name == link["edge"]:
-                    self._set_refs(frame, fk, done[fk.ref_table].frame, pidx[lo:hi])
-                elif e_name in refs_all:
-                    self._set_refs(frame, fk, done[fk.ref_table].frame, refs_all[e_name][lo:hi])
-                    redraw.append((fk, e_name))
+                    self._set_refs(frame, fk, done[fk.ref_table].frame, pidx)
+                elif e_name in others:
+                    refs = others[e_name].draw(len(frame), brng)
+                    self._set_refs(frame, fk, done[fk.ref_table].frame, refs)
+                    redraw.append((fk, e_name, refs))
                 elif e_name in m["deferred"]:
                     if fk.ref_table in done:  # a cycle's parent sampled earlier: fill now, the writer defers it
                         self._fill_deferred_batch(frame, fk, m["deferred"][e_name], done[fk.ref_table].frame, brng)
@@ -440,9 +483,9 @@ class HMASynthesizer:
                     pn = len(done[fk.ref_table].frame)
                     refs = brng.integers(0, pn, len(frame)) if pn else np.full(len(frame), -1)
                     self._set_refs(frame, fk, done[fk.ref_table].frame, refs)
-            for fk, e_name in redraw:
+            for fk, e_name, refs in redraw:
                 cap = m["others"][e_name]["count_max"]
-                self._redraw_duplicates(frame, table, fk, done[fk.ref_table].frame, cap, refs_all[e_name], lo, fk_cols, brng)
+                self._redraw_duplicates(frame, table, fk, done[fk.ref_table].frame, cap, refs, others[e_name].used, fk_cols, brng)
             within = None if forced_root else self._cap_overlapping(frame, table, m, link, done, brng, state.caps)
             frame = repair(frame, table, brng)
             keep = self._unique_mask(frame, table, fk_cols, state.seen, link)
@@ -497,8 +540,8 @@ class HMASynthesizer:
                 frame[c] = pd.Series(np.arange(start + 1, start + n + 1), dtype="int64")
         return frame, ext
 
-    def _other_refs(self, t, m, n, done, forced_root, rng) -> dict[str, np.ndarray]:
-        """Parent position of every row along each non-driving foreign key (capacity-aware, drawn once)."""
+    def _others(self, t, m, n, done, forced_root, rng) -> dict[str, "_Capacity"]:
+        """Each non-driving foreign key's capacities: how many of the table's ``n`` rows each parent takes."""
         out = {}
         if forced_root:
             return out
@@ -509,16 +552,10 @@ class HMASynthesizer:
             o = m["others"][e_name]
             parent = done[fk.ref_table]
             pn = len(parent.frame)
-            refs = np.full(n, -1, dtype=_POS)
-            nonnull = _nonnull_mask(n, o["null_share"], rng)
             raw = parent.ext.get(_count_col(e_name), np.ones(pn))
-            want = int(nonnull.sum())
+            want = int(round(n * (1.0 - o["null_share"])))
             cap = _capped_counts(raw, want, o["count_min"], o["count_max"], rng)
-            pool = rng.permutation(np.repeat(np.arange(pn, dtype=_POS), cap))
-            if len(pool) < want:  # capacities could not reach the row count: the rest go anywhere
-                pool = np.r_[pool, rng.integers(0, max(pn, 1), want - len(pool))]
-            refs[nonnull] = pool[:want] if pn else -1
-            out[e_name] = refs
+            out[e_name] = _Capacity(cap, o["null_share"])
         return out
 
     def _forests(self, t, m, graph, n, rng) -> dict[str, np.ndarray]:
@@ -692,16 +729,15 @@ class HMASynthesizer:
                 vals[null] = None
             frame[c] = vals
 
-    def _redraw_duplicates(self, frame, table, fk, pframe, cmax, refs_all, lo, fk_cols, rng, rounds: int = 10) -> None:
+    def _redraw_duplicates(self, frame, table, fk, pframe, cmax, refs, used, fk_cols, rng, rounds: int = 10) -> None:
         """Re-draw references of rows that would repeat a key made of references (bridge tables).
 
         Only the duplicated rows are re-drawn, among parents with room left under the observed maximum
-        (counting every batch of the table: ``refs_all`` holds them all, this batch from row ``lo``), for a
+        (``used`` counts every batch of the table so far, this one included, and is kept up to date), for a
         few rounds; what is left is dropped afterwards.
         """
         if len(pframe) == 0:
             return
-        refs = refs_all[lo : lo + len(frame)]  # a view: re-drawn values land in refs_all too
         for _ in range(rounds):
             keep = self._unique_mask(frame, table, fk_cols)
             if keep is None or keep.all():
@@ -709,15 +745,15 @@ class HMASynthesizer:
             dup = ~keep & (refs >= 0)
             if not dup.any():
                 return
-            used = np.bincount(refs_all[refs_all >= 0], minlength=len(pframe))
-            used -= np.bincount(refs[dup], minlength=len(pframe))
-            room = np.clip(max(cmax, 1) - used, 0, None)
+            room = np.clip(max(cmax, 1) - used + np.bincount(refs[dup], minlength=len(pframe)), 0, None)
             # each free slot once: redrawn rows never push a parent past the observed maximum
-            pool = rng.permutation(np.repeat(np.arange(len(pframe)), room))
+            pool = _room_slots(room, int(dup.sum()), rng)
             rows = np.flatnonzero(dup)[: len(pool)]
             if len(rows) == 0:
                 return
+            np.subtract.at(used, refs[rows], 1)
             refs[rows] = pool[: len(rows)]
+            np.add.at(used, refs[rows], 1)
             self._set_refs(frame, fk, pframe, refs)
 
     @staticmethod
