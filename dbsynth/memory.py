@@ -127,14 +127,16 @@ def _human(n: int) -> str:
     return f"{n} B"
 
 
-def release() -> None:
+def release(collect: bool = False) -> None:
     """Hand memory freed by a finished stage back to the operating system.
 
     numpy and pandas free large arrays into the C allocator, which keeps the pages for reuse; between stages
     (after the fit, after a big table is sampled) that would count against the budget while nothing uses it.
-    ``malloc_trim`` exists in glibc only; elsewhere this is just a garbage collection.
+    ``malloc_trim`` exists in glibc only (elsewhere this does nothing). Arrays are freed by reference counting
+    already; ``collect`` also runs the garbage collector (slow on a large heap: once per stage, not per table).
     """
-    gc.collect()
+    if collect:
+        gc.collect()
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):

@@ -420,7 +420,7 @@ def _fit(prep: _Prepared, report: RunReport):
         with _timed(report, "fit"):
             with open_sources(prep.cfg.source.url, prep.modelled, chunk_rows=mem.chunk_rows) as sources:
                 synth.fit(sources, sample_rows=mem.sample_rows)
-        release()  # the samples and key indexes of the fit are gone: give their pages back before sampling
+        release(collect=True)  # the fit's samples and key indexes are gone: give their pages back
     else:
         with _timed(report, "read"):
             data = _read(prep.cfg.source.url, prep.modelled)

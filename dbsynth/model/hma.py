@@ -405,7 +405,8 @@ class HMASynthesizer:
             ext = {k: np.concatenate([e[k] for e in exts]) for k in (exts[0] if exts else {})}
             done[t] = _Sampled(kept, ext)
             del frames, exts
-            release()
+            if batch_rows is not None and len(kept) > batch_rows:
+                release()  # a big table's batches are gone: give their pages back before the next table
             for p in list(done):  # a parent whose children are all sampled keeps only its keys
                 if all(e.child in done or e.child not in order for e in graph.children(p)):
                     done[p].ext = {}
