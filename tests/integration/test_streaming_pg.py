@@ -69,3 +69,17 @@ def test_run_streams_batches_into_the_target(pg_dataset, pg_database, mariadb_da
     finally:
         eng.dispose()
     assert filled > 0
+
+
+def test_mariadb_reservoir_fit_matches_exact_folds(mariadb_dataset):
+    url = mariadb_dataset("chinook")
+    md = reflect(url)
+    full = HMASynthesizer(md, seed=1, verbose=False).fit(read_tables(url, md))._models
+    with open_sources(url, md, chunk_rows=500) as sources:
+        sample = sources["PlaylistTrack"].sample(1_000, seed=2)  # one streamed pass, bottom-k of random keys
+        assert len(sample) == 1_000 and not sample.duplicated(["PlaylistId", "TrackId"]).any()
+        streamed = HMASynthesizer(md, seed=1, verbose=False).fit(sources, sample_rows=1_000)._models
+    for t, m in full.items():
+        if m["link"]:
+            for k in ("n_linked", "orphans", "count_min", "count_max"):
+                assert m["link"][k] == streamed[t]["link"][k], (t, k)
