@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import io
 import json
 from typing import Iterable, Iterator
 
@@ -230,7 +231,14 @@ class DbTableSource:
         return self._n
 
     def chunks(self, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
-        """Every row, ordered by primary key, in frames of at most ``chunk_rows`` rows."""
+        """Every row, ordered by primary key, in frames of at most ``chunk_rows`` rows.
+
+        On PostgreSQL, columns of plain types travel through ``COPY ... TO STDOUT`` parsed by pyarrow (several
+        times faster than building a Python tuple per row); other types take the server-side cursor.
+        """
+        cols = self.table.columns if columns is None else [self.table.column(c) for c in columns]
+        if self.conn.dialect.name == "postgresql" and all(c.type in _COPY_TYPES for c in cols):
+            return _copy_chunks(self.conn, self.table, cols, self.chunk_rows)
         return iter_table_chunks(self.conn, self.table, self.chunk_rows, columns)
 
     def sample(self, max_rows: int, seed: int) -> pd.DataFrame:
@@ -287,3 +295,113 @@ def open_sources(
     finally:
         if own:
             eng.dispose()
+
+
+#: Type families read through PostgreSQL's COPY, with the pyarrow type their CSV text parses into.
+_COPY_TYPES = {
+    st.INTEGER: "int64",
+    st.FLOAT: "float64",
+    st.DECIMAL: "float64",
+    st.BOOL: "bool",
+    st.DATE: "date32",
+    st.TIMESTAMP: "timestamp",
+    st.STRING: "string",
+    st.ENUM: "string",
+    st.UUID: "string",
+}
+
+
+class _CopyStream(io.RawIOBase):
+    """The blocks of a ``COPY ... TO STDOUT`` as a readable file, for pyarrow's streaming CSV reader."""
+
+    def __init__(self, blocks: Iterator) -> None:
+        self._blocks = blocks
+        self._buf = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        while not len(self._buf):
+            block = next(self._blocks, None)
+            if block is None:
+                return 0
+            self._buf = memoryview(bytes(block))
+        n = min(len(b), len(self._buf))
+        b[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
+
+
+def _copy_chunks(conn: sa.Connection, table: Table, cols: list[Column], chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """Stream ``cols`` of ``table`` by primary key through COPY TO STDOUT (CSV) and pyarrow, in this transaction.
+
+    Timestamps with a time zone are sent as UTC wall time (``AT TIME ZONE 'UTC'``) and enums and UUIDs as text,
+    so every value has one unambiguous text form. Frames follow the same contract as :func:`iter_table_chunks`.
+    """
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    q = conn.dialect.identifier_preparer.quote
+    clause = table_clause(table)
+    name = conn.dialect.identifier_preparer.format_table(clause)
+    exprs = []
+    for c in cols:
+        e = q(c.name)
+        if c.type == st.TIMESTAMP and c.timezone:
+            e = f"({e} AT TIME ZONE 'UTC')"
+        elif c.type in (st.ENUM, st.UUID):
+            e = f"{e}::text"
+        exprs.append(e)
+    order = f" ORDER BY {', '.join(q(c) for c in table.primary_key)}" if table.primary_key else ""
+    sql = f"COPY (SELECT {', '.join(exprs)} FROM {name}{order}) TO STDOUT (FORMAT csv)"
+    types = {c.name: (pa.timestamp("us") if _COPY_TYPES[c.type] == "timestamp" else pa.type_for_alias(_COPY_TYPES[c.type]))
+             for c in cols}
+    cur = conn.connection.driver_connection.cursor()
+    try:
+        with cur.copy(sql) as copy:
+            reader = pacsv.open_csv(
+                io.BufferedReader(_CopyStream(iter(copy)), buffer_size=1 << 20),
+                read_options=pacsv.ReadOptions(column_names=[c.name for c in cols], block_size=8 << 20),
+                # NULL is an unquoted empty field in PostgreSQL's CSV; an empty string is quoted ("")
+                convert_options=pacsv.ConvertOptions(
+                    column_types=types, null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=False,
+                    true_values=["t"], false_values=["f"],
+                ),
+            )
+            pending: list = []
+            rows = 0
+            emitted = False
+            for batch in reader:
+                pending.append(batch)
+                rows += batch.num_rows
+                while rows >= chunk_rows:
+                    tbl = pa.Table.from_batches(pending)
+                    yield _arrow_frame(tbl.slice(0, chunk_rows), cols)
+                    rest = tbl.slice(chunk_rows)
+                    pending, rows, emitted = rest.to_batches(), rest.num_rows, True
+            if rows or not emitted:
+                tbl = pa.Table.from_batches(pending, schema=pa.schema([(c.name, types[c.name]) for c in cols]))
+                yield _arrow_frame(tbl, cols)
+    finally:
+        cur.close()
+
+
+def _arrow_frame(tbl, cols: list[Column]) -> pd.DataFrame:
+    """An arrow table of COPY columns as a contract-typed frame (nullable ints and bools as in to_frame)."""
+    data = {}
+    for c in cols:
+        arr = tbl.column(c.name)
+        if c.type == st.INTEGER:
+            data[c.name] = pd.Series(pd.array(arr.to_pandas(types_mapper=pd.ArrowDtype).astype("Int64")))
+        elif c.type == st.BOOL:
+            data[c.name] = pd.Series(arr.to_pandas(types_mapper=pd.ArrowDtype).astype("boolean"))
+        elif c.type in (st.FLOAT, st.DECIMAL):
+            data[c.name] = pd.Series(arr.to_numpy(zero_copy_only=False), dtype="float64")
+        elif c.type in (st.DATE, st.TIMESTAMP):
+            s = pd.Series(arr.to_pandas(), dtype="datetime64[ns]") if arr.num_chunks else pd.Series([], dtype="datetime64[ns]")
+            data[c.name] = s.dt.tz_localize("UTC").astype("datetime64[ns, UTC]") if c.timezone else s
+        else:
+            s = pd.Series(arr.to_pandas(), dtype=object) if arr.num_chunks else pd.Series([], dtype=object)
+            data[c.name] = s.where(s.notna(), None)
+    return pd.DataFrame(data, columns=[c.name for c in cols]).reset_index(drop=True)
