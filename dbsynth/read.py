@@ -358,16 +358,20 @@ def _copy_chunks(conn: sa.Connection, table: Table, cols: list[Column], chunk_ro
     types = {c.name: (pa.timestamp("us") if _COPY_TYPES[c.type] == "timestamp" else pa.type_for_alias(_COPY_TYPES[c.type]))
              for c in cols}
     cur = conn.connection.driver_connection.cursor()
+    # the system allocator, so that what the parser frees goes back with the rest (memory.release); small
+    # blocks on one thread: the chunk, not the parser's read-ahead, should be what a pass holds
+    pool = pa.system_memory_pool()
     try:
         with cur.copy(sql) as copy:
             reader = pacsv.open_csv(
                 io.BufferedReader(_CopyStream(iter(copy)), buffer_size=1 << 20),
-                read_options=pacsv.ReadOptions(column_names=[c.name for c in cols], block_size=8 << 20),
+                read_options=pacsv.ReadOptions(column_names=[c.name for c in cols], block_size=1 << 20, use_threads=False),
                 # NULL is an unquoted empty field in PostgreSQL's CSV; an empty string is quoted ("")
                 convert_options=pacsv.ConvertOptions(
                     column_types=types, null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=False,
                     true_values=["t"], false_values=["f"],
                 ),
+                memory_pool=pool,
             )
             pending: list = []
             rows = 0
