@@ -27,6 +27,7 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
+from scipy import special, stats
 
 from .. import progress
 from ..memory import release
@@ -103,6 +104,26 @@ def _batches(counts: np.ndarray | None, n_free: int, batch_rows: int | None) -> 
     for lo in range(0, n_free, step):
         out.append((rows + lo, rows + min(lo + step, n_free), -1, -1))
     return out or [(0, 0, -1, -1)]
+
+
+#: Fewest children in a batch for their scores to be re-matched to the standard normal (see ``_rematch``).
+REMATCH_MIN_ROWS = 200
+
+
+def _rematch(z: np.ndarray) -> np.ndarray:
+    """Children's normal scores with each column's ranks kept and its values put back on the standard normal.
+
+    A child's score is its parent's mean plus the pooled within-parent spread; their sum is normal only
+    approximately (parents differ in how many children carry their mean), so the column's marginal would widen
+    or skew after the inverse CDF. Re-matching each column to normal quantiles by rank keeps every ordering,
+    hence the dependence on the parent and between columns, and gives back the learned marginal exactly.
+    Batches too small to estimate the quantiles are left as drawn.
+    """
+    n = len(z)
+    if n < REMATCH_MIN_ROWS:
+        return z
+    ranks = stats.rankdata(z, method="average", axis=0)  # ties (a column fixed by the parent) stay tied
+    return special.ndtri((ranks - 0.5) / n)
 
 
 def _room_slots(room: np.ndarray, need: int, rng: np.random.Generator) -> np.ndarray:
@@ -513,7 +534,7 @@ class HMASynthesizer:
             if passed:
                 # only this batch's parents: the parent table's figures are never copied whole
                 mu[:, passed] = np.column_stack([parent.ext[_mean_col(link["edge"], j)][li] for j in range(len(passed))])
-            z[linked] = mu + _mvn(rng, np.asarray(link["resid_cov"]), len(li))
+            z[linked] = _rematch(mu + _mvn(rng, np.asarray(link["resid_cov"]), len(li)))
         if (~linked).any():
             z[~linked] = _mvn(rng, corr, int((~linked).sum()))
         x = {nm: copula.from_normal(z[:, j], m["marginals"][j]) for j, nm in enumerate(names)}
