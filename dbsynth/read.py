@@ -20,7 +20,7 @@ from sqlalchemy.engine import URL
 
 from .db import engine as make_engine
 from .db import read_only_connection
-from .errors import SchemaMismatchError
+from .errors import ReflectionError, SchemaMismatchError
 from .metadata import sdtypes as st
 from .metadata.records import Column, Metadata, Table
 
@@ -387,6 +387,13 @@ def _copy_chunks(conn: sa.Connection, table: Table, cols: list[Column], chunk_ro
             if rows or not emitted:
                 tbl = pa.Table.from_batches(pending, schema=pa.schema([(c.name, types[c.name]) for c in cols]))
                 yield _arrow_frame(tbl, cols)
+    except pa.ArrowInvalid:
+        # pyarrow's message quotes the value: it stays out of the error (it is production data)
+        raise ReflectionError(
+            "a value could not be read through COPY (for example a timestamp of 'infinity')",
+            table=table.name,
+            hint="Exclude the column (exclude in the table's config) or clean the value in the source.",
+        ) from None
     finally:
         cur.close()
 

@@ -119,3 +119,21 @@ def test_copy_reader_gives_the_cursor_frames(pg_database):
         assert a[c].isna().tolist() == b[c].isna().tolist(), c
         assert a[c].dropna().tolist() == b[c].dropna().tolist(), c
     assert a.loc[0, "v"] == "" and a.loc[1, "v"] is None  # empty string is not NULL
+
+
+def test_copy_reader_refuses_an_unreadable_value_in_one_line(pg_database):
+    from dbsynth.errors import ReflectionError
+
+    url = pg_database()
+    eng = sa.create_engine(url)
+    with eng.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE ev (id int PRIMARY KEY, at timestamp)")
+        conn.exec_driver_sql("INSERT INTO ev VALUES (1, '2024-01-01'), (2, 'infinity')")
+    eng.dispose()
+    md = reflect(url)
+    with open_sources(url, md) as sources:
+        with pytest.raises(ReflectionError) as err:
+            list(sources["ev"].chunks())
+    msg = str(err.value)
+    assert msg.startswith("table 'ev': a value could not be read through COPY") and "\n" not in msg
+    assert "invalid value" not in msg and "Row #" not in msg  # pyarrow's text, which quotes the row, stays out
