@@ -433,71 +433,6 @@ def _fit(prep: _Prepared, report: RunReport):
     return synth
 
 
-def _remap_keys(frames: dict[str, pd.DataFrame], real: pd.DataFrame, prep: _Prepared, parent: str, rng) -> None:
-    """Point children's foreign keys at ``parent``'s real keys instead of its sampled ones.
-
-    Each distinct sampled key is mapped to a real key (a random permutation, cycled when the sample has more
-    keys than the source), so children that shared a sampled parent still share a real one.
-    """
-    for child in prep.written:
-        if child.name not in frames or prep.modes[child.name] in ("copy", "empty"):
-            continue
-        for fk in child.foreign_keys:
-            if fk.ref_table != parent or len(fk.columns) != 1 or fk.ref_columns[0] not in real.columns:
-                continue
-            col, ref = fk.columns[0], fk.ref_columns[0]
-            frame = frames[child.name]
-            if col not in frame.columns:
-                continue
-            real_keys = real[ref].dropna().to_numpy()
-            if len(real_keys) == 0:
-                frame[col] = None
-                continue
-            sampled = pd.unique(frame[col].dropna())
-            targets = rng.permutation(real_keys)[np.arange(len(sampled)) % len(real_keys)]
-            frame[col] = frame[col].map(pd.Series(targets, index=sampled))
-
-
-def _postprocess(frames: dict[str, pd.DataFrame], prep: _Prepared, report: RunReport) -> dict[str, pd.DataFrame]:
-    """Apply copy/empty modes and constant/null overrides to the sampled frames."""
-    cfg = prep.cfg
-    rng = np.random.default_rng(cfg.seed)
-    copies = [n for n, m in prep.modes.items() if m == "copy" and n in prep.written.tables]
-    if copies:
-        with _timed(report, "read"):
-            real = _read(cfg.source.url, prep.written, tables=copies)
-        for name in copies:
-            _remap_keys(frames, real[name], prep, name, rng)
-            frames[name] = real[name]
-    for name, mode in prep.modes.items():
-        if mode != "empty" or name not in prep.written.tables:
-            continue
-        frames[name] = pd.DataFrame({c: pd.Series([], dtype=object) for c in prep.written.tables[name].column_names})
-        for child in prep.written:  # references to an empty table can only be NULL (checked nullable)
-            if child.name in frames and prep.modes[child.name] != "empty":
-                for fk in child.foreign_keys:
-                    if fk.ref_table == name:
-                        for c in fk.columns:
-                            frames[child.name][c] = None
-    for name, tcfg in cfg.tables.items():
-        frame = frames.get(name)
-        if frame is None or prep.modes[name] != "synthesize":
-            continue
-        for col, ccfg in tcfg.columns.items():
-            if "constant" in ccfg.model_fields_set:
-                frame[col] = ccfg.constant
-            elif ccfg.null:
-                frame[col] = None
-            elif ccfg.pii is not None and ccfg.pii.locale and ccfg.pii.locale not in cfg.locales[:1] and len(frame):
-                frame[col] = _faker_values(ccfg.pii.provider, ccfg.pii.locale, len(frame), cfg.seed)
-    # Only the written columns, in metadata order (excluded columns may still come out of a loaded model).
-    for name, table in prep.written.tables.items():
-        if name in frames:
-            cols = [c for c in table.column_names if c in frames[name].columns]
-            frames[name] = frames[name][cols]
-    return {n: frames[n] for n in prep.written.tables if n in frames}
-
-
 def _faker_values(provider: str, locale: str, n: int, seed: int | None) -> list:
     """``n`` values of a Faker provider in ``locale`` (Faker generates one value per call: no vector form)."""
     from faker import Faker
@@ -512,17 +447,20 @@ def _faker_values(provider: str, locale: str, n: int, seed: int | None) -> list:
 
 
 def _sample_frames(prep: _Prepared, synth, report: RunReport) -> dict[str, pd.DataFrame]:
+    """Every written table in memory (for files): the synthesizer's frames through the same :class:`_Shaper`."""
     with _timed(report, "sample"):
-        frames = synth.sample(scale=prep.cfg.scale, num_rows=_num_rows(prep) or None)
-        frames = {n: f.copy() for n, f in frames.items()}
-        frames = _postprocess(frames, prep, report)
+        sampled = synth.sample(scale=prep.cfg.scale, num_rows=_num_rows(prep) or None)
+        parts: dict[str, list[pd.DataFrame]] = {}
+        for name, frame in _Shaper(prep, report)(sampled.items()):
+            parts.setdefault(name, []).append(frame)
+        frames = {n: pd.concat(parts[n], ignore_index=True) for n in prep.written.tables if n in parts}
     report.tables = {n: len(f) for n, f in frames.items()}
     report.modes = {n: prep.modes[n] for n in prep.written.tables}
     return frames
 
 
 class _Shaper:
-    """The per-table modes and column overrides of :func:`_postprocess`, applied batch by batch.
+    """The per-table modes (copy, empty) and column overrides (constant, null, PII locale), batch by batch.
 
     ``copy`` tables are sent as their real rows (read once) and their sampled keys are mapped onto real keys
     as their batches pass, so children, which always come later, are remapped batch by batch; ``empty`` tables

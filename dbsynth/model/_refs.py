@@ -17,7 +17,7 @@ import pandas as pd
 from ..errors import SchemaMismatchError
 from ..metadata import Metadata, Table
 from ..metadata.records import ForeignKey
-from .fold import stable_seed, tree_shape
+from .fold import KeyIndex, stable_seed, tree_shape
 
 
 def fk_name(table: Table, fk: ForeignKey) -> str:
@@ -233,25 +233,22 @@ def redraw_duplicates(frame, table, fk, pframe, cmax, refs, fk_cols, rng, rounds
 
 
 def cap_overlapping(
-    frame: pd.DataFrame, table: Table, caps: dict[str, int], done: dict[str, pd.DataFrame], rng: np.random.Generator
+    frame: pd.DataFrame, table: Table, caps: dict[str, int], done: dict[str, pd.DataFrame], rng: np.random.Generator,
+    prior: dict | None = None,
 ) -> np.ndarray | None:
     """Keep children per parent within the observed maximum for foreign keys nested in a wider one.
 
     When a narrow key's columns are part of a wider key (lineitem's ``l_partkey -> part`` inside
     ``(l_partkey, l_suppkey) -> partsupp``), the wide key's values are written last and decide the narrow
-    key too, so a part could collect more lines than any part had. Rows over a narrow key's cap are moved to
-    wide-parent rows that have room under *every* cap, all at once; rows that find no room are dropped.
-
-    Args:
-        frame: the child's sampled rows, references already set (modified in place).
-        table: the child table.
-        caps: observed maximum of children per parent, by foreign-key name.
-        done: sampled parent frames by table name.
-        rng: randomness for the slots.
+    key too, so a part can collect more lines than any part had. Rows over a narrow key's cap are moved to
+    wide-parent rows that have room under *every* cap (the wide key's and each nested key's), all at once;
+    rows that find no room are returned as dropped. ``prior`` carries the counts of earlier batches of the
+    same table (updated here), so caps hold across batches.
 
     Returns:
         Rows to keep, or None when the table has no nested foreign keys.
     """
+    prior = {} if prior is None else prior
     keep: np.ndarray | None = None
     n = len(frame)
     for wide in table.foreign_keys:
@@ -265,40 +262,72 @@ def cap_overlapping(
         pframe = done[wide.ref_table]
         if len(pframe) == 0:
             continue
-        refs = positions(pframe, wide.ref_columns, frame, wide.columns)
+        wide_key = fk_name(table, wide)
+        if ("index", wide_key) not in prior:  # the parent's keys do not change between batches: index once
+            prior[("index", wide_key)] = KeyIndex(pframe, wide.ref_columns)
+            for fk in narrow:
+                rcs = [wide.ref_columns[wide.columns.index(c)] for c in fk.columns]
+                p_codes, uniques = pd.factorize(key_tuples(pframe, rcs))
+                prior[("codes", wide_key, fk_name(table, fk))] = (p_codes, pd.Index(uniques))
+        windex = prior[("index", wide_key)]
+        refs = windex.lookup(frame, wide.columns)
+        w_prior = prior.setdefault(wide_key, np.zeros(len(pframe), dtype=np.int64))
         # each narrow key as codes shared by the wide parent's rows and the child's rows
         codes = []
         for fk in narrow:
-            rcs = [wide.ref_columns[wide.columns.index(c)] for c in fk.columns]
-            p_codes, uniques = pd.factorize(key_tuples(pframe, rcs))
-            c_codes = pd.Index(uniques).get_indexer(key_tuples(frame, fk.columns))
-            codes.append((caps[fk_name(table, fk)], p_codes, c_codes))
+            p_codes, uniques = prior[("codes", wide_key, fk_name(table, fk))]
+            key = (wide_key, fk_name(table, fk))
+            n_prior = prior.setdefault(key, np.zeros(len(uniques), dtype=np.int64))
+            codes.append((caps[fk_name(table, fk)], p_codes, uniques, fk, n_prior))
         over = np.zeros(n, dtype=bool)
-        for cap, _, c_codes in codes:  # the later rows of a narrow key past its cap
-            rank = pd.Series(c_codes).groupby(c_codes).cumcount().to_numpy()
+        for cap, _, uniques, fk, n_prior in codes:  # the later rows of a narrow key past its cap
+            c_codes = uniques.get_indexer(key_tuples(frame, fk.columns))
+            rank = pd.Series(c_codes).groupby(c_codes).cumcount().to_numpy() + n_prior[np.maximum(c_codes, 0)]
             over |= (c_codes >= 0) & (rank >= cap)
         over &= refs >= 0
-        if not over.any():
-            continue
-        stay = (refs >= 0) & ~over
-        room = np.clip(caps[fk_name(table, wide)] - np.bincount(refs[stay], minlength=len(pframe)), 0, None)
-        slots = rng.permutation(np.repeat(np.arange(len(pframe)), room))
-        ok = np.ones(len(slots), dtype=bool)
-        for cap, p_codes, c_codes in codes:
-            used = np.bincount(c_codes[stay & (c_codes >= 0)], minlength=int(p_codes.max()) + 1)
-            s_codes = p_codes[slots]
-            # conservative: a slot dropped for another key still counts here, so no key overflows
-            rank = pd.Series(s_codes).groupby(s_codes).cumcount().to_numpy()
-            ok &= rank < np.clip(cap - used, 0, None)[s_codes]
-        targets = slots[ok]
-        rows = np.flatnonzero(over)
-        moved, dropped = rows[: len(targets)], rows[len(targets):]
-        for c, rc in zip(wide.columns, wide.ref_columns):
-            col = frame[c].copy()
-            col.iloc[moved] = pframe[rc].iloc[targets[: len(moved)]].to_numpy()
-            frame[c] = col
-        keep[dropped] = False
+        if over.any():
+            stay = (refs >= 0) & ~over
+            room = np.clip(caps[wide_key] - w_prior - np.bincount(refs[stay], minlength=len(pframe)), 0, None)
+            slots = room_slots(room, int(over.sum()), rng)
+            ok = np.ones(len(slots), dtype=bool)
+            for cap, p_codes, uniques, fk, n_prior in codes:
+                c_codes = uniques.get_indexer(key_tuples(frame, fk.columns))
+                used = n_prior + np.bincount(c_codes[stay & (c_codes >= 0)], minlength=len(n_prior))
+                s_codes = p_codes[slots]
+                # conservative: a slot dropped for another key still counts here, so no key overflows
+                rank = pd.Series(s_codes).groupby(s_codes).cumcount().to_numpy()
+                ok &= rank < np.clip(cap - used, 0, None)[s_codes]
+            targets = slots[ok]
+            rows = np.flatnonzero(over)
+            moved, dropped = rows[: len(targets)], rows[len(targets):]
+            for c, rc in zip(wide.columns, wide.ref_columns):
+                col = frame[c].copy()
+                col.iloc[moved] = pframe[rc].iloc[targets[: len(moved)]].to_numpy()
+                frame[c] = col
+            keep[dropped] = False
+            refs = windex.lookup(frame, wide.columns)
+        # what this batch used, for the next one
+        live = keep & (refs >= 0)
+        w_prior += np.bincount(refs[live], minlength=len(pframe))
+        for _, _, uniques, fk, n_prior in codes:
+            c_codes = uniques.get_indexer(key_tuples(frame, fk.columns))
+            n_prior += np.bincount(c_codes[live & (c_codes >= 0)], minlength=len(n_prior))
     return keep
+
+
+def room_slots(room: np.ndarray, need: int, rng: np.random.Generator) -> np.ndarray:
+    """Parent positions in random order, each at most ``room`` times: enough candidates for ``need`` rows.
+
+    Every free place is listed when there are few; otherwise about four candidates per row are drawn in
+    proportion to the room, so memory follows the rows to place, not the parent table's total room.
+    """
+    total = int(room.sum())
+    want = 4 * need + 1024
+    if total <= want:
+        return rng.permutation(np.repeat(np.arange(len(room)), room))
+    slots = rng.choice(len(room), size=want, p=room / total)
+    rank = pd.Series(slots).groupby(slots).cumcount().to_numpy()
+    return slots[rank < room[slots]]
 
 
 def fill_deferred(graph, specs: dict[str, dict], done: dict[str, pd.DataFrame], seed: int) -> None:

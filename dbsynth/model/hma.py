@@ -35,11 +35,12 @@ from ..errors import BadInputError, NotFittedError, SchemaMismatchError
 from ..metadata import Metadata, Table
 from ..metadata.graph import Edge
 from . import copula, univariate
+from ._refs import cap_overlapping as _refs_cap_overlapping
 from ._refs import capped_counts as _capped_counts
-from ._refs import key_tuples as _key_tuples
+from ._refs import room_slots as _room_slots
 from ._refs import nonnull_mask as _nonnull_mask
 from ._refs import sample_forest as _sample_forest
-from .fold import Fold, KeyIndex, count_col, mean_col, stable_seed
+from .fold import Fold, count_col, mean_col, stable_seed
 from .generators import generator_from_dict, repair
 from .source import DEFAULT_SAMPLE_ROWS, FrameSource, TableSource
 from .transforms import inverse_transform
@@ -53,11 +54,6 @@ DEFAULT_TABLE_PARAMETERS: dict[str, Any] = {
 
 # short names for the fold's helpers, used throughout the sampler
 _count_col, _mean_col = count_col, mean_col
-
-
-def _positions(parent_df: pd.DataFrame, ref_cols: list[str], child_df: pd.DataFrame, cols: list[str]) -> np.ndarray:
-    """Row position in the parent of each child row's reference (-1 for NULL or dangling)."""
-    return KeyIndex(parent_df, ref_cols).lookup(child_df, cols)
 
 
 def _mvn(rng: np.random.Generator, cov: np.ndarray, n: int) -> np.ndarray:
@@ -124,21 +120,6 @@ def _rematch(z: np.ndarray) -> np.ndarray:
         return z
     ranks = stats.rankdata(z, method="average", axis=0)  # ties (a column fixed by the parent) stay tied
     return special.ndtri((ranks - 0.5) / n)
-
-
-def _room_slots(room: np.ndarray, need: int, rng: np.random.Generator) -> np.ndarray:
-    """Parent positions in random order, each at most ``room`` times: enough candidates for ``need`` rows.
-
-    Every free place is listed when there are few; otherwise about four candidates per row are drawn in
-    proportion to the room, so memory follows the rows to place, not the parent table's total room.
-    """
-    total = int(room.sum())
-    want = 4 * need + 1024
-    if total <= want:
-        return rng.permutation(np.repeat(np.arange(len(room)), room))
-    slots = rng.choice(len(room), size=want, p=room / total)
-    rank = pd.Series(slots).groupby(slots).cumcount().to_numpy()
-    return slots[rank < room[slots]]
 
 
 class _Capacity:
@@ -650,92 +631,16 @@ class HMASynthesizer:
                 yield e.child, part
 
     def _cap_overlapping(self, frame, table, m, link, done, rng, prior: dict | None = None) -> np.ndarray | None:
-        """Keep children per parent within the observed maximum for foreign keys nested in a wider one.
-
-        When a narrow key's columns are part of a wider key (lineitem's ``l_partkey -> part`` inside
-        ``(l_partkey, l_suppkey) -> partsupp``), the wide key's values are written last and decide the narrow
-        key too, so a part can collect more lines than any part had. Rows over a narrow key's cap are moved to
-        wide-parent rows that have room under *every* cap (the wide key's and each nested key's), all at once;
-        rows that find no room are returned as dropped. ``prior`` carries the counts of earlier batches of the
-        same table (updated here), so caps hold across batches.
-
-        Returns:
-            Rows to keep, or None when the table has no nested foreign keys.
-        """
-        t = table.name
-        prior = {} if prior is None else prior
+        """Children per parent within the observed maximum for keys nested in a wider one (see
+        :func:`dbsynth.model._refs.cap_overlapping`); ``prior`` carries earlier batches' counts."""
         caps: dict[str, int] = {}
         for fk in table.foreign_keys:
-            nm = _fk_name(t, fk)
+            nm = _fk_name(table.name, fk)
             if link is not None and nm == link["edge"]:
                 caps[nm] = max(int(link["count_max"]), 1)
             elif nm in m["others"]:
                 caps[nm] = max(int(m["others"][nm]["count_max"]), 1)
-
-        keep: np.ndarray | None = None
-        n = len(frame)
-        for wide in table.foreign_keys:
-            narrow = [
-                fk for fk in table.foreign_keys
-                if fk is not wide and set(fk.columns) < set(wide.columns) and _fk_name(t, fk) in caps
-            ]
-            if not narrow or _fk_name(t, wide) not in caps or wide.ref_table not in done or n == 0:
-                continue
-            keep = np.ones(n, dtype=bool) if keep is None else keep
-            pframe = done[wide.ref_table].frame
-            if len(pframe) == 0:
-                continue
-            wide_key = _fk_name(t, wide)
-            if ("index", wide_key) not in prior:  # the parent's keys do not change between batches: index once
-                prior[("index", wide_key)] = KeyIndex(pframe, wide.ref_columns)
-                for fk in narrow:
-                    rcs = [wide.ref_columns[wide.columns.index(c)] for c in fk.columns]
-                    p_codes, uniques = pd.factorize(_key_tuples(pframe, rcs))
-                    prior[("codes", wide_key, _fk_name(t, fk))] = (p_codes, pd.Index(uniques))
-            windex = prior[("index", wide_key)]
-            refs = windex.lookup(frame, wide.columns)
-            w_prior = prior.setdefault(wide_key, np.zeros(len(pframe), dtype=np.int64))
-            # each narrow key as codes shared by the wide parent's rows and the child's rows
-            codes = []
-            for fk in narrow:
-                p_codes, uniques = prior[("codes", wide_key, _fk_name(t, fk))]
-                key = (wide_key, _fk_name(t, fk))
-                n_prior = prior.setdefault(key, np.zeros(len(uniques), dtype=np.int64))
-                codes.append((caps[_fk_name(t, fk)], p_codes, uniques, fk, n_prior))
-            over = np.zeros(n, dtype=bool)
-            for cap, _, uniques, fk, n_prior in codes:  # the later rows of a narrow key past its cap
-                c_codes = uniques.get_indexer(_key_tuples(frame, fk.columns))
-                rank = pd.Series(c_codes).groupby(c_codes).cumcount().to_numpy() + n_prior[np.maximum(c_codes, 0)]
-                over |= (c_codes >= 0) & (rank >= cap)
-            over &= refs >= 0
-            if over.any():
-                stay = (refs >= 0) & ~over
-                room = np.clip(caps[wide_key] - w_prior - np.bincount(refs[stay], minlength=len(pframe)), 0, None)
-                slots = _room_slots(room, int(over.sum()), rng)
-                ok = np.ones(len(slots), dtype=bool)
-                for cap, p_codes, uniques, fk, n_prior in codes:
-                    c_codes = uniques.get_indexer(_key_tuples(frame, fk.columns))
-                    used = n_prior + np.bincount(c_codes[stay & (c_codes >= 0)], minlength=len(n_prior))
-                    s_codes = p_codes[slots]
-                    # conservative: a slot dropped for another key still counts here, so no key overflows
-                    rank = pd.Series(s_codes).groupby(s_codes).cumcount().to_numpy()
-                    ok &= rank < np.clip(cap - used, 0, None)[s_codes]
-                targets = slots[ok]
-                rows = np.flatnonzero(over)
-                moved, dropped = rows[: len(targets)], rows[len(targets):]
-                for c, rc in zip(wide.columns, wide.ref_columns):
-                    col = frame[c].copy()
-                    col.iloc[moved] = pframe[rc].iloc[targets[: len(moved)]].to_numpy()
-                    frame[c] = col
-                keep[dropped] = False
-                refs = windex.lookup(frame, wide.columns)
-            # what this batch used, for the next one
-            live = keep & (refs >= 0)
-            w_prior += np.bincount(refs[live], minlength=len(pframe))
-            for _, _, uniques, fk, n_prior in codes:
-                c_codes = uniques.get_indexer(_key_tuples(frame, fk.columns))
-                n_prior += np.bincount(c_codes[live & (c_codes >= 0)], minlength=len(n_prior))
-        return keep
+        return _refs_cap_overlapping(frame, table, caps, {t: d.frame for t, d in done.items()}, rng, prior)
 
     @staticmethod
     def _set_refs(frame: pd.DataFrame, fk, parent: pd.DataFrame, refs: np.ndarray) -> None:
