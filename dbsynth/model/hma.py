@@ -38,6 +38,7 @@ from . import copula, univariate
 from ._refs import cap_overlapping as _refs_cap_overlapping
 from ._refs import capped_counts as _capped_counts
 from ._refs import room_slots as _room_slots
+from ._refs import set_refs as _refs_set_refs
 from ._refs import nonnull_mask as _nonnull_mask
 from ._refs import sample_forest as _sample_forest
 from .fold import Fold, count_col, mean_col, stable_seed
@@ -642,19 +643,7 @@ class HMASynthesizer:
                 caps[nm] = max(int(m["others"][nm]["count_max"]), 1)
         return _refs_cap_overlapping(frame, table, caps, {t: d.frame for t, d in done.items()}, rng, prior)
 
-    @staticmethod
-    def _set_refs(frame: pd.DataFrame, fk, parent: pd.DataFrame, refs: np.ndarray) -> None:
-        null = refs < 0
-        safe = np.where(null, 0, refs)
-        for c, rc in zip(fk.columns, fk.ref_columns):
-            if len(parent) == 0:
-                frame[c] = pd.Series([None] * len(frame), dtype="object")
-                continue
-            vals = parent[rc].iloc[safe].reset_index(drop=True)
-            if null.any():
-                vals = vals.astype("Int64") if pd.api.types.is_integer_dtype(vals) else vals.astype("object")
-                vals[null] = None
-            frame[c] = vals
+    _set_refs = staticmethod(_refs_set_refs)
 
     def _redraw_duplicates(self, frame, table, fk, pframe, cmax, refs, used, fk_cols, rng, rounds: int = 10) -> None:
         """Re-draw references of rows that would repeat a key made of references (bridge tables).
