@@ -163,8 +163,14 @@ def set_refs(frame: pd.DataFrame, fk: ForeignKey, parent: pd.DataFrame, refs: np
         frame[c] = vals
 
 
-def unique_mask(frame: pd.DataFrame, table: Table, fk_cols: set[str]) -> np.ndarray | None:
+def unique_mask(
+    frame: pd.DataFrame, table: Table, fk_cols: set[str], seen: dict | None = None, driving: list[str] = (),
+) -> np.ndarray | None:
     """Rows to keep so that keys made of references (bridge tables, one-to-one) stay unique.
+
+    With ``seen`` (hashes of earlier batches' keys, updated here), keys made of references only are also kept
+    unique across batches, unless they contain the ``driving`` reference: a batch holds whole driving parents,
+    so such keys cannot repeat from one batch to the next.
 
     Returns:
         A boolean mask, or None when no key of the table is made of references.
@@ -178,7 +184,13 @@ def unique_mask(frame: pd.DataFrame, table: Table, fk_cols: set[str]) -> np.ndar
     keep = np.ones(len(frame), dtype=bool)
     for cols in keys:
         sub = frame[cols]
-        keep &= ~(sub.duplicated() & sub.notna().all(axis=1)).to_numpy()
+        full = sub.notna().all(axis=1).to_numpy()
+        keep &= ~(sub.duplicated().to_numpy() & full)
+        if seen is not None and not (driving and set(driving) <= set(cols)) and set(cols) <= fk_cols:
+            h = pd.util.hash_pandas_object(sub.astype("object"), index=False).to_numpy()
+            before = seen.get(tuple(cols), np.zeros(0, dtype=np.uint64))
+            keep &= ~(np.isin(h, before) & full)
+            seen[tuple(cols)] = np.union1d(before, h[keep & full])
     return keep
 
 

@@ -31,7 +31,7 @@ from ..metadata.graph import Edge
 from . import copula, univariate
 from .generators import make_generator
 from .source import TableSource
-from .transforms import NULL_SUFFIX, fit_transform, transform
+from .transforms import fit_transform, latent_family, transform
 
 #: At most this many normal-score columns of a child travel up to its parent as within-parent means.
 MAX_PASSED = 32
@@ -270,12 +270,7 @@ class Fold:
                 transforms[col.name] = spec
                 for name, arr in lat.items():
                     latent[name] = arr
-                    if spec["kind"] == "categorical":
-                        families.append("unit")  # interval centres: the score is the label's share
-                    elif name.endswith(NULL_SUFFIX):
-                        families.append("empirical")
-                    else:
-                        families.append(params["numerical_distributions"].get(col.name, params["default_distribution"]))
+                    families.append(latent_family(spec, name, params))
             else:  # keys (unique, of the column's type), PII, text, unsupported
                 gen = make_generator(col, table, synth.locales)
                 gen.fit(df[col.name] if col.name in df else pd.Series([], dtype="object"))

@@ -39,6 +39,7 @@ from ._refs import cap_overlapping as _refs_cap_overlapping
 from ._refs import capped_counts as _capped_counts
 from ._refs import room_slots as _room_slots
 from ._refs import set_refs as _refs_set_refs
+from ._refs import unique_mask as _unique_mask
 from ._refs import nonnull_mask as _nonnull_mask
 from ._refs import sample_forest as _sample_forest
 from .fold import Fold, count_col, mean_col, stable_seed
@@ -461,6 +462,7 @@ class HMASynthesizer:
         others = self._others(t, m, n, done, forced_root, rng)
         forests = self._forests(t, m, graph, n, rng)
         state = _BatchState()
+        driving = next((fk.columns for fk in table.foreign_keys if link and _fk_name(t, fk) == link["edge"]), [])
         for b, (lo, hi, plo, phi) in enumerate(plan):
             brng = np.random.default_rng(stable_seed(self.seed, "sample", t, b))
             if plo >= 0:
@@ -492,7 +494,7 @@ class HMASynthesizer:
                 self._redraw_duplicates(frame, table, fk, done[fk.ref_table].frame, cap, refs, others[e_name].used, fk_cols, brng)
             within = None if forced_root else self._cap_overlapping(frame, table, m, link, done, brng, state.caps)
             frame = repair(frame, table, brng)
-            keep = self._unique_mask(frame, table, fk_cols, state.seen, link)
+            keep = _unique_mask(frame, table, fk_cols, state.seen, driving)
             if within is not None:
                 keep = within if keep is None else keep & within
             self._grow_forests(frame, table, forests, keep, state)
@@ -655,7 +657,7 @@ class HMASynthesizer:
         if len(pframe) == 0:
             return
         for _ in range(rounds):
-            keep = self._unique_mask(frame, table, fk_cols)
+            keep = _unique_mask(frame, table, fk_cols)
             if keep is None or keep.all():
                 return
             dup = ~keep & (refs >= 0)
@@ -671,36 +673,6 @@ class HMASynthesizer:
             refs[rows] = pool[: len(rows)]
             np.add.at(used, refs[rows], 1)
             self._set_refs(frame, fk, pframe, refs)
-
-    @staticmethod
-    def _unique_mask(frame: pd.DataFrame, table: Table, fk_cols: set[str], seen: dict | None = None,
-                     link: dict | None = None) -> np.ndarray | None:
-        """Rows to keep so that keys made of references (bridge tables, one-to-one) stay unique.
-
-        With ``seen`` (the hashes of earlier batches' keys, updated here), keys that do not contain the driving
-        reference are also kept unique across batches; those that do cannot repeat across batches, since a
-        batch holds whole parents.
-        """
-        keys = []
-        if table.primary_key and set(table.primary_key) & fk_cols:
-            keys.append(table.primary_key)
-        keys += [u.columns for u in table.unique_constraints if set(u.columns) <= fk_cols]
-        if not keys:
-            return None
-        driving = set()
-        if link is not None:
-            driving = set(next((fk.columns for fk in table.foreign_keys if _fk_name(table.name, fk) == link["edge"]), []))
-        keep = np.ones(len(frame), dtype=bool)
-        for cols in keys:
-            sub = frame[cols]
-            full = sub.notna().all(axis=1).to_numpy()
-            keep &= ~(sub.duplicated().to_numpy() & full)
-            if seen is not None and not (driving and driving <= set(cols)) and set(cols) <= fk_cols:
-                h = pd.util.hash_pandas_object(sub.astype("object"), index=False).to_numpy()
-                before = seen.get(tuple(cols), np.zeros(0, dtype=np.uint64))
-                keep &= ~(np.isin(h, before) & full)
-                seen[tuple(cols)] = np.union1d(before, h[keep & full])
-        return keep
 
     # ---- persistence ----------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:

@@ -21,7 +21,7 @@ import pandas as pd
 from ..errors import BadInputError, NotFittedError
 from ..metadata import Column
 from . import copula, univariate
-from .transforms import NULL_SUFFIX, fit_transform, inverse_transform
+from .transforms import fit_transform, inverse_transform, latent_family
 
 #: Table synthesizers by the name ``set_table_parameters`` accepts.
 TABLE_SYNTHESIZERS: dict[str, type["TableSynthesizer"]] = {}
@@ -217,12 +217,7 @@ class GaussianCopulaSynthesizer(TableSynthesizer):
             transforms[col.name] = spec
             for nm, arr in lat.items():
                 latent[nm] = arr
-                if spec["kind"] == "categorical":
-                    families.append("unit")  # interval centres: the score is the label's share
-                elif nm.endswith(NULL_SUFFIX):
-                    families.append("empirical")
-                else:
-                    families.append(p["numerical_distributions"].get(col.name, p["default_distribution"]))
+                families.append(latent_family(spec, nm, p))
         names = list(latent)
         if n and names:
             rows = None

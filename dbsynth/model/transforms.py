@@ -179,6 +179,19 @@ def transform(column: Column, spec: dict, s: pd.Series) -> dict[str, np.ndarray]
     return out
 
 
+def latent_family(spec: dict, name: str, params: dict) -> str:
+    """The marginal family of latent column ``name`` of a transform, under a table's parameters.
+
+    Categories are interval centres whose score is the label's share (``unit``); null indicators are
+    empirical; values take the column's entry of ``numerical_distributions`` or ``default_distribution``.
+    """
+    if spec["kind"] == "categorical":
+        return "unit"
+    if name.endswith(NULL_SUFFIX):
+        return "empirical"
+    return params["numerical_distributions"].get(spec["column"], params["default_distribution"])
+
+
 def latent_names(spec: dict) -> list[str]:
     """Names of the latent columns a transform produces, in order."""
     if spec["kind"] == "null":
