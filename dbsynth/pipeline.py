@@ -29,9 +29,10 @@ import pandas as pd
 from . import progress
 from .config import Config, check_against, load_config
 from .errors import ConfigError, ModelFileError, QualityError, SchemaMismatchError, UnsafeTargetError, mask_url
-from .metadata import Metadata
+from .metadata import Metadata, Table
 from .memory import release
 from .metadata import sdtypes as st
+from .sample.generators import PIIGenerator, is_unique
 
 __all__ = ["Plan", "RunReport", "TablePlan", "fit", "plan", "prepare", "run", "sample"]
 
@@ -433,19 +434,6 @@ def _fit(prep: _Prepared, report: RunReport):
     return synth
 
 
-def _faker_values(provider: str, locale: str, n: int, seed: int | None) -> list:
-    """``n`` values of a Faker provider in ``locale`` (Faker generates one value per call: no vector form)."""
-    from faker import Faker
-
-    fake = Faker(locale)
-    if seed is not None:
-        fake.seed_instance(seed)
-    method = getattr(fake, st.PII_KINDS.get(provider, provider), None)
-    if method is None:
-        raise ConfigError(f"pii provider '{provider}' is not a Faker provider")
-    return [method() for _ in range(n)]
-
-
 def _sample_frames(prep: _Prepared, synth, report: RunReport) -> dict[str, pd.DataFrame]:
     """Every written table in memory (for files): the synthesizer's frames through the same :class:`_Shaper`."""
     with _timed(report, "sample"):
@@ -476,6 +464,7 @@ class _Shaper:
         self.real_keys: dict[tuple[str, str], np.ndarray] = {}
         self.real: dict[str, pd.DataFrame] = {}
         self.sent: set[str] = set()
+        self.pii_rows: dict[tuple[str, str], int] = {}
 
     def __call__(self, batches) -> Iterator[tuple[str, pd.DataFrame]]:
         from .model.hma import UPDATE_FLAG
@@ -533,8 +522,17 @@ class _Shaper:
                 elif ccfg.null:
                     frame[col] = None
                 elif ccfg.pii is not None and ccfg.pii.locale and ccfg.pii.locale not in cfg.locales[:1] and len(frame):
-                    frame[col] = _faker_values(ccfg.pii.provider, ccfg.pii.locale, len(frame), cfg.seed)
+                    frame[col] = self._pii(table, col, ccfg.pii.provider, ccfg.pii.locale, len(frame))
         return frame[[c for c in table.column_names if c in frame.columns]]
+
+    def _pii(self, table: Table, col: str, provider: str, locale: str, n: int) -> pd.Series:
+        """``n`` values of a column whose config asks for Faker ``provider`` in another ``locale``: the PII
+        generator's pool, drawn with the run's randomness, numbered on across batches when the column is unique."""
+        gen = PIIGenerator(table.column(col), table.name, st.PII_KINDS.get(provider, provider), [locale],
+                           unique=is_unique(table.column(col), table))
+        start = self.pii_rows.get((table.name, col), 0)
+        self.pii_rows[(table.name, col)] = start + n
+        return gen.generate(n, self.rng, start=start).to_numpy(dtype=object)
 
 
 def _prefetch(batches, depth: int = 2) -> Iterator[tuple[str, pd.DataFrame]]:

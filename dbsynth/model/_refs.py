@@ -50,13 +50,7 @@ def key_tuples(df: pd.DataFrame, cols: list[str]) -> pd.Index:
 
 def positions(parent_df: pd.DataFrame, ref_cols: list[str], child_df: pd.DataFrame, cols: list[str]) -> np.ndarray:
     """Row position in the parent of each child row's reference (-1 for NULL or dangling)."""
-    pidx = key_tuples(parent_df, ref_cols)
-    if not pidx.is_unique:
-        pidx = pidx.drop_duplicates()
-    pos = pidx.get_indexer(key_tuples(child_df, cols))
-    null = child_df[cols].isna().any(axis=1).to_numpy()
-    pos[null] = -1
-    return pos
+    return KeyIndex(parent_df, ref_cols).lookup(child_df, cols)
 
 
 def round_to_total(raw: np.ndarray, total: int, rng: np.random.Generator) -> np.ndarray:
@@ -218,14 +212,18 @@ def match_by_capacity(
     return refs
 
 
-def redraw_duplicates(frame, table, fk, pframe, cmax, refs, fk_cols, rng, rounds: int = 10) -> None:
+def redraw_duplicates(frame, table, fk, pframe, cmax, refs, fk_cols, rng, used=None, rounds: int = 10) -> None:
     """Re-draw references of rows that would repeat a key made of references (bridge tables).
 
-    Only the duplicated rows are re-drawn, among parents with room left under the observed maximum, for a
-    few rounds; what is left is dropped afterwards by :func:`unique_mask`.
+    Only the duplicated rows are re-drawn, among parents with room left under the observed maximum ``cmax``,
+    for a few rounds; what is left is dropped afterwards by :func:`unique_mask`. ``used`` counts the children
+    each parent already has along ``fk`` (this frame's ``refs`` included: earlier batches too when sampling in
+    batches) and is kept up to date; None counts this frame's ``refs``.
     """
     if len(pframe) == 0:
         return
+    if used is None:
+        used = np.bincount(refs[refs >= 0], minlength=len(pframe))
     for _ in range(rounds):
         keep = unique_mask(frame, table, fk_cols)
         if keep is None or keep.all():
@@ -233,14 +231,15 @@ def redraw_duplicates(frame, table, fk, pframe, cmax, refs, fk_cols, rng, rounds
         dup = ~keep & (refs >= 0)
         if not dup.any():
             return
-        used = np.bincount(refs[(refs >= 0) & ~dup], minlength=len(pframe))
-        room = np.clip(max(cmax, 1) - used, 0, None)
+        room = np.clip(max(cmax, 1) - used + np.bincount(refs[dup], minlength=len(pframe)), 0, None)
         # each free slot once: redrawn rows never push a parent past the observed maximum
-        pool = rng.permutation(np.repeat(np.arange(len(pframe)), room))
+        pool = room_slots(room, int(dup.sum()), rng)
         rows = np.flatnonzero(dup)[: len(pool)]
         if len(rows) == 0:
             return
+        np.subtract.at(used, refs[rows], 1)
         refs[rows] = pool[: len(rows)]
+        np.add.at(used, refs[rows], 1)
         set_refs(frame, fk, pframe, refs)
 
 

@@ -112,7 +112,8 @@ class KeyIndex:
             pos[codes < 0] = -1
         if self.rows is not None:
             pos = np.where(pos >= 0, self.rows[np.maximum(pos, 0)], -1)
-        pos[frame[cols].isna().any(axis=1).to_numpy()] = -1
+        for c in cols:  # column by column: frame[cols].isna() would build a frame
+            pos[frame[c].isna().to_numpy()] = -1
         return pos.astype(np.int64, copy=False)
 
 

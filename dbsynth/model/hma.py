@@ -37,7 +37,7 @@ from ..metadata.graph import Edge
 from . import copula, univariate
 from ._refs import cap_overlapping as _refs_cap_overlapping
 from ._refs import capped_counts as _capped_counts
-from ._refs import room_slots as _room_slots
+from ._refs import redraw_duplicates as _redraw_duplicates
 from ._refs import set_refs as _refs_set_refs
 from ._refs import unique_mask as _unique_mask
 from ._refs import nonnull_mask as _nonnull_mask
@@ -491,7 +491,7 @@ class HMASynthesizer:
                     self._set_refs(frame, fk, done[fk.ref_table].frame, refs)
             for fk, e_name, refs in redraw:
                 cap = m["others"][e_name]["count_max"]
-                self._redraw_duplicates(frame, table, fk, done[fk.ref_table].frame, cap, refs, others[e_name].used, fk_cols, brng)
+                _redraw_duplicates(frame, table, fk, done[fk.ref_table].frame, cap, refs, fk_cols, brng, others[e_name].used)
             within = None if forced_root else self._cap_overlapping(frame, table, m, link, done, brng, state.caps)
             frame = repair(frame, table, brng)
             keep = _unique_mask(frame, table, fk_cols, state.seen, driving)
@@ -646,33 +646,6 @@ class HMASynthesizer:
         return _refs_cap_overlapping(frame, table, caps, {t: d.frame for t, d in done.items()}, rng, prior)
 
     _set_refs = staticmethod(_refs_set_refs)
-
-    def _redraw_duplicates(self, frame, table, fk, pframe, cmax, refs, used, fk_cols, rng, rounds: int = 10) -> None:
-        """Re-draw references of rows that would repeat a key made of references (bridge tables).
-
-        Only the duplicated rows are re-drawn, among parents with room left under the observed maximum
-        (``used`` counts every batch of the table so far, this one included, and is kept up to date), for a
-        few rounds; what is left is dropped afterwards.
-        """
-        if len(pframe) == 0:
-            return
-        for _ in range(rounds):
-            keep = _unique_mask(frame, table, fk_cols)
-            if keep is None or keep.all():
-                return
-            dup = ~keep & (refs >= 0)
-            if not dup.any():
-                return
-            room = np.clip(max(cmax, 1) - used + np.bincount(refs[dup], minlength=len(pframe)), 0, None)
-            # each free slot once: redrawn rows never push a parent past the observed maximum
-            pool = _room_slots(room, int(dup.sum()), rng)
-            rows = np.flatnonzero(dup)[: len(pool)]
-            if len(rows) == 0:
-                return
-            np.subtract.at(used, refs[rows], 1)
-            refs[rows] = pool[: len(rows)]
-            np.add.at(used, refs[rows], 1)
-            self._set_refs(frame, fk, pframe, refs)
 
     # ---- persistence ----------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:

@@ -33,23 +33,21 @@ import pandas as pd
 from .. import progress
 from ..errors import BadInputError, NotFittedError
 from ..metadata import Metadata, Table
-from ..metadata import sdtypes as st
 from . import _refs
 from .generators import generator_from_dict, make_generator, repair
 from .tables import TableSynthesizer, table_synthesizer_class
-from .transforms import fit_transform
 
 #: k-means learns its centroids on at most this many rows, then assigns every row to the nearest one.
-KMEANS_SAMPLE = 5_000
+KMEANS_SAMPLE = 2_000
 DEFAULT_TABLE_SYNTHESIZER = "GaussianCopulaSynthesizer"
 #: A table gets at most one segment per this many rows.
 MIN_SEGMENT_ROWS = 100
 
 
 def kmeans(
-    x: np.ndarray, k: int, rng: np.random.Generator, iters: int = 25, restarts: int = 3, standardise: bool = True
+    x: np.ndarray, k: int, rng: np.random.Generator, iters: int = 25, restarts: int = 1, standardise: bool = True
 ) -> np.ndarray:
-    """Segment labels of the rows of ``x`` by k-means (k-means++ seeding, Lloyd iterations).
+    """Segment labels of the rows of ``x`` by k-means (greedy k-means++ seeding, Lloyd iterations).
 
     Columns are centred (and standardised unless ``standardise`` is False: the caller scaled them; constant
     ones are dropped). Centroids are learned on a sample of at most
@@ -80,30 +78,42 @@ def kmeans(
     sd = sd[keep] if standardise else np.ones(int(keep.sum()))
     train = (train[:, keep] - mu) / sd
 
+    sq = (train**2).sum(axis=1)  # |p|^2 does not move the argmin: computed once, added for distances only
+    rows = np.arange(len(train))
+
     def nearest(points: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        d = (points**2).sum(1)[:, None] - 2 * points @ centres.T + (centres**2).sum(1)[None, :]
+        d = (centres**2).sum(1)[None, :] - 2 * points @ centres.T
         lab = d.argmin(axis=1)
-        return lab, np.maximum(d[np.arange(len(points)), lab], 0.0)
+        return lab, np.maximum(d[rows, lab] + sq, 0.0)
 
     best, best_inertia = None, np.inf
-    for _ in range(restarts):  # a few seedings, the tightest kept: one unlucky seeding can merge two modes
-        # k-means++: each new centre drawn with probability proportional to the squared distance to the nearest
+    tries = 2 + int(np.log(k))  # candidates per new centre (greedy k-means++)
+    for _ in range(restarts):  # seedings tried, the tightest kept
+        # greedy k-means++: each new centre is the best of a few rows drawn with probability proportional to
+        # the squared distance to the nearest centre, so one seeding rarely merges two modes
         centres = train[[rng.integers(len(train))]]
+        _, d2 = nearest(train, centres)
         for _ in range(1, k):
-            _, d2 = nearest(train, centres)
             if d2.sum() <= 0:
                 break
-            centres = np.vstack([centres, train[rng.choice(len(train), p=d2 / d2.sum())]])
+            cand = train[rng.choice(len(train), size=tries, p=d2 / d2.sum())]
+            to_cand = np.maximum(sq[:, None] - 2 * train @ cand.T + (cand**2).sum(1)[None, :], 0.0)
+            pot = np.minimum(d2[:, None], to_cand)
+            best_c = int(pot.sum(axis=0).argmin())
+            centres = np.vstack([centres, cand[best_c]])
+            d2 = pot[:, best_c]
+        prev = None
         for _ in range(iters):
             lab, _ = nearest(train, centres)
-            onehot = np.zeros((len(train), len(centres)))
-            onehot[np.arange(len(train)), lab] = 1.0
-            sums = onehot.T @ train
-            cnt = onehot.sum(axis=0)
-            new = np.where(cnt[:, None] > 0, sums / np.maximum(cnt, 1)[:, None], centres)
-            if np.allclose(new, centres):
-                break
-            centres = new
+            if prev is not None and np.count_nonzero(lab != prev) <= len(lab) // 200:
+                break  # hardly a row (0.5%) changed segment: the centres have settled
+            prev = lab
+            # sums per centre by one sort of the rows (no rows x k one-hot, no copy per centre)
+            order = np.argsort(lab, kind="stable")
+            cnt = np.bincount(lab, minlength=len(centres))
+            starts = np.r_[0, np.cumsum(cnt)[:-1]]
+            sums = np.add.reduceat(train[order], np.minimum(starts, len(train) - 1), axis=0)
+            centres = np.where(cnt[:, None] > 0, sums / np.maximum(cnt, 1)[:, None], centres)
         inertia = nearest(train, centres)[1].sum()
         if inertia < best_inertia:
             best, best_inertia = centres, inertia
@@ -122,21 +132,6 @@ def kmeans(
     remap = np.full(len(centres), -1, dtype=np.int64)
     remap[order] = np.arange(len(centres))
     return remap[labels]
-
-
-def _latent(col, s: pd.Series, rng: np.random.Generator) -> list[np.ndarray]:
-    """The latent columns of one column for segmenting (as the transforms make them; categories by a single
-    hash pass, since only their position in the frequency order matters here)."""
-    if col.sdtype in (st.CATEGORICAL, st.BOOLEAN):
-        codes, _ = pd.factorize(s.astype("object"), use_na_sentinel=False)
-        freq = np.bincount(codes)
-        order = np.argsort(-freq, kind="stable")
-        share = freq[order] / max(freq.sum(), 1)
-        centre = np.empty(len(freq))
-        centre[order] = np.cumsum(share) - share / 2  # the middle of the label's frequency interval
-        return [centre[codes]]
-    _, lat = fit_transform(col, s, rng)
-    return [np.asarray(a, dtype=float) for a in lat.values()]
 
 
 def _scores(x: np.ndarray, rng: np.random.Generator, clip: float = 4.0) -> np.ndarray:
@@ -415,14 +410,12 @@ class SegmentedSynthesizer:
             gen = make_generator(col, table, self.locales)  # keys (unique, of the column's type), PII, text
             gen.fit(df[col.name] if col.name in df else pd.Series([], dtype="object"))
             generators[col.name] = gen.to_dict()
-        labels = self._segments(table, df, modelled, graph, pos, rng)
-        k = int(labels.max()) + 1 if n else 1
-        seg_models = []
         own = df[[c.name for c in modelled]]
-        for s in range(k):  # a loop over a handful of segments
-            rows = np.flatnonzero(labels == s) if n else np.zeros(0, dtype=np.int64)
-            synth = cls(modelled, **params).fit(own if k == 1 else own.iloc[rows].reset_index(drop=True), rng)
-            seg_models.append(synth.to_dict())
+        synths, labels = cls.fit_segments(
+            modelled, params, own, lambda latent: self._segments(table, latent, n, graph, pos, rng), rng,
+        )
+        k = len(synths)
+        seg_models = [synth.to_dict() for synth in synths]
         weights = np.bincount(labels, minlength=k) / max(n, 1) if n else np.ones(1)
         model = {
             "n_rows": n,
@@ -435,16 +428,13 @@ class SegmentedSynthesizer:
         }
         return model, labels
 
-    def _segments(self, table: Table, df: pd.DataFrame, modelled, graph, pos, rng) -> np.ndarray:
-        """Segment label of each row: k-means over the normal scores of the modelled columns and of the
-        number of children along each child key."""
-        n = len(df)
+    def _segments(self, table: Table, latent: list[np.ndarray], n: int, graph, pos, rng) -> np.ndarray:
+        """Segment label of each of the ``n`` rows: k-means over the normal scores of the table's ``latent``
+        columns and of the number of children along each child key."""
         k = self._num_clusters(n)
         if k <= 1 or n < 2 * k:
             return np.zeros(n, dtype=np.int64)
-        own = []
-        for col in modelled:
-            own += [_scores(a, rng) for a in _latent(col, df[col.name], rng)]
+        own = [_scores(a, rng) for a in latent]
         kids = []
         for e in graph.children(table.name):
             p = pos[e.name]
@@ -573,15 +563,18 @@ class SegmentedSynthesizer:
         if pidx is not None:
             pidx = pidx[order]
         n = len(seg)
-        frame = self._own_columns(t, m, seg, rng)
-        for c in table.columns:
-            if c.computed or c.name in frame:
+        own = self._own_columns(t, m, seg, rng)
+        cols: dict[str, pd.Series] = {}
+        for c in table.columns:  # one frame built at once, in the table's column order
+            if c.computed:
                 continue
-            if c.name in m["generators"]:
-                frame[c.name] = generator_from_dict(m["generators"][c.name]).generate(n, rng, start=0).reset_index(drop=True)
+            if c.name in own:
+                cols[c.name] = own[c.name]
+            elif c.name in m["generators"]:
+                cols[c.name] = generator_from_dict(m["generators"][c.name]).generate(n, rng, start=0).reset_index(drop=True)
             else:  # references, set below
-                frame[c.name] = pd.Series([None] * n, dtype="object")
-        frame = frame[[c.name for c in table.columns if not c.computed]]
+                cols[c.name] = pd.Series([None] * n, dtype="object")
+        frame = pd.DataFrame(cols, index=pd.RangeIndex(n))
         fk_cols = {c for fk in table.foreign_keys for c in fk.columns}
         caps: dict[str, int] = {}
         redraw = []
@@ -619,16 +612,13 @@ class SegmentedSynthesizer:
             seg = seg[keep]
         return frame, seg
 
-    def _own_columns(self, t: str, m: dict, seg: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+    def _own_columns(self, t: str, m: dict, seg: np.ndarray, rng: np.random.Generator) -> pd.DataFrame | dict:
         """The modelled columns of every row (``seg`` sorted), each segment's rows drawn at once."""
-        n = len(seg)
         if not m["modelled"]:
-            return pd.DataFrame(index=pd.RangeIndex(n))
-        sizes = np.bincount(seg, minlength=len(m["segments"]["models"]))
-        parts = [self._segment(t, s).sample(int(size), rng) for s, size in enumerate(sizes) if size > 0]
-        if not parts:
-            return self._segment(t, 0).sample(0, rng)
-        return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+            return {}
+        k = len(m["segments"]["models"])
+        synths = [self._segment(t, s) for s in range(k)]
+        return type(synths[0]).sample_segments(synths, np.bincount(seg, minlength=k), rng)
 
     # ---- persistence ----------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:

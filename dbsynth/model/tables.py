@@ -13,6 +13,7 @@ New single-table models register with :func:`register_table_synthesizer` and are
 from __future__ import annotations
 
 import copy as _copy
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -20,6 +21,7 @@ import pandas as pd
 
 from ..errors import BadInputError, NotFittedError
 from ..metadata import Column
+from ..metadata import sdtypes as st
 from . import copula, univariate
 from .transforms import fit_transform, inverse_transform, latent_family
 
@@ -48,6 +50,29 @@ def table_synthesizer_class(name: str, table: str | None = None) -> type["TableS
     except KeyError:
         known = ", ".join(sorted(TABLE_SYNTHESIZERS))
         raise BadInputError(f"unknown table synthesizer '{name}' (known: {known})", table=table) from None
+
+
+#: Turns a table's latent columns (numeric arrays, one value per row) into one segment label per row.
+Segmenter = Callable[[list[np.ndarray]], np.ndarray]
+
+
+def latent_columns(columns: list[Column], frame: pd.DataFrame, rng: np.random.Generator) -> list[np.ndarray]:
+    """The latent columns of ``frame`` as the reversible transforms make them, for splitting rows into segments
+    (categories by a single hash pass: only their position in the frequency order matters there)."""
+    out: list[np.ndarray] = []
+    for col in columns:
+        s = frame[col.name]
+        if col.sdtype in (st.CATEGORICAL, st.BOOLEAN):
+            codes, _ = pd.factorize(s.astype("object"), use_na_sentinel=False)
+            freq = np.bincount(codes)
+            order = np.argsort(-freq, kind="stable")
+            share = freq[order] / max(freq.sum(), 1)
+            centre = np.empty(len(freq))
+            centre[order] = np.cumsum(share) - share / 2  # the middle of the label's frequency interval
+            out.append(centre[codes])
+        else:
+            out += [np.asarray(a, dtype=float) for a in fit_transform(col, s, rng)[1].values()]
+    return out
 
 
 def _mvn(rng: np.random.Generator, corr: np.ndarray, n: int) -> np.ndarray:
@@ -109,6 +134,39 @@ class TableSynthesizer:
             NotFittedError: before fit.
         """
         raise NotImplementedError
+
+    @classmethod
+    def fit_segments(
+        cls, columns: list[Column], parameters: dict[str, Any], frame: pd.DataFrame, segment: Segmenter,
+        rng: np.random.Generator,
+    ) -> tuple[list["TableSynthesizer"], np.ndarray]:
+        """Split the rows of ``frame`` into segments and fit one synthesizer per segment.
+
+        ``segment`` receives the frame's latent columns and returns a label per row (``0 .. k-1``). This
+        default computes them with :func:`latent_columns` and fits every segment's rows on their own; a
+        subclass with a transform pass of its own can share it between the split and the models.
+
+        Returns:
+            (one fitted synthesizer per label, the labels).
+        """
+        labels = np.asarray(segment(latent_columns(columns, frame, rng)), dtype=np.int64)
+        k = int(labels.max()) + 1 if len(labels) else 1
+        parts = [frame] if k == 1 else [frame.iloc[np.flatnonzero(labels == s)].reset_index(drop=True) for s in range(k)]
+        return [cls(columns, **parameters).fit(part, rng) for part in parts], labels
+
+    @classmethod
+    def sample_segments(
+        cls, synthesizers: list["TableSynthesizer"], sizes: np.ndarray, rng: np.random.Generator
+    ) -> pd.DataFrame:
+        """``sizes[s]`` rows of each segment's synthesizer, stacked in segment order.
+
+        Raises:
+            NotFittedError: before fit.
+        """
+        parts = [syn.sample(int(n), rng) for syn, n in zip(synthesizers, sizes) if n > 0]
+        if not parts:
+            return synthesizers[0].sample(0, rng)
+        return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
     def learned_distributions(self) -> dict[str, dict]:
         """The marginal learned per latent column (family and parameters).
@@ -205,31 +263,63 @@ class GaussianCopulaSynthesizer(TableSynthesizer):
         Returns:
             ``self``.
         """
+        transforms, latent, families = self._transform(frame, rng)
+        self._fitted = self._fit_copula(transforms, latent, families, len(frame), None, rng)
+        return self
+
+    @classmethod
+    def fit_segments(cls, columns, parameters, frame, segment, rng):
+        """One transform pass over the whole table serves the split and every segment's copula (see
+        :meth:`TableSynthesizer.fit_segments`): segments share the transforms, so their samples can be
+        turned back into values in one pass too (:meth:`sample_segments`)."""
+        base = cls(columns, **parameters)
+        transforms, latent, families = base._transform(frame, rng)
+        labels = np.asarray(segment(list(latent.values())), dtype=np.int64)
+        k = int(labels.max()) + 1 if len(labels) else 1
+        if k > 1:
+            # a category's latent is uniform over the table's frequency interval ("unit"), but a segment has its
+            # own mix of labels: its quantiles (empirical) keep that mix
+            families = ["empirical" if f == "unit" else f for f in families]
+        out = []
+        for s in range(k):  # a loop over a handful of segments
+            syn = base if s == 0 else cls(columns, **parameters)
+            rows = None if k == 1 else np.flatnonzero(labels == s)
+            syn._fitted = syn._fit_copula(transforms, latent, families, len(frame), rows, rng)
+            syn._fitted["shared_transforms"] = k > 1  # tells sample_segments, also after a model file round trip
+            out.append(syn)
+        return out, labels
+
+    def _transform(self, frame: pd.DataFrame, rng: np.random.Generator) -> tuple[dict, dict, list[str]]:
+        """(transform per column, latent columns by name, marginal family per latent column)."""
         p = self.parameters
-        n = len(frame)
         transforms: dict[str, dict] = {}
         latent: dict[str, np.ndarray] = {}
         families: list[str] = []
         for col in self.columns:
-            if n == 0:
+            if len(frame) == 0:
                 break
             spec, lat = fit_transform(col, frame[col.name], rng, int(p["min_category_count"]))
             transforms[col.name] = spec
             for nm, arr in lat.items():
                 latent[nm] = arr
                 families.append(latent_family(spec, nm, p))
+        return transforms, latent, families
+
+    def _fit_copula(self, transforms, latent, families, n_all: int, rows: np.ndarray | None, rng) -> dict[str, Any]:
+        """The fitted state: marginals and correlation of the latent ``rows`` (None: all ``n_all`` rows), on at
+        most ``fit_rows`` of them."""
+        p = self.parameters
         names = list(latent)
+        n = n_all if rows is None else len(rows)
         if n and names:
-            rows = None
             if p["fit_rows"] is not None and n > int(p["fit_rows"]):
-                rows = np.sort(rng.choice(n, int(p["fit_rows"]), replace=False))
+                pick = np.sort(rng.choice(n, int(p["fit_rows"]), replace=False))
+                rows = pick if rows is None else rows[pick]
             x = np.column_stack([latent[k] if rows is None else latent[k][rows] for k in names])
             marginals, corr, _ = copula.fit(x, families)
         else:
             marginals, corr = [], np.eye(0)
-        self._fitted = {"n_rows": n, "transforms": transforms, "columns": names, "marginals": marginals,
-                        "corr": corr}
-        return self
+        return {"n_rows": n, "transforms": transforms, "columns": names, "marginals": marginals, "corr": corr}
 
     def sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
         """``n`` rows: correlated normals through the marginals, then the inverse transforms.
@@ -237,11 +327,29 @@ class GaussianCopulaSynthesizer(TableSynthesizer):
         Raises:
             NotFittedError: before fit.
         """
+        return self._values(self._latent_sample(n, rng), n)
+
+    @classmethod
+    def sample_segments(cls, synthesizers, sizes, rng):
+        """See :meth:`TableSynthesizer.sample_segments`; segments fitted together share their transforms, so
+        their latent samples are stacked and turned into values in one pass."""
+        first = synthesizers[0]._require_fitted()
+        shared = all(type(syn) is cls and syn._require_fitted().get("shared_transforms") for syn in synthesizers)
+        if len(synthesizers) == 1 or not shared:
+            return super().sample_segments(synthesizers, sizes, rng)
+        parts = [syn._latent_sample(int(n), rng) for syn, n in zip(synthesizers, sizes) if n > 0]
+        total = int(sum(int(n) for n in sizes))
+        x = {nm: np.concatenate([part[nm] for part in parts]) if parts else np.zeros(0) for nm in first["columns"]}
+        return synthesizers[0]._values(x, total)
+
+    def _latent_sample(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        m = self._require_fitted()
+        z = _mvn(rng, np.asarray(m["corr"], dtype=float), n)
+        return {nm: copula.from_normal(z[:, j], m["marginals"][j]) for j, nm in enumerate(m["columns"])}
+
+    def _values(self, x: dict[str, np.ndarray], n: int) -> pd.DataFrame:
         m = self._require_fitted()
         p = self.parameters
-        names = m["columns"]
-        z = _mvn(rng, np.asarray(m["corr"], dtype=float), n)
-        x = {nm: copula.from_normal(z[:, j], m["marginals"][j]) for j, nm in enumerate(names)}
         cols: dict[str, pd.Series] = {}
         for col in self.columns:
             spec = m["transforms"].get(col.name, {"kind": "null", "column": col.name})

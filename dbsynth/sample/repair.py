@@ -98,12 +98,14 @@ def _fit_integer(s: pd.Series, column: Column) -> pd.Series:
     lo, hi = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
     if s.dtype.kind == "f" or s.dtype == object:
         # Floats from a transform: round first, and clip in float space before casting so that values
-        # beyond int64 do not wrap around.
-        s = pd.to_numeric(s, errors="coerce").astype("float64").round().clip(float(lo), float(hi))
-        if bits == 64:  # float64 cannot represent 2**63 - 1: stay strictly inside
-            s = s.clip(-(2.0**63) + 1024, 2.0**63 - 1024)
-        return s.astype("Int64") if s.isna().any() else s.astype("int64")
-    if bits < 64:
+        # beyond int64 do not wrap around (float64 cannot hold 2**63 - 1: a 64-bit column stays strictly
+        # inside). numpy, not Series.clip: this runs on every integer column of every batch.
+        x = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        flo, fhi = (-(2.0**63) + 1024, 2.0**63 - 1024) if bits == 64 else (float(lo), float(hi))
+        x = np.clip(np.round(x), flo, fhi)
+        out = pd.Series(x, index=s.index, name=s.name)
+        return out.astype("Int64") if np.isnan(x).any() else out.astype("int64")
+    if bits < 64 and s.notna().any() and (s.min() < lo or s.max() > hi):
         s = s.clip(lo, hi)
     return s
 

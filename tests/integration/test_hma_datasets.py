@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
-import pytest
 
 from dbsynth.metadata import Metadata
 from dbsynth.model.hma import HMASynthesizer

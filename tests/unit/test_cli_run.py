@@ -212,3 +212,13 @@ def test_changing_the_synthesizer_refits_the_saved_model(tmp_path):
     switched = dbsynth.run(_config(tmp_path, model={"path": "m.zip"}, synthesizer="independent"))
     assert switched.refit and switched.refit_reason == "synthesizer changed to independent"
     assert type(dbsynth.load_synthesizer(tmp_path / "m.zip")).__name__ == "IndependentSynthesizer"
+
+
+def test_pii_in_another_locale_comes_from_that_locale(tmp_path):
+    from faker.providers.address.de_DE import Provider as German
+
+    tables = {"Invoice": {"columns": {"BillingCity": {"pii": {"provider": "city", "locale": "de_DE"}}}}}
+    assert cli.run_cli(["run", "--config", str(_config(tmp_path, tables=tables))]) == 0
+    cities = [c for (c,) in _rows(tmp_path / "out.sqlite", "SELECT BillingCity FROM Invoice")]
+    assert len(cities) > 300 and set(cities) <= set(German.cities)
+    assert len(set(cities)) > 100  # drawn from the pool, not one value repeated

@@ -283,3 +283,21 @@ def test_text_keeps_the_null_fraction_of_nullable_columns_only():
     assert 0.45 < out.isna().mean() < 0.55
     strict = TextGenerator(Column("b", "string", "text", nullable=False), "t").fit(real).generate(500, rng())
     assert strict.notna().all()
+
+
+def test_pii_pool_is_made_once_and_does_not_depend_on_earlier_requests():
+    from dbsynth.sample.generators import _FakerPool, _pool
+
+    grown = _FakerPool(("en_US",), "city")
+    grown.take(2000)
+    assert grown.take(300) == _FakerPool(("en_US",), "city").take(300)  # a fresh process gets the same values
+    pool = _pool(("en_US",), "last_name")
+    generator_for(Column("a", "string", "last_name")).generate(700, rng(1))
+    chunks = pool.chunks
+    generator_for(Column("b", "string", "last_name")).generate(500, rng(2))  # another column, same provider
+    assert pool.chunks == chunks  # no new Faker calls
+
+
+def test_pii_values_depend_on_the_seed():
+    gen = generator_for(Column("c", "string", "first_name"))
+    assert set(gen.generate(100, rng(1))) != set(gen.generate(100, rng(2)))
