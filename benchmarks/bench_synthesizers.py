@@ -2,7 +2,9 @@
 
 Not a test: it prints figures measured in the same run (the machine is shared and noisy: compare ratios).
 Each (dataset, synthesizer) pair runs in its own process, so peak RSS is its own; it includes reading the
-source into memory, which is the same for the three. Fidelity is ``dbsynth.evaluate`` (dbsynth/report):
+source into memory, which is the same for the three. Fit and sample are medians of ``--repeat`` runs after the
+cold one (whose fit + sample is printed too): on small schemas a run takes a tenth of a second and one run says
+more about the machine than about the synthesizer. Fidelity is ``dbsynth.evaluate`` (dbsynth/report):
 overall and per property (column shapes, column pair trends, cardinality, inter-table trends).
 
 Usage::
@@ -50,29 +52,39 @@ def _integrity(md, synth) -> dict:
     return {"fk_integrity": fk_ok / fk_all if fk_all else 1.0, "duplicate_keys": dup}
 
 
-def run_one(name: str, url: str, kind: str) -> dict:
-    """Read, fit, sample and score one dataset with one synthesizer, in this process."""
+def run_one(name: str, url: str, kind: str, repeat: int) -> dict:
+    """Read, fit, sample and score one dataset with one synthesizer, in this process.
+
+    The first fit + sample is the cold one a nightly job pays (imports, Faker's start-up and the PII pools are
+    made then, the same for the three synthesizers); fit and sample figures are the medians of ``repeat``
+    more, so that the machine's noise and those one-time costs do not decide the comparison.
+    """
+    import statistics
+
     import dbsynth
     from dbsynth.read import read_tables
     from dbsynth.reflect import reflect
 
     cls = {"hma": dbsynth.HMASynthesizer, "hsa": dbsynth.HSASynthesizer,
            "independent": dbsynth.IndependentSynthesizer}[kind]
-    import faker  # noqa: F401  (imported before the clock starts, as HMA's first fit would pay for it)
-
     md = reflect(url)
     real = read_tables(url, md)
-    t0 = time.perf_counter()
-    syn = cls(md, seed=0, verbose=False).fit(real)
-    t1 = time.perf_counter()
-    synth = syn.sample()
-    t2 = time.perf_counter()
+    fits, samples = [], []
+    for _ in range(1 + repeat):
+        t0 = time.perf_counter()
+        syn = cls(md, seed=0, verbose=False).fit(real)
+        t1 = time.perf_counter()
+        synth = syn.sample()
+        t2 = time.perf_counter()
+        fits.append(t1 - t0)
+        samples.append(t2 - t1)
     rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # Linux: KiB
     report = dbsynth.evaluate(real, synth, md)
     props = report.properties
     return {
-        "dataset": name, "synthesizer": kind, "fit_s": t1 - t0, "sample_s": t2 - t1, "rss_gb": rss_gb,
-        **_integrity(md, synth), "overall": report.overall, **{p: props.get(p) for p in PROPS},
+        "dataset": name, "synthesizer": kind, "cold_s": fits[0] + samples[0],
+        "fit_s": statistics.median(fits[1:] or fits), "sample_s": statistics.median(samples[1:] or samples),
+        "rss_gb": rss_gb, **_integrity(md, synth), "overall": report.overall, **{p: props.get(p) for p in PROPS},
         "rows_real": int(sum(map(len, real.values()))), "rows_synth": int(sum(map(len, synth.values()))),
     }
 
@@ -86,27 +98,30 @@ def main() -> None:
     ap.add_argument("--dataset", action="append", default=[], metavar="NAME=URL",
                     help="a dataset to add (chinook from the embedded SQLite copy is always run)")
     ap.add_argument("--no-chinook", action="store_true", help="skip the embedded chinook")
-    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--repeat", type=int, default=5, metavar="N",
+                    help="fit + sample N more times after the cold run; medians are printed (default 5)")
+    ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(run_one(*args.child)))
+        name, url, kind, repeat = args.child
+        print(json.dumps(run_one(name, url, kind, int(repeat))))
         return
     jobs = [] if args.no_chinook else [("chinook", f"sqlite:///{ROOT / 'dbsynth' / 'data' / 'chinook.sqlite'}")]
     jobs += [tuple(d.split("=", 1)) for d in args.dataset]
-    head = (f"{'dataset':<11} {'synth':<11} {'fit s':>7} {'sample s':>8} {'peak GB':>7} {'FK ok':>7} {'dup keys':>8} "
+    head = (f"{'dataset':<11} {'synth':<11} {'fit s':>7} {'sample s':>8} {'cold s':>7} {'peak GB':>7} {'FK ok':>7} {'dup keys':>8} "
             f"{'overall':>7} {'shapes':>6} {'pairs':>6} {'card':>6} {'inter':>6} {'rows synth/real':>17}")
     print(head)
     for name, url in jobs:
         results = {}
         for kind in SYNTHESIZERS:
-            cmd = [sys.executable, __file__, "--child", name, url, kind]
+            cmd = [sys.executable, __file__, "--child", name, url, kind, str(args.repeat)]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
                 print(f"{name:<11} {kind:<11} FAILED: {proc.stderr.strip().splitlines()[-1:]}")
                 continue
             r = results[kind] = json.loads(proc.stdout.strip().splitlines()[-1])
             print(
-                f"{name:<11} {kind:<11} {r['fit_s']:>7.2f} {r['sample_s']:>8.2f} {r['rss_gb']:>7.2f} "
+                f"{name:<11} {kind:<11} {r['fit_s']:>7.3f} {r['sample_s']:>8.3f} {r['cold_s']:>7.2f} {r['rss_gb']:>7.2f} "
                 f"{r['fk_integrity']:>7.1%} {r['duplicate_keys']:>8} {_fmt(r['overall']):>7} "
                 + " ".join(f"{_fmt(r[p]):>6}" for p in PROPS)
                 + f" {r['rows_synth']:>8}/{r['rows_real']:<8}",

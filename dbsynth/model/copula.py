@@ -81,6 +81,33 @@ def sqrt_psd(cov: np.ndarray) -> np.ndarray:
     return v * np.sqrt(np.clip(w, 0.0, None))
 
 
+def _empirical_fit(x: np.ndarray) -> tuple[list[dict], np.ndarray]:
+    """Empirical marginals and mid-rank normal scores of every column of ``x`` at once (one sort per table,
+    not per column): the same values as :func:`univariate.fit_marginal` and :func:`normal_scores`."""
+    n, d = x.shape
+    order = np.argsort(x, axis=0, kind="stable")
+    xs = np.take_along_axis(x, order, axis=0)
+    probs = np.linspace(0.0, 1.0, min(univariate.EMPIRICAL_POINTS, max(n, 2)))
+    quantiles = np.quantile(xs, probs, axis=0)
+    marginals = [
+        {"family": "constant", "value": float(xs[0, j])} if xs[-1, j] <= xs[0, j]
+        else {"family": "empirical", "probs": probs, "quantiles": np.ascontiguousarray(quantiles[:, j])}
+        for j in range(d)
+    ]
+    # mid-rank of each run of equal values, per column: a run's first and last row by running max / min
+    rows = np.arange(n)[:, None]
+    new = np.ones((n, d), dtype=bool)
+    new[1:] = xs[1:] != xs[:-1]
+    last = np.ones((n, d), dtype=bool)
+    last[:-1] = new[1:]
+    start = np.maximum.accumulate(np.where(new, rows, 0), axis=0)
+    end = np.minimum.accumulate(np.where(last, rows, n - 1)[::-1], axis=0)[::-1]
+    u = np.empty((n, d))
+    np.put_along_axis(u, order, ((start + end) / 2.0 + 0.5) / n, axis=0)
+    eps = 0.5 / n
+    return marginals, special.ndtri(np.clip(u, eps, 1 - eps))
+
+
 def fit(x: np.ndarray, families: list[str]) -> tuple[list[dict], np.ndarray, np.ndarray]:
     """Fit marginals and the correlation of normal scores.
 
@@ -91,6 +118,16 @@ def fit(x: np.ndarray, families: list[str]) -> tuple[list[dict], np.ndarray, np.
     Returns:
         (marginals, correlation, normal scores of ``x``).
     """
-    marginals = [univariate.fit_marginal(x[:, j], families[j]) for j in range(x.shape[1])]
-    z = np.column_stack([normal_scores(x[:, j], marginals[j]) for j in range(x.shape[1])]) if x.shape[1] else np.zeros((len(x), 0))
+    d = x.shape[1]
+    marginals: list[dict] = [{}] * d
+    z = np.zeros((len(x), d))
+    emp = [j for j in range(d) if families[j] == "empirical"]
+    if emp and len(x):
+        emp_marginals, z[:, emp] = _empirical_fit(x[:, emp])
+        for j, m in zip(emp, emp_marginals):
+            marginals[j] = m
+    for j in range(d):
+        if not (emp and len(x)) or families[j] != "empirical":
+            marginals[j] = univariate.fit_marginal(x[:, j], families[j])
+            z[:, j] = normal_scores(x[:, j], marginals[j])
     return marginals, correlation(z), z

@@ -45,7 +45,7 @@ MIN_SEGMENT_ROWS = 100
 
 
 def kmeans(
-    x: np.ndarray, k: int, rng: np.random.Generator, iters: int = 25, restarts: int = 1, standardise: bool = True
+    x: np.ndarray, k: int, rng: np.random.Generator, iters: int = 10, restarts: int = 1, standardise: bool = True
 ) -> np.ndarray:
     """Segment labels of the rows of ``x`` by k-means (greedy k-means++ seeding, Lloyd iterations).
 
@@ -96,7 +96,8 @@ def kmeans(
         for _ in range(1, k):
             if d2.sum() <= 0:
                 break
-            cand = train[rng.choice(len(train), size=tries, p=d2 / d2.sum())]
+            cum = np.cumsum(d2)  # inverse-CDF draws: rng.choice(p=...) re-validates p on every call
+            cand = train[np.minimum(np.searchsorted(cum, rng.random(tries) * cum[-1], side="right"), len(train) - 1)]
             to_cand = np.maximum(sq[:, None] - 2 * train @ cand.T + (cand**2).sum(1)[None, :], 0.0)
             pot = np.minimum(d2[:, None], to_cand)
             best_c = int(pot.sum(axis=0).argmin())
@@ -111,11 +112,11 @@ def kmeans(
             # sums per centre by one sort of the rows (no rows x k one-hot, no copy per centre)
             order = np.argsort(lab, kind="stable")
             cnt = np.bincount(lab, minlength=len(centres))
-            starts = np.r_[0, np.cumsum(cnt)[:-1]]
+            starts = np.cumsum(cnt) - cnt
             sums = np.add.reduceat(train[order], np.minimum(starts, len(train) - 1), axis=0)
             centres = np.where(cnt[:, None] > 0, sums / np.maximum(cnt, 1)[:, None], centres)
-        inertia = nearest(train, centres)[1].sum()
-        if inertia < best_inertia:
+        inertia = nearest(train, centres)[1].sum() if restarts > 1 else 0.0
+        if best is None or inertia < best_inertia:
             best, best_inertia = centres, inertia
     # every row to its nearest centre without a standardised copy of the whole table: in original units the
     # distance to centre m is sum(((x - m) / sd)^2), whose argmin only needs x @ (m / sd^2) and a bias
@@ -135,18 +136,20 @@ def kmeans(
 
 
 def _scores(x: np.ndarray, rng: np.random.Generator, clip: float = 4.0) -> np.ndarray:
-    """Normal scores of a latent column under a normal marginal fitted by its median and spread, clipped.
+    """Normal scores of latent columns (rows x columns) under a normal marginal fitted per column by its median
+    and spread, clipped.
 
     Unlike rank-based scores (which turn any shape into a bell), these keep a column's modes apart, which is
     what segments should find (a bimodal amount is two segments, not a median split); the median, the
     interquartile range and the clip keep a few outliers from becoming a segment of their own.
     """
     ref = x if len(x) <= KMEANS_SAMPLE else x[rng.integers(0, len(x), KMEANS_SAMPLE)]  # quantiles of a sample
-    q1, med, q3 = np.percentile(ref, [25, 50, 75])
-    spread = (q3 - q1) / 1.349 if q3 > q1 else ref.std()
-    if spread <= 1e-12:
-        return np.zeros(len(x))
-    return np.clip((x - med) / spread, -clip, clip)
+    q1, med, q3 = np.percentile(ref, [25, 50, 75], axis=0)
+    spread = np.where(q3 > q1, (q3 - q1) / 1.349, ref.std(axis=0))
+    flat = spread <= 1e-12
+    out = np.clip((x - med) / np.where(flat, 1.0, spread), -clip, clip)
+    out[:, flat] = 0.0
+    return out
 
 
 def _categorical_draw(probs: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -434,17 +437,14 @@ class SegmentedSynthesizer:
         k = self._num_clusters(n)
         if k <= 1 or n < 2 * k:
             return np.zeros(n, dtype=np.int64)
-        own = [_scores(a, rng) for a in latent]
-        kids = []
-        for e in graph.children(table.name):
-            p = pos[e.name]
-            kids.append(_scores(np.bincount(p[p >= 0], minlength=n).astype(float), rng))
-        if not own and not kids:
+        kids = [np.bincount(p[p >= 0], minlength=n) for p in (pos[e.name] for e in graph.children(table.name))]
+        if not latent and not kids:
             return np.zeros(n, dtype=np.int64)
-        # the children's counts together weigh as much as the table's own columns: segments exist to carry
-        # the parent -> child relation, and one count among thirty columns would otherwise hardly count
-        w = np.sqrt(len(own) / len(kids)) if kids and len(own) > len(kids) else 1.0
-        x = np.column_stack(own + [c * w for c in kids])
+        x = _scores(np.column_stack([*latent, *kids]).astype(float), rng)
+        if kids and len(latent) > len(kids):
+            # the children's counts together weigh as much as the table's own columns: segments exist to carry
+            # the parent -> child relation, and one count among thirty columns would otherwise hardly count
+            x[:, len(latent):] *= np.sqrt(len(latent) / len(kids))
         return kmeans(x, k, rng, standardise=False)
 
     def _driving_edge(self, table: Table, graph, depths):
