@@ -2,9 +2,10 @@
 
 Not a test: it prints figures measured in the same run (the machine is shared and noisy: compare ratios).
 Each (dataset, synthesizer) pair runs in its own process, so peak RSS is its own; it includes reading the
-source into memory, which is the same for the three. Fit and sample are medians of ``--repeat`` runs after the
-cold one (whose fit + sample is printed too): on small schemas a run takes a tenth of a second and one run says
-more about the machine than about the synthesizer. Fidelity is ``dbsynth.evaluate`` (dbsynth/report):
+source into memory, which is the same for the three. On small schemas a run takes a tenth of a second and one
+run says more about the machine than about the synthesizer, so each synthesizer runs in ``--rounds`` processes,
+taken in turns, each doing one cold fit + sample (imports, Faker's start-up, the PII pools) and ``--repeat``
+warm ones: fit and sample are medians of the warm runs, "cold" the median cold fit + sample. Fidelity is ``dbsynth.evaluate`` (dbsynth/report):
 overall and per property (column shapes, column pair trends, cardinality, inter-table trends).
 
 Usage::
@@ -52,15 +53,13 @@ def _integrity(md, synth) -> dict:
     return {"fk_integrity": fk_ok / fk_all if fk_all else 1.0, "duplicate_keys": dup}
 
 
-def run_one(name: str, url: str, kind: str, repeat: int) -> dict:
-    """Read, fit, sample and score one dataset with one synthesizer, in this process.
+def run_one(name: str, url: str, kind: str, repeat: int, score: bool) -> dict:
+    """Read, fit and sample one dataset with one synthesizer ``1 + repeat`` times in this process; score the
+    last sample when ``score``.
 
     The first fit + sample is the cold one a nightly job pays (imports, Faker's start-up and the PII pools are
-    made then, the same for the three synthesizers); fit and sample figures are the medians of ``repeat``
-    more, so that the machine's noise and those one-time costs do not decide the comparison.
+    made then, the same for the three synthesizers); the ``repeat`` others are the warm runs compared.
     """
-    import statistics
-
     import dbsynth
     from dbsynth.read import read_tables
     from dbsynth.reflect import reflect
@@ -78,15 +77,27 @@ def run_one(name: str, url: str, kind: str, repeat: int) -> dict:
         t2 = time.perf_counter()
         fits.append(t1 - t0)
         samples.append(t2 - t1)
-    rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # Linux: KiB
-    report = dbsynth.evaluate(real, synth, md)
-    props = report.properties
-    return {
-        "dataset": name, "synthesizer": kind, "cold_s": fits[0] + samples[0],
-        "fit_s": statistics.median(fits[1:] or fits), "sample_s": statistics.median(samples[1:] or samples),
-        "rss_gb": rss_gb, **_integrity(md, synth), "overall": report.overall, **{p: props.get(p) for p in PROPS},
+    out = {
+        "dataset": name, "synthesizer": kind, "cold_s": fits[0] + samples[0], "fits": fits[1:] or fits,
+        "samples": samples[1:] or samples, "rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2,
         "rows_real": int(sum(map(len, real.values()))), "rows_synth": int(sum(map(len, synth.values()))),
     }
+    if score:
+        report = dbsynth.evaluate(real, synth, md)
+        out.update(_integrity(md, synth), overall=report.overall, **{p: report.properties.get(p) for p in PROPS})
+    return out
+
+
+def _merge(runs: list[dict]) -> dict:
+    """One row per synthesizer from its processes: medians of every warm run, the median cold run, the
+    highest peak RSS, the scores of the first process."""
+    import statistics
+
+    fits = [f for r in runs for f in r["fits"]]
+    samples = [s for r in runs for s in r["samples"]]
+    return {**runs[0], "fit_s": statistics.median(fits), "sample_s": statistics.median(samples),
+            "total_s": statistics.median([f + s for r in runs for f, s in zip(r["fits"], r["samples"])]),
+            "cold_s": statistics.median(r["cold_s"] for r in runs), "rss_gb": max(r["rss_gb"] for r in runs)}
 
 
 def _fmt(v) -> str:
@@ -99,12 +110,14 @@ def main() -> None:
                     help="a dataset to add (chinook from the embedded SQLite copy is always run)")
     ap.add_argument("--no-chinook", action="store_true", help="skip the embedded chinook")
     ap.add_argument("--repeat", type=int, default=5, metavar="N",
-                    help="fit + sample N more times after the cold run; medians are printed (default 5)")
-    ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+                    help="warm fit + sample runs per process, after the cold one (default 5)")
+    ap.add_argument("--rounds", type=int, default=3, metavar="N",
+                    help="processes per synthesizer, taken in turns hma, hsa, independent, hma, ... (default 3)")
+    ap.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        name, url, kind, repeat = args.child
-        print(json.dumps(run_one(name, url, kind, int(repeat))))
+        name, url, kind, repeat, score = args.child
+        print(json.dumps(run_one(name, url, kind, int(repeat), score == "1")))
         return
     jobs = [] if args.no_chinook else [("chinook", f"sqlite:///{ROOT / 'dbsynth' / 'data' / 'chinook.sqlite'}")]
     jobs += [tuple(d.split("=", 1)) for d in args.dataset]
@@ -112,14 +125,17 @@ def main() -> None:
             f"{'overall':>7} {'shapes':>6} {'pairs':>6} {'card':>6} {'inter':>6} {'rows synth/real':>17}")
     print(head)
     for name, url in jobs:
-        results = {}
-        for kind in SYNTHESIZERS:
-            cmd = [sys.executable, __file__, "--child", name, url, kind, str(args.repeat)]
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            if proc.returncode != 0:
-                print(f"{name:<11} {kind:<11} FAILED: {proc.stderr.strip().splitlines()[-1:]}")
-                continue
-            r = results[kind] = json.loads(proc.stdout.strip().splitlines()[-1])
+        runs: dict[str, list[dict]] = {k: [] for k in SYNTHESIZERS}
+        for rnd in range(max(args.rounds, 1)):  # in turns, so a noisy minute of the machine hits all three
+            for kind in SYNTHESIZERS:
+                cmd = [sys.executable, __file__, "--child", name, url, kind, str(args.repeat), "1" if rnd == 0 else "0"]
+                proc = subprocess.run(cmd, capture_output=True, text=True)
+                if proc.returncode != 0:
+                    print(f"{name:<11} {kind:<11} FAILED: {proc.stderr.strip().splitlines()[-1:]}")
+                    continue
+                runs[kind].append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        results = {k: _merge(v) for k, v in runs.items() if v and "overall" in v[0]}
+        for kind, r in results.items():
             print(
                 f"{name:<11} {kind:<11} {r['fit_s']:>7.3f} {r['sample_s']:>8.3f} {r['cold_s']:>7.2f} {r['rss_gb']:>7.2f} "
                 f"{r['fk_integrity']:>7.1%} {r['duplicate_keys']:>8} {_fmt(r['overall']):>7} "
@@ -133,8 +149,8 @@ def main() -> None:
                 if kind in results:
                     r = results[kind]
                     print(f"  {kind} vs hma: fit {h['fit_s'] / r['fit_s']:.2f}x, sample {h['sample_s'] / r['sample_s']:.2f}x, "
-                          f"fit+sample {(h['fit_s'] + h['sample_s']) / (r['fit_s'] + r['sample_s']):.2f}x faster; "
-                          f"overall fidelity {r['overall'] - h['overall']:+.3f}")
+                          f"fit+sample {h['total_s'] / r['total_s']:.2f}x, cold run {h['cold_s'] / r['cold_s']:.2f}x faster; "
+                          f"overall fidelity {r['overall'] - h['overall']:+.3f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -37,21 +37,23 @@ from . import _refs
 from .generators import generator_from_dict, make_generator, repair
 from .tables import TableSynthesizer, table_synthesizer_class
 
-#: k-means learns its centroids on at most this many rows, then assigns every row to the nearest one.
-KMEANS_SAMPLE = 2_000
+#: k-means learns its centroids on at most this many rows per segment asked for (and the scores their medians
+#: and spreads), then assigns every row to the nearest centroid: a few hundred points place a centre well, and
+#: the split is a fixed cost of every table, small ones included.
+KMEANS_ROWS_PER_SEGMENT = 200
 DEFAULT_TABLE_SYNTHESIZER = "GaussianCopulaSynthesizer"
 #: A table gets at most one segment per this many rows.
 MIN_SEGMENT_ROWS = 100
 
 
 def kmeans(
-    x: np.ndarray, k: int, rng: np.random.Generator, iters: int = 10, restarts: int = 1, standardise: bool = True
+    x: np.ndarray, k: int, rng: np.random.Generator, iters: int = 6, restarts: int = 1, standardise: bool = True
 ) -> np.ndarray:
     """Segment labels of the rows of ``x`` by k-means (greedy k-means++ seeding, Lloyd iterations).
 
     Columns are centred (and standardised unless ``standardise`` is False: the caller scaled them; constant
     ones are dropped). Centroids are learned on a sample of at most
-    :data:`KMEANS_SAMPLE` rows; every row then goes to its nearest centroid. Labels are renumbered by segment
+    ``k`` x :data:`KMEANS_ROWS_PER_SEGMENT` rows; every row then goes to its nearest centroid. Labels are renumbered by segment
     size, largest first, and empty segments disappear, so labels are ``0 .. k' - 1`` with ``k' <= k``.
 
     Args:
@@ -69,7 +71,8 @@ def kmeans(
     if k <= 1 or n < 2 * k or x.shape[1] == 0:
         return np.zeros(n, dtype=np.int64)
     # with replacement: drawing without would permute all n rows, and a repeated row does not move a centre
-    train = x if n <= KMEANS_SAMPLE else x[rng.integers(0, n, KMEANS_SAMPLE)]
+    size = k * KMEANS_ROWS_PER_SEGMENT
+    train = x if n <= size else x[rng.integers(0, n, size)]
     sd = train.std(axis=0)
     keep = sd > 1e-12
     if not keep.any():
@@ -135,15 +138,17 @@ def kmeans(
     return remap[labels]
 
 
-def _scores(x: np.ndarray, rng: np.random.Generator, clip: float = 4.0) -> np.ndarray:
+def _scores(x: np.ndarray, k: int, rng: np.random.Generator, clip: float = 4.0) -> np.ndarray:
     """Normal scores of latent columns (rows x columns) under a normal marginal fitted per column by its median
     and spread, clipped.
 
     Unlike rank-based scores (which turn any shape into a bell), these keep a column's modes apart, which is
     what segments should find (a bimodal amount is two segments, not a median split); the median, the
-    interquartile range and the clip keep a few outliers from becoming a segment of their own.
+    interquartile range and the clip keep a few outliers from becoming a segment of their own. Medians and
+    spreads come from the ``k`` x :data:`KMEANS_ROWS_PER_SEGMENT` rows k-means learns from.
     """
-    ref = x if len(x) <= KMEANS_SAMPLE else x[rng.integers(0, len(x), KMEANS_SAMPLE)]  # quantiles of a sample
+    size = k * KMEANS_ROWS_PER_SEGMENT
+    ref = x if len(x) <= size else x[rng.integers(0, len(x), size)]  # quantiles of a sample
     q1, med, q3 = np.percentile(ref, [25, 50, 75], axis=0)
     spread = np.where(q3 > q1, (q3 - q1) / 1.349, ref.std(axis=0))
     flat = spread <= 1e-12
@@ -450,7 +455,7 @@ class SegmentedSynthesizer:
         kids = [np.bincount(p[p >= 0], minlength=n) for p in (pos[e.name] for e in graph.children(table.name))]
         if not latent and not kids:
             return np.zeros(n, dtype=np.int64)
-        x = _scores(np.column_stack([*latent, *kids]).astype(float), rng)
+        x = _scores(np.column_stack([*latent, *kids]).astype(float), k, rng)
         if kids and len(latent) > len(kids):
             # the children's counts together weigh as much as the table's own columns: segments exist to carry
             # the parent -> child relation, and one count among thirty columns would otherwise hardly count
