@@ -52,9 +52,9 @@ def kmeans(
     """Segment labels of the rows of ``x`` by k-means (greedy k-means++ seeding, Lloyd iterations).
 
     Columns are centred (and standardised unless ``standardise`` is False: the caller scaled them; constant
-    ones are dropped). Centroids are learned on a sample of at most
-    ``k`` x :data:`KMEANS_ROWS_PER_SEGMENT` rows; every row then goes to its nearest centroid. Labels are renumbered by segment
-    size, largest first, and empty segments disappear, so labels are ``0 .. k' - 1`` with ``k' <= k``.
+    ones are dropped). Centroids are learned on a sample of at most ``k`` x :data:`KMEANS_ROWS_PER_SEGMENT`
+    rows; every row then goes to its nearest centroid. Labels are renumbered by segment size, largest first,
+    and empty segments disappear, so labels are ``0 .. k' - 1`` with ``k' <= k``.
 
     Args:
         x: rows x features.
