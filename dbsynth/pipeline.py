@@ -525,7 +525,7 @@ class _Shaper:
                     frame[col] = self._pii(table, col, ccfg.pii.provider, ccfg.pii.locale, len(frame))
         return frame[[c for c in table.column_names if c in frame.columns]]
 
-    def _pii(self, table: Table, col: str, provider: str, locale: str, n: int) -> pd.Series:
+    def _pii(self, table: Table, col: str, provider: str, locale: str, n: int) -> np.ndarray:
         """``n`` values of a column whose config asks for Faker ``provider`` in another ``locale``: the PII
         generator's pool, drawn with the run's randomness, numbered on across batches when the column is unique."""
         gen = PIIGenerator(table.column(col), table.name, st.PII_KINDS.get(provider, provider), [locale],

@@ -412,9 +412,9 @@ class KeyGenerator(ColumnGenerator):
 class PIIGenerator(ColumnGenerator):
     """Personal data from Faker (emails, names, phone numbers...) for the configured locales.
 
-    Faker is slow per call, so :meth:`generate` samples with ``rng`` from a pool of at most
-    :data:`PII_POOL_SIZE` values per provider and locale list, made once per process by seeded Faker
-    calls and shared by every column and batch. When the column must be unique,
+    Faker is slow per call, so :meth:`generate` samples with ``rng`` from a pool per provider and locale
+    list (the values of at most :data:`PII_POOL_SIZE` seeded Faker calls), made once per process and shared
+    by every column and batch. When the column must be unique,
     a numeric suffix built from the row's sequence number makes each value distinct (emails get it before
     the ``@``: ``jane.doe+17@example.org``). Values are cut to ``Column.length``.
 
