@@ -1,11 +1,10 @@
-"""Keys and references shared by the segment-based synthesizers (HSA, Independent).
+"""Keys and references shared by the multi-table synthesizers (HMA, HSA, Independent).
 
 These are the pieces every multi-table synthesizer needs once the rows of a table exist: which parent row each
 child row points to, so that every foreign key is valid and every key unique, for every schema shape
 (several parents, two keys to one parent, composite and nested keys, nullable keys, self-references and
-cycles). The logic follows :mod:`dbsynth.model.hma`, but lives here on purpose: HMA's private helpers are
-being reworked (streamed fit, batched sampling), and the synthesizers built on this module must not break
-when they move.
+cycles). HMA samples in batches and passes what spans batches (``used`` counts, ``seen`` keys, ``prior``
+caps); the segment-based synthesizers draw a table at once and leave those out.
 """
 
 from __future__ import annotations
