@@ -130,6 +130,8 @@ class FKGraph:
 
     @staticmethod
     def _first_cycle(graph: nx.MultiDiGraph):
+        if nx.is_directed_acyclic_graph(graph):  # the usual case: one pass instead of a search per table
+            return None
         for source in sorted(graph.nodes):
             try:
                 return nx.find_cycle(graph, source=source)

@@ -47,6 +47,35 @@ def key_tuples(df: pd.DataFrame, cols: list[str]) -> pd.Index:
     return pd.MultiIndex.from_arrays([df[c].astype("object").to_numpy() for c in cols])
 
 
+def key_codes(frame: pd.DataFrame, cols: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """One int64 code per row for its values of ``cols`` (equal codes: equal values, NULLs equal to each
+    other), and whether the row has no NULL in them.
+
+    Columns are factorised one by one and their codes combined, instead of ``DataFrame.duplicated`` on a
+    sub-frame: this runs for every key of every batch, a few times when references are re-drawn.
+    """
+    codes = np.zeros(len(frame), dtype=np.int64)
+    full = np.ones(len(frame), dtype=bool)
+    size = 1
+    for c in cols:
+        found, uniques = pd.factorize(frame[c], use_na_sentinel=True)
+        full &= found >= 0
+        width = len(uniques) + 1  # NULL is code 0
+        if size * width >= 2**62:  # keep the combined codes inside int64
+            codes = pd.factorize(codes)[0].astype(np.int64)
+            size = int(codes.max(initial=0)) + 1
+        codes = codes * width + (found + 1)
+        size *= width
+    return codes, full
+
+
+def duplicated(codes: np.ndarray) -> np.ndarray:
+    """True for every row whose code an earlier row already has."""
+    out = np.ones(len(codes), dtype=bool)
+    out[np.unique(codes, return_index=True)[1]] = False
+    return out
+
+
 def positions(parent_df: pd.DataFrame, ref_cols: list[str], child_df: pd.DataFrame, cols: list[str]) -> np.ndarray:
     """Row position in the parent of each child row's reference (-1 for NULL or dangling)."""
     return KeyIndex(parent_df, ref_cols).lookup(child_df, cols)
@@ -176,11 +205,10 @@ def unique_mask(
         return None
     keep = np.ones(len(frame), dtype=bool)
     for cols in keys:
-        sub = frame[cols]
-        full = sub.notna().all(axis=1).to_numpy()
-        keep &= ~(sub.duplicated().to_numpy() & full)
+        codes, full = key_codes(frame, cols)
+        keep &= ~(duplicated(codes) & full)
         if seen is not None and not (driving and set(driving) <= set(cols)) and set(cols) <= fk_cols:
-            h = pd.util.hash_pandas_object(sub.astype("object"), index=False).to_numpy()
+            h = pd.util.hash_pandas_object(frame[cols].astype("object"), index=False).to_numpy()
             before = seen.get(tuple(cols), np.zeros(0, dtype=np.uint64))
             keep &= ~(np.isin(h, before) & full)
             seen[tuple(cols)] = np.union1d(before, h[keep & full])

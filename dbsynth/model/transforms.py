@@ -62,8 +62,6 @@ def fit_transform(
     Returns:
         (transform dict, latent columns by name).
     """
-    null = s.isna().to_numpy()
-    has_null = bool(null.any())
     latent: dict[str, np.ndarray] = {}
     if column.sdtype in (st.CATEGORICAL, st.BOOLEAN):
         return _fit_categorical(column, s, rng, min_category_count)
@@ -101,11 +99,16 @@ _NULL_KEY = "\x00null"  # stands for NULL among labels while counting; never wri
 
 
 def _fit_categorical(column, s, rng, min_category_count):
-    key = s.astype("object").where(s.notna(), _NULL_KEY)
-    counts = key.value_counts(sort=False)
-    labels = list(counts.index)
-    freq = counts.to_numpy(dtype=float)
-    null_index = labels.index(_NULL_KEY) if _NULL_KEY in labels else None
+    # labels in order of first appearance (it breaks ties below), NULL last
+    found, uniques = pd.factorize(s, use_na_sentinel=True)
+    labels = list(uniques)
+    freq = np.bincount(found[found >= 0], minlength=len(labels)).astype(float)
+    null_index = None
+    if (found < 0).any():
+        null_index = len(labels)
+        labels.append(_NULL_KEY)
+        freq = np.r_[freq, float((found < 0).sum())]
+        found = np.where(found < 0, null_index, found)
     merged: dict[int, int] = {}
     if min_category_count > 1 and len(labels) > 1:
         # merge rare labels into the most frequent non-null label, so no rare value reaches the model file
@@ -125,7 +128,7 @@ def _fit_categorical(column, s, rng, min_category_count):
     hi = np.cumsum(p)
     hi[-1] = 1.0
     lo = np.r_[0.0, hi[:-1]]
-    codes = np.array([pos[i] for i in range(len(labels))])[pd.Index(labels).get_indexer(key)]
+    codes = np.array([pos[i] for i in range(len(labels))])[found]
     # the centre of the label's frequency interval: every row of a label shares one normal score, so the
     # copula sees the label's association with other columns undiluted by jitter; sampling thresholds a
     # continuous score at the interval bounds, so rare and frequent labels come back in proportion
@@ -225,8 +228,7 @@ def inverse_transform(
         u = np.clip(latent[column.name], 0.0, 1.0 - 1e-12)
         bounds = np.asarray(spec["bounds"], dtype=float)
         idx = np.minimum(np.searchsorted(bounds, u, side="right"), len(bounds) - 1)
-        labels = np.array(spec["labels"] + [None], dtype=object)[:-1]
-        return cast(column, pd.Series(labels[idx], dtype="object"))
+        return _take_labels(column, np.array(spec["labels"] + [None], dtype=object)[:-1], idx)
     x = np.asarray(latent[column.name], dtype=float).copy()
     if enforce_min_max:
         x = np.clip(x, spec["min"], spec["max"])
@@ -242,9 +244,52 @@ def inverse_transform(
             return times.where(times.notna(), None)
         if column.type == st.DATE:
             x = np.floor(x / _DAY) * _DAY
+        if column.type in (st.DATE, st.TIMESTAMP) and np.all(np.abs(x[~np.isnan(x)]) < _MAX_SECONDS):
+            return _timestamps(column, x)
         ts = pd.to_datetime(pd.Series(x * 1e9).round(), unit="ns", utc=True)
         return cast(column, ts)
+    if column.type == st.INTEGER and np.all(np.abs(x[~np.isnan(x)]) < 2.0**63):
+        # numpy, not pandas' to_numeric/round/astype: this runs for every integer column of every batch
+        r = np.round(x)
+        return pd.Series(pd.array(r, dtype="Int64")) if np.isnan(r).any() else pd.Series(r.astype(np.int64))
+    if column.type in (st.FLOAT, st.DECIMAL):
+        return pd.Series(np.round(x, column.scale) if column.type == st.DECIMAL and column.scale is not None else x)
     return cast(column, pd.Series(x))
+
+
+# Seconds from the epoch that nanoseconds in an int64 can hold (about 292 years each way).
+_MAX_SECONDS = 9.2e9
+
+
+def _timestamps(column: Column, x: np.ndarray) -> pd.Series:
+    """Float epoch seconds (NaN: NULL) as the frame contract's datetime64[ns] of a DATE or TIMESTAMP column,
+    in numpy: the same values as ``cast(column, pd.to_datetime(x * 1e9, unit="ns", utc=True))``."""
+    null = np.isnan(x)
+    ns = np.round(np.where(null, 0.0, x) * 1e9).astype(np.int64)
+    if column.type == st.DATE:
+        ns = ns // _DAY_NS * _DAY_NS
+    ns[null] = np.iinfo(np.int64).min  # NaT
+    out = pd.Series(ns.view("datetime64[ns]"))
+    return out.dt.tz_localize("UTC") if column.timezone else out
+
+
+_DAY_NS = 86_400 * 10**9
+
+
+def _take_labels(column: Column, labels: np.ndarray, idx: np.ndarray) -> pd.Series:
+    """``labels[idx]`` with the dtype :func:`cast` gives the column: the few labels are cast, not the rows."""
+    if column.type in (st.STRING, st.ENUM, st.UUID) and all(v is None or type(v) is str for v in labels):
+        return pd.Series(labels[idx], dtype="object")  # already what cast would make of them
+    null = pd.isna(labels) if len(labels) else np.zeros(0, dtype=bool)
+    if null.all():
+        return cast(column, pd.Series(labels[idx], dtype="object"))
+    if not null[idx].any():
+        # no NULL drawn: cast without the NULL label, so integers and booleans keep their non-nullable dtype
+        labels, fill = labels.copy(), labels[~null][0]
+        for i in np.flatnonzero(null):  # one NULL label at most; element-wise, as labels may be lists (JSON)
+            labels[i] = fill
+    values = cast(column, pd.Series(labels, dtype="object"))
+    return values.take(idx).reset_index(drop=True)
 
 
 def cast(column: Column, s: pd.Series) -> pd.Series:

@@ -91,10 +91,11 @@ def _encode(numbers: np.ndarray, charset: str, width: int) -> np.ndarray:
 
 def _strings(values: np.ndarray | list, nulls: np.ndarray | None = None) -> pd.Series:
     """A Series of ``str`` values (pandas' default string dtype), NULL where ``nulls`` is True."""
-    out = pd.Series(np.asarray(values, dtype=object), dtype="str")
+    values = np.asarray(values, dtype=object)
     if nulls is not None and nulls.any():
-        out = out.mask(nulls)
-    return out
+        values = values.copy()
+        values[nulls] = None
+    return pd.Series(values, dtype="str")
 
 
 def _null_mask(rng: np.random.Generator, n: int, fraction: float) -> np.ndarray | None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import DbsynthError
 from ..metadata import sdtypes as st
@@ -48,11 +50,13 @@ def repair(df: pd.DataFrame, table: Table, rng: np.random.Generator) -> pd.DataF
     Raises:
         DbsynthError: when a unique integer column has no room left in its bit width.
     """
-    out = df.copy()
+    # shallow: every repair below builds a new column and only changed columns are set, so ``df``'s data is
+    # never written (a deep copy of every column cost more than the repairs on most batches)
+    out = df.copy(deep=False)
     for column in table.columns:
         if column.name not in out.columns or column.computed:
             continue
-        s = out[column.name]
+        s = before = out[column.name]
         if isinstance(s.dtype, pd.CategoricalDtype):
             # Categoricals refuse values outside their categories (suffixes, replacements): use plain values.
             s = s.astype(object).astype("str") if column.type in _STRING_FAMILIES else s.astype(object)
@@ -66,7 +70,8 @@ def repair(df: pd.DataFrame, table: Table, rng: np.random.Generator) -> pd.DataF
             s = _fit_enum(s, column, rng)
         if not column.nullable:
             s = _fill_nulls(s, column, rng)
-        out[column.name] = s
+        if s is not before:
+            out[column.name] = s
     for constraint in table.unique_constraints:
         if list(constraint.columns) == list(table.primary_key):
             continue  # keys are the key generator's business
@@ -76,21 +81,43 @@ def repair(df: pd.DataFrame, table: Table, rng: np.random.Generator) -> pd.DataF
 
 # ---- per-column repairs --------------------------------------------------------------------------------
 def _cut(s: pd.Series, length: int) -> pd.Series:
-    lengths = s.str.len()
-    if not (lengths > length).any():
+    if _max_length(s) <= length:
         return s
     return s.str.slice(0, length)
 
 
+def _max_length(s: pd.Series) -> int:
+    """Longest value of a string column, in characters (0 when empty or all NULL).
+
+    Not ``s.str.len().max()``: that builds a Series per column per batch; Arrow strings are measured by
+    pyarrow, Python strings by ``len`` (the values are nearly always ``str`` or None: anything else goes the
+    pandas way).
+    """
+    if isinstance(s.dtype, pd.StringDtype) and hasattr(s.array, "__arrow_array__"):
+        return int(pc.max(pc.utf8_length(pa.array(s.array))).as_py() or 0)
+    try:
+        return max(map(len, filter(None, s.to_numpy(dtype=object, copy=False))), default=0)
+    except TypeError:
+        lengths = s.str.len()
+        return int(lengths.max()) if lengths.notna().any() else 0
+
+
 def _fit_decimal(s: pd.Series, column: Column) -> pd.Series:
-    s = pd.to_numeric(s, errors="coerce").astype("float64")
+    x = _floats(s)
     if column.scale is not None:
-        s = s.round(column.scale)
+        x = np.round(x, column.scale)
     if column.precision is not None:
         scale = column.scale or 0
         limit = 10.0 ** (column.precision - scale) - 10.0**-scale
-        s = s.clip(-limit, limit)
-    return s
+        x = np.clip(x, -limit, limit)
+    return pd.Series(x, index=s.index, name=s.name)
+
+
+def _floats(s: pd.Series) -> np.ndarray:
+    """``s`` as float64 values, NaN for NULLs and for what is not a number."""
+    if s.dtype == np.float64:
+        return s.to_numpy()
+    return pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
 def _fit_integer(s: pd.Series, column: Column) -> pd.Series:
@@ -100,12 +127,18 @@ def _fit_integer(s: pd.Series, column: Column) -> pd.Series:
         # Floats from a transform: round first, and clip in float space before casting so that values
         # beyond int64 do not wrap around (float64 cannot hold 2**63 - 1: a 64-bit column stays strictly
         # inside). numpy, not Series.clip: this runs on every integer column of every batch.
-        x = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        x = _floats(s)
         flo, fhi = (-(2.0**63) + 1024, 2.0**63 - 1024) if bits == 64 else (float(lo), float(hi))
         x = np.clip(np.round(x), flo, fhi)
         out = pd.Series(x, index=s.index, name=s.name)
         return out.astype("Int64") if np.isnan(x).any() else out.astype("int64")
-    if bits < 64 and s.notna().any() and (s.min() < lo or s.max() > hi):
+    if bits >= 64 or not len(s):
+        return s
+    if isinstance(s.dtype, np.dtype) and s.dtype.kind in "iu":  # numpy integers: no NULLs to skip
+        x = s.to_numpy()
+        if x.min() < lo or x.max() > hi:
+            s = s.clip(lo, hi)
+    elif s.notna().any() and (s.min() < lo or s.max() > hi):
         s = s.clip(lo, hi)
     return s
 
@@ -124,7 +157,12 @@ def _fit_enum(s: pd.Series, column: Column, rng: np.random.Generator) -> pd.Seri
 
 
 def _fill_nulls(s: pd.Series, column: Column, rng: np.random.Generator) -> pd.Series:
-    nulls = s.isna()
+    if not isinstance(s.dtype, np.dtype):
+        nulls = s.isna().to_numpy()
+    elif s.dtype.kind in "iub":  # numpy integers and booleans hold no NULL
+        return s
+    else:
+        nulls = pd.isna(s.to_numpy())
     count = int(nulls.sum())
     if not count:
         return s
