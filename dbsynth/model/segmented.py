@@ -34,6 +34,7 @@ from .. import progress
 from ..errors import BadInputError, NotFittedError
 from ..metadata import Metadata, Table
 from . import _refs
+from .copula import sorted_quantiles
 from .generators import generator_from_dict, make_generator, repair
 from .tables import TableSynthesizer, table_synthesizer_class
 
@@ -149,8 +150,10 @@ def _scores(x: np.ndarray, k: int, rng: np.random.Generator, clip: float = 4.0) 
     """
     size = k * KMEANS_ROWS_PER_SEGMENT
     ref = x if len(x) <= size else x[rng.integers(0, len(x), size)]  # quantiles of a sample
-    q1, med, q3 = np.percentile(ref, [25, 50, 75], axis=0)
-    spread = np.where(q3 > q1, (q3 - q1) / 1.349, ref.std(axis=0))
+    q1, med, q3 = sorted_quantiles(np.sort(ref, axis=0), np.array([0.25, 0.5, 0.75]))
+    spread = (q3 - q1) / 1.349
+    if (q3 <= q1).any():
+        spread = np.where(q3 > q1, spread, ref.std(axis=0))
     flat = spread <= 1e-12
     out = np.clip((x - med) / np.where(flat, 1.0, spread), -clip, clip)
     out[:, flat] = 0.0

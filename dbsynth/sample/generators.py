@@ -13,7 +13,7 @@ import datetime as _dt
 import string
 import threading
 import zlib
-from dataclasses import asdict, fields
+from dataclasses import fields
 from functools import lru_cache
 from typing import Any, ClassVar
 
@@ -177,6 +177,16 @@ def _saved_column_name(data: Any) -> str | None:
     return column.get("name") if isinstance(column, dict) else None
 
 
+def _column_dict(column: Column) -> dict[str, Any]:
+    """The column's set fields (``dataclasses.asdict`` without its recursive deep copy: fields are flat)."""
+    out = {}
+    for f in fields(column):
+        v = getattr(column, f.name)
+        if v is not None:
+            out[f.name] = list(v) if isinstance(v, list) else v
+    return out
+
+
 def _column_from_dict(data: dict[str, Any]) -> Column:
     known = {f.name for f in fields(Column)}
     return Column(**{k: v for k, v in data.items() if k in known})
@@ -244,7 +254,7 @@ class ColumnGenerator:
         return {
             "kind": self.kind,
             "table": self.table,
-            "column": {k: v for k, v in asdict(self.column).items() if v is not None},
+            "column": _column_dict(self.column),
             "null_fraction": self.null_fraction,
             **self._state(),
         }
@@ -535,11 +545,14 @@ class TextGenerator(ColumnGenerator):
     def fit(self, series: pd.Series) -> "TextGenerator":
         """Learn the NULL fraction, length quantiles and character class (from at most 10,000 values)."""
         super().fit(series)
-        values = series.dropna().astype(str)
-        if values.empty:
+        # plain Python over the values: pandas' .str accessors cost more than the work on most columns
+        present = series.to_numpy(dtype=object)[~series.isna().to_numpy()]
+        if not len(present):
             return self
-        self.quantiles = [float(q) for q in np.quantile(values.str.len().to_numpy(), _QUANTILE_PROBS)]
-        sample = set("".join(values.iloc[:10_000].tolist()))
+        values = [v if type(v) is str else str(v) for v in present]
+        lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+        self.quantiles = [float(q) for q in np.quantile(lengths, _QUANTILE_PROBS)]
+        sample = set("".join(values[:10_000]))
         letters = {c for c in sample if c.isalpha()}
         has_upper = any(c.isupper() for c in letters)
         has_lower = any(c.islower() for c in letters)
