@@ -178,7 +178,8 @@ def set_refs(frame: pd.DataFrame, fk: ForeignKey, parent: pd.DataFrame, refs: np
         if len(parent) == 0:
             frame[c] = pd.Series([None] * len(frame), dtype="object")
             continue
-        vals = parent[rc].iloc[safe].reset_index(drop=True)
+        col = parent[rc]
+        vals = pd.Series(col.array.take(safe), dtype=col.dtype)  # positions, not labels: no index built
         if null.any():
             vals = vals.astype("Int64") if pd.api.types.is_integer_dtype(vals) else vals.astype("object")
             vals[null] = None
@@ -364,7 +365,11 @@ def room_slots(room: np.ndarray, need: int, rng: np.random.Generator) -> np.ndar
     if total <= want:
         return rng.permutation(np.repeat(np.arange(len(room)), room))
     slots = rng.choice(len(room), size=want, p=room / total)
-    rank = pd.Series(slots).groupby(slots).cumcount().to_numpy()
+    # each slot's rank among the earlier draws of its parent (a groupby cumcount, by one stable sort)
+    order = np.argsort(slots, kind="stable")
+    run = np.r_[0, np.flatnonzero(np.diff(slots[order])) + 1]
+    rank = np.empty(len(slots), dtype=np.int64)
+    rank[order] = np.arange(len(slots)) - np.repeat(run, np.diff(np.r_[run, len(slots)]))
     return slots[rank < room[slots]]
 
 

@@ -45,7 +45,7 @@ from ._refs import sample_forest as _sample_forest
 from .fold import Fold, count_col, mean_col, stable_seed
 from .generators import generator_from_dict, repair
 from .source import DEFAULT_SAMPLE_ROWS, FrameSource, TableSource
-from .transforms import inverse_transform
+from .transforms import frame_of, inverse_transform
 
 DEFAULT_TABLE_PARAMETERS: dict[str, Any] = {
     "default_distribution": "empirical",
@@ -534,11 +534,11 @@ class HMASynthesizer:
                 )
             elif col.name in m["generators"]:
                 gen = generator_from_dict(m["generators"][col.name])
-                cols[col.name] = gen.generate(n, rng, start=start).reset_index(drop=True)
+                cols[col.name] = gen.generate(n, rng, start=start)
             else:
                 cols[col.name] = pd.Series([None] * n, dtype="object")
         ext = {nm: x[nm] for nm in names[m["n_own"]:]}
-        frame = pd.DataFrame(cols, index=pd.RangeIndex(n))
+        frame = frame_of(cols, n)
         # primary-key columns that are not references: sequential, of the column's type, unique across batches
         fk_cols = {c for fk in table.foreign_keys for c in fk.columns}
         for c in table.primary_key:

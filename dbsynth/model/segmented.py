@@ -37,6 +37,7 @@ from . import _refs
 from .copula import sorted_quantiles
 from .generators import generator_from_dict, make_generator, repair
 from .tables import TableSynthesizer, table_synthesizer_class
+from .transforms import frame_of
 
 #: k-means learns its centroids on at most this many rows per segment asked for (and the scores their medians
 #: and spreads), then assigns every row to the nearest centroid: a few hundred points place a centre well, and
@@ -601,10 +602,10 @@ class SegmentedSynthesizer:
             if c.name in own:
                 cols[c.name] = own[c.name]
             elif c.name in m["generators"]:
-                cols[c.name] = generator_from_dict(m["generators"][c.name]).generate(n, rng, start=0).reset_index(drop=True)
+                cols[c.name] = generator_from_dict(m["generators"][c.name]).generate(n, rng, start=0)
             else:  # references, set below
                 cols[c.name] = pd.Series([None] * n, dtype="object")
-        frame = pd.DataFrame(cols, index=pd.RangeIndex(n))
+        frame = frame_of(cols, n)
         fk_cols = {c for fk in table.foreign_keys for c in fk.columns}
         caps: dict[str, int] = {}
         redraw = []

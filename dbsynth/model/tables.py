@@ -23,7 +23,7 @@ from ..errors import BadInputError, NotFittedError
 from ..metadata import Column
 from ..metadata import sdtypes as st
 from . import copula, univariate
-from .transforms import fit_transform, inverse_transform, latent_family
+from .transforms import fit_transform, frame_of, inverse_transform, latent_family
 
 #: Table synthesizers by the name ``set_table_parameters`` accepts.
 TABLE_SYNTHESIZERS: dict[str, type["TableSynthesizer"]] = {}
@@ -355,8 +355,8 @@ class GaussianCopulaSynthesizer(TableSynthesizer):
             spec = m["transforms"].get(col.name, {"kind": "null", "column": col.name})
             cols[col.name] = inverse_transform(
                 col, spec, x, n, enforce_min_max=p["enforce_min_max_values"], enforce_rounding=p["enforce_rounding"],
-            ).reset_index(drop=True)
-        return pd.DataFrame(cols, index=pd.RangeIndex(n))
+            )
+        return frame_of(cols, n)
 
     def learned_distributions(self) -> dict[str, dict]:
         """The marginal of each latent column (JSON values).

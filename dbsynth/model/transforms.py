@@ -292,6 +292,22 @@ def _take_labels(column: Column, labels: np.ndarray, idx: np.ndarray) -> pd.Seri
     return values.take(idx).reset_index(drop=True)
 
 
+def frame_of(columns: dict[str, pd.Series], n: int) -> pd.DataFrame:
+    """A frame of ``n`` rows from per-column Series of length ``n`` (their own index is ignored).
+
+    Typed columns go in as arrays, which pandas takes without aligning them on an index (a cost paid for
+    every table of every sample); object columns stay Series, as a bare object array of strings would be
+    inferred as pandas' string dtype.
+    """
+    data = {}
+    for name, s in columns.items():
+        if s.dtype == object:
+            data[name] = s if s.index.equals(pd.RangeIndex(n)) else s.reset_index(drop=True)
+        else:
+            data[name] = s.to_numpy() if isinstance(s.dtype, np.dtype) else s.array
+    return pd.DataFrame(data, index=pd.RangeIndex(n))
+
+
 def cast(column: Column, s: pd.Series) -> pd.Series:
     """Give ``s`` the dtype the frame contract asks of ``column``'s type family."""
     t = column.type
