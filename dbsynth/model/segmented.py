@@ -444,9 +444,8 @@ class SegmentedSynthesizer:
             gen = make_generator(col, table, self.locales)  # keys (unique, of the column's type), PII, text
             gen.fit(df[col.name] if col.name in df else pd.Series([], dtype="object"))
             generators[col.name] = gen.to_dict()
-        own = df[[c.name for c in modelled]]
         synths, labels = cls.fit_segments(
-            modelled, params, own, lambda latent: self._segments(table, latent, n, graph, pos, rng), rng,
+            modelled, params, df, lambda latent: self._segments(table, latent, n, graph, pos, rng), rng,
         )
         k = len(synths)
         seg_models = [synth.to_dict() for synth in synths]
@@ -643,13 +642,13 @@ class SegmentedSynthesizer:
             seg = seg[keep]
         return frame, seg
 
-    def _own_columns(self, t: str, m: dict, seg: np.ndarray, rng: np.random.Generator) -> pd.DataFrame | dict:
+    def _own_columns(self, t: str, m: dict, seg: np.ndarray, rng: np.random.Generator) -> dict[str, pd.Series]:
         """The modelled columns of every row (``seg`` sorted), each segment's rows drawn at once."""
         if not m["modelled"]:
             return {}
         k = len(m["segments"]["models"])
         synths = [self._segment(t, s) for s in range(k)]
-        return type(synths[0]).sample_segments(synths, np.bincount(seg, minlength=k), rng)
+        return type(synths[0]).sample_segment_columns(synths, np.bincount(seg, minlength=k), rng)
 
     # ---- persistence ----------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:

@@ -146,9 +146,13 @@ class TableSynthesizer:
         default computes them with :func:`latent_columns` and fits every segment's rows on their own; a
         subclass with a transform pass of its own can share it between the split and the models.
 
+        ``frame`` may hold other columns besides ``columns`` (the whole table: a sub-frame would be a copy);
+        this default hands :meth:`fit` the ``columns`` only.
+
         Returns:
             (one fitted synthesizer per label, the labels).
         """
+        frame = frame[[c.name for c in columns]]
         labels = np.asarray(segment(latent_columns(columns, frame, rng)), dtype=np.int64)
         k = int(labels.max()) + 1 if len(labels) else 1
         parts = [frame] if k == 1 else [frame.iloc[np.flatnonzero(labels == s)].reset_index(drop=True) for s in range(k)]
@@ -167,6 +171,15 @@ class TableSynthesizer:
         if not parts:
             return synthesizers[0].sample(0, rng)
         return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+    @classmethod
+    def sample_segment_columns(
+        cls, synthesizers: list["TableSynthesizer"], sizes: np.ndarray, rng: np.random.Generator
+    ) -> dict[str, pd.Series]:
+        """:meth:`sample_segments` as one Series per column (RangeIndex), for a caller that builds a frame of
+        its own with more columns; a subclass can skip building the frame."""
+        frame = cls.sample_segments(synthesizers, sizes, rng)
+        return {name: frame[name] for name in frame.columns}
 
     def learned_distributions(self) -> dict[str, dict]:
         """The marginal learned per latent column (family and parameters).
@@ -333,14 +346,23 @@ class GaussianCopulaSynthesizer(TableSynthesizer):
     def sample_segments(cls, synthesizers, sizes, rng):
         """See :meth:`TableSynthesizer.sample_segments`; segments fitted together share their transforms, so
         their latent samples are stacked and turned into values in one pass."""
+        return frame_of(cls.sample_segment_columns(synthesizers, sizes, rng), int(np.sum(sizes)))
+
+    @classmethod
+    def sample_segment_columns(cls, synthesizers, sizes, rng):
+        """See :meth:`TableSynthesizer.sample_segment_columns` and :meth:`sample_segments`."""
         first = synthesizers[0]._require_fitted()
         shared = all(type(syn) is cls and syn._require_fitted().get("shared_transforms") for syn in synthesizers)
         if len(synthesizers) == 1 or not shared:
-            return super().sample_segments(synthesizers, sizes, rng)
+            parts = [(syn, int(n)) for syn, n in zip(synthesizers, sizes) if n > 0]
+            if len(parts) == 1:  # one segment: its columns as they come
+                syn, n = parts[0]
+                return syn._columns(syn._latent_sample(n, rng), n)
+            return super().sample_segment_columns(synthesizers, sizes, rng)
         parts = [syn._latent_sample(int(n), rng) for syn, n in zip(synthesizers, sizes) if n > 0]
         total = int(sum(int(n) for n in sizes))
         x = {nm: np.concatenate([part[nm] for part in parts]) if parts else np.zeros(0) for nm in first["columns"]}
-        return synthesizers[0]._values(x, total)
+        return synthesizers[0]._columns(x, total)
 
     def _latent_sample(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         m = self._require_fitted()
@@ -348,6 +370,10 @@ class GaussianCopulaSynthesizer(TableSynthesizer):
         return {nm: copula.from_normal(z[:, j], m["marginals"][j]) for j, nm in enumerate(m["columns"])}
 
     def _values(self, x: dict[str, np.ndarray], n: int) -> pd.DataFrame:
+        return frame_of(self._columns(x, n), n)
+
+    def _columns(self, x: dict[str, np.ndarray], n: int) -> dict[str, pd.Series]:
+        """Latent samples ``x`` of ``n`` rows turned back into one Series per column."""
         m = self._require_fitted()
         p = self.parameters
         cols: dict[str, pd.Series] = {}
@@ -356,7 +382,7 @@ class GaussianCopulaSynthesizer(TableSynthesizer):
             cols[col.name] = inverse_transform(
                 col, spec, x, n, enforce_min_max=p["enforce_min_max_values"], enforce_rounding=p["enforce_rounding"],
             )
-        return frame_of(cols, n)
+        return cols
 
     def learned_distributions(self) -> dict[str, dict]:
         """The marginal of each latent column (JSON values).
