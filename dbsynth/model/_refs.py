@@ -47,6 +47,10 @@ def key_tuples(df: pd.DataFrame, cols: list[str]) -> pd.Index:
     return pd.MultiIndex.from_arrays([df[c].astype("object").to_numpy() for c in cols])
 
 
+#: Combined key codes are renumbered before they could pass this (int64 holds them with room to spare).
+_CODE_LIMIT = 2**62
+
+
 def key_codes(frame: pd.DataFrame, cols: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """One int64 code per row for its values of ``cols`` (equal codes: equal values, NULLs equal to each
     other), and whether the row has no NULL in them.
@@ -61,7 +65,7 @@ def key_codes(frame: pd.DataFrame, cols: list[str]) -> tuple[np.ndarray, np.ndar
         found, uniques = pd.factorize(frame[c], use_na_sentinel=True)
         full &= found >= 0
         width = len(uniques) + 1  # NULL is code 0
-        if size * width >= 2**62:  # keep the combined codes inside int64
+        if size * width >= _CODE_LIMIT:  # keep the combined codes inside int64
             codes = pd.factorize(codes)[0].astype(np.int64)
             size = int(codes.max(initial=0)) + 1
         codes = codes * width + (found + 1)

@@ -203,6 +203,7 @@ def test_a_registered_table_synthesizer_is_used_per_table():
         DEFAULTS = {}
 
         def fit(self, frame, rng):
+            assert list(frame.columns) == [c.name for c in self.columns]  # its columns only, as documented
             self._fitted = {c.name: float(frame[c.name].median()) for c in self.columns}
             return self
 
@@ -216,11 +217,14 @@ def test_a_registered_table_synthesizer_is_used_per_table():
     register_table_synthesizer(Median)
     try:
         md, data = _world(200)
-        syn = IndependentSynthesizer(md, seed=0, verbose=False)
-        syn.set_table_parameters("child", table_synthesizer="MedianSynthesizer")
-        out = syn.fit(data).sample()
-        assert out["child"]["amount"].nunique() == 1
-        assert out["parent"]["income"].nunique() > 10  # other tables keep the default copula
+        for cls in BOTH:  # HSA: several segments, each a Median fitted on its rows
+            syn = cls(md, seed=0, verbose=False)
+            syn.set_table_parameters("child", table_synthesizer="MedianSynthesizer")
+            out = syn.fit(data).sample()
+            k = len(syn._models["child"]["segments"]["models"])
+            assert k == (1 if cls is IndependentSynthesizer else 3)
+            assert 1 <= out["child"]["amount"].nunique() <= k
+            assert out["parent"]["income"].nunique() > 10  # other tables keep the default copula
     finally:
         TABLE_SYNTHESIZERS.pop("MedianSynthesizer")
 

@@ -82,3 +82,68 @@ def test_copula_keeps_correlation():
     z = rng.standard_normal((3000, 2)) @ copula.sqrt_psd(corr).T
     back = np.column_stack([copula.from_normal(z[:, j], margs[j]) for j in range(2)])
     assert np.corrcoef(back.T)[0, 1] > 0.9
+
+
+# ---- the numpy paths of inverse_transform agree with cast ----------------------------------------------
+def test_categorical_labels_cast_once_keep_the_frame_contract_dtypes():
+    rng = np.random.default_rng(0)
+    ints = Column("i", "integer", "categorical")
+    s = pd.Series([1, 2, 2, None, 3] * 20, dtype="Int64")
+    spec, lat = fit_transform(ints, s, rng)
+    out = inverse_transform(ints, spec, lat, len(s))
+    assert out.dtype == "Int64" and out.isna().sum() == 20 and out.dropna().tolist() == s.dropna().tolist()
+    # no NULL label drawn: plain int64, as cast gives
+    bounds = np.asarray(spec["bounds"])
+    only = {"i": np.full(10, bounds[0] / 2)}
+    assert inverse_transform(ints, spec, only, 10).dtype == "int64"
+    flags = Column("b", "boolean", "boolean")
+    spec, lat = fit_transform(flags, pd.Series([True, False, True] * 5), rng)
+    out = inverse_transform(flags, spec, lat, 15)
+    assert out.dtype == bool and out.sum() == 10
+    names = Column("s", "string", "categorical")
+    spec, lat = fit_transform(names, pd.Series(["a", None, "bb", "a"], dtype="str"), rng)
+    out = inverse_transform(names, spec, lat, 4)
+    assert out.dtype == object and out.tolist() == ["a", None, "bb", "a"]
+
+
+def test_numeric_and_date_values_built_in_numpy_match_cast():
+    from dbsynth.model.transforms import cast
+
+    x = np.array([1.4, np.nan, -2.6, 7.0])
+    spec = {"kind": "numerical", "column": "v", "min": -10.0, "max": 10.0, "digits": None, "null": False}
+    for col in (Column("v", "integer", "numerical"), Column("v", "decimal", "numerical", precision=6, scale=1),
+                Column("v", "float", "numerical")):
+        got = inverse_transform(col, spec, {"v": x}, 4)
+        pd.testing.assert_series_equal(got, cast(col, pd.Series(x)))
+    secs = np.array([1.6e9 + 0.4, np.nan, -86400 * 3.5, 0.0])
+    spec = {"kind": "datetime", "column": "v", "min": -1e10, "max": 1e10, "digits": None, "null": False}
+    for col in (Column("v", "date", "datetime"), Column("v", "timestamp", "datetime"),
+                Column("v", "timestamp", "datetime", timezone=True)):
+        got = inverse_transform(col, spec, {"v": secs}, 4)
+        want_secs = np.floor(secs / 86400) * 86400 if col.type == "date" else secs
+        want = cast(col, pd.to_datetime(pd.Series(want_secs * 1e9).round(), unit="ns", utc=True))
+        pd.testing.assert_series_equal(got, want)
+
+
+def test_frame_of_keeps_dtypes_and_ignores_the_series_index():
+    from dbsynth.model.transforms import frame_of
+
+    cols = {
+        "s": pd.Series(["a", None, "c"], dtype="object"),
+        "t": pd.Series(["x", "y", None], dtype="str"),
+        "i": pd.Series(pd.array([1, None, 3], dtype="Int64")),
+        "f": pd.Series([0.5, 1.5, 2.5], index=[7, 8, 9]),
+    }
+    frame = frame_of(cols, 3)
+    assert list(frame.index) == [0, 1, 2]
+    assert frame.dtypes.to_dict() == {"s": object, "t": cols["t"].dtype, "i": "Int64", "f": "float64"}
+    assert frame["f"].tolist() == [0.5, 1.5, 2.5] and frame["s"].tolist() == ["a", None, "c"]
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 101, 1000])
+def test_sorted_quantiles_equal_numpy_quantile(n):
+    rng = np.random.default_rng(n)
+    x = np.sort(np.round(rng.normal(size=(n, 3)), 1), axis=0)  # ties included
+    probs = np.linspace(0.0, 1.0, 101)
+    assert np.array_equal(copula.sorted_quantiles(x, probs), np.quantile(x, probs, axis=0))
+    assert np.array_equal(copula.sorted_quantiles(x[:, 0], probs[[25, 50]]), np.quantile(x[:, 0], [0.25, 0.5]))

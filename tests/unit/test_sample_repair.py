@@ -139,3 +139,20 @@ def test_extra_and_missing_columns_are_left_alone():
     df = pd.DataFrame({"a": ["xyz"], "extra": ["keep me long"]})
     out = repair(df, t, rng())
     assert out["a"].tolist() == ["xy"] and out["extra"].tolist() == ["keep me long"] and "gone" not in out
+
+
+@pytest.mark.parametrize("dtype", ["object", "str"])
+def test_strings_are_measured_the_same_in_any_string_dtype(dtype):
+    t = Table("t", [Column("s", "string", "text", length=3)])
+    df = pd.DataFrame({"s": pd.Series(["abcd", None, "", "ab"], dtype=dtype)})
+    out = repair(df, t, rng())["s"]
+    assert out.tolist()[::2] == ["abc", ""] and out.iloc[3] == "ab" and pd.isna(out.iloc[1])
+    fits = pd.DataFrame({"s": pd.Series(["abc", None], dtype=dtype)})
+    assert repair(fits, t, rng())["s"].dtype == fits["s"].dtype  # nothing to cut: the column is untouched
+
+
+def test_string_column_holding_other_values_is_still_cut():
+    t = Table("t", [Column("s", "string", "text", length=2)])
+    df = pd.DataFrame({"s": pd.Series(["abcd", 12345, None], dtype="object")})  # len() fails on 12345
+    out = repair(df, t, rng())["s"]
+    assert out.iloc[0] == "ab" and pd.isna(out.iloc[2])

@@ -1,0 +1,55 @@
+"""Reference bookkeeping shared by the multi-table synthesizers (dbsynth.model._refs)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dbsynth.model import _refs
+
+
+def _frame(rng: np.random.Generator, n: int) -> pd.DataFrame:
+    a = pd.array(rng.integers(0, 6, n), dtype="Int64")
+    a[rng.random(n) < 0.1] = pd.NA
+    b = pd.Series(rng.choice(["x", "y", None], n), dtype="object")
+    return pd.DataFrame({"a": a, "b": b, "c": rng.integers(0, 3, n)})
+
+
+@pytest.mark.parametrize("cols", [["a"], ["b"], ["a", "b"], ["a", "b", "c"]])
+def test_key_codes_find_the_duplicates_and_nulls_pandas_finds(cols):
+    frame = _frame(np.random.default_rng(len(cols)), 500)
+    codes, full = _refs.key_codes(frame, cols)
+    assert np.array_equal(_refs.duplicated(codes), frame[cols].duplicated().to_numpy())
+    assert np.array_equal(full, frame[cols].notna().all(axis=1).to_numpy())
+
+
+def test_key_codes_are_renumbered_before_they_overflow(monkeypatch):
+    monkeypatch.setattr(_refs, "_CODE_LIMIT", 16)  # the same path a many-column key of big tables takes
+    frame = _frame(np.random.default_rng(3), 400)
+    codes, _ = _refs.key_codes(frame, ["a", "b", "c"])
+    assert codes.max() < 16 * 8
+    assert np.array_equal(_refs.duplicated(codes), frame[["a", "b", "c"]].duplicated().to_numpy())
+
+
+def test_unique_mask_keeps_the_first_of_each_reference_key_and_every_row_with_a_null():
+    from dbsynth.metadata import Column, ForeignKey, Table
+
+    table = Table("pair", [Column("x", "integer", "id"), Column("y", "integer", "id")], primary_key=["x", "y"],
+                  foreign_keys=[ForeignKey(["x"], "p", ["id"]), ForeignKey(["y"], "q", ["id"])])
+    frame = pd.DataFrame({"x": pd.array([1, 1, 2, 1, None, None], dtype="Int64"),
+                          "y": pd.array([5, 5, 5, 6, 7, 7], dtype="Int64")})
+    keep = _refs.unique_mask(frame, table, {"x", "y"})
+    assert keep.tolist() == [True, False, True, True, True, True]
+
+
+@pytest.mark.parametrize("total_room", ["few", "many"])
+def test_room_slots_respect_each_parents_room(total_room):
+    rng = np.random.default_rng(0)
+    room = rng.integers(0, 4 if total_room == "few" else 60, 500)
+    slots = _refs.room_slots(room, 50, np.random.default_rng(1))
+    used = np.bincount(slots, minlength=len(room))
+    assert (used <= room).all()
+    assert len(slots) >= min(int(room.sum()), 4 * 50)
+    if total_room == "few":  # every free place listed once
+        assert np.array_equal(used, room)
