@@ -16,7 +16,7 @@ import pandas as pd
 from ..errors import SchemaMismatchError
 from ..metadata import Metadata, Table
 from ..metadata.records import ForeignKey
-from .fold import KeyIndex, stable_seed, tree_shape
+from .fold import KeyIndex, count_histogram, stable_seed, tree_shape  # noqa: F401 (count_histogram: shared from here)
 
 
 def fk_name(table: Table, fk: ForeignKey) -> str:
@@ -98,6 +98,35 @@ def round_to_total(raw: np.ndarray, total: int, rng: np.random.Generator) -> np.
         frac = w - base + rng.uniform(0, 1e-9, len(w))
         base[np.argsort(-frac, kind="stable")[:short]] += 1
     return base
+
+
+def stratified(weights: np.ndarray, m: int, rng: np.random.Generator) -> np.ndarray:
+    """How many of ``m`` draws take each value of a distribution, by systematic sampling: each count is the floor
+    or the ceiling of its expectation, with the expectation exact (one random offset), so rare values are kept
+    at their rate instead of being lost or doubled by chance as independent draws do."""
+    w = np.clip(np.nan_to_num(np.asarray(weights, dtype=float)), 0.0, None)
+    if m <= 0 or w.sum() <= 0:
+        return np.zeros(len(w), dtype=np.int64)
+    edges = np.floor(np.cumsum(w) / w.sum() * m + rng.random()).astype(np.int64)
+    edges[-1] = m
+    return np.diff(edges, prepend=0)
+
+
+def rank_matched_counts(raw: np.ndarray, hist: dict, rng: np.random.Generator) -> np.ndarray:
+    """Children per parent that follow the learned distribution ``hist`` exactly (stratified), handed out in
+    the order of ``raw``: the parent with the largest ``raw`` gets the largest count, ties in random order.
+
+    ``raw`` is what the model drew for each parent (HMA: the count column of the parent's copula, which carries
+    its dependence on the parent's other columns); its values are interpolated quantiles, which smear a
+    skewed distribution over few parents (eight employees, three of whom serve every customer, come back as
+    1, 2, 11 and 21 customers each). Keeping only its ranks keeps the dependence and the exact shape.
+    """
+    m = len(raw)
+    per = stratified(hist["weights"], m, rng)
+    pool = np.repeat(np.asarray(hist["values"], dtype=float), per)  # ascending, m values
+    out = np.empty(m)
+    out[np.lexsort((rng.random(m), np.asarray(raw, dtype=float)))] = pool
+    return out
 
 
 def capped_counts(raw: np.ndarray, total: int, cmin: int, cmax: int, rng: np.random.Generator) -> np.ndarray:

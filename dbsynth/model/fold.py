@@ -117,6 +117,14 @@ class KeyIndex:
         return pos.astype(np.int64, copy=False)
 
 
+def count_histogram(counts: np.ndarray) -> dict:
+    """The distribution of children per parent: distinct counts and their shares (``{0: 1.0}`` for none)."""
+    if len(counts) == 0:
+        return {"values": [0], "weights": [1.0]}
+    values, freq = np.unique(counts, return_counts=True)
+    return {"values": values.astype(np.int64).tolist(), "weights": (freq / freq.sum()).tolist()}
+
+
 def depths_of(parent: np.ndarray) -> np.ndarray | None:
     """Depth of each node of a forest given as parent positions (-1: root), by pointer jumping.
 
@@ -386,6 +394,7 @@ class Fold:
                     "null_share": float(1.0 - c.sum() / n) if n else 0.0,
                     "count_min": int(c.min()) if len(c) else 0,
                     "count_max": int(c.max()) if len(c) else 0,
+                    "counts": count_histogram(c),
                 }
         for e in deferred:
             model["deferred"][e.name] = {"parent": e.parent, "null_share": null_refs[e.name] / n if n else 0.0}
@@ -443,6 +452,7 @@ class Fold:
             "orphans": int(n - n_linked),
             "count_min": int(counts.min()) if len(counts) else 0,
             "count_max": int(counts.max()) if len(counts) else 0,
+            "counts": count_histogram(counts),
         }
 
 

@@ -37,6 +37,7 @@ from ..metadata.graph import Edge
 from . import copula, univariate
 from ._refs import cap_overlapping as _refs_cap_overlapping
 from ._refs import capped_counts as _capped_counts
+from ._refs import rank_matched_counts as _rank_matched_counts
 from ._refs import redraw_duplicates as _redraw_duplicates
 from ._refs import set_refs as _refs_set_refs
 from ._refs import unique_mask as _unique_mask
@@ -454,6 +455,8 @@ class HMASynthesizer:
             n_parent = len(parent.frame)
             ratio = n_parent / p_model["n_rows"] if p_model["n_rows"] else 0.0
             raw = parent.ext[_count_col(link["edge"])]
+            if "counts" in link:  # the copula's order, the learned distribution (older model files: as drawn)
+                raw = _rank_matched_counts(raw, link["counts"], rng)
             total = int(round(link["n_linked"] * ratio))
             counts = _capped_counts(raw, total, link["count_min"], link["count_max"], rng)
             n_orph = int(round(link["orphans"] * ratio))
@@ -559,6 +562,8 @@ class HMASynthesizer:
             parent = done[fk.ref_table]
             pn = len(parent.frame)
             raw = parent.ext.get(_count_col(e_name), np.ones(pn))
+            if "counts" in o:
+                raw = _rank_matched_counts(raw, o["counts"], rng)
             want = int(round(n * (1.0 - o["null_share"])))
             cap = _capped_counts(raw, want, o["count_min"], o["count_max"], rng)
             out[e_name] = _Capacity(cap, o["null_share"])

@@ -161,27 +161,15 @@ def _scores(x: np.ndarray, k: int, rng: np.random.Generator, clip: float = 4.0) 
     return out
 
 
-def _stratified(weights: np.ndarray, m: int, rng: np.random.Generator) -> np.ndarray:
-    """How many of ``m`` draws take each value of a distribution, by systematic sampling: each count is the floor
-    or the ceiling of its expectation, with the expectation exact (one random offset), so rare values are kept
-    at their rate instead of being lost or doubled by chance as independent draws do."""
-    w = np.clip(np.nan_to_num(np.asarray(weights, dtype=float)), 0.0, None)
-    if m <= 0 or w.sum() <= 0:
-        return np.zeros(len(w), dtype=np.int64)
-    edges = np.floor(np.cumsum(w) / w.sum() * m + rng.random()).astype(np.int64)
-    edges[-1] = m
-    return np.diff(edges, prepend=0)
-
-
 def _categorical_draw(probs: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A category per entry of ``rows`` from the distribution ``probs[rows]``, stratified like
     :func:`_draw_counts`: the entries of each row of ``probs`` take each category on its share
-    (:func:`_stratified`), in random order, so a rare segment (the two staff members who serve every rental) is
+    (:func:`~dbsynth.model._refs.stratified`), in random order, so a rare segment (the two staff members who serve every rental) is
     neither lost nor doubled by chance."""
     out = np.zeros(len(rows), dtype=np.int64)
     for r in np.unique(rows):  # a loop over a handful of parent segments
         idx = np.flatnonzero(rows == r)
-        per = _stratified(probs[r], len(idx), rng)
+        per = _refs.stratified(probs[r], len(idx), rng)
         out[idx] = rng.permutation(np.repeat(np.arange(probs.shape[1]), per))
     return out
 
@@ -193,9 +181,8 @@ def _count_hist(counts: np.ndarray, seg: np.ndarray, k: int) -> list[dict]:
     for s in range(k):  # a loop over segments, never over parents
         c = counts[seg == s]
         if len(c) == 0:
-            c = counts if len(counts) else np.zeros(1, dtype=np.int64)
-        values, freq = np.unique(c, return_counts=True)
-        out.append({"values": values.astype(np.int64).tolist(), "weights": (freq / freq.sum()).tolist()})
+            c = counts
+        out.append(_refs.count_histogram(c))
     return out
 
 
@@ -203,7 +190,7 @@ def _draw_counts(hist: list[dict], seg: np.ndarray, rng: np.random.Generator) ->
     """Children per parent following the count distribution of each parent's segment.
 
     Stratified, not independent draws: a segment of m parents gets each count value on its share of the m
-    parents (:func:`_stratified`), in random order. Independent draws lose heavy tails: when two staff out of
+    parents (:func:`~dbsynth.model._refs.stratified`), in random order. Independent draws lose heavy tails: when two staff out of
     1,500 serve every rental, 1,500 draws give no such staff member one time in seven, and the rentals end up
     spread over everyone.
     """
@@ -211,7 +198,7 @@ def _draw_counts(hist: list[dict], seg: np.ndarray, rng: np.random.Generator) ->
     for s, h in enumerate(hist):
         rows = np.flatnonzero(seg == s)
         if len(rows):
-            per_value = _stratified(h["weights"], len(rows), rng)
+            per_value = _refs.stratified(h["weights"], len(rows), rng)
             out[rows] = rng.permutation(np.repeat(np.asarray(h["values"], dtype=np.int64), per_value))
     return out
 

@@ -88,6 +88,28 @@ def test_scale_and_counts_in_observed_range(fitted):
     assert out["child"].groupby("pid").size().max() <= data["child"].groupby("pid").size().max()
 
 
+def test_skewed_children_per_parent_over_few_parents_come_back_exactly():
+    # Chinook's support reps: 3 of 8 employees serve every customer. The copula's count column interpolates
+    # between quantiles (1, 2, 11, 21 customers each); the counts keep its ranks and the learned distribution.
+    rng = np.random.default_rng(0)
+    counts = np.array([0, 0, 0, 0, 0, 18, 20, 21])
+    parents = pd.DataFrame({"eid": np.arange(8), "seniority": rng.normal(10, 5, 8).round(1)})
+    owner = np.repeat(np.arange(8), counts)
+    children = pd.DataFrame({"cid": np.arange(len(owner)), "eid": owner, "spend": rng.normal(10, 2, len(owner))})
+    md = Metadata()
+    md.add_table(Table("rep", [Column("eid", "integer", "id", nullable=False),
+                               Column("seniority", "float", "numerical")], primary_key=["eid"]))
+    md.add_table(Table("customer", [
+        Column("cid", "integer", "id", nullable=False), Column("eid", "integer", "id", nullable=False),
+        Column("spend", "float", "numerical"),
+    ], primary_key=["cid"], foreign_keys=[ForeignKey(["eid"], "rep", ["eid"])]))
+    for seed in range(8):
+        out = HMASynthesizer(md, seed=seed, verbose=False).fit({"rep": parents, "customer": children}).sample()
+        per = out["customer"].groupby("eid").size().reindex(out["rep"]["eid"], fill_value=0).to_numpy()
+        assert sorted(per) == sorted(counts), seed
+    # which parents get them still follows the copula (test_child_count_depends_on_parent_column)
+
+
 def test_parameters_and_learned_distributions():
     md, data = _world(200)
     syn = HMASynthesizer(md, seed=1, verbose=False)
