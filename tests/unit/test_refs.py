@@ -70,3 +70,25 @@ def test_stratified_counts_sum_and_stay_within_one_of_their_expectation():
     for seed in range(20):
         per = _refs.stratified(w, 1000, np.random.default_rng(seed))
         assert per.sum() == 1000 and (np.abs(per - w * 1000) < 1).all()
+
+
+def test_bridge_duplicates_are_swapped_so_every_parent_keeps_its_count():
+    # a bridge table: 400 tracks x 12 playlists, two playlists holding nearly every track (as in Chinook)
+    from dbsynth.metadata import Column, ForeignKey, Table
+
+    rng = np.random.default_rng(0)
+    table = Table("pt", [Column("track", "integer", "id"), Column("playlist", "integer", "id")],
+                  primary_key=["track", "playlist"],
+                  foreign_keys=[ForeignKey(["track"], "tracks", ["id"]), ForeignKey(["playlist"], "playlists", ["id"])])
+    want = np.array([390, 380, 60, 40, 30, 20, 10, 5, 3, 1, 1, 0])
+    refs = rng.permutation(np.repeat(np.arange(12), want))  # playlists dealt at random: many repeats
+    per_track = np.r_[np.full(260, 2), np.full(140, 3)]  # 940 rows, every track in 2 or 3 playlists
+    frame = pd.DataFrame({"track": np.repeat(np.arange(400), per_track), "playlist": refs})
+    playlists = pd.DataFrame({"id": np.arange(12)})
+    fk = table.foreign_keys[1]
+    assert frame.duplicated().sum() > 100
+    _refs.redraw_duplicates(frame, table, fk, playlists, 390, refs, {"track", "playlist"}, np.random.default_rng(1))
+    keep = _refs.unique_mask(frame, table, {"track", "playlist"})
+    assert (~keep).sum() <= 3  # what no swap could place is dropped afterwards
+    assert np.abs(np.bincount(refs, minlength=12) - want).max() <= 3  # the big playlists stay big
+    assert (frame["playlist"].to_numpy() == refs).all()
