@@ -183,7 +183,7 @@ def _png(fig) -> str:
 
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(buf, format="png", dpi=90, metadata={"Software": None})
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
