@@ -10,7 +10,11 @@ table as one residual covariance.
 
 Sample, parents first: roots draw normal scores from their copula; a child's rows are its parents' rows
 repeated by their sampled counts, with normal scores = the parent's sampled means + pooled residual noise.
-Other foreign keys are filled by capacity-aware matching (each parent's sampled count is its capacity); when a
+A parent's count follows the learned distribution of counts (stratified: every count value on its share of
+the parents), handed out in the order of the count its copula drew, so which parent gets more children depends
+on its values while the shape stays exact. Other foreign keys are filled by capacity-aware matching (each
+parent's sampled count is its capacity); rows that would repeat a key made of references (bridge tables) swap
+references with other rows first, so capacities hold, and are re-drawn or dropped only after that; when a
 key is nested in a wider one (lineitem's part inside (part, supplier) -> partsupp), rows over the narrow key's
 observed maximum move to wide-parent rows with room under every cap. Deferred references (cycles) are filled
 after every table exists; a self-reference is grown as a forest, level by level, from the learned share of

@@ -329,6 +329,26 @@ def test_random_schema_of_100_tables_fits_and_samples_with_hsa():
     assert sum(map(len, out.values())) > 0.8 * sum(map(len, data.values()))
 
 
+def test_hsa_memory_on_100_tables_grows_with_the_rows_not_faster():
+    import tracemalloc
+
+    def peak(rows):
+        md, data = random_schema(100, max_depth=8, seed=0, rows=rows)
+        size = sum(int(df.memory_usage(deep=True).sum()) for df in data.values())
+        tracemalloc.start()  # numpy and pandas report their buffers to tracemalloc
+        try:
+            HSASynthesizer(md, seed=0, verbose=False).fit(data).sample()
+            return tracemalloc.get_traced_memory()[1], size
+        finally:
+            tracemalloc.stop()
+
+    small, small_size = peak((80, 800))
+    big, big_size = peak((320, 3200))  # 4x the rows of every table
+    assert big_size > 3.5 * small_size
+    # a few MB of fixed cost, then linear: no parent x child matrix, no per-table copy kept beyond its turn
+    assert big < 3 * small and big < 4 * big_size + 16e6, (small, big, big_size)
+
+
 def test_hma_and_hsa_agree_on_the_frame_contract():
     md, data = _world(200)
     a = HMASynthesizer(md, seed=0, verbose=False).fit(data).sample()
