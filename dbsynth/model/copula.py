@@ -100,8 +100,7 @@ def _empirical_fit(x: np.ndarray) -> tuple[list[dict], np.ndarray]:
     """Empirical marginals and mid-rank normal scores of every column of ``x`` at once (one sort per table,
     not per column): the same values as :func:`univariate.fit_marginal` and :func:`normal_scores`."""
     n, d = x.shape
-    order = np.argsort(x, axis=0, kind="stable")
-    xs = np.take_along_axis(x, order, axis=0)
+    order, xs, mid = _sorted_mid_ranks(x)
     probs = np.linspace(0.0, 1.0, min(univariate.EMPIRICAL_POINTS, max(n, 2)))
     quantiles = sorted_quantiles(xs, probs)
     marginals = [
@@ -109,7 +108,19 @@ def _empirical_fit(x: np.ndarray) -> tuple[list[dict], np.ndarray]:
         else {"family": "empirical", "probs": probs, "quantiles": np.ascontiguousarray(quantiles[:, j])}
         for j in range(d)
     ]
-    # mid-rank of each run of equal values, per column: a run's first and last row by running max / min
+    u = np.empty((n, d))
+    np.put_along_axis(u, order, (mid + 0.5) / n, axis=0)
+    eps = 0.5 / n
+    return marginals, special.ndtri(np.clip(u, eps, 1 - eps))
+
+
+def _sorted_mid_ranks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per column of ``x`` (rows x columns): the sorting order, the sorted values and each sorted value's
+    0-based mid-rank (ties share the middle of their run)."""
+    n, d = x.shape
+    order = np.argsort(x, axis=0, kind="stable")
+    xs = np.take_along_axis(x, order, axis=0)
+    # a run's first and last row by running max / min
     rows = np.arange(n)[:, None]
     new = np.ones((n, d), dtype=bool)
     new[1:] = xs[1:] != xs[:-1]
@@ -117,10 +128,16 @@ def _empirical_fit(x: np.ndarray) -> tuple[list[dict], np.ndarray]:
     last[:-1] = new[1:]
     start = np.maximum.accumulate(np.where(new, rows, 0), axis=0)
     end = np.minimum.accumulate(np.where(last, rows, n - 1)[::-1], axis=0)[::-1]
-    u = np.empty((n, d))
-    np.put_along_axis(u, order, ((start + end) / 2.0 + 0.5) / n, axis=0)
-    eps = 0.5 / n
-    return marginals, special.ndtri(np.clip(u, eps, 1 - eps))
+    return order, xs, (start + end) / 2.0
+
+
+def mid_ranks(x: np.ndarray) -> np.ndarray:
+    """0-based average ranks of each column of ``x`` (``scipy.stats.rankdata(x, "average", axis=0) - 1``,
+    without importing scipy.stats, which costs half a second at start-up)."""
+    order, _, mid = _sorted_mid_ranks(x)
+    out = np.empty(x.shape)
+    np.put_along_axis(out, order, mid, axis=0)
+    return out
 
 
 def fit(x: np.ndarray, families: list[str]) -> tuple[list[dict], np.ndarray, np.ndarray]:

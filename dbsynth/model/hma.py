@@ -31,7 +31,7 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
 from .. import progress
 from ..memory import release
@@ -125,8 +125,8 @@ def _rematch(z: np.ndarray) -> np.ndarray:
     n = len(z)
     if n < REMATCH_MIN_ROWS:
         return z
-    ranks = stats.rankdata(z, method="average", axis=0)  # ties (a column fixed by the parent) stay tied
-    return special.ndtri((ranks - 0.5) / n)
+    ranks = copula.mid_ranks(z)  # ties (a column fixed by the parent) stay tied
+    return special.ndtri((ranks + 0.5) / n)
 
 
 class _Capacity:

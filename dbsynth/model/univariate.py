@@ -7,7 +7,7 @@ Every function is vectorised over the values.
 from __future__ import annotations
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from ..errors import BadInputError
 
@@ -17,6 +17,14 @@ PARAMETRIC = ("norm", "truncnorm", "uniform", "beta", "gamma")
 
 #: Number of quantiles kept by the empirical family (a summary, never the rows of a large table).
 EMPIRICAL_POINTS = 101
+
+
+def _stats():
+    """scipy.stats, imported on first use: only the parametric families need it, and importing it costs half a
+    second of every process's start-up."""
+    from scipy import stats
+
+    return stats
 
 
 def _moments(x: np.ndarray) -> tuple[float, float]:
@@ -104,13 +112,13 @@ def cdf(m: dict, x: np.ndarray) -> np.ndarray:
         return special.ndtr((x - m["loc"]) / m["scale"])
     if fam == "truncnorm":
         a, b = (m["low"] - m["loc"]) / m["scale"], (m["high"] - m["loc"]) / m["scale"]
-        return stats.truncnorm.cdf(x, a, b, loc=m["loc"], scale=m["scale"])
+        return _stats().truncnorm.cdf(x, a, b, loc=m["loc"], scale=m["scale"])
     if fam == "uniform":
         return np.clip((x - m["low"]) / (m["high"] - m["low"]), 0.0, 1.0)
     if fam == "beta":
-        return stats.beta.cdf(x, m["a"], m["b"], loc=m["low"], scale=m["high"] - m["low"])
+        return _stats().beta.cdf(x, m["a"], m["b"], loc=m["low"], scale=m["high"] - m["low"])
     if fam == "gamma":
-        return stats.gamma.cdf(x, m["a"], loc=m["loc"], scale=m["scale"])
+        return _stats().gamma.cdf(x, m["a"], loc=m["loc"], scale=m["scale"])
     raise BadInputError(f"unknown distribution '{fam}'")
 
 
@@ -126,11 +134,11 @@ def ppf(m: dict, u: np.ndarray) -> np.ndarray:
         return m["loc"] + m["scale"] * special.ndtri(u)
     if fam == "truncnorm":
         a, b = (m["low"] - m["loc"]) / m["scale"], (m["high"] - m["loc"]) / m["scale"]
-        return stats.truncnorm.ppf(u, a, b, loc=m["loc"], scale=m["scale"])
+        return _stats().truncnorm.ppf(u, a, b, loc=m["loc"], scale=m["scale"])
     if fam == "uniform":
         return m["low"] + u * (m["high"] - m["low"])
     if fam == "beta":
-        return stats.beta.ppf(u, m["a"], m["b"], loc=m["low"], scale=m["high"] - m["low"])
+        return _stats().beta.ppf(u, m["a"], m["b"], loc=m["low"], scale=m["high"] - m["low"])
     if fam == "gamma":
-        return stats.gamma.ppf(u, m["a"], loc=m["loc"], scale=m["scale"])
+        return _stats().gamma.ppf(u, m["a"], loc=m["loc"], scale=m["scale"])
     raise BadInputError(f"unknown distribution '{fam}'")
