@@ -215,7 +215,7 @@ def _grid(panels: list[Distribution], ylabel: str) -> str:
 
     ncols = min(4, len(panels))
     nrows = -(-len(panels) // ncols)
-    fig = Figure(figsize=(3.3 * ncols, 2.6 * nrows), layout="constrained")
+    fig = Figure(figsize=(3.3 * ncols, 2.6 * nrows), layout="tight")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax, d in zip(axes, panels):
         _panel(ax, d)
