@@ -18,15 +18,7 @@ def normal_scores(x: np.ndarray, marginal: dict) -> np.ndarray:
     if n == 0:
         return np.zeros(0)
     if marginal["family"] == "empirical":
-        order = np.argsort(x, kind="stable")
-        xs = x[order]
-        # mid-rank of each run of equal values
-        starts = np.r_[0, np.flatnonzero(np.diff(xs) != 0) + 1]
-        ends = np.r_[starts[1:], n]
-        mid = (starts + ends - 1) / 2.0
-        run = np.repeat(np.arange(len(starts)), ends - starts)
-        u = np.empty(n)
-        u[order] = (mid[run] + 0.5) / n
+        u = (mid_ranks(np.asarray(x, dtype=float)[:, None])[:, 0] + 0.5) / n
     else:
         u = univariate.cdf(marginal, x)
     eps = 0.5 / max(n, 1)
