@@ -41,7 +41,9 @@ def ensure_source(sf: str) -> str:
     if _psql("postgres", f"SELECT 1 FROM pg_database WHERE datname = '{db}'") != "1" or not _psql(
         db, "SELECT EXISTS (SELECT 1 FROM lineitem LIMIT 1)"
     ) == "t":
-        env = {**os.environ, "PGHOST": "127.0.0.1", "PGUSER": "postgres"}
+        # the loader generates TPC-H with duckdb from the `python` on PATH: this interpreter's, which has it
+        path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+        env = {**os.environ, "PGHOST": "127.0.0.1", "PGUSER": "postgres", "PATH": path}
         subprocess.run(["bash", str(ROOT / "tests/data/load-postgres.sh"), "tpch", db, sf], env=env, check=True)
     return db
 
