@@ -45,7 +45,8 @@ def read_tables(
     *,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> dict[str, pd.DataFrame]:
-    """Read tables in one read-only, consistent-snapshot transaction.
+    """Read tables in one read-only, consistent-snapshot transaction (PostgreSQL tables of plain column types
+    through ``COPY ... TO STDOUT``, the rest through a server-side cursor: the same frames either way).
 
     Args:
         url_or_engine: the source database.
@@ -69,7 +70,8 @@ def read_tables(
         with read_only_connection(eng) as conn:
             for name in names:
                 table = metadata.table(name)
-                chunks = list(iter_table_chunks(conn, table, chunk_rows))
+                # COPY on PostgreSQL where the column types allow it (the streamed fit's fast path), else a cursor
+                chunks = list(DbTableSource(conn, table, chunk_rows).chunks())
                 frame = chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
                 out[name] = _narrow(frame, table)
         return out
