@@ -406,14 +406,22 @@ def _new_synthesizer(prep: _Prepared):
     return synth
 
 
-def _streams(synth) -> bool:
-    """Whether ``synth`` fits from table sources and samples in batches (the HMA does)."""
+def _fits_from_sources(synth) -> bool:
+    """Whether ``synth`` fits from streamed table sources within the memory budget (the HMA does; the segment
+    synthesizers read the tables into memory)."""
+    from .model.hma import HMASynthesizer
+
+    return isinstance(synth, HMASynthesizer)
+
+
+def _samples_in_batches(synth) -> bool:
+    """Whether ``synth`` hands out batches to write while it samples (every multi-table synthesizer does)."""
     return hasattr(synth, "iter_sample")
 
 
 def _fit(prep: _Prepared, report: RunReport):
     synth = _new_synthesizer(prep)
-    if _streams(synth):
+    if _fits_from_sources(synth):
         from .read import open_sources
 
         mem = prep.memory
@@ -584,7 +592,7 @@ def _sample_and_write(prep: _Prepared, synth, report: RunReport) -> None:
 
     cfg = prep.cfg
     report.modes = {n: prep.modes[n] for n in prep.written.tables}
-    if not _streams(synth):
+    if not _samples_in_batches(synth):
         frames = _sample_frames(prep, synth, report)
         _write(prep, frames, report)
         return

@@ -491,26 +491,45 @@ def fill_deferred(graph, specs: dict[str, dict], done: dict[str, pd.DataFrame], 
     """
     for d in graph.deferred:
         e = d.edge
-        if e.child not in done or e.parent not in done:
-            continue
-        child = done[e.child]
-        spec = specs.get(e.child, {}).get(e.name, {"null_share": 1.0})
-        rng = np.random.default_rng(stable_seed(seed, "deferred", e.name))
-        n = len(child)
-        pn = len(done[e.parent])
-        self_ref = e.child == e.parent
-        nonnull = nonnull_mask(n, spec["null_share"], rng, first_null=self_ref)
-        if self_ref and spec.get("tree") and n:
-            refs = sample_forest(n, spec["null_share"], spec["tree"], rng)
-            nonnull = refs >= 0
-        elif self_ref:
-            i = np.arange(n)
-            refs = np.floor(rng.uniform(size=n) * i).astype(np.int64)
-        else:
-            refs = rng.integers(0, max(pn, 1), n)
-            nonnull &= pn > 0
-        refs[~nonnull] = -1
-        set_refs(child, e.fk, done[e.parent], refs)
+        if e.child in done and e.parent in done:
+            fill_deferred_edge(e, specs.get(e.child, {}).get(e.name, {"null_share": 1.0}), done[e.child],
+                               done[e.parent], seed)
+
+
+def fill_deferred_edge(e, spec: dict, child: pd.DataFrame, parent: pd.DataFrame, seed: int) -> None:
+    """Write into ``child`` the references of one deferred foreign key ``e`` (see :func:`fill_deferred`);
+    ``parent`` holds at least the referenced columns (``child`` itself for a self-reference). Its randomness
+    is the edge's own, so edges can be filled in any order."""
+    rng = np.random.default_rng(stable_seed(seed, "deferred", e.name))
+    n = len(child)
+    pn = len(parent)
+    self_ref = e.child == e.parent
+    nonnull = nonnull_mask(n, spec["null_share"], rng, first_null=self_ref)
+    if self_ref and spec.get("tree") and n:
+        refs = sample_forest(n, spec["null_share"], spec["tree"], rng)
+        nonnull = refs >= 0
+    elif self_ref:
+        i = np.arange(n)
+        refs = np.floor(rng.uniform(size=n) * i).astype(np.int64)
+    else:
+        refs = rng.integers(0, max(pn, 1), n)
+        nonnull &= pn > 0
+    refs[~nonnull] = -1
+    set_refs(child, e.fk, parent, refs)
+
+
+def kept_columns(metadata: Metadata, graph) -> dict[str, list[str]]:
+    """Columns of each table that later tables refer to, and its primary key when a deferred reference of it
+    is filled after the fact (what a batched sampler keeps of a table once its rows are out)."""
+    cols: dict[str, list[str]] = {t: [] for t in metadata.tables}
+    for table in metadata:
+        for fk in table.foreign_keys:
+            if fk.ref_table in cols:
+                cols[fk.ref_table] += [c for c in fk.ref_columns if c not in cols[fk.ref_table]]
+    for d in graph.deferred:
+        child = metadata.tables[d.edge.child]
+        cols[child.name] += [c for c in child.primary_key if c not in cols[child.name]]
+    return cols
 
 
 def deferred_spec(graph, table: Table, df: pd.DataFrame, data: dict[str, pd.DataFrame]) -> dict[str, dict]:

@@ -41,6 +41,7 @@ from ..metadata.graph import Edge
 from . import copula, univariate
 from ._refs import cap_overlapping as _refs_cap_overlapping
 from ._refs import capped_counts as _capped_counts
+from ._refs import kept_columns as _refs_kept_columns
 from ._refs import rank_matched_counts as _rank_matched_counts
 from ._refs import redraw_duplicates as _redraw_duplicates
 from ._refs import set_refs as _refs_set_refs
@@ -398,7 +399,7 @@ class HMASynthesizer:
         order = graph.parent_first()
         if only is not None:
             order = [t for t in order if t in only]
-        keep_cols = self._kept_columns(graph)
+        keep_cols = _refs_kept_columns(self.metadata, graph)
         done: dict[str, _Sampled] = {}
         for t in order:
             frames: list[pd.DataFrame] = []
@@ -420,19 +421,6 @@ class HMASynthesizer:
                 if all(e.child in done or e.child not in order for e in graph.children(p)):
                     done[p].ext = {}
         yield from self._deferred_updates(models, graph, done, batch_rows)
-
-    def _kept_columns(self, graph) -> dict[str, list[str]]:
-        """Columns of each table that later tables refer to (and its primary key when a cycle is filled late)."""
-        md = self.metadata
-        cols: dict[str, list[str]] = {t: [] for t in md.tables}
-        for table in md:
-            for fk in table.foreign_keys:
-                if fk.ref_table in cols:
-                    cols[fk.ref_table] += [c for c in fk.ref_columns if c not in cols[fk.ref_table]]
-        for d in graph.deferred:
-            child = md.tables[d.edge.child]
-            cols[child.name] += [c for c in child.primary_key if c not in cols[child.name]]
-        return cols
 
     def _table_batches(self, t, models, graph, done, scale, num_rows, forced_root, batch_rows):
         """The batches of one table: ``(frame, extension columns)``, drawn parent by parent.

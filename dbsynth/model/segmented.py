@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import copy
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
@@ -44,6 +44,10 @@ from .transforms import frame_of
 #: the split is a fixed cost of every table, small ones included.
 KMEANS_ROWS_PER_SEGMENT = 200
 DEFAULT_TABLE_SYNTHESIZER = "GaussianCopulaSynthesizer"
+#: Rows per batch of :meth:`SegmentedSynthesizer.iter_sample` (as the HMA's).
+DEFAULT_BATCH_ROWS = 50_000
+#: ``frame.attrs`` flag of an update frame (deferred references of rows sent earlier), as the writer reads it.
+UPDATE_FLAG = "dbsynth_update"
 #: A table gets at most one segment per this many rows.
 MIN_SEGMENT_ROWS = 100
 
@@ -526,23 +530,86 @@ class SegmentedSynthesizer:
             NotFittedError: before fit.
             BadInputError: for a negative scale.
         """
+        models, num_rows = self._sample_args(scale, num_rows)
+        out: dict[str, pd.DataFrame] = {}
+        updates: list[tuple[str, pd.DataFrame]] = []
+        for t, frame in self._iter(models, scale, num_rows, None):
+            if frame.attrs.get(UPDATE_FLAG):
+                updates.append((t, frame))
+            else:
+                out[t] = frame
+        for t, upd in updates:  # the table's rows in the same order: assign by position
+            for c in upd.columns:
+                if c not in self.metadata.tables[t].primary_key:
+                    out[t][c] = upd[c].to_numpy()
+        return out
+
+    def iter_sample(
+        self, scale: float = 1.0, num_rows: dict[str, int] | int | None = None, batch_rows: int = DEFAULT_BATCH_ROWS,
+    ) -> Iterator[tuple[str, pd.DataFrame]]:
+        """Synthetic rows as ``(table, frame)`` batches of at most ``batch_rows`` rows, parent-first.
+
+        The contract of :meth:`dbsynth.HMASynthesizer.iter_sample` (what ``dbsynth run`` writes as it samples): a
+        table's batches all come before its children's, and references deferred to break a cycle whose parent
+        table comes later are sent at the end as update frames (``frame.attrs["dbsynth_update"]``). A table is
+        drawn whole (its segments at once), then handed out; of a table whose rows are out only what later
+        tables refer to is kept.
+
+        Raises:
+            NotFittedError: before fit.
+            BadInputError: for a negative scale or ``batch_rows`` below 1.
+        """
+        models, num_rows = self._sample_args(scale, num_rows)
+        if batch_rows < 1:
+            raise BadInputError("batch_rows must be at least 1")
+        return self._iter(models, scale, num_rows, int(batch_rows))
+
+    def _sample_args(self, scale, num_rows) -> tuple[dict[str, dict], dict[str, int]]:
         models = self._require_fitted()
         if scale < 0:
             raise BadInputError("scale must be >= 0")
-        graph = self.metadata.graph()
         if isinstance(num_rows, (int, np.integer)):
-            num_rows = {r: int(num_rows) for r in graph.roots()}
+            num_rows = {r: int(num_rows) for r in self.metadata.graph().roots()}
         num_rows = dict(num_rows or {})
         for t in num_rows:
             self.metadata.table(t)
-        frames: dict[str, pd.DataFrame] = {}
+        return models, num_rows
+
+    def _iter(self, models, scale, num_rows, batch_rows: int | None) -> Iterator[tuple[str, pd.DataFrame]]:
+        """Every table parent-first as batches (one frame per table when ``batch_rows`` is None), then the
+        update frames of deferred references whose parent came later."""
+        graph = self.metadata.graph()
+        order = graph.parent_first()
+        keep_cols = _refs.kept_columns(self.metadata, graph)
+        frames: dict[str, pd.DataFrame] = {}  # of tables already out: what later tables refer to
         segs: dict[str, np.ndarray] = {}
-        for t in graph.parent_first():
+        for t in order:
             with self._task("sample", t, None) as task:
-                frames[t], segs[t] = self._sample_table(t, models, graph, frames, segs, scale, num_rows)
-                task.advance(len(frames[t]))
-        _refs.fill_deferred(graph, {t: m["deferred"] for t, m in models.items()}, frames, self.seed)
-        return frames
+                frame, segs[t] = self._sample_table(t, models, graph, frames, segs, scale, num_rows)
+                for d in graph.deferred_for(t):  # self-references, and cycles whose parent is out already
+                    e = d.edge
+                    if e.parent == t or e.parent in frames:
+                        spec = models[t]["deferred"].get(e.name, {"null_share": 1.0})
+                        _refs.fill_deferred_edge(e, spec, frame, frame if e.parent == t else frames[e.parent], self.seed)
+                task.advance(len(frame))
+            if batch_rows is None:
+                yield t, frame
+            else:
+                for lo in range(0, max(len(frame), 1), batch_rows):
+                    yield t, frame.iloc[lo: lo + batch_rows].reset_index(drop=True)
+            frames[t] = frame if batch_rows is None else frame[keep_cols[t]]
+        for d in graph.deferred:  # cycles closed by a table sampled after the child: sent as updates
+            e = d.edge
+            if e.parent == e.child or order.index(e.parent) < order.index(e.child):
+                continue
+            upd = frames[e.child][self.metadata.tables[e.child].primary_key].copy()
+            _refs.fill_deferred_edge(e, models[e.child]["deferred"].get(e.name, {"null_share": 1.0}), upd,
+                                     frames[e.parent], self.seed)
+            step = batch_rows or max(len(upd), 1)
+            for lo in range(0, max(len(upd), 1), step):
+                part = upd.iloc[lo: lo + step].reset_index(drop=True)
+                part.attrs[UPDATE_FLAG] = True
+                yield e.child, part
 
     def _sample_table(self, t, models, graph, frames, segs, scale, num_rows) -> tuple[pd.DataFrame, np.ndarray]:
         table = self.metadata.tables[t]

@@ -47,13 +47,15 @@ def test_tablesample_fit_matches_exact_folds(pg_dataset):
                 assert m["link"][k] == streamed[t]["link"][k], (t, k)
 
 
+@pytest.mark.parametrize("synthesizer", ["hma", "hsa"])
 @pytest.mark.parametrize("target", ["postgresql", "mariadb"])
-def test_run_streams_batches_into_the_target(pg_dataset, pg_database, mariadb_database, target):
+def test_run_streams_batches_into_the_target(pg_dataset, pg_database, mariadb_database, target, synthesizer):
     source = pg_dataset("pagila")
     dest = pg_database() if target == "postgresql" else mariadb_database()
     cfg = Config.model_validate({
         "source": {"url": source},
         "target": {"url": dest, "mode": "create"},
+        "synthesizer": synthesizer,  # HSA reads the source whole but writes batches as it samples, like HMA
         "seed": 3,
         "memory_limit": "400MB",  # small batches: many per table
     })

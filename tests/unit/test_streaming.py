@@ -14,6 +14,9 @@ from dbsynth.config import BUILTIN_DATABASES
 from dbsynth.errors import MemoryBudgetError
 from dbsynth.memory import parse_size, plan_memory
 from dbsynth.model.hma import UPDATE_FLAG, HMASynthesizer
+from dbsynth.model.hsa import HSASynthesizer
+from dbsynth.model.independent import IndependentSynthesizer
+from dbsynth.model.segmented import UPDATE_FLAG as SEGMENTED_UPDATE_FLAG
 from dbsynth.model.source import FrameSource, bottom_k
 from dbsynth.read import open_sources, read_tables
 from dbsynth.reflect import reflect
@@ -127,20 +130,30 @@ def _check_keys_and_references(md, out):
                 assert (parent.get_indexer(pd.MultiIndex.from_frame(sub)) >= 0).all(), (t, fk.columns)
 
 
+ALL = [HMASynthesizer, HSASynthesizer, IndependentSynthesizer]
+
+
+@pytest.mark.parametrize("cls", ALL)
 @pytest.mark.parametrize("batch_rows", [97, 1000])
-def test_batches_keep_keys_unique_and_references_valid(chinook, batch_rows):
+def test_batches_keep_keys_unique_and_references_valid(chinook, batch_rows, cls):
     md, data = chinook
-    syn = HMASynthesizer(md, seed=2, verbose=False).fit(data)
+    syn = cls(md, seed=2, verbose=False).fit(data)
     out, sizes = _collect(md, syn.iter_sample(batch_rows=batch_rows))
     assert sum(sizes) == sum(len(f) for f in out.values())
     assert len(sizes) > len(md.tables)  # really cut into batches
     _check_keys_and_references(md, out)
-    assert {t: len(f) for t, f in out.items()} == {t: len(f) for t, f in syn.sample().items()}
+    whole = syn.sample()
+    assert {t: len(f) for t, f in out.items()} == {t: len(f) for t, f in whole.items()}
+    if cls is not HMASynthesizer:  # a segment model draws a table at once: batches are cuts of sample()
+        assert max(sizes) <= batch_rows
+        for t in whole:
+            pd.testing.assert_frame_equal(out[t], whole[t], check_dtype=False)
 
 
-def test_batches_of_every_shape_self_reference_bridge_and_cycle():
+@pytest.mark.parametrize("cls", ALL)
+def test_batches_of_every_shape_self_reference_bridge_and_cycle(cls):
     md, data = shapes_data()
-    syn = HMASynthesizer(md, seed=4, verbose=False).fit(data)
+    syn = cls(md, seed=4, verbose=False).fit(data)
     out, _ = _collect(md, syn.iter_sample(batch_rows=16))
     _check_keys_and_references(md, out)
     node = out["node"]  # the self-reference is still a forest: every reference points to an earlier row
@@ -148,14 +161,15 @@ def test_batches_of_every_shape_self_reference_bridge_and_cycle():
     assert (pos < np.flatnonzero(node["boss"].notna())).all()
 
 
-def test_cycle_filled_late_is_sent_as_update_frames():
+@pytest.mark.parametrize("cls", ALL)
+def test_cycle_filled_late_is_sent_as_update_frames(cls):
     md, data = shapes_data()
-    syn = HMASynthesizer(md, seed=4, verbose=False).fit(data)
+    syn = cls(md, seed=4, verbose=False).fit(data)
     updates = [(t, f) for t, f in syn.iter_sample(batch_rows=3) if f.attrs.get(UPDATE_FLAG)]
     graph = md.graph()
     late = {d.edge.child for d in graph.deferred if d.edge.child != d.edge.parent}
     assert {t for t, _ in updates} == late
-    assert UPDATE_FLAG == WRITER_UPDATE_FLAG  # the writer understands the model's flag
+    assert UPDATE_FLAG == SEGMENTED_UPDATE_FLAG == WRITER_UPDATE_FLAG  # the writer understands the models' flag
 
 
 def test_bottom_k_is_a_uniform_sample_in_one_pass():
