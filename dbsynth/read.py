@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import io
+import itertools
 import json
 from typing import Iterable, Iterator
 
@@ -365,8 +366,13 @@ def _copy_chunks(conn: sa.Connection, table: Table, cols: list[Column], chunk_ro
     pool = pa.system_memory_pool()
     try:
         with cur.copy(sql) as copy:
+            blocks = iter(copy)
+            first = next(blocks, None)
+            if first is None:  # an empty table: pyarrow refuses an empty CSV file
+                yield _arrow_frame(pa.Table.from_batches([], schema=pa.schema([(c.name, types[c.name]) for c in cols])), cols)
+                return
             reader = pacsv.open_csv(
-                io.BufferedReader(_CopyStream(iter(copy)), buffer_size=1 << 20),
+                io.BufferedReader(_CopyStream(itertools.chain([first], blocks)), buffer_size=1 << 20),
                 read_options=pacsv.ReadOptions(column_names=[c.name for c in cols], block_size=1 << 20, use_threads=False),
                 # NULL is an unquoted empty field in PostgreSQL's CSV; an empty string is quoted ("")
                 convert_options=pacsv.ConvertOptions(

@@ -121,6 +121,14 @@ def test_copy_reader_gives_the_cursor_frames(pg_database):
         assert a[c].isna().tolist() == b[c].isna().tolist(), c
         assert a[c].dropna().tolist() == b[c].dropna().tolist(), c
     assert a.loc[0, "v"] == "" and a.loc[1, "v"] is None  # empty string is not NULL
+    with eng.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM t")
+    eng.dispose()
+    with open_sources(url, md, chunk_rows=2) as sources:  # an empty table: COPY sends nothing at all
+        [empty] = list(sources["t"].chunks())
+        [expected] = list(iter_table_chunks(sources["t"].conn, table, 2))
+    assert empty.empty and list(empty.columns) == table.column_names
+    assert [str(t) for t in empty.dtypes] == [str(t) for t in expected.dtypes]
 
 
 def test_copy_reader_refuses_an_unreadable_value_in_one_line(pg_database):
