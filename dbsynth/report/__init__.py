@@ -6,16 +6,31 @@
 
 from __future__ import annotations
 
-from typing import Mapping
-
-import pandas as pd
+from typing import TYPE_CHECKING, Mapping, Union
 
 from ..metadata.records import Metadata
-from .metrics import PROPERTIES, QualityReport, Score, Shortfall, TablePrivacy, ValidityCheck, evaluate_frames
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .metrics import QualityReport
 
 __all__ = ["evaluate", "PROPERTIES", "QualityReport", "Score", "Shortfall", "TablePrivacy", "ValidityCheck"]
 
-Source = str | Mapping[str, pd.DataFrame]
+# Imported on first use, so that importing this package (the CLI does, to register `dbsynth report`) does not
+# pull pandas and the metrics into `dbsynth --help` or `dbsynth validate-config`.
+_FROM_METRICS = {"PROPERTIES", "QualityReport", "Score", "Shortfall", "TablePrivacy", "ValidityCheck"}
+
+
+def __getattr__(name: str):
+    if name in _FROM_METRICS:
+        from . import metrics
+
+        return getattr(metrics, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+Source = Union[str, "Mapping[str, pd.DataFrame]"]
 
 
 def _load(source: Source, metadata: Metadata | None) -> tuple[dict[str, pd.DataFrame], Metadata | None]:
@@ -61,6 +76,8 @@ def evaluate(real: Source, synthetic: Source, metadata: Metadata | None = None, 
         synth_frames, _ = _load(synthetic, present)
     else:
         synth_frames = dict(synthetic)
+    from .metrics import evaluate_frames
+
     report = evaluate_frames(metadata, real_frames, synth_frames, seed=seed)
     if isinstance(synthetic, str):
         from ..config import resolve_url

@@ -125,3 +125,10 @@ def test_python_dash_m_runs_the_cli():
     proc = subprocess.run([sys.executable, "-m", "dbsynth", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0
     assert "inspect" in proc.stdout
+
+
+def test_cli_starts_without_pandas_or_the_models():
+    # `dbsynth --help`, `validate-config` and one-line errors answer at once: the heavy stages load when used
+    code = "import sys, dbsynth.cli; print(sorted(m for m in ('pandas', 'scipy', 'matplotlib') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
