@@ -477,29 +477,15 @@ def room_slots(room: np.ndarray, need: int, rng: np.random.Generator) -> np.ndar
     return slots[rank < room[slots]]
 
 
-def fill_deferred(graph, specs: dict[str, dict], done: dict[str, pd.DataFrame], seed: int) -> None:
-    """Fill deferred references (cycles, self-references) once every table exists.
-
-    The frames carry valid values (the writer sets them after insert). A self-reference with a learned tree
-    shape is grown as a forest; without one, each row points to an earlier row, so there is never a cycle.
-
-    Args:
-        graph: the metadata's :class:`~dbsynth.metadata.graph.FKGraph`.
-        specs: per child table, per deferred FK name: ``{"null_share": float, "tree": dict | None}``.
-        done: sampled frames by table (modified in place).
-        seed: the synthesizer's seed.
-    """
-    for d in graph.deferred:
-        e = d.edge
-        if e.child in done and e.parent in done:
-            fill_deferred_edge(e, specs.get(e.child, {}).get(e.name, {"null_share": 1.0}), done[e.child],
-                               done[e.parent], seed)
-
-
 def fill_deferred_edge(e, spec: dict, child: pd.DataFrame, parent: pd.DataFrame, seed: int) -> None:
-    """Write into ``child`` the references of one deferred foreign key ``e`` (see :func:`fill_deferred`);
-    ``parent`` holds at least the referenced columns (``child`` itself for a self-reference). Its randomness
-    is the edge's own, so edges can be filled in any order."""
+    """Write into ``child`` the references of one deferred foreign key ``e`` (a cycle or a self-reference),
+    once its parent's rows exist; the writer sets them after insert.
+
+    A self-reference with a learned tree shape (``spec["tree"]``) is grown as a forest; without one, each row
+    points to an earlier row, so there is never a cycle; ``spec["null_share"]`` of the rows stay NULL.
+    ``parent`` holds at least the referenced columns (``child`` itself for a self-reference). The randomness
+    is the edge's own, so edges can be filled in any order.
+    """
     rng = np.random.default_rng(stable_seed(seed, "deferred", e.name))
     n = len(child)
     pn = len(parent)
@@ -533,7 +519,7 @@ def kept_columns(metadata: Metadata, graph) -> dict[str, list[str]]:
 
 
 def deferred_spec(graph, table: Table, df: pd.DataFrame, data: dict[str, pd.DataFrame]) -> dict[str, dict]:
-    """What :func:`fill_deferred` needs of ``table``'s deferred keys: NULL share and, for a self-reference,
+    """What :func:`fill_deferred_edge` needs of ``table``'s deferred keys: NULL share and, for a self-reference,
     the learned tree shape."""
     out: dict[str, dict] = {}
     n = len(df)
