@@ -19,6 +19,29 @@ from ..metadata.records import ForeignKey
 from .fold import KeyIndex, count_histogram, stable_seed, tree_shape  # noqa: F401 (count_histogram: shared from here)
 
 
+#: Rows per batch of the synthesizers' ``iter_sample`` when not told otherwise.
+DEFAULT_BATCH_ROWS = 50_000
+
+#: ``frame.attrs`` flag of a batch that fills deferred foreign keys of rows sent earlier (the writer's flag).
+UPDATE_FLAG = "dbsynth_update"
+
+
+def join_batches(metadata: Metadata, batches) -> dict[str, pd.DataFrame]:
+    """Every table in memory from ``(table, frame)`` batches: a table's batches joined in order, then its update
+    frames (:data:`UPDATE_FLAG`, rows in the table's order) applied by position."""
+    parts: dict[str, list[pd.DataFrame]] = {}
+    updates: dict[str, list[pd.DataFrame]] = {}
+    for t, frame in batches:
+        (updates if frame.attrs.get(UPDATE_FLAG) else parts).setdefault(t, []).append(frame)
+    out = {t: f[0] if len(f) == 1 else pd.concat(f, ignore_index=True) for t, f in parts.items()}
+    for t, frames in updates.items():
+        upd = pd.concat(frames, ignore_index=True)
+        for c in upd.columns:
+            if c not in metadata.tables[t].primary_key:
+                out[t][c] = upd[c].to_numpy()
+    return out
+
+
 def fk_name(table: Table, fk: ForeignKey) -> str:
     """The name of ``fk`` as the FK graph spells it (constraint name, or ``table(cols)``)."""
     return fk.name or f"{table.name}({','.join(fk.columns)})"

@@ -40,7 +40,9 @@ from ..metadata import Metadata, Table
 from ..metadata.graph import Edge
 from . import copula, univariate
 from ._refs import cap_overlapping as _refs_cap_overlapping
+from ._refs import DEFAULT_BATCH_ROWS, UPDATE_FLAG  # noqa: F401 (UPDATE_FLAG: part of this module's API)
 from ._refs import capped_counts as _capped_counts
+from ._refs import join_batches as _refs_join_batches
 from ._refs import kept_columns as _refs_kept_columns
 from ._refs import rank_matched_counts as _rank_matched_counts
 from ._refs import redraw_duplicates as _redraw_duplicates
@@ -75,11 +77,6 @@ def _mvn(rng: np.random.Generator, cov: np.ndarray, n: int) -> np.ndarray:
 #: may hold up to 2**31 rows.
 _POS = np.int32
 
-#: Rows per batch of :meth:`HMASynthesizer.iter_sample` when not told otherwise.
-DEFAULT_BATCH_ROWS = 50_000
-
-#: ``frame.attrs`` flag of a batch that fills deferred foreign keys of rows sent earlier (see ``iter_sample``).
-UPDATE_FLAG = "dbsynth_update"
 
 
 def _fk_name(t: str, fk) -> str:
@@ -377,17 +374,7 @@ class HMASynthesizer:
 
     def _sample(self, models, scale, num_rows, only: list[str] | None = None, forced_roots=()) -> dict[str, pd.DataFrame]:
         """Every table in memory: the batches of :meth:`_iter` with one batch per table, joined."""
-        parts: dict[str, list[pd.DataFrame]] = {}
-        updates: dict[str, list[pd.DataFrame]] = {}
-        for t, frame in self._iter(models, scale, num_rows, None, only, forced_roots):
-            (updates if frame.attrs.get(UPDATE_FLAG) else parts).setdefault(t, []).append(frame)
-        out = {t: f[0] if len(f) == 1 else pd.concat(f, ignore_index=True) for t, f in parts.items()}
-        for t, frames in updates.items():  # rows in the same order as the table's: assign by position
-            upd = pd.concat(frames, ignore_index=True)
-            for c in upd.columns:
-                if c not in self.metadata.tables[t].primary_key:
-                    out[t][c] = upd[c].to_numpy()
-        return out
+        return _refs_join_batches(self.metadata, self._iter(models, scale, num_rows, None, only, forced_roots))
 
     def _iter(self, models, scale, num_rows, batch_rows, only=None, forced_roots=()) -> Iterator[tuple[str, pd.DataFrame]]:
         md = self.metadata

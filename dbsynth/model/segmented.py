@@ -34,6 +34,7 @@ from .. import progress
 from ..errors import BadInputError, NotFittedError
 from ..metadata import Metadata, Table
 from . import _refs
+from ._refs import DEFAULT_BATCH_ROWS, UPDATE_FLAG
 from .copula import sorted_quantiles
 from .generators import generator_from_dict, make_generator, repair
 from .tables import TableSynthesizer, table_synthesizer_class
@@ -44,10 +45,6 @@ from .transforms import frame_of
 #: the split is a fixed cost of every table, small ones included.
 KMEANS_ROWS_PER_SEGMENT = 200
 DEFAULT_TABLE_SYNTHESIZER = "GaussianCopulaSynthesizer"
-#: Rows per batch of :meth:`SegmentedSynthesizer.iter_sample` (as the HMA's).
-DEFAULT_BATCH_ROWS = 50_000
-#: ``frame.attrs`` flag of an update frame (deferred references of rows sent earlier), as the writer reads it.
-UPDATE_FLAG = "dbsynth_update"
 #: A table gets at most one segment per this many rows.
 MIN_SEGMENT_ROWS = 100
 
@@ -531,18 +528,7 @@ class SegmentedSynthesizer:
             BadInputError: for a negative scale.
         """
         models, num_rows = self._sample_args(scale, num_rows)
-        out: dict[str, pd.DataFrame] = {}
-        updates: list[tuple[str, pd.DataFrame]] = []
-        for t, frame in self._iter(models, scale, num_rows, None):
-            if frame.attrs.get(UPDATE_FLAG):
-                updates.append((t, frame))
-            else:
-                out[t] = frame
-        for t, upd in updates:  # the table's rows in the same order: assign by position
-            for c in upd.columns:
-                if c not in self.metadata.tables[t].primary_key:
-                    out[t][c] = upd[c].to_numpy()
-        return out
+        return _refs.join_batches(self.metadata, self._iter(models, scale, num_rows, None))
 
     def iter_sample(
         self, scale: float = 1.0, num_rows: dict[str, int] | int | None = None, batch_rows: int = DEFAULT_BATCH_ROWS,
