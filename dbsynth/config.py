@@ -109,7 +109,10 @@ class TargetConfig(_Strict):
     url: str
     """SQLAlchemy URL of the target (must not be the source)."""
     mode: Literal["create", "replace", "truncate", "append"] = "create"
-    """create: tables must not exist; replace: drop and recreate; truncate: empty then load; append: add rows."""
+    """create: tables must not exist; replace: drop and recreate; truncate: empty then load; append: add rows
+    (integer and patterned text keys continue past the target's largest)."""
+    lock_timeout: float = Field(30, gt=0, le=86_400, allow_inf_nan=False)
+    """Seconds to wait for a lock on a target table (another session using it) before failing with the table named."""
 
 
 class ModelConfig(_Strict):
@@ -225,7 +228,11 @@ class Config(_Strict):
     model: ModelConfig = Field(default_factory=ModelConfig)
     synthesizer: Literal["hma", "hsa", "independent"] = "hma"
     seed: int | None = None
-    scale: float = Field(1.0, gt=0)
+    scale: float = Field(1.0, gt=0, allow_inf_nan=False)
+    """Size of the synthetic database relative to the source (root tables; children follow)."""
+    max_rows: int | None = Field(None, gt=0)
+    """Refuse (before sampling) a run whose estimated rows over all tables exceed this; default: 100 times the
+    source's rows (at least 1,000,000). ``--force`` lifts it; memory and disk space are checked regardless."""
     tables: dict[str, TableConfig] = Field(default_factory=dict)
     locales: list[str] = Field(default_factory=lambda: ["en_US"])
     batch_size: int = Field(10_000, gt=0)
@@ -409,6 +416,11 @@ def load_config(path: str | Path, *, env: typing.Mapping[str, str] | None = None
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{where}: cannot read the config file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        # the byte itself stays out of the message: a config may hold a secret next to it
+        raise ConfigError(
+            f"{where}: not UTF-8 text at byte {exc.start} (save the file as UTF-8)"
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -17,7 +17,7 @@ from .errors import MemoryBudgetError
 from .metadata import Metadata
 from .metadata import sdtypes as st
 
-__all__ = ["MemoryPlan", "parse_size", "plan_memory", "release", "DEFAULT_LIMIT"]
+__all__ = ["MemoryPlan", "OutputEstimate", "estimate_output", "parse_size", "plan_memory", "release", "DEFAULT_LIMIT"]
 
 #: The budget when the config says nothing: 1 GB.
 DEFAULT_LIMIT = 1 << 30
@@ -120,11 +120,108 @@ def plan_memory(limit: str | int | None, metadata: Metadata) -> MemoryPlan:
     return MemoryPlan(limit=size, sample_rows=sample_rows, chunk_rows=batch_rows, batch_rows=batch_rows, row_bytes=row)
 
 
-def _human(n: int) -> str:
-    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+@dataclass(frozen=True)
+class OutputEstimate:
+    """What sampling a number of rows per table will take, worked out before anything is sampled.
+
+    Every figure is an estimate from the column types (text counts at most 256 characters in memory and 64
+    on disk), good to the order of magnitude a budget check needs.
+    """
+
+    rows: dict[str, float]
+    """Rows sampled per table."""
+    held_bytes: float
+    """Memory that grows with the output: what a batched sampler keeps of every row of a parent table (the keys
+    its children refer to, a few figures per row for drawing them), plus whole tables when they are drawn whole."""
+    peak_bytes: float
+    """``held_bytes`` plus the working memory and the batches in flight: what is compared with the budget."""
+    heaviest: str | None
+    """The table holding the most of ``held_bytes``."""
+    disk_bytes: float
+    """Bytes the rows take once stored (a database file or CSV files)."""
+
+    @property
+    def total_rows(self) -> float:
+        """Rows over all tables."""
+        return float(sum(self.rows.values()))
+
+
+def _value_bytes(col) -> int:
+    """In-memory bytes of one value of ``col`` in a frame (a Python object per text value)."""
+    if col.type in (st.STRING, st.ENUM, st.UUID, st.JSON, st.ARRAY, st.BINARY, st.OTHER, st.TIME, st.INTERVAL):
+        return 56 + min(col.length or 32, 256)
+    return 8
+
+
+def _disk_bytes(col) -> int:
+    """Stored bytes of one value of ``col`` (text: its declared length, at most 64 characters)."""
+    if col.type == st.BOOL:
+        return 1
+    if col.type == st.INTEGER:
+        return max(1, (col.bits or 64) // 8)
+    if col.type == st.UUID:
+        return 16
+    if col.type in (st.STRING, st.ENUM, st.JSON, st.ARRAY, st.BINARY, st.OTHER):
+        return 1 + min(col.length or 32, 64)
+    return 8
+
+
+def estimate_output(plan: MemoryPlan, metadata: Metadata, rows: dict[str, float], *, whole: str = "none") -> OutputEstimate:
+    """Estimate the memory and disk that sampling ``rows`` of ``metadata``'s tables takes.
+
+    Args:
+        plan: the run's :class:`MemoryPlan` (its batch size and row estimate).
+        metadata: the sampled tables.
+        rows: rows sampled per table (floats: a huge scale must not overflow).
+        whole: what the sampler holds whole: ``none`` (batches only: the HMA), ``table`` (one table at a time:
+            the segment engines), ``all`` (every table, e.g. ``dbsynth sample --out``).
+
+    Returns:
+        The :class:`OutputEstimate`.
+    """
+    referenced: dict[str, set[str]] = {t: set() for t in metadata.tables}
+    edges: dict[str, int] = {t: 0 for t in metadata.tables}
+    for table in metadata:
+        for fk in table.foreign_keys:
+            if fk.ref_table in referenced:
+                referenced[fk.ref_table].update(fk.ref_columns)
+                edges[fk.ref_table] += 1
+    held: dict[str, float] = {}
+    whole_bytes: list[float] = []
+    disk = 0.0
+    for table in metadata:
+        n = float(rows.get(table.name, 0.0))
+        per_row = 0.0
+        if edges[table.name]:
+            # the referenced keys (a kept copy, and one more while the batches are joined), then per child edge
+            # a float32 figure and an int64 count or position
+            keys = sum(_value_bytes(table.column(c)) for c in referenced[table.name] if table.has_column(c))
+            per_row += 2 * keys + 12 * edges[table.name]
+        # hashes of keys made of references only, kept across batches to keep them unique
+        per_row += 8 * sum(1 for uc in table.unique_constraints if all(
+            any(c in fk.columns for fk in table.foreign_keys) for c in uc.columns))
+        held[table.name] = n * per_row
+        frame_row = float(sum(_value_bytes(c) for c in table.columns))
+        whole_bytes.append(2 * n * frame_row)  # the frame and a copy while it is joined or shaped
+        disk += n * (24 + sum(_disk_bytes(c) for c in table.columns) + 16 * bool(table.primary_key))
+    total_held = sum(held.values())
+    if whole == "table":
+        total_held += max(whole_bytes, default=0.0)
+    elif whole == "all":
+        total_held += sum(whole_bytes)
+    heaviest = max(held, key=held.get, default=None)
+    peak = BASE_BYTES + 3 * plan.batch_rows * plan.row_bytes + total_held
+    return OutputEstimate(rows=dict(rows), held_bytes=total_held, peak_bytes=peak, heaviest=heaviest, disk_bytes=disk)
+
+
+def _human(n: float) -> str:
+    """``n`` bytes as text (``1.5 GB``)."""
+    if n >= 1 << 50:
+        return f"{n / (1 << 40):,.0f} TB"
+    for unit, scale in (("TB", 1 << 40), ("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
         if n >= scale:
             return f"{n / scale:.1f} {unit}".replace(".0 ", " ")
-    return f"{n} B"
+    return f"{int(n)} B"
 
 
 def release(collect: bool = False) -> None:

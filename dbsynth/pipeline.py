@@ -34,7 +34,7 @@ from .memory import release
 from .metadata import sdtypes as st
 from .sample.generators import PIIGenerator, is_unique
 
-__all__ = ["Plan", "RunReport", "TablePlan", "fit", "plan", "prepare", "run", "sample"]
+__all__ = ["Plan", "RunInterrupted", "RunReport", "TablePlan", "fit", "plan", "prepare", "run", "sample"]
 
 
 # ---- records -------------------------------------------------------------------------------------------------
@@ -114,6 +114,8 @@ class RunReport:
     """How the memory budget was split (limit, sample_rows, chunk_rows, batch_rows)."""
     quality: dict[str, Any] | None = None
     """Overall and per-property quality scores, and where the quality report was written (``report.quality``)."""
+    committed: bool = False
+    """Whether the rows reached the target for good (the load committed, or the files were written)."""
 
     @property
     def total_rows(self) -> int:
@@ -132,6 +134,37 @@ class RunReport:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
         return path
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) during a run, saying what it left of the target.
+
+    A :class:`KeyboardInterrupt`, so code that stops on Ctrl-C still does.
+
+    Args:
+        target_state: one sentence: what happened to the target (unchanged, rolled back, or written).
+    """
+
+    def __init__(self, target_state: str) -> None:
+        super().__init__(target_state)
+        self.target_state = target_state
+
+
+@contextmanager
+def _interruptible(target_state: str) -> Iterator[None]:
+    """Turn a Ctrl-C inside the block into a :class:`RunInterrupted` saying ``target_state``."""
+    try:
+        yield
+    except RunInterrupted:
+        raise
+    except KeyboardInterrupt:
+        raise RunInterrupted(target_state) from None
+
+
+#: What a Ctrl-C leaves of the target in each phase of a run.
+_UNTOUCHED = "the target was not changed (nothing had been sent to it)"
+_ROLLED_BACK = "the load was rolled back: the target is unchanged, nothing was committed"
+_COMMITTED = "the load had committed before: the target holds the new rows"
 
 
 @contextmanager
@@ -168,12 +201,16 @@ def _where(cfg: Config) -> str:
 
 
 def _check_target(cfg: Config) -> None:
-    from .db import same_database
+    """Refuse a target that is the source before any work, by what both servers report once connected.
 
-    if cfg.target is not None and same_database(cfg.source.url, cfg.target.url):
-        raise UnsafeTargetError(
-            f"target {mask_url(cfg.target.url)} is the source database; dbsynth never writes into the source",
-            hint="Point target.url at another database.",
+    Only SELECTs are sent. A server that cannot be reached here is reported by the step that needs it (the
+    reachability check, reflection); the writer compares the identities again before it writes anything.
+    """
+    from .write.safety import refuse_source
+
+    if cfg.target is not None:
+        refuse_source(
+            cfg.target.url, cfg.source.url, hint="Point target.url at another database.", unreachable_ok=True
         )
 
 
@@ -307,10 +344,10 @@ def _decide_refit(prep: _Prepared) -> tuple[bool, str]:
     return True, "schema changed"
 
 
-def _load_model(path: str):
+def _load_model(path: str, seed: int | None = None):
     from .model.store import load_synthesizer
 
-    return load_synthesizer(path)
+    return load_synthesizer(path, seed=seed)  # the config's seed, not the one the file was fitted with
 
 
 def plan(config_or_path: Config | str | Path) -> Plan:
@@ -600,11 +637,19 @@ def _sample_and_write(prep: _Prepared, synth, report: RunReport) -> None:
     batches = synth.iter_sample(scale=cfg.scale, num_rows=_num_rows(prep) or None, batch_rows=prep.memory.batch_rows)
     summary = write(
         _prefetch(_Shaper(prep, report)(batches)), cfg.target.url, prep.written, mode=cfg.target.mode,
-        batch_size=cfg.batch_size, source_url=cfg.source.url,
+        batch_size=cfg.batch_size, source_url=cfg.source.url, lock_timeout=cfg.target.lock_timeout,
     )
     # sampling and writing overlap: the stage is timed as one
     report.seconds["sample+write"] = round(time.perf_counter() - started, 3)
     report.tables = {n: t.rows for n, t in summary.tables.items()}
+    _committed(report)
+
+
+def _committed(report: RunReport) -> None:
+    """The load is over: from here on the rows are in the target (progress said only rows *sent* until now)."""
+    report.committed = True
+    progress.note("committed", f"committed: {report.total_rows:,} rows in {len(report.tables)} table(s) of the target",
+                  rows=report.total_rows, tables=len(report.tables))
 
 
 def _start(config_or_path: Config | str | Path, *, need_target: bool) -> tuple[_Prepared, RunReport]:
@@ -627,15 +672,126 @@ def _start(config_or_path: Config | str | Path, *, need_target: bool) -> tuple[_
     return prep, report
 
 
+#: Estimated outputs above this many times the source's rows (and above :data:`MIN_MAX_ROWS`) need ``max_rows``
+#: or ``--force``: a scale typed wrong (1e12 for 1.2) must not fill a server for hours.
+MAX_ROWS_FACTOR = 100
+MIN_MAX_ROWS = 1_000_000
+
+
+def _sampled_rows(prep: _Prepared) -> dict[str, float]:
+    """Rows the model will sample per modelled table: roots by ``scale`` or their ``rows``, children as their
+    fastest-growing parent (floats: a scale of 1e12 must not overflow)."""
+    cfg = prep.cfg
+    md = prep.modelled
+    if not md.tables:
+        return {}
+    graph = md.graph()
+    num_rows = _num_rows(prep)
+    factor: dict[str, float] = {}
+    rows: dict[str, float] = {}
+    for name in graph.parent_first():
+        src = float(md.tables[name].row_count or 0)
+        parents = [factor[e.parent] for e in graph.parents(name) if e.parent in factor and e.parent != name]
+        if name in num_rows:
+            rows[name] = float(num_rows[name])
+            factor[name] = rows[name] / src if src else 1.0
+            continue
+        factor[name] = max(parents) if parents else float(cfg.scale)
+        rows[name] = src * factor[name]
+    return rows
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None: another dialect, or an in-memory database)."""
+    from .db import make_url
+
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    db = u.database
+    if db.startswith("file:"):  # URI form: file:/path?mode=...
+        db = db[5:].split("?")[0]
+    return Path(db)
+
+
+def _free_bytes(path: Path) -> int:
+    """Free bytes on the file system that holds ``path`` (or would hold it: its first existing ancestor)."""
+    import shutil
+
+    path = path.absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return shutil.disk_usage(path).free
+
+
+def _check_output(prep: _Prepared, *, out_dir: Path | None = None, force: bool = False, whole: str | None = None) -> None:
+    """Refuse, before anything is fitted or sampled, an output too big for the budget, the disk or reason.
+
+    Checked: the estimated rows against ``max_rows`` (default :data:`MAX_ROWS_FACTOR` times the source's;
+    ``force`` lifts it); the memory that grows with the output (what the sampler keeps per parent row, or whole
+    tables) against ``memory_limit``; for a SQLite target or ``--out`` files, the bytes against the free disk.
+
+    Raises:
+        ConfigError: too many rows, or not enough disk space.
+        MemoryBudgetError: the output's keys (or tables) would not fit the memory budget.
+    """
+    from .errors import MemoryBudgetError
+    from .memory import _human, estimate_output
+
+    cfg = prep.cfg
+    where = _where(cfg)
+    sampled = _sampled_rows(prep)
+    if whole is None:
+        whole = "none" if cfg.synthesizer == "hma" else "table"
+    written = {n: (float(prep.written.tables[n].row_count or 0) if prep.modes[n] == "copy" else sampled.get(n, 0.0))
+               for n in prep.written.tables}
+    total = sum(written.values())
+    what = f"scale {cfg.scale:g}" if not _num_rows(prep) else "scale and rows"
+    biggest = max(written, key=written.get, default=None)
+    source_total = float(sum(t.row_count or 0 for t in prep.source))
+    limit = cfg.max_rows if cfg.max_rows is not None else max(MIN_MAX_ROWS, MAX_ROWS_FACTOR * source_total)
+    if total > limit and not force:
+        key = "max_rows" if cfg.max_rows is not None else f"the default max_rows ({MAX_ROWS_FACTOR}x the source)"
+        raise ConfigError(
+            f"{where}: {what} would write about {min(total, 2**63):,.0f} rows ({biggest}: {min(written[biggest], 2**63):,.0f}), "
+            f"more than {key} of {limit:,.0f}",
+            hint="Lower scale or rows, raise max_rows, or pass --force if that many rows is meant.",
+        )
+    est = estimate_output(prep.memory, prep.modelled, sampled, whole=whole)
+    if est.peak_bytes > prep.memory.limit:
+        fixed = est.peak_bytes - est.held_bytes
+        room = prep.memory.limit - fixed
+        fits = cfg.scale * room / est.held_bytes if est.held_bytes and room > 0 else 0.0
+        held = "the keys and counts kept" if whole == "none" else "the tables held whole"
+        raise MemoryBudgetError(
+            f"{where}: {what} needs about {_human(est.peak_bytes)} of memory while sampling ({held} for "
+            f"{min(est.total_rows, 2**63):,.0f} rows, most for table '{est.heaviest}'), more than memory_limit "
+            f"{_human(prep.memory.limit)}",
+            hint=(f"Lower scale to about {fits:.3g} or less, or raise memory_limit." if fits > 0
+                  else "Raise memory_limit."),
+        )
+    place = out_dir if out_dir is not None else (_sqlite_file(cfg.target.url) if cfg.target else None)
+    if place is not None:
+        free = _free_bytes(place)
+        disk = est.disk_bytes
+        if disk > free:
+            raise ConfigError(
+                f"{where}: {what} would take about {_human(disk)} on disk, and {place} has {_human(free)} free",
+                hint="Free some space, write elsewhere, or lower scale.",
+            )
+
+
 def _write(prep: _Prepared, frames: dict[str, pd.DataFrame], report: RunReport) -> None:
     from .write import write
 
     cfg = prep.cfg
     with _timed(report, "write"):
         summary = write(
-            frames, cfg.target.url, prep.written, mode=cfg.target.mode, batch_size=cfg.batch_size, source_url=cfg.source.url
+            frames, cfg.target.url, prep.written, mode=cfg.target.mode, batch_size=cfg.batch_size,
+            source_url=cfg.source.url, lock_timeout=cfg.target.lock_timeout,
         )
     report.tables = {n: t.rows for n, t in summary.tables.items()} or report.tables
+    _committed(report)
 
 
 def _quality(prep: _Prepared, report: RunReport):
@@ -678,18 +834,21 @@ def _finish(prep: _Prepared, report: RunReport, *, target_written: bool = True) 
 
 
 # ---- public entry points --------------------------------------------------------------------------------------
-def run(config_or_path: Config | str | Path, *, dry_run: bool = False) -> RunReport:
+def run(config_or_path: Config | str | Path, *, dry_run: bool = False, force: bool = False) -> RunReport:
     """Reflect the source, fit unless the model file is fresh, sample, and write the target.
 
     Args:
         config_or_path: a :class:`~dbsynth.config.Config` or the path of a YAML config.
         dry_run: only work out the plan (``RunReport.plan``): reads the schema, writes nothing.
+        force: sample even when the estimated rows exceed ``max_rows`` (memory and disk are still checked).
 
     Returns:
         The :class:`RunReport` (also saved as JSON when the config's ``report.json`` is set).
 
     Raises:
-        ConfigError: the config is wrong, or names a table or column the source does not have.
+        ConfigError: the config is wrong, or names a table or column the source does not have, or the
+            estimated output exceeds ``max_rows`` or the free disk space (before anything is fitted).
+        MemoryBudgetError: the estimated output does not fit ``memory_limit`` (before anything is fitted).
         UnsafeTargetError: the target is the source.
         SchemaMismatchError: the model file is from another schema and ``model.refit`` is ``never``.
         ConnectError: a database cannot be reached.
@@ -698,6 +857,7 @@ def run(config_or_path: Config | str | Path, *, dry_run: bool = False) -> RunRep
             the target was written.
     """
     prep, report = _start(config_or_path, need_target=True)
+    _check_output(prep, force=force)
     refit, reason = _decide_refit(prep)
     report.refit_reason = reason
     if dry_run:
@@ -705,9 +865,12 @@ def run(config_or_path: Config | str | Path, *, dry_run: bool = False) -> RunRep
         report.plan = _plan(prep, refit, reason)
         return report
     with progress.bars():
-        synth = _fit(prep, report) if refit else _load_model(prep.cfg.model.path)
-        _sample_and_write(prep, synth, report)
-    return _finish(prep, report)
+        with _interruptible(_UNTOUCHED):
+            synth = _fit(prep, report) if refit else _load_model(prep.cfg.model.path, prep.cfg.seed)
+        with _interruptible(_ROLLED_BACK):
+            _sample_and_write(prep, synth, report)
+    with _interruptible(_COMMITTED):
+        return _finish(prep, report)
 
 
 def fit(config_or_path: Config | str | Path) -> RunReport:
@@ -726,19 +889,22 @@ def fit(config_or_path: Config | str | Path) -> RunReport:
     if not prep.cfg.model.path:
         raise ConfigError(f"{_where(prep.cfg)}: model.path: required by fit (where should the model go?)")
     report.refit_reason = "dbsynth fit"
-    with progress.bars():
+    with progress.bars(), _interruptible("nothing was written to a target (dbsynth fit only writes the model file)"):
         _fit(prep, report)
     report.modes = dict(prep.modes)
     return report
 
 
-def sample(config_or_path: Config | str | Path, out_dir: str | Path | None = None, fmt: str = "csv") -> RunReport:
+def sample(
+    config_or_path: Config | str | Path, out_dir: str | Path | None = None, fmt: str = "csv", *, force: bool = False
+) -> RunReport:
     """Sample from the saved model into the target database, or into files in ``out_dir``.
 
     Args:
         config_or_path: a :class:`~dbsynth.config.Config` or the path of a YAML config.
         out_dir: write one file per table here instead of the target database.
         fmt: ``csv`` or ``parquet`` (with ``out_dir``).
+        force: sample even when the estimated rows exceed ``max_rows`` (memory and disk are still checked).
 
     Returns:
         The :class:`RunReport`.
@@ -747,6 +913,7 @@ def sample(config_or_path: Config | str | Path, out_dir: str | Path | None = Non
         ModelFileError: no model file (run ``fit`` first).
         SchemaMismatchError: the model file is from another schema.
         ConfigError: a bad ``fmt``, no target and no ``out_dir``, or as :func:`run`.
+        MemoryBudgetError: as :func:`run` (with ``out_dir`` every table is held in memory).
         QualityError: as :func:`run` (only when writing into the target database).
     """
     if fmt not in ("csv", "parquet"):
@@ -755,6 +922,8 @@ def sample(config_or_path: Config | str | Path, out_dir: str | Path | None = Non
     path = prep.cfg.model.path
     if not path or not Path(path).exists():
         raise ModelFileError(f"model file {path or '(model.path not set)'} does not exist", hint="Run dbsynth fit first.")
+    _check_output(prep, out_dir=Path(out_dir) if out_dir is not None else None, force=force,
+                  whole="all" if out_dir is not None else None)
     synth = _load_model(path)
     saved, current = synth.get_metadata().fingerprint(), prep.modelled.fingerprint()
     if saved != current:
@@ -765,10 +934,13 @@ def sample(config_or_path: Config | str | Path, out_dir: str | Path | None = Non
     report.refit_reason = "schema unchanged"
     with progress.bars():
         if out_dir is None:
-            _sample_and_write(prep, synth, report)
+            with _interruptible(_ROLLED_BACK):
+                _sample_and_write(prep, synth, report)
         else:
-            _write_files(_sample_frames(prep, synth, report), Path(out_dir), fmt, report)
-    return _finish(prep, report, target_written=out_dir is None)
+            with _interruptible(f"the files in {out_dir} may be incomplete"):
+                _write_files(_sample_frames(prep, synth, report), Path(out_dir), fmt, report)
+    with _interruptible(_COMMITTED if out_dir is None else f"the files in {out_dir} were written"):
+        return _finish(prep, report, target_written=out_dir is None)
 
 
 def _write_files(frames: dict[str, pd.DataFrame], out_dir: Path, fmt: str, report: RunReport) -> None:
@@ -785,3 +957,4 @@ def _write_files(frames: dict[str, pd.DataFrame], out_dir: Path, fmt: str, repor
                     except ImportError:
                         raise ConfigError("--format parquet needs pyarrow (pip install pyarrow)") from None
                 t.advance(len(frame))
+    report.committed = True

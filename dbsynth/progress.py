@@ -71,24 +71,52 @@ class Task:
         return f"{self.stage} {self.table}" if self.table else self.stage
 
 
+#: Stages whose rows only count once the target commits: their progress says rows *sent*, never written.
+_SENT_STAGES = {"write"}
+
+
 @contextmanager
 def task(stage: str, table: str | None = None, total: int | None = None) -> Iterator[Task]:
-    """Report a unit of work from start to end (see the module docstring)."""
+    """Report a unit of work from start to end (see the module docstring).
+
+    A ``write`` task counts rows *sent* to the target: they are committed (or rolled back) with the whole load,
+    which :func:`note` reports once it is over. A task left by an exception says it stopped.
+    """
     t = Task(stage, table, total)
     if _bars is not None:
         t._bar_id = _bars.add_task(t.label(), total=total)
+    stopped = False
     try:
         yield t
+    except BaseException:
+        stopped = True
+        raise
     finally:
         secs = t.seconds
         if _bars is not None and t._bar_id is not None:
             _bars.update(t._bar_id, completed=total if total is not None else t.done, total=total or t.done or 1)
+        sent = " sent" if stage in _SENT_STAGES else ""
         if _MODE == "json":
             record = {"event": stage, "table": table, "rows": t.done, "seconds": round(secs, 3)}
+            if sent:
+                record["committed"] = False  # rows in flight; the load's own event says whether they were
+            if stopped:
+                record["stopped"] = True
             print(json.dumps(record), file=sys.stderr, flush=True)
         elif _MODE == "log":
             rate = f", {t.done / secs:,.0f} rows/s" if t.done and secs > 0 else ""
-            log.info("%s: %s rows in %.2fs%s", t.label(), f"{t.done:,}", secs, rate)
+            if stopped:
+                log.info("%s: stopped after %s rows%s in %.2fs", t.label(), f"{t.done:,}", sent, secs)
+            else:
+                log.info("%s: %s rows%s in %.2fs%s", t.label(), f"{t.done:,}", sent, secs, rate)
+
+
+def note(event: str, message: str, **fields) -> None:
+    """Report a one-off event (``committed``, ...): a log line, a JSON record with ``fields``, or nothing."""
+    if _MODE == "json":
+        print(json.dumps({"event": event, **fields}, default=str), file=sys.stderr, flush=True)
+    elif _MODE in ("log", "bars"):
+        log.info("%s", message)
 
 
 @contextmanager

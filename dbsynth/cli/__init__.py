@@ -1,22 +1,25 @@
 """The ``dbsynth`` command line: a thin typer app over :mod:`dbsynth.pipeline` and the stages.
 
 Exit codes: 0 ok, 1 the run failed (the target is left as it was), 2 bad input (config, URL, metadata,
-model file). A :class:`~dbsynth.errors.DbsynthError` is printed as ONE line ``error: ...`` on stderr, never a
+model file, a scale that does not fit memory or disk), 130 interrupted (Ctrl-C; the line says what happened to
+the target). A :class:`~dbsynth.errors.DbsynthError` is printed as ONE line ``error: ...`` on stderr, never a
 traceback; ``--verbose`` adds the traceback for unexpected errors.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import traceback
+import warnings
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from .. import progress
-from ..errors import DbsynthError, mask_url
+from ..errors import DbsynthError, mask_url, show_values
 
 __all__ = ["app", "main", "run_cli"]
 
@@ -31,6 +34,27 @@ app = typer.Typer(
 _state = {"verbose": False}
 
 
+class _Interrupted(Exception):
+    """Ctrl-C inside a command, carried past typer (which turns a KeyboardInterrupt into a silent exit 130)."""
+
+    def __init__(self, target_state: str | None) -> None:
+        super().__init__(target_state or "")
+        self.target_state = target_state
+
+
+def _interruptible(command):
+    """Let a Ctrl-C in ``command`` reach :func:`run_cli`, which prints one line saying what became of the target."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except KeyboardInterrupt as exc:
+            raise _Interrupted(getattr(exc, "target_state", None)) from None
+
+    return wrapper
+
+
 @app.callback()
 def _global(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Show nothing but errors."),
@@ -38,11 +62,21 @@ def _global(
     log_format: str = typer.Option(
         "text", "--log-format", help="text (bars on a terminal, log lines otherwise) or json (for schedulers)."
     ),
+    show_values_: bool = typer.Option(
+        False,
+        "--show-values",
+        help="Debugging only: let error messages quote values from the data (the driver's own text). Off by "
+        "default, because the source is production data.",
+    ),
 ) -> None:
     """Global options, applied before any command."""
     if log_format not in {"text", "json"}:
         raise typer.BadParameter("use text or json", param_hint="--log-format")
     _state["verbose"] = verbose
+    show_values(show_values_)
+    if not verbose:
+        # numpy's overflow/invalid-value warnings would break the one-line stderr; --verbose shows them
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
     if quiet:
         mode = "quiet"
     elif log_format == "json":
@@ -59,6 +93,7 @@ def _global(
 
 
 @app.command("inspect")
+@_interruptible
 def inspect_cmd(
     url: Optional[str] = typer.Argument(
         None, help="Database URL (SQLAlchemy form). Default: the embedded Chinook SQLite (builtin:chinook)."
@@ -100,15 +135,22 @@ def validate_config_cmd(config: Path = _CONFIG) -> None:
     typer.echo(f"{config}: ok (source {mask_url(cfg.source.url)}, {len(cfg.tables)} table setting(s))")
 
 
+_FORCE = typer.Option(
+    False, "--force", help="Sample even when the estimated output exceeds max_rows (memory and disk are still checked)."
+)
+
+
 @app.command("run")
+@_interruptible
 def run_cmd(
     config: Path = _CONFIG,
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan (tables, modes, rows, order); write nothing."),
+    force: bool = _FORCE,
 ) -> None:
     """Reflect the source, fit unless the model is fresh, sample, and write the target (the nightly job)."""
     from ..pipeline import run
 
-    report = run(config, dry_run=dry_run)
+    report = run(config, dry_run=dry_run, force=force)
     if dry_run:
         typer.echo(report.plan.render(), nl=False)
         return
@@ -116,6 +158,7 @@ def run_cmd(
 
 
 @app.command("fit")
+@_interruptible
 def fit_cmd(config: Path = _CONFIG) -> None:
     """Fit the model on the source and save it to the config's model.path."""
     from ..pipeline import fit
@@ -124,15 +167,17 @@ def fit_cmd(config: Path = _CONFIG) -> None:
 
 
 @app.command("sample")
+@_interruptible
 def sample_cmd(
     config: Path = _CONFIG,
     out: Optional[Path] = typer.Option(None, "--out", help="Write one file per table to DIR instead of the target."),
     fmt: str = typer.Option("csv", "--format", help="csv or parquet (with --out)."),
+    force: bool = _FORCE,
 ) -> None:
     """Sample from the saved model into the target database (or files with --out)."""
     from ..pipeline import sample
 
-    _summary(sample(config, out_dir=out, fmt=fmt), "sample")
+    _summary(sample(config, out_dir=out, fmt=fmt, force=force), "sample")
 
 
 def _summary(report, command: str) -> None:
@@ -161,7 +206,8 @@ def _summary(report, command: str) -> None:
         console.print(table)
     stages = ", ".join(f"{k} {v:.2f}s" for k, v in report.seconds.items())
     model = f"model {'fitted' if report.refit else 'reused'} ({report.refit_reason})"
-    console.print(f"{model}; {stages}" + (f"; written to {report.target}" if report.target and report.tables else ""))
+    written = report.target and report.tables and getattr(report, "committed", True)
+    console.print(f"{model}; {stages}" + (f"; written to {report.target}" if written else ""))
     if report.quality:
         console.print(f"quality {report.quality['overall']:.1%}; report in {report.quality['html']}")
     for w in report.warnings:
@@ -206,8 +252,9 @@ def run_cli(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         typer.echo(f"error: {exc}", err=True)
         return exc.exit_code
-    except KeyboardInterrupt:
-        typer.echo("error: interrupted", err=True)
+    except (KeyboardInterrupt, _Interrupted) as exc:
+        state = getattr(exc, "target_state", None)
+        typer.echo(f"error: interrupted; {state or 'nothing was written'}", err=True)
         return 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, no traceback
         if _state["verbose"]:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from ..metadata import sdtypes as st
 from ..metadata.records import Metadata
+from ..read import table_clause
 
 __all__ = ["ColumnStats", "read_statistics", "SAMPLE_ROWS"]
 
@@ -44,7 +45,9 @@ def read_statistics(conn: sa.Connection, metadata: Metadata) -> dict[str, dict[s
     for table in metadata:
         keys = set(table.primary_key) | {c for fk in table.foreign_keys for c in fk.columns}
         names = [c.name for c in table.columns if c.type == st.STRING and c.name not in keys]
-        sql_table = sa.table(table.name.split(".")[-1], *(sa.column(c) for c in table.column_names), schema=table.schema)
+        # the metadata name is "schema.name" only when several schemas are reflected: a dot inside a table's own
+        # name ("my.table") is part of the name, and the dialect quotes it
+        sql_table = table_clause(table)
         table.row_count = int(conn.execute(sa.select(sa.func.count()).select_from(sql_table)).scalar_one())
         if not names or not table.row_count:
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -10,7 +11,14 @@ from sqlalchemy.engine import Dialect
 
 from ..metadata import sdtypes as st
 
-__all__ = ["TypeInfo", "map_type"]
+__all__ = ["TypeInfo", "map_type", "MAX_DECIMAL_PRECISION", "MAX_DECIMAL_SCALE"]
+
+log = logging.getLogger("dbsynth")
+
+#: Widest DECIMAL kept as declared: MariaDB's limits (65 digits, 38 after the point). PostgreSQL allows up to
+#: NUMERIC(1000, 1000); such columns are read as unconstrained decimals (see :func:`map_type`).
+MAX_DECIMAL_PRECISION = 65
+MAX_DECIMAL_SCALE = 38
 
 
 @dataclass
@@ -27,6 +35,8 @@ class TypeInfo:
     enum_name: str | None = None
     enum_values: list[str] | None = None
     item_type: str | None = None
+    note: str | None = None
+    """Why the type was read differently from its declaration, when it was."""
 
 
 def _native(sqltype: sa.types.TypeEngine, dialect: Dialect) -> str | None:
@@ -69,7 +79,17 @@ def _family(sqltype: sa.types.TypeEngine) -> TypeInfo:
         bits = 32 if name in ("REAL", "FLOAT4") or getattr(sqltype, "precision", None) in range(1, 25) else 64
         return TypeInfo(st.FLOAT, bits=bits)
     if isinstance(sqltype, sa.Numeric):
-        return TypeInfo(st.DECIMAL, precision=sqltype.precision, scale=sqltype.scale)
+        precision, scale = sqltype.precision, sqltype.scale
+        if (precision or 0) > MAX_DECIMAL_PRECISION or (scale or 0) > MAX_DECIMAL_SCALE:
+            # Values are modelled as float64 (about 15 significant digits); rounding to 500 places or clipping
+            # at 10**1000 overflows it. The column is a decimal without precision: the values fit the
+            # declared type, and a target of the same dialect gets an unconstrained NUMERIC.
+            return TypeInfo(
+                st.DECIMAL,
+                note=f"NUMERIC({precision}, {scale or 0}) is wider than float64 carries: read as an unconstrained "
+                "decimal, its values modelled as floats (about 15 significant digits)",
+            )
+        return TypeInfo(st.DECIMAL, precision=precision, scale=scale)
     if isinstance(sqltype, sa.DateTime):
         return TypeInfo(st.TIMESTAMP, timezone=bool(sqltype.timezone))
     if isinstance(sqltype, sa.Date):
@@ -108,4 +128,6 @@ def map_type(sqltype: sa.types.TypeEngine, dialect: Dialect) -> TypeInfo:
         info.native_type = sqltype.name
     else:
         info.native_type = _native(sqltype, dialect)
+    if info.note:
+        log.info("note: %s", info.note)
     return info
