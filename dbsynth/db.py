@@ -8,15 +8,26 @@ of a driver traceback.
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 from typing import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from .errors import ConnectError, mask_url
+from .errors import ConnectError, mask_secrets, mask_url
+from .metadata.records import DatabaseIdentity
 
-__all__ = ["engine", "make_url", "same_database", "read_only_connection", "dialect_of"]
+__all__ = [
+    "engine",
+    "make_url",
+    "same_database",
+    "read_only_connection",
+    "dialect_of",
+    "DatabaseIdentity",
+    "database_identity",
+    "identity_of",
+]
 
 # Plain scheme -> the driver dbsynth ships with (psycopg 3, pymysql); explicit drivers are kept as given.
 _DEFAULT_DRIVERS = {
@@ -96,7 +107,7 @@ def engine(url: str | URL, *, read_only: bool = False) -> sa.Engine:
         eng = sa.create_engine(parsed, **kwargs)
     except Exception as exc:  # NoSuchModuleError, missing DBAPI, bad arguments
         raise ConnectError(
-            f"cannot use '{shown}': {type(exc).__name__}: {_first_line(exc)}",
+            f"cannot use '{shown}': {type(exc).__name__}: {mask_secrets(_first_line(exc), url)}",
             hint="Use a postgresql://, mysql://, mariadb:// or sqlite:/// URL.",
         ) from None
     try:
@@ -105,7 +116,7 @@ def engine(url: str | URL, *, read_only: bool = False) -> sa.Engine:
     except Exception as exc:
         eng.dispose()
         raise ConnectError(
-            f"cannot connect to '{shown}': {_first_line(getattr(exc, 'orig', None) or exc)}",
+            f"cannot connect to '{shown}': {mask_secrets(_first_line(getattr(exc, 'orig', None) or exc), url)}",
             hint="Check host, port, database name and credentials.",
         ) from None
     return eng
@@ -117,13 +128,15 @@ def _first_line(exc: BaseException) -> str:
 
 
 def same_database(url_a: str | URL, url_b: str | URL) -> bool:
-    """True when both URLs point at the same database (used to refuse writing into the source).
+    """True when both URLs spell the same database: a quick first check, without connecting.
 
     Same dialect, host, port and database name; for SQLite the same file after resolving paths. Drivers,
-    users and passwords do not matter.
+    users and passwords do not matter. A False proves nothing (another host name, a ``?dbname=`` parameter or
+    a hard link reach the same database under another spelling): the refusal that counts compares the
+    :func:`identity_of` both databases.
     """
     a, b = make_url(url_a), make_url(url_b)
-    if a.get_backend_name() != b.get_backend_name():
+    if _family(a) != _family(b):
         return False
     if a.get_backend_name() == "sqlite":
         da, db_ = a.database or "", b.database or ""
@@ -138,6 +151,12 @@ def same_database(url_a: str | URL, url_b: str | URL) -> bool:
     )
 
 
+def _family(url: URL) -> str:
+    # mysql:// and mariadb:// reach the same kind of server
+    backend = url.get_backend_name()
+    return "mysql" if backend == "mariadb" else backend
+
+
 def _host(url: URL) -> str:
     # localhost and 127.0.0.1 (or no host: the local socket) are the same server
     host = (url.host or "localhost").lower()
@@ -149,6 +168,90 @@ def _sqlite_path(database: str) -> Path:
         database = database[5:].split("?", 1)[0]
         database = database[2:] if database.startswith("//") else database
     return Path(database).expanduser().resolve()
+
+
+def database_identity(conn: sa.Connection) -> DatabaseIdentity | None:
+    """Which database ``conn`` is connected to, as the server reports it (only SELECTs are sent).
+
+    Args:
+        conn: an open connection. On PostgreSQL it may be inside a (read-only) transaction: nothing here can
+            fail and abort it, functions a role may not run are checked with ``has_function_privilege`` first.
+
+    Returns:
+        The :class:`~dbsynth.metadata.records.DatabaseIdentity`, or None for an in-memory or temporary SQLite
+        database (which is never the same as any other).
+    """
+    backend = conn.dialect.name
+    if backend == "postgresql":
+        database, may_read, instance = conn.exec_driver_sql(
+            "SELECT current_database(), has_function_privilege('pg_control_system()', 'EXECUTE'), "
+            "coalesce(inet_server_port()::text, current_setting('port')) || '/' "
+            # epoch, not the timestamp's text: that follows the session's TimeZone, which a URL can set
+            "|| extract(epoch FROM pg_postmaster_start_time())::text"
+        ).one()
+        # A separate statement: a function the role may not run fails when the plan starts, even in a CASE branch
+        # never taken, and that would abort the caller's transaction.
+        system_id = (
+            conn.exec_driver_sql("SELECT system_identifier::text FROM pg_control_system()").scalar() if may_read else None
+        )
+        row = (database, system_id, instance)
+        return DatabaseIdentity("postgresql", database=row[0], server_id=row[1], instance=row[2])
+    if backend in ("mysql", "mariadb"):
+        database, hostname, port, datadir = conn.exec_driver_sql(
+            "SELECT DATABASE(), @@hostname, @@port, @@datadir"
+        ).one()
+        server_uuid = None
+        has_uuid = conn.exec_driver_sql("SHOW VARIABLES LIKE 'server_uuid'").first()  # MySQL has it, MariaDB not
+        if has_uuid is not None:
+            server_uuid = has_uuid[1] or None
+        return DatabaseIdentity(
+            "mysql", database=database, server_id=server_uuid, instance=f"{hostname}:{port}:{datadir}"
+        )
+    if backend == "sqlite":
+        for _seq, name, file in conn.exec_driver_sql("PRAGMA database_list").all():
+            if name == "main":
+                return _file_identity(file) if file else None
+        return None
+    # Other dialects: nothing reliable to ask; the URL check is all there is.
+    return None
+
+
+def _file_identity(path: str | Path) -> DatabaseIdentity | None:
+    try:
+        st = os.stat(path)  # follows symlinks; a hard link has the same inode
+    except OSError:
+        return None
+    return DatabaseIdentity("sqlite", server_id=f"{st.st_dev}:{st.st_ino}")
+
+
+def identity_of(url: str | URL) -> DatabaseIdentity | None:
+    """Connect to ``url`` and return which database it reaches (see :func:`database_identity`).
+
+    A SQLite file that does not exist yet is no database at all (None): it is not opened, which would create
+    it. Only SELECTs (and PRAGMA database_list) are sent.
+
+    Args:
+        url: database URL.
+
+    Returns:
+        The identity, or None for a SQLite file that does not exist, an in-memory database or a dialect
+        without a way to tell.
+
+    Raises:
+        ConnectError: the server cannot be reached (one line, URL masked).
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database in ("", ":memory:") or "mode=memory" in database:
+            return None
+        return _file_identity(_sqlite_path(database))
+    eng = engine(parsed)
+    try:
+        with eng.connect() as conn:
+            return database_identity(conn)
+    finally:
+        eng.dispose()
 
 
 @contextlib.contextmanager

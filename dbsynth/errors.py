@@ -31,25 +31,99 @@ __all__ = [
     "MemoryBudgetError",
     "QualityError",
     "mask_url",
+    "mask_secrets",
+    "url_secrets",
 ]
 
-_PASSWORD_IN_URL = re.compile(r"(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)(?P<tail>@)")
+#: Query-string (or ``key=value`` DSN) keys whose value is a secret or a private path: the password itself,
+#: libpq's ``sslpassword``/``passfile``/client key and certificate paths, and any key naming a password,
+#: secret or token (``aws_secret_access_key``, ``access_token``, ``PWD`` of ODBC strings...).
+_SECRET_KEY = (
+    r"[\w.-]*(?:password|passwd|secret|token)[\w.-]*|pwd|sslkey|sslcert|sslrootcert|sslcrl|sslcrldir|passfile"
+)
+_SECRET_PARAM = re.compile(rf"(?i)(?<![\w.%-])(?P<key>{_SECRET_KEY})(?P<eq>\s*=\s*)(?P<value>'[^']*'|\"[^\"]*\"|[^&\s]*)")
+# user:password@ in a URL. The password runs to the LAST '@' of the token, not the first: a raw '@' (or ':',
+# '/') inside a password is what SQLAlchemy's own parser gets wrong (it takes 'Pw!x@127.0.0.1' for the host of
+# postgresql://u:S3c@Pw!x@127.0.0.1/db), and showing too little of a URL is better than showing a secret.
+_SCHEME = r"[a-zA-Z][\w+.-]*://"
+_USERINFO_IN_TEXT = re.compile(rf"(?P<head>{_SCHEME}[^:/@\s]*:)(?P<pw>\S*)(?P<tail>@)")
+# A whole string that is one URL may hold a password with spaces: there the token is the whole line.
+_USERINFO_WHOLE = re.compile(rf"^(?P<head>\s*{_SCHEME}[^:/@\s]*:)(?P<pw>[^\n]*)(?P<tail>@)")
+_MASK = "***"
 
 
 def mask_url(url: object) -> str:
-    """Return ``url`` as text with its password replaced by ``***``.
+    """Return ``url`` as text with every secret it carries replaced by ``***``.
 
-    Works on plain strings and on SQLAlchemy ``URL`` objects, and on any text that embeds URLs
-    (such as a driver's error message).
+    Masked: the password of the user info (also when it holds a raw ``@``, ``:`` or ``/``), and the value of
+    every query parameter that is a secret or a private path (``password``, ``sslpassword``, ``sslkey``,
+    ``sslcert``, ``sslrootcert``, ``passfile`` and any key containing ``password``, ``secret`` or ``token``).
+    Works on plain strings and on SQLAlchemy ``URL`` objects, and on any text that embeds URLs or libpq
+    ``key=value`` strings (such as a driver's error message).
+
+    Args:
+        url: a URL (text or ``sqlalchemy.URL``), or any text or object (``str()`` is taken).
+
+    Returns:
+        The masked text.
     """
-    try:  # SQLAlchemy URL objects know how to hide their password
+    try:  # SQLAlchemy URL objects hide their user-info password; the query still needs the text pass below
         from sqlalchemy.engine import URL
 
         if isinstance(url, URL):
-            return url.render_as_string(hide_password=True)
+            url = url.render_as_string(hide_password=True)
     except ImportError:  # pragma: no cover - sqlalchemy is a dependency
         pass
-    return _PASSWORD_IN_URL.sub(r"\g<head>***\g<tail>", str(url))
+    text = str(url)
+    # Query parameters first: a raw '@' inside ?password=... must not look like the end of the user info.
+    text = _SECRET_PARAM.sub(lambda m: f"{m['key']}{m['eq']}{_MASK}", text)
+    whole = _USERINFO_WHOLE if "\n" not in text.strip() and _USERINFO_WHOLE.match(text) else _USERINFO_IN_TEXT
+    return whole.sub(lambda m: f"{m['head']}{_MASK}{m['tail']}", text)
+
+
+def url_secrets(url: object) -> list[str]:
+    """The secret values ``url`` carries (password, secret query values), longest first.
+
+    For :func:`mask_secrets`: a driver may quote a secret without its URL (libpq names the ``sslkey`` file it
+    cannot read), which :func:`mask_url` cannot recognise in the text.
+
+    Args:
+        url: a URL (text or ``sqlalchemy.URL``); anything that does not parse gives no secrets.
+    """
+    found: list[str] = []
+    try:
+        import sqlalchemy as sa
+
+        parsed = url if isinstance(url, sa.URL) else sa.make_url(str(url).strip())
+    except Exception:
+        return found
+    if parsed.password:
+        found.append(str(parsed.password))
+    key = re.compile(rf"(?i)^(?:{_SECRET_KEY})$")
+    for name, value in parsed.query.items():
+        if key.match(name):
+            found.extend(str(v) for v in (value if isinstance(value, tuple) else (value,)))
+    # the part of an '@'-holding password SQLAlchemy put into the host
+    if parsed.host and "@" in parsed.host:
+        found.append(parsed.host.rsplit("@", 1)[0])
+    return sorted({s for s in found if s}, key=len, reverse=True)
+
+
+def mask_secrets(text: object, url: object) -> str:
+    """:func:`mask_url` of ``text``, with every secret value of ``url`` also replaced wherever it appears.
+
+    Args:
+        text: a message, typically a driver's error about ``url``.
+        url: the URL the message is about.
+
+    Returns:
+        The masked text.
+    """
+    out = mask_url(text)
+    for secret in url_secrets(url):
+        if len(secret) >= 3:  # a one- or two-character secret would blank out unrelated text
+            out = out.replace(secret, _MASK)
+    return out
 
 
 class DbsynthError(Exception):
@@ -79,7 +153,7 @@ class DbsynthError(Exception):
         self.table = table
         self.column = column
         self.constraint = constraint
-        self.hint = hint
+        self.hint = mask_url(hint) if hint else hint
         super().__init__(str(self))
 
     def context(self) -> str:

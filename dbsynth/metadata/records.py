@@ -169,6 +169,71 @@ class Table:
         return all(self.column(c).nullable for c in fk.columns if self.has_column(c))
 
 
+@dataclass(frozen=True)
+class DatabaseIdentity:
+    """Which database a live connection reached, as the server (or the file system) itself reports it.
+
+    dbsynth refuses to write into the database it read from. A URL cannot tell: another host name for the same
+    address, a ``?dbname=`` or ``?host=`` query parameter that libpq prefers over the URL's own parts, a URL
+    without a database name (libpq then takes the user's name) or a hard link to a SQLite file all reach the
+    source under another spelling. What the server answers once connected does not depend on the spelling.
+
+    It holds no credential: no URL, user or password, only server-reported facts. Obtain one with
+    :func:`dbsynth.db.database_identity` (a connection) or :func:`dbsynth.db.identity_of` (a URL).
+    """
+
+    # pydantic reads this when loading JSON: unknown keys are errors, not silently dropped.
+    __pydantic_config__ = {"extra": "forbid"}
+
+    dialect: str
+    """SQLAlchemy dialect family: ``postgresql``, ``mysql`` (MariaDB too) or ``sqlite``."""
+    database: str | None = None
+    """The database the session is in, as the server names it (PostgreSQL ``current_database()``, MariaDB/MySQL
+    ``DATABASE()``); None for SQLite, whose file is the database."""
+    server_id: str | None = None
+    """A unique id of the server or file: PostgreSQL's system identifier (``pg_control_system()``), MySQL's
+    ``@@server_uuid``, SQLite's ``<device>:<inode>`` of the database file (the same for hard links and
+    symlinks). None where the server does not give one (MariaDB) or the role may not read it."""
+    instance: str | None = None
+    """What tells one running server from another when ``server_id`` is missing on either side: PostgreSQL
+    ``<port>/<postmaster start time>`` (``inet_server_port()``, ``pg_postmaster_start_time()``; readable by
+    every role, unlike the server address, which differs between 127.0.0.1, ::1 and the LAN address of one
+    server), MariaDB/MySQL ``<@@hostname>:<@@port>:<@@datadir>``."""
+
+    def same_as(self, other: "DatabaseIdentity | None") -> bool:
+        """True when ``other`` is (or cannot be told apart from) the database of ``self``.
+
+        Doubt counts as the same database: two identities whose servers cannot be compared (neither the same
+        kind of id nor an instance on both sides) are taken as one, since refusing a legitimate target is a
+        nuisance and writing into production is not.
+        """
+        if other is None or self.dialect != other.dialect:
+            return False
+        if self.dialect == "sqlite":
+            return self.server_id is not None and self.server_id == other.server_id
+        if _db_name(self) != _db_name(other):
+            return False
+        if self.server_id and other.server_id:
+            return self.server_id == other.server_id
+        if self.instance and other.instance:
+            return self.instance == other.instance
+        return True
+
+    def describe(self) -> str:
+        """A short, credential-free description for messages (``database 'src' on server 7714...``)."""
+        if self.dialect == "sqlite":
+            return f"SQLite file {self.server_id} (device:inode)"
+        server = self.server_id or self.instance or "an unidentified server"
+        return f"database '{self.database}' on server {server}"
+
+
+def _db_name(identity: DatabaseIdentity) -> str | None:
+    # MariaDB/MySQL database names are case-insensitive where lower_case_table_names is set; taking them as
+    # such everywhere can only refuse more.
+    name = identity.database
+    return name.casefold() if name is not None and identity.dialect == "mysql" else name
+
+
 @dataclass
 class Metadata:
     """A database described: its tables and the foreign keys between them.
@@ -186,6 +251,10 @@ class Metadata:
     """SQLAlchemy dialect of the database it was read from (postgresql, mysql, sqlite), if any."""
     version: int = FORMAT_VERSION
     """Format version of the JSON layout."""
+    source_identity: DatabaseIdentity | None = None
+    """Which database this was reflected from (:func:`dbsynth.reflect` sets it; None for metadata built by hand
+    or loaded from a file written before it existed). :func:`dbsynth.write` refuses a target with this
+    identity. It is not part of the :meth:`fingerprint`: the same schema elsewhere is the same schema."""
 
     # ---- access -------------------------------------------------------------------------------------
     def table(self, name: str) -> Table:

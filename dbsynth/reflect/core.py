@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Inspector
 
 from ..db import engine as make_engine
-from ..db import read_only_connection
+from ..db import database_identity, read_only_connection
 from ..errors import ConnectError, ReflectionError, mask_url
 from ..metadata import sdtypes as st
 from ..metadata.records import CheckConstraint, Column, ForeignKey, Metadata, Table, UniqueConstraint
@@ -46,6 +46,8 @@ def reflect(
 
     Returns:
         Validated metadata. Views are ignored; PostgreSQL partitioned tables appear once, as the parent.
+        ``source_identity`` tells which database it came from, so that :func:`dbsynth.write` refuses to
+        write into it.
 
     Raises:
         ConnectError: the database cannot be reached.
@@ -58,7 +60,10 @@ def reflect(
         with read_only_connection(eng) as conn, warnings.catch_warnings():
             # Types SQLAlchemy does not know (citext, ltree...) become family "other"; its warning is noise.
             warnings.filterwarnings("ignore", message="Did not recognize type", category=sa.exc.SAWarning)
-            return _reflect(conn, schema, include, exclude, statistics)
+            metadata = _reflect(conn, schema, include, exclude, statistics)
+            # Which database this is, as the server says (never its URL or password): write() refuses it.
+            metadata.source_identity = database_identity(conn)
+            return metadata
     except sa.exc.OperationalError as exc:
         raise ConnectError(
             f"lost the connection to '{mask_url(eng.url)}' while reflecting: {str(exc.orig).splitlines()[0]}"

@@ -187,7 +187,7 @@ def write(
         raise UnsupportedError(f"unknown write mode '{mode}' (use one of: {', '.join(MODES)})")
     if batch_size < 1:
         raise UnsupportedError("batch_size must be at least 1")
-    refuse_source(url, source_url)
+    refuse_source(url, source_url, metadata)
     started = time.perf_counter()
     graph = metadata.graph()
     order = graph.parent_first()
