@@ -126,6 +126,28 @@ def mask_secrets(text: object, url: object) -> str:
     return out
 
 
+_SHOW_VALUES = False
+
+
+def show_values(enabled: bool | None = None) -> bool:
+    """The process-wide "show values" switch (off by default; the CLI's ``--show-values`` turns it on).
+
+    While it is off, no error message carries a value from the data (drivers quote them: it is production
+    data). Turned on, error messages of failed loads add the driver's own text, values included, for
+    debugging.
+
+    Args:
+        enabled: ``True``/``False`` to set the switch; ``None`` only reads it.
+
+    Returns:
+        Whether values may be shown (after the change, if any).
+    """
+    global _SHOW_VALUES
+    if enabled is not None:
+        _SHOW_VALUES = bool(enabled)
+    return _SHOW_VALUES
+
+
 class DbsynthError(Exception):
     """Root of every error dbsynth raises on purpose.
 

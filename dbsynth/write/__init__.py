@@ -2,18 +2,22 @@
 
 Entry point: :func:`write`. What is atomic:
 
-- PostgreSQL and SQLite: everything (DDL, rows, second pass of deferred foreign keys, sequence resets, checks)
-  runs in one transaction; any failure rolls back and the target is exactly as before.
-- MariaDB/MySQL: DDL commits implicitly, so ``create``/``replace`` change the schema first. The rows, the
-  second pass and the checks run in one transaction and roll back together. After a failed load, ``create``
-  drops the tables it created (the target is as before); ``replace`` leaves the new, empty tables (the old
-  rows are gone); ``truncate``/``append`` leave the target as it was.
+- PostgreSQL and SQLite: everything (DDL, rows, second pass of deferred foreign keys, sequence resets with
+  ``ALTER SEQUENCE ... RESTART``, which rolls back with the transaction unlike ``setval``, checks, ANALYZE)
+  runs in one transaction; any failure, a killed process or a terminated backend rolls back and the target is
+  exactly as before.
+- MariaDB/MySQL (DDL commits implicitly there): ``create``, ``replace`` and ``truncate`` load into staging
+  tables (``_dbsynth_new_<name>``) that one ``RENAME TABLE`` statement swaps in (atomic in MariaDB); until then
+  other sessions see the old tables with their rows. ``append`` inserts in one InnoDB transaction (see
+  :mod:`dbsynth.write.mysql`).
+
+Every error message says what happened to the target; no message carries a row value unless
+:func:`dbsynth.errors.show_values` is on.
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
 import sys
 import time
 from types import ModuleType
@@ -23,10 +27,11 @@ from typing import Iterable, Iterator, Mapping
 import pandas as pd
 import sqlalchemy as sa
 
-from .. import progress
+from .. import faults, progress
 from ..errors import DbsynthError, SchemaMismatchError, UnsafeTargetError, UnsupportedError, WriteError, mask_url
 from ..metadata import sdtypes as st
 from ..metadata.records import Metadata, Table
+from .dberrors import Where, describe
 from .ddl import build_schema, check_schema, dialect_name, drop_tables
 from .loaders import load_batch, update_batch
 from .safety import refuse_source
@@ -100,14 +105,61 @@ def _batches(data: Data, order: list[str], batch_size: int) -> Iterator[tuple[st
         yield from data
 
 
-def _engine(url: str | sa.URL) -> sa.Engine:
+#: What a failed load that rolled back did to the target.
+UNCHANGED = "the target was left unchanged (the transaction was rolled back)"
+
+
+@dataclass
+class Job:
+    """Everything one call of :func:`write` works with, shared by the PostgreSQL/SQLite and MariaDB paths."""
+
+    data: Data
+    metadata: Metadata
+    mode: str
+    batch_size: int
+    allow_nonempty: bool
+    lock_timeout: float
+    dialect: str
+    order: list[str]
+    deferred: set[tuple[str, str]]
+    deferred_cols: dict[str, list]
+    sa_tables: dict[str, sa.Table]
+    """Tables the rows go into (staging tables on MariaDB), by metadata table name."""
+    summary: WriteSummary
+    where: Where = field(default_factory=Where)
+    outcome: str = UNCHANGED
+    """What a failure at this point leaves in the target (every message ends with it)."""
+
+    def columns(self, table: str | None) -> list[str]:
+        """Column names of a metadata table (for error messages)."""
+        t = self.metadata.tables.get(table) if table else None
+        return [c.name for c in t.columns] if t is not None else []
+
+    def error(self, exc: BaseException) -> WriteError:
+        """The one-line error for a driver exception at the current place."""
+        return describe(exc, self.dialect, self.where, self.outcome, self.columns(self.where.table))
+
+
+def _is_driver_error(exc: BaseException) -> bool:
+    """A database error, wrapped by SQLAlchemy or raised by the driver itself (psycopg's COPY, pymysql)."""
+    if isinstance(exc, sa.exc.DBAPIError):
+        return True
+    mod = type(exc).__module__ or ""
+    return mod.startswith(("psycopg", "pymysql", "sqlite3", "MySQLdb"))
+
+
+def _engine(url: str | sa.URL, lock_timeout: float = 30.0) -> sa.Engine:
     try:
         from ..db import make_url
 
         parsed = make_url(url)
     except ImportError:
         parsed = sa.make_url(url)
-    eng = sa.create_engine(parsed)
+    if parsed.get_backend_name() == "sqlite":
+        # the busy timeout: how long a statement waits for another connection's lock on the file
+        eng = sa.create_engine(parsed, connect_args={"timeout": float(lock_timeout)})
+    else:
+        eng = sa.create_engine(parsed)
     if eng.dialect.name == "sqlite":
         # pysqlite's own transaction handling runs DDL outside transactions; take over so DDL is atomic
         # too, and enforce foreign keys so a broken reference fails the load.
@@ -118,7 +170,9 @@ def _engine(url: str | sa.URL) -> sa.Engine:
 
         @sa.event.listens_for(eng, "begin")
         def _begin(conn):  # pragma: no cover - trivial
-            conn.exec_driver_sql("BEGIN")
+            # IMMEDIATE: take the write lock now, so a concurrent writer makes this wait (busy timeout) here,
+            # naming no half-written table, instead of failing midway.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
             # Foreign keys checked at commit: emptying tables of a cycle (truncate/replace) needs it; the
             # SQL integrity check of _after still names the key at fault before the commit.
             conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
@@ -126,29 +180,10 @@ def _engine(url: str | sa.URL) -> sa.Engine:
     return eng
 
 
-_MYSQL_KEY = re.compile(r"for key '([^']+)'")
-_MYSQL_CONSTRAINT = re.compile(r"CONSTRAINT `([^`]+)`")
-
-
 def _db_error(exc: Exception, table: str | None, batch: int | None, dialect: str) -> WriteError:
     """A WriteError naming table, constraint and batch, without the row values drivers like to quote."""
-    orig = getattr(exc, "orig", exc)
-    constraint = None
-    diag = getattr(orig, "diag", None)
-    if diag is not None:  # psycopg
-        constraint = diag.constraint_name
-        table = diag.table_name or table
-        what = diag.message_primary or type(orig).__name__
-    elif dialect == "mysql" and getattr(orig, "args", None):
-        code, text = orig.args[0], str(orig.args[-1])
-        m = _MYSQL_CONSTRAINT.search(text) or _MYSQL_KEY.search(text)
-        constraint = m.group(1) if m else None
-        what = {1062: "duplicate key value", 1452: "foreign key violation", 1451: "foreign key violation",
-                4025: "CHECK constraint violated", 1048: "NULL in a NOT NULL column"}.get(code, f"MariaDB error {code}")
-    else:
-        what = str(orig).splitlines()[0] if str(orig) else type(orig).__name__
-    where = f" in batch {batch}" if batch is not None else ""
-    return WriteError(f"{mask_url(what)}{where}; the target was rolled back", table=table, constraint=constraint)
+    where = Where("load" if batch is not None else "ddl", table, batch)
+    return describe(exc, dialect, where, UNCHANGED)
 
 
 def write(
@@ -159,8 +194,9 @@ def write(
     batch_size: int = 50_000,
     source_url: str | sa.URL | None = None,
     allow_nonempty: bool = False,
+    lock_timeout: float = 30.0,
 ) -> WriteSummary:
-    """Create (or reuse) the target schema and bulk-load ``data`` into it, atomically where the dialect allows.
+    """Create (or reuse) the target schema and bulk-load ``data`` into it, atomically.
 
     Args:
         data: ``{table: DataFrame}`` following the frame contract, or an iterator of ``(table, DataFrame)``
@@ -174,6 +210,9 @@ def write(
         batch_size: rows per batch when ``data`` is a dict.
         source_url: the source database; writing into it is refused.
         allow_nonempty: allow ``create`` into a database that already holds other tables.
+        lock_timeout: seconds a statement waits for a lock another session holds on a target table
+            (PostgreSQL ``lock_timeout``, MariaDB ``lock_wait_timeout``/``innodb_lock_wait_timeout``, SQLite's
+            busy timeout) before the load gives up, leaving the target unchanged.
 
     Returns:
         A :class:`WriteSummary`: rows, seconds and rows/s per table, checks done.
@@ -181,12 +220,15 @@ def write(
     Raises:
         UnsafeTargetError: the target is the source, or a table exists / the target is not empty in create mode.
         SchemaMismatchError: in truncate/append, the target schema differs from the metadata (all differences).
-        WriteError: the load failed (table, constraint, batch named); the target was rolled back.
+        WriteError: the load failed (table, column, constraint, batch named); the message says what happened
+            to the target (left unchanged, except where it says otherwise).
     """
     if mode not in MODES:
         raise UnsupportedError(f"unknown write mode '{mode}' (use one of: {', '.join(MODES)})")
     if batch_size < 1:
         raise UnsupportedError("batch_size must be at least 1")
+    if not lock_timeout or lock_timeout <= 0:
+        raise UnsupportedError("lock_timeout must be a positive number of seconds")
     refuse_source(url, source_url, metadata)
     started = time.perf_counter()
     graph = metadata.graph()
@@ -195,181 +237,242 @@ def write(
     deferred_cols: dict[str, list] = {}
     for d in graph.deferred:
         deferred_cols.setdefault(d.edge.child, []).append(d.edge.fk)
-    eng = _engine(url)
+    eng = _engine(url, lock_timeout)
     dialect = dialect_name(eng)
     _, sa_tables = build_schema(metadata, dialect, deferred)
-    ordered = [sa_tables[n] for n in order]
     summary = WriteSummary(url=mask_url(url), mode=mode)
+    job = Job(data, metadata, mode, batch_size, allow_nonempty, float(lock_timeout), dialect, order, deferred,
+              deferred_cols, sa_tables, summary)
     try:
         if dialect == "mysql":
-            # DDL commits implicitly on MariaDB: do it first, then load in one transaction.
-            with eng.begin() as conn:
-                _prepare(conn, metadata, sa_tables, ordered, dialect, mode, allow_nonempty)
-            try:
-                with eng.begin() as conn:
-                    # A key of 0 is a key to keep, not a request for the next AUTO_INCREMENT value.
-                    conn.exec_driver_sql("SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_AUTO_VALUE_ON_ZERO')")
-                    _load(conn, data, metadata, sa_tables, order, dialect, batch_size, deferred_cols, summary, mode)
-            except Exception:
-                if mode == "create":
-                    # The rows rolled back; drop the tables this call created so the target is as before.
-                    with eng.begin() as conn:
-                        conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")
-                        drop_tables(conn, ordered, dialect)
-                        conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
-                raise
+            from .mysql import write_mysql
+
+            write_mysql(eng, job)
         else:
-            with eng.begin() as conn:
-                if dialect == "postgresql":
-                    # Timestamps travel as naive UTC text (see convert.pg_column).
-                    conn.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")
-                _prepare(conn, metadata, sa_tables, ordered, dialect, mode, allow_nonempty)
-                _load(conn, data, metadata, sa_tables, order, dialect, batch_size, deferred_cols, summary, mode)
+            _write_one_transaction(eng, job)
     finally:
         eng.dispose()
     summary.seconds = time.perf_counter() - started
     return summary
 
 
-def _prepare(conn, metadata, sa_tables, ordered, dialect, mode, allow_nonempty) -> None:
-    existing = set(sa.inspect(conn).get_table_names())
-    managed = {t.name for t in ordered}
+def _write_one_transaction(eng: sa.Engine, job: Job) -> None:
+    """PostgreSQL and SQLite: DDL, rows, cycles, constraints, sequences and checks in one transaction."""
+    where = job.where
+    conn = eng.connect()
     try:
-        if mode == "create":
-            clash = sorted(managed & existing)
-            if clash:
-                raise UnsafeTargetError(
-                    f"table(s) {', '.join(clash)} already exist in the target",
-                    table=clash[0],
-                    hint="Use mode='replace' to recreate them, or 'truncate'/'append' to keep them.",
-                )
-            if existing and not allow_nonempty:
-                raise UnsafeTargetError(
-                    f"the target already holds {len(existing)} other table(s)",
-                    hint="Pass allow_nonempty=True to create the tables beside them.",
-                )
-            ordered[0].metadata.create_all(conn, tables=ordered, checkfirst=False)
-        elif mode == "replace":
-            drop_tables(conn, ordered, dialect)
-            ordered[0].metadata.create_all(conn, tables=ordered, checkfirst=False)
-        else:
-            check_schema(conn, metadata, sa_tables)
-            if mode == "truncate":
-                q = conn.dialect.identifier_preparer.quote
-                if dialect == "postgresql":
-                    conn.exec_driver_sql("TRUNCATE " + ", ".join(q(t.name) for t in ordered))
-                else:
-                    # DELETE, not TRUNCATE: MariaDB's TRUNCATE commits and refuses referenced tables.
-                    if dialect == "mysql":
-                        conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")
-                    for t in reversed(ordered):
-                        conn.exec_driver_sql(f"DELETE FROM {q(t.name)}")
-                    if dialect == "mysql":
-                        conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
-    except DbsynthError:
-        raise
-    except sa.exc.DBAPIError as exc:
-        raise _db_error(exc, None, None, dialect) from None
+        trans = conn.begin()
+        try:
+            if job.dialect == "postgresql":
+                # Timestamps travel as naive UTC text (see convert.pg_column).
+                conn.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")
+                # A lock held by another session fails the load after lock_timeout instead of queueing forever
+                # (and a backend whose client died gives up too, instead of staying queued on a DROP).
+                conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(job.lock_timeout * 1000)}ms'")
+            _prepare(conn, job)
+            _load(conn, job)
+            faults.point("commit")
+            where.at("commit")
+            trans.commit()
+        except DbsynthError:
+            _rollback(conn, trans)
+            raise
+        except Exception as exc:
+            if not _is_driver_error(exc):
+                _rollback(conn, trans)
+                raise
+            if where.phase == "commit" and _lost(exc):
+                job.outcome = ("the connection was lost during COMMIT, so whether the rows were committed is "
+                               "unknown: check the target before using it")
+            elif _lost(exc):
+                job.outcome = "the target was left unchanged (the server rolled the transaction back)"
+            err = job.error(exc)
+            _rollback(conn, trans)
+            raise err from None
+        except BaseException:
+            # KeyboardInterrupt/SystemExit mid-statement: the session is in an unknown state; closing it makes
+            # the server roll the transaction back.
+            conn.invalidate()
+            raise
+    finally:
+        conn.close()
 
 
-def _drop_foreign_keys(conn, sa_tables: dict[str, sa.Table]) -> list[tuple[str, str, str]]:
-    """Drop the target's foreign keys between loaded tables, returning (table, name, definition) to restore.
+def _lost(exc: BaseException) -> bool:
+    from .dberrors import is_connection_lost
+
+    return is_connection_lost(exc)
+
+
+def _rollback(conn: sa.Connection, trans) -> None:
+    """Roll back, or close a session that cannot (a lost connection): the server rolls back either way."""
+    try:
+        if trans.is_active:
+            trans.rollback()
+    except Exception:
+        conn.invalidate()
+
+
+def _lock_tables(conn: sa.Connection, job: Job, existing: set[str]) -> None:
+    """PostgreSQL: lock the managed tables one at a time, so a lock timeout names the table another holds."""
+    q = conn.dialect.identifier_preparer.quote
+    for name in job.order:
+        sat = job.sa_tables[name]
+        if sat.name in existing:
+            job.where.at("ddl", name)
+            conn.exec_driver_sql(f"LOCK TABLE {q(sat.name)} IN ACCESS EXCLUSIVE MODE")
+
+
+def _prepare(conn: sa.Connection, job: Job) -> None:
+    """Check the mode against the target and create, recreate or empty the managed tables (PostgreSQL, SQLite)."""
+    where, dialect, mode = job.where, job.dialect, job.mode
+    ordered = [job.sa_tables[n] for n in job.order]
+    where.at("ddl")
+    faults.point("ddl")
+    existing = set(sa.inspect(conn).get_table_names())
+    if dialect == "postgresql" and mode != "create":
+        _lock_tables(conn, job, existing)
+    where.at("ddl")
+    check_mode(job, existing)
+    if mode == "create":
+        ordered[0].metadata.create_all(conn, tables=ordered, checkfirst=False)
+    elif mode == "replace":
+        drop_tables(conn, ordered, dialect)
+        ordered[0].metadata.create_all(conn, tables=ordered, checkfirst=False)
+    else:
+        check_schema(conn, job.metadata, job.sa_tables)
+        if mode == "truncate":
+            q = conn.dialect.identifier_preparer.quote
+            if dialect == "postgresql":
+                conn.exec_driver_sql("TRUNCATE " + ", ".join(q(t.name) for t in ordered))
+            else:
+                for t in reversed(ordered):
+                    conn.exec_driver_sql(f"DELETE FROM {q(t.name)}")
+
+
+def check_mode(job: Job, existing: set[str]) -> None:
+    """``create``: refuse tables that exist, and a non-empty target unless ``allow_nonempty``."""
+    if job.mode != "create":
+        return
+    managed = {job.sa_tables[n].name for n in job.order}
+    clash = sorted(managed & existing)
+    if clash:
+        raise UnsafeTargetError(
+            f"table(s) {', '.join(clash)} already exist in the target",
+            table=clash[0],
+            hint="Use mode='replace' to recreate them, or 'truncate'/'append' to keep them.",
+        )
+    if existing and not job.allow_nonempty:
+        raise UnsafeTargetError(
+            f"the target already holds {len(existing)} other table(s)",
+            hint="Pass allow_nonempty=True to create the tables beside them.",
+        )
+
+
+def _drop_foreign_keys(conn, job: Job) -> list[tuple[str, str, str, str]]:
+    """Drop the target's foreign keys between loaded tables, returning (table, sql name, fk name, definition).
 
     PostgreSQL checks a foreign key row by row during COPY (a trigger per row and key); adding the constraint
     after the load checks every row at once with one join, which is what pg_dump does too. It all happens in
     the load's transaction, so no other session ever sees the tables without their keys.
     """
-    names = [t.name for t in sa_tables.values()]
+    q = conn.dialect.identifier_preparer.quote
+    by_sql = {q(t.name): n for n, t in job.sa_tables.items()}
     rows = conn.execute(
         sa.text(
             "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
             "WHERE c.contype = 'f' AND c.conrelid = ANY(CAST(:tables AS regclass[])) ORDER BY c.conname"
         ),
-        {"tables": [conn.dialect.identifier_preparer.quote(n) for n in names]},
+        {"tables": list(by_sql)},
     ).all()
-    q = conn.dialect.identifier_preparer.quote
-    for table, name, _ in rows:
+    out = []
+    for table, name, definition in rows:
+        meta_name = by_sql.get(table, by_sql.get(q(table), table))
+        job.where.at("ddl", meta_name)
         conn.exec_driver_sql(f"ALTER TABLE {table} DROP CONSTRAINT {q(name)}")
-    return [tuple(r) for r in rows]
+        out.append((meta_name, table, name, definition))
+    return out
 
 
-def _restore_foreign_keys(conn, saved: list[tuple[str, str, str]], dialect: str) -> None:
+def _restore_foreign_keys(conn, saved: list[tuple[str, str, str, str]], job: Job) -> None:
     q = conn.dialect.identifier_preparer.quote
-    for table, name, definition in saved:
-        try:
-            conn.exec_driver_sql(f"ALTER TABLE {table} ADD CONSTRAINT {q(name)} {definition}")
-        except sa.exc.DBAPIError as exc:
-            raise _db_error(exc, table, None, dialect) from None
+    for meta_name, table, name, definition in saved:
+        job.where.at("constraints", meta_name)
+        conn.exec_driver_sql(f"ALTER TABLE {table} ADD CONSTRAINT {q(name)} {definition}")
 
 
-def _load(conn, data, metadata, sa_tables, order, dialect, batch_size, deferred_cols, summary, mode) -> None:
-    saved_fks = _drop_foreign_keys(conn, sa_tables) if dialect == "postgresql" else []
+def _load(conn, job: Job) -> None:
+    """First pass (rows, deferred keys set aside), second pass (cycles), constraints, checks, sequences."""
+    data, metadata, dialect, where = job.data, job.metadata, job.dialect, job.where
+    sa_tables, summary = job.sa_tables, job.summary
+    saved_fks = _drop_foreign_keys(conn, job) if dialect == "postgresql" else []
     before = {}
-    if mode == "append":
-        before = {n: conn.execute(sa.select(sa.func.count()).select_from(sa_tables[n])).scalar_one() for n in order}
+    if job.mode == "append":
+        before = {n: conn.execute(sa.select(sa.func.count()).select_from(sa_tables[n])).scalar_one() for n in job.order}
     staged: dict[str, list[pd.DataFrame]] = {}
     current: str | None = None
     stack = contextlib.ExitStack()
     task = None
     batch_no = 0
-    try:
-        with stack:
-            for name, frame in _batches(data, order, batch_size):
-                if name not in metadata.tables:
-                    raise SchemaMismatchError("data holds a table the metadata does not describe", table=name)
-                table = metadata.tables[name]
-                if frame.attrs.get(UPDATE_FLAG):
-                    # values of deferred foreign keys for rows sent earlier: filled by the second pass
-                    fk_cols = [c for fk in deferred_cols.get(name, []) for c in fk.columns if c not in table.primary_key]
-                    cols = [c for c in fk_cols if c in frame.columns]
-                    if cols:
-                        staged.setdefault(name, []).append(frame[table.primary_key + cols].copy())
-                    continue
-                if name != current:
-                    stack.close()
-                    total = len(data[name]) if isinstance(data, Mapping) else None
-                    task = stack.enter_context(progress.task("write", name, total))
-                    current, batch_no = name, 0
-                    summary.tables.setdefault(name, TableWrite(name))
-                batch_no += 1
-                t0 = time.perf_counter()
-                cols = [c for c in table.columns if not c.computed]
-                missing = [c.name for c in cols if c.name not in frame.columns]
-                if missing:
-                    raise SchemaMismatchError(
-                        f"the data has no column(s) {', '.join(missing)}", table=name, column=missing[0]
-                    )
-                frame = _defer(frame, table, deferred_cols.get(name, []), staged)
-                try:
-                    load_batch(conn, dialect, sa_tables[name].name, frame, cols)
-                except sa.exc.DBAPIError as exc:
-                    raise _db_error(exc, name, batch_no, dialect) from None
-                except Exception as exc:
-                    if getattr(exc, "diag", None) is not None:  # psycopg error raised outside SQLAlchemy
-                        raise _db_error(exc, name, batch_no, dialect) from None
-                    raise
-                rec = summary.tables[name]
-                rec.rows += len(frame)
-                rec.batches += 1
-                rec.seconds += time.perf_counter() - t0
-                task.advance(len(frame))
-        for name, frames in staged.items():
+    with stack:
+        for name, frame in _batches(data, job.order, job.batch_size):
+            if name not in metadata.tables:
+                raise SchemaMismatchError("data holds a table the metadata does not describe", table=name)
             table = metadata.tables[name]
-            keys = pd.concat(frames, ignore_index=True)
-            key_cols = [table.column(c) for c in table.primary_key]
-            set_cols = [table.column(c) for c in keys.columns if c not in table.primary_key]
-            for start in range(0, len(keys), batch_size):
-                try:
-                    update_batch(conn, dialect, sa_tables[name].name, keys.iloc[start : start + batch_size],
-                                 key_cols, set_cols)
-                except sa.exc.DBAPIError as exc:
-                    raise _db_error(exc, name, None, dialect) from None
-        _restore_foreign_keys(conn, saved_fks, dialect)
-        _after(conn, metadata, sa_tables, order, dialect, summary, before, mode)
-    except DbsynthError:
-        raise
-    except sa.exc.DBAPIError as exc:
-        raise _db_error(exc, current, batch_no, dialect) from None
+            if frame.attrs.get(UPDATE_FLAG):
+                # values of deferred foreign keys for rows sent earlier: filled by the second pass
+                fk_cols = [c for fk in job.deferred_cols.get(name, []) for c in fk.columns if c not in table.primary_key]
+                cols = [c for c in fk_cols if c in frame.columns]
+                if cols:
+                    staged.setdefault(name, []).append(frame[table.primary_key + cols].copy())
+                continue
+            if name != current:
+                stack.close()
+                total = len(data[name]) if isinstance(data, Mapping) else None
+                task = stack.enter_context(progress.task("write", name, total))
+                current, batch_no = name, 0
+                summary.tables.setdefault(name, TableWrite(name))
+            batch_no += 1
+            where.at("load", name, batch_no)
+            t0 = time.perf_counter()
+            cols = [c for c in table.columns if not c.computed]
+            missing = [c.name for c in cols if c.name not in frame.columns]
+            if missing:
+                raise SchemaMismatchError(
+                    f"the data has no column(s) {', '.join(missing)}", table=name, column=missing[0]
+                )
+            frame = _defer(frame, table, job.deferred_cols.get(name, []), staged)
+            try:
+                load_batch(conn, dialect, sa_tables[name].name, frame, cols, label=name)
+            except (ValueError, TypeError, OverflowError) as exc:
+                if _is_driver_error(exc):
+                    raise
+                # a value the conversion for the driver refused; its text would quote the value
+                raise WriteError(
+                    f"a value could not be converted for the target ({type(exc).__name__}) in batch {batch_no}; "
+                    f"{job.outcome}",
+                    table=name,
+                ) from None
+            rec = summary.tables[name]
+            rec.rows += len(frame)
+            rec.batches += 1
+            rec.seconds += time.perf_counter() - t0
+            task.advance(len(frame))
+    for name, frames in staged.items():
+        table = metadata.tables[name]
+        where.at("cycle", name)
+        faults.point("cycle", name)
+        keys = pd.concat(frames, ignore_index=True)
+        key_cols = [table.column(c) for c in table.primary_key]
+        set_cols = [table.column(c) for c in keys.columns if c not in table.primary_key]
+        for start in range(0, len(keys), job.batch_size):
+            update_batch(conn, dialect, sa_tables[name].name, keys.iloc[start : start + job.batch_size],
+                         key_cols, set_cols)
+    if saved_fks:
+        where.at("constraints")
+        faults.point("constraints")
+    _restore_foreign_keys(conn, saved_fks, job)
+    _after(conn, job, before)
 
 
 def _defer(frame: pd.DataFrame, table: Table, fks: list, staged: dict[str, list[pd.DataFrame]]) -> pd.DataFrame:
@@ -392,21 +495,27 @@ def _defer(frame: pd.DataFrame, table: Table, fks: list, staged: dict[str, list[
     return frame
 
 
-def _after(conn, metadata, sa_tables, order, dialect, summary, before, mode) -> None:
+def _after(conn, job: Job, before: dict[str, int]) -> None:
+    """Checks by SQL (row counts, foreign keys), then sequences and statistics (PostgreSQL)."""
+    metadata, sa_tables, summary, where = job.metadata, job.sa_tables, job.summary, job.where
     q = conn.dialect.identifier_preparer.quote
     # Row counts: the target must hold exactly what was written (plus what it held, in append mode).
-    for name in order:
+    for name in job.order:
+        where.at("checks", name)
         sat = sa_tables[name]
         written = summary.tables.get(name, TableWrite(name)).rows
         count = conn.execute(sa.select(sa.func.count()).select_from(sat)).scalar_one()
         expected = written + before.get(name, 0)
         if count != expected:
-            raise WriteError(f"row count check failed: {count} rows in the target, {expected} expected", table=name)
+            raise WriteError(
+                f"row count check failed: {count} rows in the target, {expected} expected; {job.outcome}", table=name
+            )
     summary.checks.append("row counts")
     # Foreign keys, by SQL: no non-NULL reference without its parent row.
     for table, fk in metadata.relationships():
         if fk.ref_table not in metadata.tables:
             continue
+        where.at("checks", table.name)
         child, parent = sa_tables[table.name], sa_tables[fk.ref_table]
         c, p = child.alias("c"), parent.alias("p")
         on = sa.and_(*[c.c[a] == p.c[b] for a, b in zip(fk.columns, fk.ref_columns)])
@@ -415,23 +524,52 @@ def _after(conn, metadata, sa_tables, order, dialect, summary, before, mode) -> 
             sa.select(sa.func.count()).select_from(c.outerjoin(p, on)).where(notnull, p.c[fk.ref_columns[0]].is_(None))
         ).scalar_one()
         if orphans:
-            raise WriteError(f"{orphans} row(s) refer to missing parent rows", table=table.name, constraint=fk.name)
+            raise WriteError(
+                f"{orphans} row(s) refer to missing parent rows; {job.outcome}", table=table.name, constraint=fk.name
+            )
     summary.checks.append("foreign keys")
-    # Sequences past the largest key. MariaDB (InnoDB) and SQLite's INTEGER PRIMARY KEY advance by themselves
-    # when explicit keys are inserted.
-    if dialect == "postgresql":
-        for name in order:
-            for col in metadata.tables[name].columns:
-                if col.autoincrement and col.type == st.INTEGER:
-                    t = sa_tables[name].name
-                    conn.exec_driver_sql(
-                        f"SELECT setval(pg_get_serial_sequence(%(t)s, %(c)s), COALESCE(MAX({q(col.name)}), 0) + 1, false) "
-                        f"FROM {q(t)}",
-                        {"t": q(t), "c": col.name},
-                    )
+    # MariaDB (InnoDB) and SQLite's INTEGER PRIMARY KEY advance by themselves when explicit keys are inserted.
+    if job.dialect == "postgresql":
+        where.at("sequences")
+        faults.point("sequences")
+        _reset_sequences(conn, job)
         summary.checks.append("sequences reset")
-        for name in order:
+        where.at("analyze")
+        faults.point("analyze")
+        for name in job.order:
+            where.at("analyze", name)
             conn.exec_driver_sql(f"ANALYZE {q(sa_tables[name].name)}")
+
+
+def _reset_sequences(conn, job: Job) -> None:
+    """Move each serial/identity sequence past the largest key, in a way that rolls back with the load.
+
+    ``setval`` is not transactional: a load that rolls back (killed, failing at ANALYZE or at COMMIT) would
+    leave the sequence moved. ``ALTER SEQUENCE ... RESTART WITH`` is (checked on PostgreSQL 15: rolled back with
+    the transaction, even after a ``nextval`` in it), so the sequence and the rows commit or roll back together.
+    ``append`` never moves a sequence backwards.
+    """
+    q = conn.dialect.identifier_preparer.quote
+    for name in job.order:
+        sat = job.sa_tables[name]
+        for col in job.metadata.tables[name].columns:
+            if not (col.autoincrement and col.type == st.INTEGER) or col.name not in sat.c:
+                continue
+            job.where.at("sequences", name)
+            seq = conn.exec_driver_sql("SELECT pg_get_serial_sequence(%(t)s, %(c)s)",
+                                       {"t": q(sat.name), "c": col.name}).scalar()
+            if seq is None:
+                continue
+            top = conn.exec_driver_sql(f"SELECT MAX({q(col.name)}) FROM {q(sat.name)}").scalar()
+            lo, hi = conn.exec_driver_sql(
+                "SELECT seqmin, seqmax FROM pg_sequence WHERE seqrelid = CAST(%(s)s AS regclass)", {"s": seq}
+            ).one()
+            nxt = max(int(lo), (int(top) + 1) if top is not None else int(lo))
+            if job.mode == "append":
+                last, called = conn.exec_driver_sql(f"SELECT last_value, is_called FROM {seq}").one()
+                nxt = max(nxt, int(last) + (1 if called else 0))
+            # at the top of its range the sequence stays exhausted (its next nextval fails, as it would have)
+            conn.exec_driver_sql(f"ALTER SEQUENCE {seq} RESTART WITH {min(nxt, int(hi))}")
 
 
 class _CallableModule(ModuleType):

@@ -51,7 +51,13 @@ def _portable_default(col: Column):
     return None
 
 
-def build_schema(metadata: Metadata, dialect: str, deferred: set[tuple[str, str]]) -> tuple[sa.MetaData, dict[str, sa.Table]]:
+def build_schema(
+    metadata: Metadata,
+    dialect: str,
+    deferred: set[tuple[str, str]],
+    names: dict[str, str] | None = None,
+    fk_names: dict[tuple[str, str], str] | None = None,
+) -> tuple[sa.MetaData, dict[str, sa.Table]]:
     """SQLAlchemy tables for ``metadata`` in ``dialect``.
 
     Args:
@@ -59,6 +65,9 @@ def build_schema(metadata: Metadata, dialect: str, deferred: set[tuple[str, str]
         dialect: target dialect (``postgresql``, ``mysql``, ``sqlite``).
         deferred: (table, fk name) pairs that close a cycle; they are created with ``ALTER TABLE`` after the
             tables (where the dialect can) so that the tables can be created at all.
+        names: target table name per metadata table name (staging tables); default :func:`target_name`.
+        fk_names: foreign-key constraint name per (metadata table, fk name) (staging tables: MariaDB wants
+            them unique per database); default the metadata's name.
 
     Returns:
         The ``MetaData`` and the tables by metadata table name.
@@ -109,23 +118,27 @@ def build_schema(metadata: Metadata, dialect: str, deferred: set[tuple[str, str]
             constraints.append(sa.PrimaryKeyConstraint(*table.primary_key))
         for uc in table.unique_constraints:
             constraints.append(sa.UniqueConstraint(*uc.columns, name=_short(uc.name, dialect)))
+        if same:
+            for ck in table.check_constraints:
+                constraints.append(sa.CheckConstraint(sa.text(ck.sqltext), name=_short(ck.name, dialect)))
+        out[table.name] = sa.Table((names or {}).get(table.name) or target_name(table), md, *cols, *constraints)
+    # Foreign keys once every table exists, referring to Column objects: a "parent.column" string would be
+    # parsed as schema.table.column, which breaks on a table named "my.table".
+    for table in metadata:
         for fk in table.foreign_keys:
             if fk.ref_table not in metadata.tables:
                 continue
-            parent = target_name(metadata.tables[fk.ref_table])
-            constraints.append(
+            parent = out[fk.ref_table]
+            name = (fk_names or {}).get((table.name, fk.name), fk.name)
+            out[table.name].append_constraint(
                 sa.ForeignKeyConstraint(
                     fk.columns,
-                    [f"{parent}.{c}" for c in fk.ref_columns],
-                    name=_short(fk.name, dialect),
+                    [parent.c[c] for c in fk.ref_columns],
+                    name=_short(name, dialect),
                     ondelete=fk.on_delete if fk.on_delete and fk.on_delete.upper() != "NO ACTION" else None,
                     use_alter=(table.name, fk.name) in deferred and dialect != "sqlite",
                 )
             )
-        if same:
-            for ck in table.check_constraints:
-                constraints.append(sa.CheckConstraint(sa.text(ck.sqltext), name=_short(ck.name, dialect)))
-        out[table.name] = sa.Table(target_name(table), md, *cols, *constraints)
     return md, out
 
 

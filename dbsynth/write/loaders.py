@@ -8,6 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import sqlalchemy as sa
 
+from .. import faults
 from ..metadata.records import Column
 from .convert import pg_csv, python_columns
 
@@ -18,7 +19,8 @@ def _quote(conn: sa.Connection, name: str) -> str:
     return conn.dialect.identifier_preparer.quote(name)
 
 
-def load_batch(conn: sa.Connection, dialect: str, table: str, frame: pd.DataFrame, columns: list[Column]) -> None:
+def load_batch(conn: sa.Connection, dialect: str, table: str, frame: pd.DataFrame, columns: list[Column],
+               label: str | None = None) -> None:
     """Insert ``frame`` (its ``columns``) into ``table`` of the target.
 
     Args:
@@ -27,6 +29,7 @@ def load_batch(conn: sa.Connection, dialect: str, table: str, frame: pd.DataFram
         table: target table name.
         frame: the rows.
         columns: metadata columns to write, in order (frame columns of the same names).
+        label: the metadata name of the table (``table`` may be a staging table), for fault points.
     """
     if frame.empty:
         return
@@ -39,11 +42,13 @@ def load_batch(conn: sa.Connection, dialect: str, table: str, frame: pd.DataFram
         with raw.cursor() as cur:
             with cur.copy(f"COPY {q(table)} ({col_sql}) FROM STDIN (FORMAT csv, NULL E'{null_lit}')") as copy:
                 copy.write(text)
+                faults.point("copy", label or table)  # inside COPY: the rows sent, not yet ended
         return
     values = python_columns(frame, columns, dialect)
     rows = list(zip(*values))
     mark = "?" if dialect == "sqlite" else "%s"
     sql = f"INSERT INTO {q(table)} ({col_sql}) VALUES ({', '.join([mark] * len(columns))})"
+    faults.point("copy", label or table)
     # pymysql rewrites executemany of INSERT ... VALUES into multi-row INSERTs; sqlite3 loops in C.
     conn.exec_driver_sql(sql, rows)
 
