@@ -1,4 +1,9 @@
-"""The Gaussian copula of one table: marginals per latent column, one correlation matrix of normal scores."""
+"""The Gaussian copula of one table: marginals per latent column, one correlation matrix of normal scores.
+
+Stored marginals hold no value of a single real row: empirical quantiles are window means of k order
+statistics (see :mod:`dbsynth.model.univariate`); normal scores still come from the rows' mid-ranks, so the
+correlation is what the rows say.
+"""
 
 from __future__ import annotations
 
@@ -94,9 +99,10 @@ def _empirical_fit(x: np.ndarray) -> tuple[list[dict], np.ndarray]:
     n, d = x.shape
     order, xs, mid = _sorted_mid_ranks(x)
     probs = np.linspace(0.0, 1.0, min(univariate.EMPIRICAL_POINTS, max(n, 2)))
-    quantiles = sorted_quantiles(xs, probs)
+    # window means of k order statistics, never a value of fewer than k rows (see dbsynth.model.univariate)
+    quantiles = univariate.private_quantiles(xs, probs)
     marginals = [
-        {"family": "constant", "value": float(xs[0, j])} if xs[-1, j] <= xs[0, j]
+        {"family": "constant", "value": float(quantiles[0, j])} if quantiles[-1, j] <= quantiles[0, j]
         else {"family": "empirical", "probs": probs, "quantiles": np.ascontiguousarray(quantiles[:, j])}
         for j in range(d)
     ]

@@ -25,7 +25,7 @@ class HSASynthesizer(SegmentedSynthesizer):
             at most one per :data:`~dbsynth.model.segmented.MIN_SEGMENT_ROWS` rows).
         seed: seed of every random draw (None: fresh entropy, fixed at construction).
         verbose: report progress through :mod:`dbsynth.progress`.
-        min_category_count: categorical labels seen fewer times are merged into the most frequent label.
+        min_category_count: categorical labels seen fewer times are never stored (generated labels take their place).
 
     Raises:
         BadInputError: when ``default_num_clusters`` is below 1.
@@ -38,7 +38,7 @@ class HSASynthesizer(SegmentedSynthesizer):
         default_num_clusters: int = 3,
         seed: int | None = None,
         verbose: bool = True,
-        min_category_count: int = 1,
+        min_category_count: int = 5,
     ) -> None:
         super().__init__(metadata, locales=locales, verbose=verbose, seed=seed,
                          min_category_count=min_category_count, default_num_clusters=default_num_clusters)

@@ -23,7 +23,7 @@ class IndependentSynthesizer(SegmentedSynthesizer):
         locales: Faker locales for PII columns.
         seed: seed of every random draw (None: fresh entropy, fixed at construction).
         verbose: report progress through :mod:`dbsynth.progress`.
-        min_category_count: categorical labels seen fewer times are merged into the most frequent label.
+        min_category_count: categorical labels seen fewer times are never stored (generated labels take their place).
     """
 
     def __init__(
@@ -32,7 +32,7 @@ class IndependentSynthesizer(SegmentedSynthesizer):
         locales: list[str] | None = None,
         seed: int | None = None,
         verbose: bool = True,
-        min_category_count: int = 1,
+        min_category_count: int = 5,
     ) -> None:
         super().__init__(metadata, locales=locales, verbose=verbose, seed=seed,
                          min_category_count=min_category_count, default_num_clusters=1)

@@ -3,17 +3,34 @@
 Each modelled column becomes one latent column (its value; categories as a point in their frequency
 interval) plus, when the column has NULLs, a ``<name>#null`` 0/1 indicator that the copula models jointly with
 everything else, so missingness keeps its correlation with other columns. A transform is a JSON-able dict.
+
+What a transform keeps of the data, and what it never keeps:
+
+* numbers: the clipping range and the NULL fill are window means of k order statistics, never the minimum,
+  maximum or median row (see :mod:`dbsynth.model.univariate`);
+* categories: labels seen at least ``min_category_count`` times. Rarer text labels are never stored: they
+  share one *other* bucket of their summed frequency that samples generated labels in the style of the
+  column (letter case, digits, word count and length of its labels), so a label seen once in a thousand rows
+  reaches neither the model file nor the target. Rare labels of other types (numbers, dates) are merged into
+  the most frequent label; booleans and enums keep their labels (the type or the schema fixes them, and the
+  metadata stored beside the model holds enum values anyway).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import string
+import zlib
 
 import numpy as np
 import pandas as pd
 
 from ..metadata import Column
 from ..metadata import sdtypes as st
+from . import univariate
+
+#: Default ``min_category_count``: labels seen fewer times never reach the model file.
+MIN_CATEGORY_COUNT = 5
 
 NULL_SUFFIX = "#null"
 _DAY = 86400.0
@@ -49,7 +66,7 @@ def _labels_to_json(values: list) -> list:
 
 
 def fit_transform(
-    column: Column, s: pd.Series, rng: np.random.Generator, min_category_count: int = 1
+    column: Column, s: pd.Series, rng: np.random.Generator, min_category_count: int = MIN_CATEGORY_COUNT
 ) -> tuple[dict, dict[str, np.ndarray]]:
     """Learn the transform of one column and map its values into the latent space.
 
@@ -57,7 +74,9 @@ def fit_transform(
         column: the column's metadata (type family and sdtype decide the transform).
         s: its values.
         rng: randomness for placing categories inside their frequency interval.
-        min_category_count: labels seen fewer times are merged into the most frequent label.
+        min_category_count: labels seen fewer times are not stored: text labels become generated ones (one
+            *other* bucket), labels of other types merge into the most frequent label (see the module
+            docstring); 1 keeps every label.
 
     Returns:
         (transform dict, latent columns by name).
@@ -79,14 +98,17 @@ def fit_transform(
     digits = 0 if column.type == st.INTEGER else _round_digits(ok)
     if kind == "datetime" and column.type == st.DATE:
         digits = None
+    # range and fill as window means of k rows: the minimum, maximum and median are rows of the table
+    ok_sorted = np.sort(ok)
+    lo, fill, hi = univariate.private_quantiles(ok_sorted, np.array([0.0, 0.5, 1.0]))
     spec = {
         "kind": kind,
         "column": column.name,
-        "min": float(ok.min()),
-        "max": float(ok.max()),
+        "min": float(lo),
+        "max": float(hi),
         "digits": digits,
         "null": has_null,
-        "fill": float(np.median(ok)),
+        "fill": float(fill),
     }
     filled = np.where(null, spec["fill"], x)
     latent[column.name] = filled
@@ -96,6 +118,28 @@ def fit_transform(
 
 
 _NULL_KEY = "\x00null"  # stands for NULL among labels while counting; never written out
+
+
+_OTHER_KEY = "\x00other"  # stands for the bucket of rare labels in lookups; never written out
+
+
+def _keeps_rare_labels(column: Column) -> bool:
+    """Booleans and enums: their labels come from the type or the schema, not from the rows."""
+    return column.sdtype == st.BOOLEAN or column.type in (st.BOOL, st.ENUM)
+
+
+def _label_style(values: list) -> dict:
+    """The shape of a column's text labels (no label itself): case, digits, words and a typical length."""
+    texts = [v for v in values if isinstance(v, str) and v]
+    if not texts:
+        return {"case": "title", "digits": False, "words": 1, "length": 8}
+    letters = "".join(c for t in texts for c in t if c.isalpha())
+    upper = sum(c.isupper() for c in letters)
+    case = "upper" if letters and upper == len(letters) else "lower" if upper == 0 else "title"
+    digits = all(t.isdigit() for t in texts)
+    words = int(np.median([len(t.split()) for t in texts]))
+    length = int(np.median([len(t) for t in texts]))
+    return {"case": case, "digits": bool(digits), "words": max(words, 1), "length": max(length, 1)}
 
 
 def _fit_categorical(column, s, rng, min_category_count):
@@ -110,17 +154,32 @@ def _fit_categorical(column, s, rng, min_category_count):
         freq = np.r_[freq, float((found < 0).sum())]
         found = np.where(found < 0, null_index, found)
     merged: dict[int, int] = {}
-    if min_category_count > 1 and len(labels) > 1:
-        # merge rare labels into the most frequent non-null label, so no rare value reaches the model file
-        cands = [i for i in range(len(labels)) if i != null_index]
-        if cands:
-            top = max(cands, key=lambda i: (freq[i], -i))
-            for i in cands:
-                if i != top and freq[i] < min_category_count:
+    other_index = None
+    style = None
+    cands = [i for i in range(len(labels)) if i != null_index]
+    rare = [i for i in cands if freq[i] < min_category_count] if min_category_count > 1 else []
+    if rare and not _keeps_rare_labels(column):
+        if all(isinstance(labels[i], str) for i in cands):
+            # rare text labels share one bucket that samples generated labels: none of them is stored
+            other_index = len(labels)
+            labels.append(_OTHER_KEY)
+            freq = np.r_[freq, 0.0]
+            for i in rare:
+                freq[other_index] += freq[i]
+                merged[i] = other_index
+            style = {**_label_style([labels[i] for i in cands]), "distinct": len(rare)}
+        else:
+            common = [i for i in cands if i not in rare]
+            # rare labels of other types merge into the most frequent one (a generated number could be a real
+            # one); when every label is rare the most frequent of all is kept (a known limit: tiny tables)
+            top = max(common or cands, key=lambda i: (freq[i], -i))
+            for i in rare:
+                if i != top:
                     freq[top] += freq[i]
                     merged[i] = top
     keep = [i for i in range(len(labels)) if i not in merged]
-    order = sorted(keep, key=lambda i: (-freq[i], str(labels[i])))  # frequent first, ties by label: stable
+    # frequent first, ties by label: stable
+    order = sorted(keep, key=lambda i: (-freq[i], i == other_index, str(labels[i])))
     pos = {old: new for new, old in enumerate(order)}
     for i, t in merged.items():
         pos[i] = pos[t]
@@ -136,10 +195,60 @@ def _fit_categorical(column, s, rng, min_category_count):
     spec = {
         "kind": "categorical",
         "column": column.name,
-        "labels": _labels_to_json([None if i == null_index else labels[i] for i in order]),
+        "labels": _labels_to_json([None if i in (null_index, other_index) else labels[i] for i in order]),
         "bounds": hi,
     }
+    if other_index is not None:
+        spec["other"] = pos[other_index]
+        spec["other_style"] = style
     return spec, {column.name: u}
+
+
+def _label_index(spec: dict) -> pd.Index:
+    """The labels of a categorical transform as a lookup index (NULL and the rare bucket as sentinels)."""
+    other = spec.get("other")
+    keys = [_OTHER_KEY if i == other else _NULL_KEY if v is None else v for i, v in enumerate(spec["labels"])]
+    return pd.Index(keys, dtype="object")
+
+
+def generated_labels(column: Column, style: dict, count: int) -> list[str]:
+    """``count`` distinct labels in ``style`` (from :func:`_label_style`), the same for a column every time.
+
+    Made from a hash of the column's name only, so they hold nothing of the data: letters of the column's
+    case, or digits, in words of about its labels' length, cut to ``Column.length``.
+    """
+    rng = np.random.default_rng(zlib.crc32(f"dbsynth-other\x00{column.name}".encode()))
+    length = max(int(style.get("length", 8)), 1)
+    if column.length is not None:
+        length = min(length, column.length)
+    words = max(min(int(style.get("words", 1)), length // 2 or 1), 1)
+    out: list[str] = []
+    seen: set[str] = set()
+    tries = 0
+    while len(out) < count:
+        tries += 1
+        width = length + (tries // (4 * count + 64))  # widen when the short space runs out of labels
+        if column.length is not None:
+            width = min(width, column.length)
+        if style.get("digits"):
+            text = "".join(rng.choice(list(string.digits), size=width))
+        else:
+            chars = rng.choice(list(string.ascii_lowercase), size=width)
+            text = "".join(chars)
+            if words > 1 and width >= 3:
+                cuts = sorted(set(rng.choice(np.arange(1, width - 1), size=words - 1, replace=False).tolist()))
+                pieces = [text[a:b] for a, b in zip([0, *cuts], [*cuts, width])]
+                text = " ".join(p for p in pieces if p)[:width]
+            if style.get("case") == "upper":
+                text = text.upper()
+            elif style.get("case") == "title":
+                text = " ".join(w[:1].upper() + w[1:] for w in text.split(" "))
+        if text not in seen:
+            seen.add(text)
+            out.append(text)
+        elif tries > 100 * count + 1000:  # the column's length leaves too few labels: repeat them
+            out.append(text)
+    return out
 
 
 def transform(column: Column, spec: dict, s: pd.Series) -> dict[str, np.ndarray]:
@@ -160,16 +269,16 @@ def transform(column: Column, spec: dict, s: pd.Series) -> dict[str, np.ndarray]
     if kind == "null":
         return {}
     if kind == "categorical":
-        labels = spec["labels"]
         hi = np.asarray(spec["bounds"], dtype=float)
         centres = (np.r_[0.0, hi[:-1]] + hi) / 2
         # distinct values only go through the label conversion of fit_transform (few, however many rows)
         values, uniques = pd.factorize(s.astype("object"), use_na_sentinel=True)
-        index = pd.Index([_NULL_KEY if v is None else v for v in labels])
+        index = _label_index(spec)
         found = index.get_indexer(pd.Index(_labels_to_json(list(uniques)), dtype="object"))
         null_code = index.get_indexer([_NULL_KEY])[0]
         codes = np.where(values < 0, null_code, found[np.maximum(values, 0)] if len(found) else -1)
-        codes[codes < 0] = 0
+        # labels the transform never saw are rare ones: the bucket of rare labels, else the most frequent
+        codes[codes < 0] = spec.get("other", 0)
         return {column.name: centres[codes]}
     if kind == "datetime":
         x = _to_seconds(s, column)
@@ -228,7 +337,21 @@ def inverse_transform(
         u = np.clip(latent[column.name], 0.0, 1.0 - 1e-12)
         bounds = np.asarray(spec["bounds"], dtype=float)
         idx = np.minimum(np.searchsorted(bounds, u, side="right"), len(bounds) - 1)
-        return _take_labels(column, np.array(spec["labels"] + [None], dtype=object)[:-1], idx)
+        labels = np.array(spec["labels"] + [None], dtype=object)[:-1]
+        other = spec.get("other")
+        if other is None or not (idx == other).any():
+            return _take_labels(column, labels, idx)
+        # rows of the rare bucket: generated labels, picked by where the score fell inside the bucket's
+        # interval (so the choice follows the seed), as many distinct ones as the source had rare labels
+        style = spec.get("other_style") or {}
+        made = generated_labels(column, style, max(int(style.get("distinct", 1)), 1))
+        low = bounds[other - 1] if other > 0 else 0.0
+        rows = idx == other
+        share = (u[rows] - low) / max(bounds[other] - low, 1e-300)
+        pick = np.clip((share * len(made)).astype(np.int64), 0, len(made) - 1)
+        out = _take_labels(column, labels, np.where(rows, 0, idx)).astype("object")
+        out[rows] = np.asarray(made, dtype=object)[pick]
+        return out
     x = np.asarray(latent[column.name], dtype=float).copy()
     if enforce_min_max:
         x = np.clip(x, spec["min"], spec["max"])

@@ -2,6 +2,16 @@
 
 A marginal is a plain JSON-able dict ``{"family": ..., ...params}`` so that it can be stored in a model file.
 Every function is vectorised over the values.
+
+Privacy of stored numbers: a model file must not hold a value of a single real row (the quantiles of an
+8-row table would be its 8 birth dates). Every number a marginal stores that is taken from the data's order
+statistics (empirical quantiles, the range ends of the parametric families, the clipping range and NULL fill
+of a transform) is a *window mean*: the mean of :data:`MIN_ROWS_PER_VALUE` (k) consecutive order statistics
+around the quantile's position (all rows when there are fewer). A value that k or more rows share is thus
+kept exactly (a 1..5 rating keeps its levels); a stored number that still coincides with a value fewer than
+k rows hold is moved a quarter of the smallest gap between distinct values (bounded noise of a fixed size,
+so it can land on no other value). Moments (mean, standard deviation) are aggregates and are kept as they
+are. On large columns the window is a few rows out of thousands: shapes are unchanged.
 """
 
 from __future__ import annotations
@@ -17,6 +27,83 @@ PARAMETRIC = ("norm", "truncnorm", "uniform", "beta", "gamma")
 
 #: Number of quantiles kept by the empirical family (a summary, never the rows of a large table).
 EMPIRICAL_POINTS = 101
+
+#: k: every stored number derived from order statistics is the mean of at least this many rows, and no
+#: stored number equals a value held by fewer rows (see the module docstring).
+MIN_ROWS_PER_VALUE = 5
+
+
+def private_quantiles(xs: np.ndarray, probs: np.ndarray, k: int = MIN_ROWS_PER_VALUE) -> np.ndarray:
+    """Quantiles of sorted values ``xs`` at ``probs`` that hold no value of fewer than ``k`` rows.
+
+    Each quantile is the mean of the ``k`` order statistics around its position (clamped at the ends; all
+    of them when there are fewer than ``k``), then any result that still equals a value shared by fewer
+    than ``k`` rows is moved off it (see :func:`avoid_rare`). Non-decreasing in ``probs``.
+
+    Args:
+        xs: the values, sorted ascending, no NaN (1-D, or 2-D with one column per variable).
+        probs: probability levels in [0, 1].
+        k: the least number of rows behind every stored number.
+
+    Returns:
+        The quantiles (``len(probs)`` rows, as many columns as ``xs``).
+    """
+    xs = np.asarray(xs, dtype=float)
+    flat = xs.ndim == 1
+    if flat:
+        xs = xs[:, None]
+    n = len(xs)
+    probs = np.asarray(probs, dtype=float)
+    if n == 0:
+        out = np.zeros((len(probs), xs.shape[1]))
+        return out[:, 0] if flat else out
+    w = min(k, n)
+    csum = np.vstack([np.zeros((1, xs.shape[1])), np.cumsum(xs, axis=0)])
+    # window [s, s + w) centred on the quantile's position (n - 1) p
+    start = np.clip(np.rint((n - 1) * probs - (w - 1) / 2.0).astype(np.intp), 0, n - w)
+    out = (csum[start + w] - csum[start]) / w
+    # a window inside a run of equal values gives that value exactly (the cumulative sum may be off by ulps)
+    same = xs[start] == xs[start + w - 1]
+    out = np.where(same, xs[start], out)
+    out = np.maximum.accumulate(out, axis=0)
+    for j in range(xs.shape[1]):
+        out[:, j] = avoid_rare(out[:, j], xs[:, j], k)
+    return out[:, 0] if flat else out
+
+
+def avoid_rare(values: np.ndarray, xs: np.ndarray, k: int = MIN_ROWS_PER_VALUE) -> np.ndarray:
+    """``values`` with every entry that equals a value held by fewer than ``k`` rows of sorted ``xs`` moved
+    up by a quarter of the smallest gap between distinct values of ``xs`` (so it lands on no other value);
+    a column of one distinct value moves by 1% of its magnitude (at least 0.25). Order is kept.
+    """
+    values = np.array(values, dtype=float, copy=True)
+    if not len(xs) or not len(values):
+        return values
+    xs = np.asarray(xs, dtype=float)
+    starts = np.flatnonzero(np.r_[True, xs[1:] != xs[:-1]])  # xs is sorted: runs of equal values
+    uniq, counts = xs[starts], np.diff(np.r_[starts, len(xs)])
+    rare = uniq[counts < k]
+    if not len(rare):
+        return values
+    gaps = np.diff(uniq)
+    gap = float(gaps.min()) if len(gaps) else max(abs(float(uniq[0])) * 0.04, 1.0)
+    scale = np.maximum(np.abs(rare), 1.0)
+    idx = np.clip(np.searchsorted(rare, values), 0, len(rare) - 1)
+    near = np.zeros(len(values), dtype=bool)
+    for cand in (idx, np.maximum(idx - 1, 0)):
+        near |= np.abs(values - rare[cand]) <= 1e-9 * scale[cand]
+    if near.any():
+        values[near] += gap / 4.0
+        values = np.maximum.accumulate(values)
+    return values
+
+
+def private_range(x: np.ndarray, k: int = MIN_ROWS_PER_VALUE) -> tuple[float, float]:
+    """The ends of ``x``'s range as stored numbers: the means of its ``k`` smallest and ``k`` largest values
+    (moved off values fewer than ``k`` rows hold), not the minimum and maximum, which are single rows."""
+    xs = np.sort(np.asarray(x, dtype=float))
+    lo, hi = private_quantiles(xs, np.array([0.0, 1.0]), k)
+    return float(lo), float(hi)
 
 
 def _stats():
@@ -47,18 +134,18 @@ def fit_marginal(x: np.ndarray, family: str = "empirical") -> dict:
         BadInputError: for an unknown family.
     """
     x = np.asarray(x, dtype=float)
-    lo, hi = (float(x.min()), float(x.max())) if len(x) else (0.0, 0.0)
+    lo, hi = private_range(x) if len(x) else (0.0, 0.0)
     if family == "unit":  # latent already on [0, 1] with the right law (categorical frequency intervals)
         return {"family": "uniform", "low": 0.0, "high": 1.0}
     if family == "auto":
         return _fit_auto(x)
     if family not in FAMILIES:
         raise BadInputError(f"unknown distribution '{family}' (known: auto, {', '.join(FAMILIES)})")
-    if hi <= lo:  # constant column: every family degenerates to a point
+    if hi <= lo:  # constant column (or fewer than k rows): every family degenerates to a point
         return {"family": "constant", "value": lo}
     if family == "empirical":
         probs = np.linspace(0.0, 1.0, min(EMPIRICAL_POINTS, max(len(x), 2)))
-        return {"family": "empirical", "probs": probs, "quantiles": np.quantile(x, probs)}
+        return {"family": "empirical", "probs": probs, "quantiles": private_quantiles(np.sort(x), probs)}
     mu, sd = _moments(x)
     if family == "norm":
         return {"family": "norm", "loc": mu, "scale": sd}

@@ -75,7 +75,10 @@ def test_hma1_guide_runs_as_written():
     assert set(sub) == {"sessions", "transactions"} and len(sub["sessions"]) == 5
     one = model.sample("users", num_rows=5, sample_children=False)
     assert isinstance(one, pd.DataFrame) and len(one) == 5
-    assert set(one["country"].dropna()) <= set(tables["users"]["country"].dropna())
+    # labels of fewer than min_category_count (5) users are never stored: generated ones in their style
+    real = tables["users"]["country"]
+    frequent = set(real.value_counts()[lambda c: c >= 5].index)
+    assert one["country"].dropna().map(lambda v: v in frequent or (len(v) == 2 and v.isupper())).all()
 
 
 def test_demo_types_and_determinism():
