@@ -1,6 +1,13 @@
 """Model files: a zip holding ``model.json`` (format version, metadata, settings, parameters) and
 ``arrays.npz`` (every numeric array, read back with ``allow_pickle=False``). No source rows are stored: only
-summaries (quantiles, correlations, category labels and frequencies, generator statistics).
+summaries (quantiles that are window means of k rows, correlations, category labels seen at least
+``min_category_count`` times and frequencies, generator statistics); see :mod:`dbsynth.model.univariate` and
+:mod:`dbsynth.model.transforms`.
+
+Loading never trusts the file: it runs no code (no pickle), reads only its two members, checks every size
+before reading (declared sizes of the zip members and of the arrays inside, against :data:`MAX_MODEL_BYTES`,
+and the bytes actually inflated), bounds the JSON's nesting (:data:`MAX_JSON_DEPTH`) and wants an integer
+format version it knows. Each refusal is one :class:`~dbsynth.errors.ModelFileError` line (exit code 2).
 """
 
 from __future__ import annotations
@@ -22,6 +29,13 @@ FORMAT_NAME = "dbsynth-hma"
 _JSON = "model.json"
 _NPZ = "arrays.npz"
 _ARRAY_KEY = "__array__"
+
+#: Most bytes a model file may inflate to (its JSON and arrays together); a real model of a large schema is a
+#: few megabytes, so anything near this is a damaged or hostile file (a zip bomb).
+MAX_MODEL_BYTES = 1 << 30
+#: Deepest nesting of lists and objects the JSON may have (real files nest about ten levels).
+MAX_JSON_DEPTH = 64
+_CHUNK = 1 << 20
 
 
 def _split(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
@@ -94,23 +108,115 @@ def _other_classes() -> dict[str, type]:
     return {"HSASynthesizer": HSASynthesizer, "IndependentSynthesizer": IndependentSynthesizer}
 
 
-def load_synthesizer(path: str | Path):
+def _read_member(zf: zipfile.ZipFile, member: str, limit: int, name: str) -> bytes:
+    """The inflated bytes of ``member``, refused before reading when its declared size exceeds ``limit`` and
+    while reading when the inflated bytes do (a header may lie about the size)."""
+    info = zf.getinfo(member)
+    if info.file_size > limit:
+        raise ModelFileError(
+            f"'{name}' is refused: its member {member} declares {info.file_size} bytes, over the "
+            f"{limit}-byte limit for a model file",
+            hint="Re-create it with fit() and save(); a real model is a few megabytes.",
+        )
+    out = bytearray()
+    with zf.open(info) as f:
+        while chunk := f.read(min(_CHUNK, limit + 1 - len(out))):
+            out += chunk
+            if len(out) > limit:
+                raise ModelFileError(
+                    f"'{name}' is refused: its member {member} inflates past the {limit}-byte limit for a model file",
+                    hint="Re-create it with fit() and save(); a real model is a few megabytes.",
+                )
+    return bytes(out)
+
+
+def _json_depth_ok(obj: Any, limit: int) -> bool:
+    """Whether ``obj`` nests lists and dicts at most ``limit`` deep (iterative: no recursion of its own)."""
+    stack = [(obj, 1)]
+    while stack:
+        cur, depth = stack.pop()
+        if isinstance(cur, (dict, list)):
+            if depth > limit:
+                return False
+            stack.extend((v, depth + 1) for v in (cur.values() if isinstance(cur, dict) else cur))
+    return True
+
+
+def _read_arrays(npz_bytes: bytes, limit: int, name: str) -> dict[str, np.ndarray]:
+    """The arrays of ``arrays.npz``, each header read first: an array whose shape and dtype ask for more than
+    ``limit`` bytes (together with the others) or more than its member holds is refused before it is read."""
+    arrays: dict[str, np.ndarray] = {}
+    budget = limit
+    with zipfile.ZipFile(io.BytesIO(npz_bytes)) as inner:
+        for info in inner.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            key = info.filename[: -len(".npy")]
+            with inner.open(info) as f:
+                version = np.lib.format.read_magic(f)
+                if version == (1, 0):
+                    shape, _fortran, dtype = np.lib.format.read_array_header_1_0(f)
+                elif version in ((2, 0), (3, 0)):
+                    shape, _fortran, dtype = np.lib.format.read_array_header_2_0(f)
+                else:
+                    raise ValueError(f"npy version {version}")
+                if dtype.hasobject:
+                    raise ModelFileError(f"'{name}' is refused: array {key} holds Python objects (a pickle)")
+                size = int(np.prod(shape, dtype=object)) * dtype.itemsize
+                if size > budget or size > info.file_size:
+                    raise ModelFileError(
+                        f"'{name}' is refused: array {key} of shape {tuple(shape)} needs {size} bytes, over the "
+                        f"{limit}-byte limit for a model file or the {info.file_size} bytes stored for it",
+                        hint="Re-create it with fit() and save().",
+                    )
+                budget -= size
+            with inner.open(info) as f:
+                arrays[key] = np.lib.format.read_array(f, allow_pickle=False)
+    return arrays
+
+
+def _check_version(doc: dict, name: str) -> None:
+    """The format version must be an integer from 1 to :data:`FORMAT_VERSION` (not a string, not a bool)."""
+    version = doc.get("format_version")
+    if type(version) is not int:  # bool is an int subclass: true is not version 1
+        raise ModelFileError(
+            f"'{name}' has an invalid model format version (it must be an integer, found a {type(version).__name__})",
+            hint="Re-create it with fit() and save().",
+        )
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"'{name}' has model format version {version}, newer than this dbsynth reads ({FORMAT_VERSION})",
+            hint="Upgrade dbsynth, or re-fit the model with this version.",
+        )
+    if version < 1:
+        raise ModelFileError(
+            f"'{name}' has an invalid model format version {version} (versions start at 1)",
+            hint="Re-create it with fit() and save().",
+        )
+
+
+def load_synthesizer(path: str | Path, seed: int | None = None, max_bytes: int | None = None):
     """Read a synthesizer written by :func:`save_synthesizer` (or ``synthesizer.save``).
 
     Args:
         path: the model file.
+        seed: the seed of the loaded synthesizer's draws; None keeps the one it was saved with (so the same
+            file gives the same sample), an integer makes another sample from the same model.
+        max_bytes: most bytes the file may inflate to (None: :data:`MAX_MODEL_BYTES`).
 
     Returns:
         The fitted synthesizer, of the class it was saved as (HMASynthesizer, HMA1, HSASynthesizer or
         IndependentSynthesizer).
 
     Raises:
-        ModelFileError: when the file is missing, corrupted, not a dbsynth model, or of a newer format.
+        ModelFileError: when the file is missing, corrupted, not a dbsynth model, of an invalid or newer
+            format, or larger than ``max_bytes`` once inflated.
     """
     from .hma import HMA1, HMASynthesizer
 
     path = Path(path)
     name = path.name
+    max_bytes = MAX_MODEL_BYTES if max_bytes is None else int(max_bytes)
     if not path.is_file():
         raise ModelFileError(f"model file '{name}' does not exist")
     try:
@@ -118,26 +224,38 @@ def load_synthesizer(path: str | Path):
             names = set(zf.namelist())
             if _JSON not in names or _NPZ not in names:
                 raise ModelFileError(f"'{name}' is not a dbsynth model file (no {_JSON} / {_NPZ} inside)")
-            doc = json.loads(zf.read(_JSON))
-            npz_bytes = zf.read(_NPZ)
+            declared = zf.getinfo(_JSON).file_size + zf.getinfo(_NPZ).file_size
+            if declared > max_bytes:
+                raise ModelFileError(
+                    f"'{name}' is refused: it declares {declared} bytes once inflated, over the {max_bytes}-byte "
+                    "limit for a model file",
+                    hint="Re-create it with fit() and save(); a real model is a few megabytes.",
+                )
+            json_bytes = _read_member(zf, _JSON, max_bytes, name)
+            npz_bytes = _read_member(zf, _NPZ, max_bytes - len(json_bytes), name)
+        doc = json.loads(json_bytes)
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError, OSError, EOFError) as exc:
+    except RecursionError:
+        raise ModelFileError(
+            f"'{name}' is refused: its {_JSON} nests deeper than a model file does", hint="Re-create it with fit() and save()."
+        ) from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, json.JSONDecodeError, UnicodeDecodeError, OSError, EOFError,
+            KeyError, NotImplementedError, ValueError, RuntimeError) as exc:
         raise ModelFileError(
             f"'{name}' is not a readable dbsynth model file ({type(exc).__name__})",
             hint="Re-create it with fit() and save().",
         ) from None
+    if not _json_depth_ok(doc, MAX_JSON_DEPTH):
+        raise ModelFileError(
+            f"'{name}' is refused: its {_JSON} nests deeper than {MAX_JSON_DEPTH} levels (a model file nests about ten)",
+            hint="Re-create it with fit() and save().",
+        )
     if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
         raise ModelFileError(f"'{name}' is not a dbsynth model file (foreign format)")
-    version = doc.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise ModelFileError(
-            f"'{name}' has model format version {version}, newer than this dbsynth reads ({FORMAT_VERSION})",
-            hint="Upgrade dbsynth, or re-fit the model with this version.",
-        )
+    _check_version(doc, name)
     try:
-        with np.load(io.BytesIO(npz_bytes), allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
+        arrays = _read_arrays(npz_bytes, max_bytes - len(json_bytes), name)
         cls = {"HMASynthesizer": HMASynthesizer, "HMA1": HMA1, **_other_classes()}[doc["class"]]
         md = Metadata.from_dict(doc["metadata"], source=name)
         p = doc["parameters"]
@@ -154,4 +272,21 @@ def load_synthesizer(path: str | Path):
             f"'{name}' is a damaged dbsynth model file ({type(exc).__name__})",
             hint="Re-create it with fit() and save().",
         ) from None
+    if seed is not None:
+        set_seed(syn, seed)
     return syn
+
+
+def set_seed(synthesizer, seed: int):
+    """Give a (loaded) synthesizer a new seed: every later draw follows it, the fitted model is unchanged.
+
+    Args:
+        synthesizer: any dbsynth synthesizer.
+        seed: the new seed.
+
+    Returns:
+        The synthesizer.
+    """
+    # every draw derives its generator from ``seed`` at sampling time (stable_seed(seed, stage, table, ...))
+    synthesizer.seed = int(seed)
+    return synthesizer

@@ -107,3 +107,18 @@ def test_example_config_runs_as_is_from_a_copy(tmp_path):
     assert json.loads((tmp_path / "chinook.run.json").read_text())["refit"] is True
     assert 'id="summary"' in (tmp_path / "chinook.report" / "report.html").read_text()
     assert "quality " in proc.stdout and "chinook.report" in proc.stdout
+
+
+def test_config_seed_reaches_a_reused_model(tmp_path, source):
+    """Issue 14 item 9: seeds 5 and 6 gave identical data once a model file existed."""
+
+    def run(seed: int) -> list:
+        cfg = _config(tmp_path, source, seed=seed, model={"path": "m.zip", "refit": "never"})
+        assert cli.run_cli(["--quiet", "run", "--config", str(cfg)]) == 0
+        assert _report(tmp_path)["refit"] is False
+        with sqlite3.connect(tmp_path / "out.sqlite") as conn:
+            return conn.execute("SELECT Milliseconds, Bytes FROM Track ORDER BY TrackId").fetchall()
+
+    assert cli.run_cli(["--quiet", "fit", "--config", str(_config(tmp_path, source, seed=5))]) == 0
+    five, six, five_again = run(5), run(6), run(5)
+    assert five != six and five == five_again
