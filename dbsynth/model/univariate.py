@@ -9,9 +9,11 @@ statistics (empirical quantiles, the range ends of the parametric families, the 
 of a transform) is a *window mean*: the mean of :data:`MIN_ROWS_PER_VALUE` (k) consecutive order statistics
 around the quantile's position (all rows when there are fewer). A value that k or more rows share is thus
 kept exactly (a 1..5 rating keeps its levels); a stored number that still coincides with a value fewer than
-k rows hold is moved a quarter of the smallest gap between distinct values (bounded noise of a fixed size,
-so it can land on no other value). Moments (mean, standard deviation) are aggregates and are kept as they
-are. On large columns the window is a few rows out of thousands: shapes are unchanged.
+k rows hold is moved 0.29 (1 - 1/sqrt 2) of the smallest gap between distinct values (bounded noise of a
+fixed size, so it can land on no other value). Means of windows that span several values are moved by that
+fraction of the gap divided by k as well: values on a grid (integers, cents, whole days) would otherwise give
+means on the grid, often a value of another row. Moments (mean, standard deviation) are aggregates and are
+kept as they are. On large columns the window is a few rows out of thousands: shapes are unchanged.
 """
 
 from __future__ import annotations
@@ -62,6 +64,11 @@ def private_quantiles(xs: np.ndarray, probs: np.ndarray, k: int = MIN_ROWS_PER_V
     # window [s, s + w) centred on the quantile's position (n - 1) p
     start = np.clip(np.rint((n - 1) * probs - (w - 1) / 2.0).astype(np.intp), 0, n - w)
     out = (csum[start + w] - csum[start]) / w
+    # Values on a grid (integers, cents, whole days) have window means on the grid's 1/w lattice, often on a
+    # value of another row: an irrational fraction of the smallest gap keeps every mean off the grid.
+    d = np.diff(xs, axis=0)
+    gap = np.where(d > 0, d, np.inf).min(axis=0, initial=np.inf) if n > 1 else np.full(xs.shape[1], np.inf)
+    out = out + np.where(np.isfinite(gap), _OFF_GRID * gap / w, 0.0)
     # a window inside a run of equal values gives that value exactly (the cumulative sum may be off by ulps)
     same = xs[start] == xs[start + w - 1]
     out = np.where(same, xs[start], out)
@@ -71,10 +78,16 @@ def private_quantiles(xs: np.ndarray, probs: np.ndarray, k: int = MIN_ROWS_PER_V
     return out[:, 0] if flat else out
 
 
+#: Fraction of the smallest gap between distinct values by which stored numbers are moved off values
+#: (irrational: a multiple of a grid step moved by it lands on no grid value).
+_OFF_GRID = 1.0 - 2.0**-0.5
+
+
 def avoid_rare(values: np.ndarray, xs: np.ndarray, k: int = MIN_ROWS_PER_VALUE) -> np.ndarray:
     """``values`` with every entry that equals a value held by fewer than ``k`` rows of sorted ``xs`` moved
-    up by a quarter of the smallest gap between distinct values of ``xs`` (so it lands on no other value);
-    a column of one distinct value moves by 1% of its magnitude (at least 0.25). Order is kept.
+    up by 0.29 of the smallest gap between distinct values of ``xs`` (so it lands on no other value, nor on
+    the grid the values lie on); a column of one distinct value moves by 1.2% of its magnitude (at least
+    0.29). Order is kept.
     """
     values = np.array(values, dtype=float, copy=True)
     if not len(xs) or not len(values):
@@ -93,7 +106,7 @@ def avoid_rare(values: np.ndarray, xs: np.ndarray, k: int = MIN_ROWS_PER_VALUE) 
     for cand in (idx, np.maximum(idx - 1, 0)):
         near |= np.abs(values - rare[cand]) <= 1e-9 * scale[cand]
     if near.any():
-        values[near] += gap / 4.0
+        values[near] += _OFF_GRID * gap
         values = np.maximum.accumulate(values)
     return values
 
