@@ -9,15 +9,14 @@ caps); the segment-based synthesizers draw a table at once and leave those out.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 
 from ..errors import SchemaMismatchError
 from ..metadata import Metadata, Table
 from ..metadata.records import ForeignKey
+from ..sample.repair import SeenKeys, tie_break_columns, unique_hashes
 from .fold import KeyIndex, count_histogram, stable_seed, tree_shape  # noqa: F401 (count_histogram: shared from here)
-
 
 #: Rows per batch of the synthesizers' ``iter_sample`` when not told otherwise.
 DEFAULT_BATCH_ROWS = 50_000
@@ -40,6 +39,14 @@ def join_batches(metadata: Metadata, batches) -> dict[str, pd.DataFrame]:
             if c not in metadata.tables[t].primary_key:
                 out[t][c] = upd[c].to_numpy()
     return out
+
+
+def root_rows(n_source: int, scale: float) -> int:
+    """Rows of a table drawn without a parent, at ``scale``: the source's rows scaled, and at least one at a
+    positive scale when the source has any (a five-row lookup table at scale 0.1 would otherwise vanish, and
+    with it every table that needs a reference to it)."""
+    n = int(round(n_source * scale))
+    return max(n, 1) if scale > 0 and n_source > 0 else n
 
 
 def fk_name(table: Table, fk: ForeignKey) -> str:
@@ -244,12 +251,15 @@ def set_refs(frame: pd.DataFrame, fk: ForeignKey, parent: pd.DataFrame, refs: np
 
 def unique_mask(
     frame: pd.DataFrame, table: Table, fk_cols: set[str], seen: dict | None = None, driving: list[str] = (),
+    exempt: frozenset[str] = frozenset(),
 ) -> np.ndarray | None:
-    """Rows to keep so that keys made of references (bridge tables, one-to-one) stay unique.
+    """Rows to keep so that keys made of references (bridge tables, one-to-one) stay unique, and unique
+    constraints whose columns cannot be changed to tell rows apart (references, booleans).
 
-    With ``seen`` (hashes of earlier batches' keys, updated here), keys made of references only are also kept
-    unique across batches, unless they contain the ``driving`` reference: a batch holds whole driving parents,
-    so such keys cannot repeat from one batch to the next.
+    With ``seen`` (hashes of earlier batches' keys, updated here), those keys are also kept unique across
+    batches, unless they contain the ``driving`` reference (a batch holds whole driving parents, so such keys
+    cannot repeat from one batch to the next) or a column of ``exempt`` (distinct over the table by
+    construction).
 
     Returns:
         A boolean mask, or None when no key of the table is made of references.
@@ -261,11 +271,33 @@ def unique_mask(
     for cols in keys:
         codes, full = key_codes(frame, cols)
         keep &= ~(duplicated(codes) & full)
-        if seen is not None and not (driving and set(driving) <= set(cols)) and set(cols) <= fk_cols:
-            h = pd.util.hash_pandas_object(frame[cols].astype("object"), index=False).to_numpy()
-            before = seen.get(tuple(cols), np.zeros(0, dtype=np.uint64))
-            keep &= ~(np.isin(h, before) & full)
-            seen[tuple(cols)] = np.union1d(before, h[keep & full])
+        if seen is not None and not (driving and set(driving) <= set(cols)) and not set(cols) & exempt:
+            h, _ = unique_hashes(frame, cols)
+            before = seen.setdefault(tuple(cols), SeenKeys())
+            keep &= ~(before.contains(h) & full)
+            before.add(h[keep & full])
+    return keep
+
+
+def required_refs_mask(frame: pd.DataFrame, table: Table, parents) -> np.ndarray | None:
+    """Rows to keep: those with no NULL in a NOT NULL foreign-key column whose parent table is in ``parents``.
+
+    A reference is NULL when its parent table has no row to offer (a small scale can leave a parent empty,
+    or drop its rows): such a child row cannot exist, so it is dropped before its own children are drawn.
+    References to tables not in ``parents`` (not sampled, or filled later) are left alone.
+
+    Returns:
+        A boolean mask, or None when every row may stay.
+    """
+    keep = None
+    for fk in table.foreign_keys:
+        if fk.ref_table == table.name or fk.ref_table not in parents:
+            continue
+        for c in fk.columns:
+            if c in frame and not table.column(c).nullable:
+                null = frame[c].isna().to_numpy()
+                if null.any():
+                    keep = ~null if keep is None else keep & ~null
     return keep
 
 
@@ -389,12 +421,17 @@ def _member_of(codes: np.ndarray):
 
 
 def _reference_keys(table: Table, fk_cols: set[str]) -> list[list[str]]:
-    """The keys :func:`unique_mask` keeps unique: the primary key if it holds a reference, unique constraints
-    made of references only."""
+    """The keys :func:`unique_mask` keeps unique by dropping rows: the primary key if it holds a reference,
+    unique constraints of which :func:`~dbsynth.sample.repair.repair` can change no column (references only,
+    or types with no room for new values such as booleans)."""
     keys = []
     if table.primary_key and set(table.primary_key) & fk_cols:
         keys.append(list(table.primary_key))
-    keys += [list(u.columns) for u in table.unique_constraints if set(u.columns) <= fk_cols]
+    keys += [
+        list(u.columns) for u in table.unique_constraints
+        if list(u.columns) != list(table.primary_key) and all(c in table.column_names for c in u.columns)
+        and (set(u.columns) <= fk_cols or not tie_break_columns(table, u))
+    ]
     return keys
 
 

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from ..metadata import Column, Table
-from ..sample import ColumnGenerator, KeyGenerator, PlaceholderGenerator, generator_for, repair
+from ..sample import (
+    ColumnGenerator,
+    KeyGenerator,
+    PlaceholderGenerator,
+    generator_for,
+    repair,
+)
+from ..sample.repair import UniqueState
 
-__all__ = ["generator_from_dict", "make_generator", "repair"]
+__all__ = ["UniqueState", "distinct_columns", "generator_from_dict", "make_generator", "repair"]
 
 
 def make_generator(column: Column, table: Table, locales: list[str]) -> ColumnGenerator:
@@ -26,3 +33,13 @@ def make_generator(column: Column, table: Table, locales: list[str]) -> ColumnGe
 def generator_from_dict(d: dict) -> ColumnGenerator:
     """Rebuild a generator saved with ``to_dict``."""
     return ColumnGenerator.from_dict(d)
+
+
+def distinct_columns(generators: dict[str, dict]) -> frozenset[str]:
+    """Columns whose saved generator (``to_dict`` form) makes values distinct over the whole table, given
+    the ``start`` of each batch: keys, and PII or text generated unique (a numeric suffix per row). A unique
+    constraint holding one of them needs no tracking across batches."""
+    return frozenset(
+        name for name, d in generators.items()
+        if d.get("kind") == "key" or (d.get("kind") in ("pii", "text") and d.get("unique"))
+    )

@@ -46,12 +46,14 @@ from ._refs import join_batches as _refs_join_batches
 from ._refs import kept_columns as _refs_kept_columns
 from ._refs import rank_matched_counts as _rank_matched_counts
 from ._refs import redraw_duplicates as _redraw_duplicates
+from ._refs import required_refs_mask as _required_refs_mask
+from ._refs import root_rows as _root_rows
 from ._refs import set_refs as _refs_set_refs
 from ._refs import unique_mask as _unique_mask
 from ._refs import nonnull_mask as _nonnull_mask
 from ._refs import sample_forest as _sample_forest
 from .fold import Fold, count_col, mean_col, stable_seed
-from .generators import generator_from_dict, repair
+from .generators import UniqueState, distinct_columns, generator_from_dict, repair
 from .source import DEFAULT_SAMPLE_ROWS, FrameSource, TableSource
 from .transforms import frame_of, inverse_transform
 
@@ -167,6 +169,7 @@ class _BatchState:
     seen: dict = field(default_factory=dict)
     generated: int = 0
     gen_keys: dict = field(default_factory=dict)
+    unique: UniqueState = field(default_factory=UniqueState)
 
 
 @dataclass
@@ -183,7 +186,7 @@ class HMASynthesizer:
         locales: Faker locales for PII columns.
         verbose: report progress through :mod:`dbsynth.progress`.
         seed: seed of every random draw (None: fresh entropy, fixed at construction).
-        min_category_count: categorical labels seen fewer times are merged into the most frequent label.
+        min_category_count: categorical labels seen fewer times are never stored (generated labels take their place).
     """
 
     def __init__(
@@ -192,7 +195,7 @@ class HMASynthesizer:
         locales: list[str] | None = None,
         verbose: bool = True,
         seed: int | None = None,
-        min_category_count: int = 1,
+        min_category_count: int = 5,
     ) -> None:
         self.metadata = metadata.copy()
         self.locales = list(locales or ["en_US"])
@@ -426,7 +429,7 @@ class HMASynthesizer:
         fk_cols = {c for fk in table.foreign_keys for c in fk.columns}
         counts = None
         if link is None:
-            n = int(num_rows.get(t, round(m["n_rows"] * scale)))
+            n = int(num_rows[t]) if t in num_rows else _root_rows(m["n_rows"], scale)
             plan = _batches(None, n, batch_rows)
         else:
             parent = done[link["parent"]]
@@ -443,7 +446,10 @@ class HMASynthesizer:
             plan = _batches(counts, n_orph, batch_rows)
         others = self._others(t, m, n, done, forced_root, rng)
         forests = self._forests(t, m, graph, n, rng)
-        state = _BatchState()
+        # primary-key columns numbered by the engine, and generated columns distinct by construction: unique
+        # constraints holding one need no tracking across batches
+        numbered = {c for c in table.primary_key if c not in fk_cols and c not in m["generators"]}
+        state = _BatchState(unique=UniqueState(exempt=distinct_columns(m["generators"]) | numbered))
         driving = next((fk.columns for fk in table.foreign_keys if link and _fk_name(t, fk) == link["edge"]), [])
         for b, (lo, hi, plo, phi) in enumerate(plan):
             brng = np.random.default_rng(stable_seed(self.seed, "sample", t, b))
@@ -475,10 +481,11 @@ class HMASynthesizer:
                 cap = m["others"][e_name]["count_max"]
                 _redraw_duplicates(frame, table, fk, done[fk.ref_table].frame, cap, refs, fk_cols, brng, others[e_name].used)
             within = None if forced_root else self._cap_overlapping(frame, table, m, link, done, brng, state.caps)
-            frame = repair(frame, table, brng)
-            keep = _unique_mask(frame, table, fk_cols, state.seen, driving)
-            if within is not None:
-                keep = within if keep is None else keep & within
+            frame = repair(frame, table, brng, state.unique)
+            keep = _unique_mask(frame, table, fk_cols, state.seen, driving, state.unique.exempt)
+            for mask in (within, _required_refs_mask(frame, table, done)):
+                if mask is not None:
+                    keep = mask if keep is None else keep & mask
             self._grow_forests(frame, table, forests, keep, state)
             if keep is not None and not keep.all():
                 frame = frame[keep].reset_index(drop=True)

@@ -214,7 +214,7 @@ class SegmentedSynthesizer:
         locales: Faker locales for PII columns.
         verbose: report progress through :mod:`dbsynth.progress`.
         seed: seed of every random draw (None: fresh entropy, fixed at construction).
-        min_category_count: categorical labels seen fewer times are merged into the most frequent label.
+        min_category_count: categorical labels seen fewer times are never stored (generated labels take their place).
         default_num_clusters: segments per table (fewer when a table has too few rows).
     """
 
@@ -224,7 +224,7 @@ class SegmentedSynthesizer:
         locales: list[str] | None = None,
         verbose: bool = True,
         seed: int | None = None,
-        min_category_count: int = 1,
+        min_category_count: int = 5,
         default_num_clusters: int = 3,
     ) -> None:
         if int(default_num_clusters) < 1:
@@ -608,7 +608,7 @@ class SegmentedSynthesizer:
             link = None
         pidx = None
         if link is None or t in num_rows:
-            n = int(num_rows.get(t, round(m["n_rows"] * scale)))
+            n = int(num_rows[t]) if t in num_rows else _refs.root_rows(m["n_rows"], scale)
             seg = rng.permutation(np.repeat(np.arange(k), _refs.round_to_total(weights, n, rng)))
             link = None
         else:
@@ -675,8 +675,11 @@ class SegmentedSynthesizer:
         within = _refs.cap_overlapping(frame, table, caps, frames, rng)
         frame = repair(frame, table, rng)
         keep = _refs.unique_mask(frame, table, fk_cols)
-        if within is not None:
-            keep = within if keep is None else keep & within
+        # references deferred to break a cycle are filled once every table exists: not required here
+        sampled = {p for p in frames if not any(graph.is_deferred(t, fk) for fk in table.foreign_keys if fk.ref_table == p)}
+        for mask in (within, _refs.required_refs_mask(frame, table, sampled)):
+            if mask is not None:
+                keep = mask if keep is None else keep & mask
         if keep is not None and not keep.all():
             frame = frame[keep].reset_index(drop=True)
             seg = seg[keep]

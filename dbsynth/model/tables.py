@@ -250,7 +250,7 @@ class GaussianCopulaSynthesizer(TableSynthesizer):
         "numerical_distributions": {},
         "enforce_min_max_values": True,
         "enforce_rounding": True,
-        "min_category_count": 1,
+        "min_category_count": 5,
         "fit_rows": 100_000,
     }
 
@@ -355,10 +355,20 @@ class GaussianCopulaSynthesizer(TableSynthesizer):
         shared = all(type(syn) is cls and syn._require_fitted().get("shared_transforms") for syn in synthesizers)
         if len(synthesizers) == 1 or not shared:
             parts = [(syn, int(n)) for syn, n in zip(synthesizers, sizes) if n > 0]
+            if not parts:  # no rows asked for (a small scale): the columns, empty, of the first segment
+                parts = [(synthesizers[0], 0)]
             if len(parts) == 1:  # one segment: its columns as they come
                 syn, n = parts[0]
                 return syn._columns(syn._latent_sample(n, rng), n)
-            return super().sample_segment_columns(synthesizers, sizes, rng)
+            # segments with transforms of their own: each turned into values, then stacked. Not through
+            # super(): the base class builds its columns from sample_segments, which this class builds from
+            # this method, so the two defaults would call each other forever
+            cols = [
+                syn._columns(syn._latent_sample(n, rng), n) if isinstance(syn, GaussianCopulaSynthesizer)
+                else dict(syn.sample(n, rng).items())
+                for syn, n in parts
+            ]
+            return {name: pd.concat([c[name] for c in cols], ignore_index=True) for name in cols[0]}
         parts = [syn._latent_sample(int(n), rng) for syn, n in zip(synthesizers, sizes) if n > 0]
         total = int(sum(int(n) for n in sizes))
         x = {nm: np.concatenate([part[nm] for part in parts]) if parts else np.zeros(0) for nm in first["columns"]}

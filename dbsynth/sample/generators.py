@@ -292,6 +292,29 @@ class ColumnGenerator:
 
 
 # ---- keys ----------------------------------------------------------------------------------------------
+#: Where date and timestamp keys start (a round, neutral instant: never the source's first key).
+TIME_KEY_ORIGIN = "2000-01-01T00:00:00+00:00"
+
+
+def _prefix_like(prefix: str, salt: str) -> str:
+    """A prefix of the same shape as ``prefix`` and none of its letters' content: each upper-case letter,
+    lower-case letter or digit becomes a letter or digit of its class drawn from a hash of ``salt`` (the
+    column), other characters stay (separators such as ``-`` or ``_`` are shape); non-ASCII letters become
+    ASCII ones of their case. The result has the same length, so keys keep their width."""
+    rng = np.random.default_rng(zlib.crc32(f"dbsynth-key-prefix\x00{salt}".encode()))
+    out = []
+    for c in prefix:
+        if c.isdigit():
+            out.append(_DIGITS[rng.integers(10)])
+        elif c.isalpha():
+            out.append((_LOWER if c.islower() else _UPPER)[rng.integers(26)])
+        elif c.isascii() and c.isprintable():
+            out.append(c)
+        else:
+            out.append("-")
+    return "".join(out)
+
+
 class KeyGenerator(ColumnGenerator):
     """Unique keys: integers ``start+1 .. start+n``, UUIDs from ``rng``, or patterned strings.
 
@@ -299,9 +322,14 @@ class KeyGenerator(ColumnGenerator):
 
     * ``uuid``: every value is a UUID (or the column's type is uuid);
     * ``prefix_digits``: one constant prefix and digits (``ORD-000123``, or digit-only strings), zero padded
-      when the source is; keys continue the sequence ``1..n`` (the source's numbers are not kept);
+      when the source is; keys continue the sequence ``1..n`` (the source's numbers are not kept). Only the
+      prefix's *shape* is learned (upper/lower letter or digit per position, punctuation kept): the prefix
+      written is made of other letters of the same classes, from a hash of the column's name, so
+      ``SECRETACCT-000123`` becomes e.g. ``QXUMBWEOZN-000001`` and the real prefix is never stored;
     * ``chars``: anything else, e.g. ``ALFKI``: fixed-width strings over the character classes seen,
-      unique by construction (a bijection of the sequence number, so that they do not look sequential).
+      unique by construction (a bijection of the sequence number, so that they do not look sequential);
+    * ``time``: dates or timestamps, one step (a day, a second) per key from a fixed origin
+      (:data:`TIME_KEY_ORIGIN`), never from the source's first key.
 
     Keys never contain NULL. ``Column.length`` and ``Column.bits`` are respected; when the values asked
     for cannot fit, :meth:`generate` raises :class:`~dbsynth.errors.DbsynthError`.
@@ -325,12 +353,10 @@ class KeyGenerator(ColumnGenerator):
         self.charset = _UPPER
 
     def fit(self, series: pd.Series) -> "KeyGenerator":
-        """Learn the key pattern (not the values); integer keys learn nothing (new keys are ``1..n``)."""
+        """Learn the key pattern (its shape, not the values); integer and time keys learn nothing (new keys
+        are ``1..n``, or steps from :data:`TIME_KEY_ORIGIN`)."""
         if self.pattern == "time":
-            ts = pd.to_datetime(series.dropna(), utc=True)
-            if len(ts):
-                self.prefix = ts.min().isoformat()  # the first key; new keys step forward from it
-            return self
+            return self  # the first real key would be a value of a row: keys start at a fixed origin
         if self.pattern in ("int", "uuid"):
             return self
         values = series.dropna().astype(str)
@@ -342,7 +368,7 @@ class KeyGenerator(ColumnGenerator):
         parts = values.str.extract(r"^(\D*?)(\d+)$")
         if parts[1].notna().all() and parts[0].nunique() == 1:
             self.pattern = "prefix_digits"
-            self.prefix = str(parts[0].iloc[0])
+            self.prefix = _prefix_like(str(parts[0].iloc[0]), f"{self.table}.{self.column.name}")
             widths = parts[1].str.len()
             # Zero padded when every number has the same width over several values (ORD-000123, or
             # 00042); otherwise plain numbers (1, 2, ..., 10).
@@ -372,7 +398,7 @@ class KeyGenerator(ColumnGenerator):
                 return pd.Series(seq, dtype="int64")
             return pd.Series(seq.astype(np.float64))
         if self.pattern == "time":
-            origin = pd.Timestamp(self.prefix or "2000-01-01T00:00:00+00:00")
+            origin = pd.Timestamp(self.prefix or TIME_KEY_ORIGIN)  # prefix: files written before 14
             values = origin + pd.to_timedelta(seq - 1, unit="D" if self.column.type == st.DATE else "s")
             if not self.column.timezone:
                 values = values.tz_convert("UTC").tz_localize(None)
@@ -531,12 +557,23 @@ class TextGenerator(ColumnGenerator):
 
     Generation cuts substrings out of one random buffer and splits them in C (``str.split``), so a
     million values take about a second.
+
+    A column that must be unique (``unique``: its table's one-column primary key or unique constraint) gets
+    values distinct by construction from the row's sequence number (``start`` + row), so batches never clash:
+    words end in ``-<number>``; strings of one character class are the number written in that class,
+    scattered, at the learned median length or wider when the rows need it.
+
+    Args:
+        column: the column.
+        table: its table's name.
+        unique: whether values must be distinct.
     """
 
     kind = "text"
 
-    def __init__(self, column: Column, table: str | None = None) -> None:
+    def __init__(self, column: Column, table: str | None = None, unique: bool = False) -> None:
         super().__init__(column, table)
+        self.unique = unique
         default_max = min(column.length or 40, 40)
         self.quantiles = list(np.linspace(min(5, default_max), default_max, len(_QUANTILE_PROBS)))
         self.char_class = "words"
@@ -599,7 +636,37 @@ class TextGenerator(ColumnGenerator):
             last = ends[lengths > 0] - 2
             out[last] = np.where(out[last] == 32, ord("."), out[last])
         values = out.tobytes().decode("ascii").split("\0")[:n] if n else []
+        if self.unique:
+            values = self._distinct(values, start, n)
         return _strings(values, _null_mask(rng, n, self.null_fraction))
+
+    def _distinct(self, values: list[str], start: int, n: int) -> np.ndarray:
+        """``values`` made distinct over the whole table by the sequence numbers ``start + 1 .. start + n``."""
+        seq = np.arange(start + 1, start + n + 1, dtype=np.int64)
+        length = self.column.length
+        if self.char_class != "words":
+            charset = {"digits": _DIGITS, "upper": _UPPER, "lower": _LOWER, "alpha": _UPPER + _LOWER,
+                       "alnum": _UPPER + _LOWER + _DIGITS}[self.char_class]
+            base = len(charset)
+            width = max(int(round(self.quantiles[len(self.quantiles) // 2])), 1)
+            while base**width <= start + n:  # wider only when the rows need it
+                width += 1
+            if length is not None and width > length:
+                raise self._error(f"{start + n} distinct values do not fit length {length}")
+            space = base**width
+            # the same width always gives the same bijection of [0, space), and another width another length:
+            # values never repeat, whatever the batches
+            numbers = (seq * _SCATTER + space // 3) % space if space < 2**31 else seq
+            return _encode(numbers, charset, width).astype(object)
+        tail = np.strings.add("-", seq.astype(str))
+        body = np.asarray(values, dtype=object).astype(str)
+        if length is not None:
+            room = length - np.strings.str_len(tail)
+            if (room < 0).any():
+                raise self._error(f"distinct values with a numeric suffix do not fit length {length}")
+            body = np.asarray([b[:r] for b, r in zip(body.tolist(), room.tolist())])
+        # the suffix follows the last '-' and holds no '-': it alone tells values apart
+        return np.strings.add(body.astype(str), tail).astype(object)
 
     def _buffer(self, rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
         """A random ASCII buffer of at least ``size`` characters and the positions pieces may start at."""
@@ -624,12 +691,13 @@ class TextGenerator(ColumnGenerator):
         return buffer, np.arange(size, dtype=np.int64)
 
     def _state(self) -> dict[str, Any]:
-        return {"quantiles": self.quantiles, "char_class": self.char_class, "case": self.case}
+        return {"quantiles": self.quantiles, "char_class": self.char_class, "case": self.case, "unique": self.unique}
 
     def _load_state(self, data: dict[str, Any]) -> None:
         self.quantiles = [float(q) for q in data["quantiles"]]
         self.char_class = data.get("char_class", "words")
         self.case = data.get("case", "sentence")
+        self.unique = bool(data.get("unique", False))  # older model files: repair keeps the column unique
 
 
 # ---- unsupported ---------------------------------------------------------------------------------------
@@ -754,7 +822,7 @@ def generator_for(
         provider = column.pii or st.PII_KINDS.get(sdtype, sdtype)
         return PIIGenerator(column, name, provider, locales, unique=is_unique(column, table))
     if sdtype == st.TEXT:
-        return TextGenerator(column, name)
+        return TextGenerator(column, name, unique=is_unique(column, table))
     if sdtype == st.UNSUPPORTED:
         return PlaceholderGenerator(column, name)
     raise UnsupportedError(f"unknown sdtype '{sdtype}'", table=name, column=column.name)

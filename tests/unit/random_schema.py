@@ -65,3 +65,57 @@ def random_schema(n_tables: int = 100, max_depth: int = 8, seed: int = 0,
         data[name] = pd.DataFrame({c.name: frame[c.name] for c in cols})
         by_level.setdefault(int(level), []).append(name)
     return md, data
+
+
+def database_problems(md: Metadata, real: dict[str, pd.DataFrame] | None,
+                      out: dict[str, pd.DataFrame]) -> list[str]:
+    """What makes ``out`` an invalid database for ``md`` (an empty list when it is valid).
+
+    Checked: every table present with its columns; every non-NULL reference (composite ones whole) found in
+    the sampled parent; primary keys and unique constraints unique (NULLs excepted, as SQL does); NOT NULL
+    columns without NULLs; and, given the ``real`` data, children per parent within the observed maximum
+    along every foreign key, wherever the parent rows could hold the children at that maximum.
+    """
+    from dbsynth.model._refs import positions
+
+    problems: list[str] = []
+    for t, table in md.tables.items():
+        if t not in out:
+            problems.append(f"{t}: missing")
+            continue
+        frame = out[t]
+        missing = [c.name for c in table.columns if not c.computed and c.name not in frame]
+        if missing:
+            problems.append(f"{t}: columns missing {missing}")
+            continue
+        if table.primary_key:
+            if frame[table.primary_key].isna().any().any():
+                problems.append(f"{t}: NULL in the primary key")
+            if frame[table.primary_key].duplicated().any():
+                problems.append(f"{t}: duplicated primary key")
+        for u in table.unique_constraints:
+            sub = frame[u.columns].dropna()
+            if sub.astype("object").duplicated().any():
+                problems.append(f"{t}: unique {u.columns} repeated")
+        for c in table.columns:
+            if not c.nullable and not c.computed and len(frame) and frame[c.name].isna().any():
+                problems.append(f"{t}.{c.name}: NULL in a NOT NULL column")
+        for fk in table.foreign_keys:
+            parent = out.get(fk.ref_table)
+            if parent is None:
+                continue
+            full = frame[fk.columns].notna().all(axis=1).to_numpy()
+            pos = positions(parent, fk.ref_columns, frame, fk.columns) if len(frame) else np.zeros(0, int)
+            dangling = int((full & (pos < 0)).sum())
+            if dangling:
+                problems.append(f"{t}{fk.columns}: {dangling} reference(s) to missing {fk.ref_table} rows")
+            if real is None or not len(parent):
+                continue
+            rpos = positions(real[fk.ref_table], fk.ref_columns, real[t], fk.columns) if len(real[t]) else np.zeros(0, int)
+            observed = int(np.bincount(rpos[rpos >= 0]).max(initial=0)) if (rpos >= 0).any() else 0
+            linked = pos[pos >= 0]
+            if len(linked) and len(linked) <= observed * len(parent):
+                most = int(np.bincount(linked).max())
+                if most > observed:
+                    problems.append(f"{t}{fk.columns}: {most} children of one {fk.ref_table} row (observed max {observed})")
+    return problems
