@@ -31,6 +31,7 @@ from .. import faults, progress
 from ..errors import DbsynthError, SchemaMismatchError, UnsafeTargetError, UnsupportedError, WriteError, mask_url
 from ..metadata import sdtypes as st
 from ..metadata.records import Metadata, Table
+from .convert import ConversionError
 from .dberrors import Where, describe
 from .ddl import build_schema, check_schema, dialect_name, drop_tables
 from .loaders import load_batch, update_batch
@@ -260,9 +261,11 @@ def _write_one_transaction(eng: sa.Engine, job: Job) -> None:
     """PostgreSQL and SQLite: DDL, rows, cycles, constraints, sequences and checks in one transaction."""
     where = job.where
     conn = eng.connect()
+    trans = None
     try:
-        trans = conn.begin()
         try:
+            where.at("ddl")
+            trans = conn.begin()  # SQLite's BEGIN IMMEDIATE waits here for another writer (busy timeout)
             if job.dialect == "postgresql":
                 # Timestamps travel as naive UTC text (see convert.pg_column).
                 conn.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")
@@ -307,7 +310,7 @@ def _lost(exc: BaseException) -> bool:
 def _rollback(conn: sa.Connection, trans) -> None:
     """Roll back, or close a session that cannot (a lost connection): the server rolls back either way."""
     try:
-        if trans.is_active:
+        if trans is not None and trans.is_active:
             trans.rollback()
     except Exception:
         conn.invalidate()
@@ -444,6 +447,8 @@ def _load(conn, job: Job) -> None:
             frame = _defer(frame, table, job.deferred_cols.get(name, []), staged)
             try:
                 load_batch(conn, dialect, sa_tables[name].name, frame, cols, label=name)
+            except ConversionError as exc:
+                raise WriteError(f"{exc.what} in batch {batch_no}; {job.outcome}", table=name, column=exc.column) from None
             except (ValueError, TypeError, OverflowError) as exc:
                 if _is_driver_error(exc):
                     raise
@@ -469,6 +474,10 @@ def _load(conn, job: Job) -> None:
             update_batch(conn, dialect, sa_tables[name].name, keys.iloc[start : start + job.batch_size],
                          key_cols, set_cols)
     if saved_fks:
+        # ALTER TABLE refuses a table with pending trigger events (a DEFERRABLE INITIALLY DEFERRED constraint of
+        # the target touched by the load): check the deferred constraints now; they must hold at commit anyway.
+        where.at("deferred")
+        conn.exec_driver_sql("SET CONSTRAINTS ALL IMMEDIATE")
         where.at("constraints")
         faults.point("constraints")
     _restore_foreign_keys(conn, saved_fks, job)

@@ -25,7 +25,66 @@ try:  # optional: a much faster CSV writer for COPY
 except ImportError:  # pragma: no cover - depends on the install
     pa = pa_csv = None
 
-__all__ = ["pg_csv", "python_columns"]
+__all__ = ["ConversionError", "pg_csv", "python_columns"]
+
+_I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
+
+
+class ConversionError(ValueError):
+    """A value of ``column`` cannot be given to the target as its type (the message holds no value)."""
+
+    def __init__(self, column: str, what: str) -> None:
+        self.column = column
+        self.what = what
+        super().__init__(what)
+
+
+def _ints(s: pd.Series, col: Column) -> pd.Series:
+    """An integer column as int64/Int64, exactly (never through float64 for Python ints).
+
+    A float64 detour turns 2**63-1 into 2**63, which ``astype`` wraps to -2**63 without a word; Python ints in
+    an object column (NULLs among them) are taken as they are. A float that is exactly 2**63 (the float nearest
+    2**63-1) is the top of the range; anything else outside int64 is refused, naming the column.
+    """
+    if s.dtype.kind == "i":
+        return s
+    if s.dtype.kind == "u":
+        if len(s) and int(s.max()) > _I64_MAX:
+            raise ConversionError(col.name, "a value is out of range for a 64-bit integer column")
+        return s.astype("int64")
+    if s.dtype == object:
+        vals = []
+        for v in s:
+            if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+                vals.append(pd.NA)
+            elif isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+                vals.append(int(v))
+            else:
+                try:
+                    vals.append(_float_int(float(v), col))
+                except (TypeError, ValueError):
+                    raise ConversionError(col.name, "a value is not a number") from None
+            if vals[-1] is not pd.NA and not _I64_MIN <= vals[-1] <= _I64_MAX:
+                raise ConversionError(col.name, "a value is out of range for a 64-bit integer column")
+        return pd.Series(pd.array(vals, dtype="Int64"), index=s.index)
+    num = pd.to_numeric(s, errors="coerce") if s.dtype.kind not in "fb" else s
+    if s.dtype.kind not in "fbiu" and (num.isna() & ~pd.isna(s)).any():
+        raise ConversionError(col.name, "a value is not a number")
+    arr = np.asarray(num, dtype="float64").round()
+    nulls = np.isnan(arr)
+    top = arr == 2.0**63  # the float nearest 2**63-1
+    bad = ~nulls & ~top & ((arr > 2.0**63) | (arr < -(2.0**63)))
+    if bad.any():
+        raise ConversionError(col.name, "a value is out of range for a 64-bit integer column")
+    safe = np.where(nulls | top, 0, arr).astype("int64")
+    safe[top] = _I64_MAX
+    return pd.Series(pd.arrays.IntegerArray(safe, nulls), index=s.index)
+
+
+def _float_int(v: float, col: Column) -> int:
+    if v == 2.0**63:
+        return _I64_MAX
+    return int(round(v))
 
 
 def _json(v: Any) -> str:
@@ -71,9 +130,7 @@ def pg_column(s: pd.Series, col: Column) -> pd.Series:
     fam = col.type
     mask = pd.isna(s).to_numpy() if s.dtype == object else None
     if fam == st.INTEGER:
-        if s.dtype.kind == "i":
-            return s
-        return pd.to_numeric(s).round().astype("Int64")
+        return _ints(s, col)
     if fam == st.FLOAT:
         return s if s.dtype.kind == "f" else pd.to_numeric(s).astype("float64")
     if fam == st.BOOL:
@@ -151,7 +208,7 @@ def python_columns(frame: pd.DataFrame, columns: list[Column], dialect: str) -> 
         else:
             mask = pd.isna(s).to_numpy()
         if fam == st.INTEGER:
-            vals = pd.to_numeric(s).round().astype("Int64").tolist() if s.dtype.kind != "i" else s.tolist()
+            vals = _ints(s, col).tolist()
         elif fam == st.FLOAT:
             vals = pd.to_numeric(s).astype("float64").tolist()
         elif fam == st.DECIMAL:

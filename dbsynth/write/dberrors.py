@@ -43,6 +43,7 @@ class Where:
             "ddl": "while preparing the tables",
             "cycle": "while filling deferred foreign keys (cycles)",
             "constraints": "while restoring foreign keys",
+            "deferred": "while checking the target's deferred constraints",
             "checks": "while checking the loaded rows",
             "sequences": "while resetting sequences",
             "analyze": "while analyzing",
@@ -104,7 +105,7 @@ _MY_CODE = {
     1406: "a value is too long for the column's type",
     1366: "a value is not valid input for the column's type",
     1292: "a date/time or number value is not valid for the column's type",
-    1265: "a value was truncated to fit the column's type",
+    1265: "a value is not valid for the column's type (it would be truncated)",
     1153: "a row is larger than the server's max_allowed_packet",
     1205: "lock timeout",
     1213: "deadlock with another session",
@@ -118,7 +119,8 @@ _MY_CODE = {
 }
 # pymysql / server codes of a session that is gone
 _MY_LOST = {2006, 2013, 2014, 2055, 1927, 1053, 4031}
-_MY_COLUMN = re.compile(r"(?:column|for column) '([^']+)'")
+# "Column 'x' cannot be null", "Data truncated for column 'x' at row 1", "... for column `db`.`t`.`x` at row 1"
+_MY_COLUMN = re.compile(r"[Cc]olumn (?:`[^`]*`\.)*`([^`]+)`|[Cc]olumn '([^']+)'")
 _MY_KEY = re.compile(r"for key '([^']+)'")
 _MY_CONSTRAINT = re.compile(r"CONSTRAINT `([^`]+)`")
 _MY_CHECK = re.compile(r"CONSTRAINT `([^`]+)` failed")
@@ -236,6 +238,7 @@ def describe(
         state = _pg_state(orig) or ""
         what = _PG_STATE.get(state) or _PG_CLASS.get(state[:2]) or f"PostgreSQL error {state or type(orig).__name__}"
         constraint = diag.constraint_name
+        table = table or diag.table_name  # at commit no table is being worked on: the server names it
         column = diag.column_name or _context_column(diag.context, columns or [])
         row = _context_line(diag.context)
     elif dialect == "mysql" and getattr(orig, "args", None) and isinstance(orig.args[0], int):
@@ -245,7 +248,7 @@ def describe(
         constraint = m.group(1) if m else None
         m = _MY_COLUMN.search(text)
         # the column name is quoted by the server; a value never sits in this position of these messages
-        column = m.group(1) if m and code in (1048, 1364, 1264, 1406, 1366, 1292, 1265) else None
+        column = (m.group(1) or m.group(2)) if m and code in (1048, 1364, 1264, 1406, 1366, 1292, 1265) else None
     elif dialect == "sqlite":
         text = str(orig)
         for needle, generic in _LITE:
