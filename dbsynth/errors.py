@@ -39,7 +39,7 @@ __all__ = [
 #: libpq's ``sslpassword``/``passfile``/client key and certificate paths, and any key naming a password,
 #: secret or token (``aws_secret_access_key``, ``access_token``, ``PWD`` of ODBC strings...).
 _SECRET_KEY = (
-    r"[\w.-]*(?:password|passwd|secret|token)[\w.-]*|pwd|sslkey|sslcert|sslrootcert|sslcrl|sslcrldir|passfile"
+    r"[\w.-]*(?:password|passwd|secret|token)[\w.-]*|pwd|sslkey|sslcert|sslrootcert|sslcrl|sslcrldir|passfile|odbc_connect"
 )
 _SECRET_PARAM = re.compile(rf"(?i)(?<![\w.%-])(?P<key>{_SECRET_KEY})(?P<eq>\s*=\s*)(?P<value>'[^']*'|\"[^\"]*\"|[^&\s]*)")
 # user:password@ in a URL. The password runs to the LAST '@' of the token, not the first: a raw '@' (or ':',
