@@ -31,7 +31,7 @@ from ..metadata.graph import Edge
 from . import copula, univariate
 from .generators import make_generator
 from .source import TableSource
-from .transforms import fit_transform, latent_family, transform
+from .transforms import checked_columns, fit_transform, latent_family, transform
 
 #: At most this many normal-score columns of a child travel up to its parent as within-parent means.
 MAX_PASSED = 32
@@ -266,6 +266,7 @@ class Fold:
         params = synth._table_parameters[t]
         ref_cols = {c for fk in table.foreign_keys for c in fk.columns}
         key_cols = set(table.primary_key) | ref_cols
+        checked = checked_columns(table)
 
         transforms: dict[str, dict] = {}
         generators: dict[str, dict] = {}
@@ -275,7 +276,8 @@ class Fold:
             if col.computed or col.name in ref_cols:
                 continue  # references are assigned from the parents' sampled keys
             if col.is_modelled and n_s > 0 and col.name not in key_cols:
-                spec, lat = fit_transform(col, df[col.name], rng, synth.min_category_count)
+                # labels a CHECK names are the schema's: all kept, as a generated one would break it
+                spec, lat = fit_transform(col, df[col.name], rng, 1 if col.name in checked else synth.min_category_count)
                 transforms[col.name] = spec
                 for name, arr in lat.items():
                     latent[name] = arr

@@ -19,8 +19,10 @@ What a transform keeps of the data, and what it never keeps:
 from __future__ import annotations
 
 import datetime as dt
+import re
 import string
 import zlib
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -123,6 +125,22 @@ _NULL_KEY = "\x00null"  # stands for NULL among labels while counting; never wri
 _OTHER_KEY = "\x00other"  # stands for the bucket of rare labels in lookups; never written out
 
 
+def checked_columns(table) -> set[str]:
+    """Names of ``table``'s columns that one of its CHECK constraints mentions.
+
+    Their labels are fixed by the schema (``status IN ('open', 'closed')``), which the model file holds anyway,
+    and a generated label would break the constraint in the target: callers keep every label of these
+    columns (``min_category_count=1``).
+    """
+    texts = [ck.sqltext for ck in getattr(table, "check_constraints", None) or []]
+    if not texts:
+        return set()
+    return {
+        c.name for c in table.columns
+        if any(re.search(rf"(?<![\w$]){re.escape(c.name)}(?![\w$])", t, flags=re.IGNORECASE) for t in texts)
+    }
+
+
 def _keeps_rare_labels(column: Column) -> bool:
     """Booleans and enums: their labels come from the type or the schema, not from the rows."""
     return column.sdtype == st.BOOLEAN or column.type in (st.BOOL, st.ENUM)
@@ -215,40 +233,40 @@ def generated_labels(column: Column, style: dict, count: int) -> list[str]:
     """``count`` distinct labels in ``style`` (from :func:`_label_style`), the same for a column every time.
 
     Made from a hash of the column's name only, so they hold nothing of the data: letters of the column's
-    case, or digits, in words of about its labels' length, cut to ``Column.length``.
+    case, or digits, in words of about its labels' length, cut to ``Column.length`` (widened when that
+    length leaves too few labels; repeated when the column's length allows no more).
     """
-    rng = np.random.default_rng(zlib.crc32(f"dbsynth-other\x00{column.name}".encode()))
-    length = max(int(style.get("length", 8)), 1)
-    if column.length is not None:
-        length = min(length, column.length)
-    words = max(min(int(style.get("words", 1)), length // 2 or 1), 1)
-    out: list[str] = []
-    seen: set[str] = set()
-    tries = 0
-    while len(out) < count:
-        tries += 1
-        width = length + (tries // (4 * count + 64))  # widen when the short space runs out of labels
-        if column.length is not None:
-            width = min(width, column.length)
-        if style.get("digits"):
-            text = "".join(rng.choice(list(string.digits), size=width))
-        else:
-            chars = rng.choice(list(string.ascii_lowercase), size=width)
-            text = "".join(chars)
-            if words > 1 and width >= 3:
-                cuts = sorted(set(rng.choice(np.arange(1, width - 1), size=words - 1, replace=False).tolist()))
-                pieces = [text[a:b] for a, b in zip([0, *cuts], [*cuts, width])]
-                text = " ".join(p for p in pieces if p)[:width]
-            if style.get("case") == "upper":
-                text = text.upper()
-            elif style.get("case") == "title":
-                text = " ".join(w[:1].upper() + w[1:] for w in text.split(" "))
-        if text not in seen:
-            seen.add(text)
-            out.append(text)
-        elif tries > 100 * count + 1000:  # the column's length leaves too few labels: repeat them
-            out.append(text)
-    return out
+    key = (column.name, column.length, style.get("case"), bool(style.get("digits")), int(style.get("words", 1)),
+           int(style.get("length", 8)), int(count))
+    return list(_generated_labels(*key))
+
+
+@lru_cache(maxsize=256)
+def _generated_labels(name, max_length, case, digits, words, length, count) -> tuple[str, ...]:
+    # cached: sampling converts every batch, and a high-cardinality column has thousands of rare labels
+    rng = np.random.default_rng(zlib.crc32(f"dbsynth-other\x00{name}".encode()))
+    alphabet = string.digits if digits else string.ascii_lowercase
+    width = max(length, 1)
+    while len(alphabet) ** width < 4 * count and (max_length is None or width < max_length):
+        width += 1  # room for count distinct labels
+    if max_length is not None:
+        width = min(width, max_length)
+    width = max(width, 1)
+    chars = np.frombuffer(alphabet.encode("ascii"), dtype=np.uint8)
+    raw = chars[rng.integers(len(alphabet), size=(2 * count + 16, width))]
+    if not digits and words > 1 and width >= 2 * words:
+        # spaces at fixed, evenly spread positions: words of about equal length, as most labels have
+        for cut in np.linspace(0, width, words + 1)[1:-1].astype(int):
+            raw[:, cut] = ord(" ")
+    texts = [bytes(row).decode("ascii") for row in raw]
+    if case == "upper":
+        texts = [t.upper() for t in texts]
+    elif case == "title":
+        texts = [t.title() for t in texts]
+    out = list(dict.fromkeys(texts))[:count]  # distinct, in a fixed order
+    while len(out) < count:  # the column's length allows fewer labels than the source had: repeat them
+        out += out[: count - len(out)]
+    return tuple(out)
 
 
 def transform(column: Column, spec: dict, s: pd.Series) -> dict[str, np.ndarray]:

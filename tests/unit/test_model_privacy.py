@@ -275,3 +275,23 @@ def test_big_column_quantiles_are_essentially_unchanged():
     inner = slice(1, -1)
     assert np.allclose(q["quantiles"][inner], exact[inner], rtol=0.02)
     assert not np.isin(q["quantiles"], x).any()
+
+
+@pytest.mark.parametrize("cls", [HMASynthesizer, dbsynth.HSASynthesizer])
+def test_labels_a_check_constraint_names_are_kept(cls):
+    """A generated label would break ``CHECK (status IN (...))`` in the target: the schema fixes those labels."""
+    from dbsynth.metadata import CheckConstraint
+    from dbsynth.model.transforms import checked_columns
+
+    table = Table("orders", [
+        Column("id", "integer", "id", nullable=False),
+        Column("status", "string", "categorical", nullable=False),
+        Column("note", "string", "categorical"),
+    ], primary_key=["id"], check_constraints=[CheckConstraint("\"Status\" IN ('open', 'closed', 'lost')")])
+    assert checked_columns(table) == {"status"}
+    md = Metadata(tables={"orders": table})
+    frame = pd.DataFrame({"id": np.arange(1, 201), "status": ["open"] * 120 + ["closed"] * 78 + ["lost"] * 2,
+                          "note": ["x"] * 199 + ["SECRET-NOTE-42"]})
+    out = cls(md, seed=4, verbose=False).fit({"orders": frame}).sample(scale=5.0)["orders"]
+    assert set(out["status"]) <= {"open", "closed", "lost"}
+    assert "SECRET-NOTE-42" not in set(out["note"].dropna())
