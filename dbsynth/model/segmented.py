@@ -38,7 +38,7 @@ from ._refs import DEFAULT_BATCH_ROWS, UPDATE_FLAG
 from .copula import sorted_quantiles
 from .generators import generator_from_dict, make_generator, repair
 from .tables import TableSynthesizer, table_synthesizer_class
-from .transforms import frame_of
+from .transforms import checked_columns, frame_of
 
 #: k-means learns its centroids on at most this many rows per segment asked for (and the scores their medians
 #: and spreads), then assigns every row to the nearest centroid: a few hundred points place a centre well, and
@@ -423,6 +423,8 @@ class SegmentedSynthesizer:
         tp = self._table_parameters[t]
         cls = table_synthesizer_class(tp["table_synthesizer"], table=t)
         params = self._effective(cls, tp["table_parameters"])
+        if "keep_labels" in cls.DEFAULTS:  # labels a CHECK names are the schema's (see transforms.checked_columns)
+            params = {**params, "keep_labels": sorted(checked_columns(table))}
         modelled = self._modelled_columns(table, n)
         ref_cols = {c for fk in table.foreign_keys for c in fk.columns}
         generators = {}

@@ -252,6 +252,7 @@ class GaussianCopulaSynthesizer(TableSynthesizer):
         "enforce_rounding": True,
         "min_category_count": 5,
         "fit_rows": 100_000,
+        "keep_labels": [],  # columns whose labels are all kept (a CHECK names them: the schema fixes them)
     }
 
     @classmethod
@@ -311,7 +312,8 @@ class GaussianCopulaSynthesizer(TableSynthesizer):
         for col in self.columns:
             if len(frame) == 0:
                 break
-            spec, lat = fit_transform(col, frame[col.name], rng, int(p["min_category_count"]))
+            keep = col.name in p.get("keep_labels", ())
+            spec, lat = fit_transform(col, frame[col.name], rng, 1 if keep else int(p["min_category_count"]))
             transforms[col.name] = spec
             for nm, arr in lat.items():
                 latent[nm] = arr

@@ -105,7 +105,9 @@ def test_patterned_keys_prefix_and_zero_padding():
     real = pd.Series(["ORD-000123", "ORD-000124", "ORD-000999"])
     gen = KeyGenerator(Column("code", "string", "id", length=10), "t").fit(real)
     out = gen.generate(3, rng(), start=41)
-    assert out.tolist() == ["ORD-000042", "ORD-000043", "ORD-000044"]
+    # the prefix keeps its shape (three capitals and a dash), not its letters: it is not stored
+    assert out.str.fullmatch(r"[A-Z]{3}-0000(42|43|44)").all() and out.str[4:].tolist() == ["000042", "000043", "000044"]
+    assert gen.prefix != "ORD-" and "ORD" not in str(gen.to_dict())
 
 
 def test_patterned_keys_raise_when_length_is_too_short():
