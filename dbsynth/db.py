@@ -183,19 +183,21 @@ def database_identity(conn: sa.Connection) -> DatabaseIdentity | None:
     """
     backend = conn.dialect.name
     if backend == "postgresql":
-        database, may_read, instance = conn.exec_driver_sql(
+        database, may_read, instance, address = conn.exec_driver_sql(
             "SELECT current_database(), has_function_privilege('pg_control_system()', 'EXECUTE'), "
             "coalesce(inet_server_port()::text, current_setting('port')) || '/' "
             # epoch, not the timestamp's text: that follows the session's TimeZone, which a URL can set
-            "|| extract(epoch FROM pg_postmaster_start_time())::text"
+            "|| extract(epoch FROM pg_postmaster_start_time())::text, "
+            "host(inet_server_addr()) || ':' || inet_server_port()::text"
         ).one()
         # A separate statement: a function the role may not run fails when the plan starts, even in a CASE branch
         # never taken, and that would abort the caller's transaction.
         system_id = (
             conn.exec_driver_sql("SELECT system_identifier::text FROM pg_control_system()").scalar() if may_read else None
         )
-        row = (database, system_id, instance)
-        return DatabaseIdentity("postgresql", database=row[0], server_id=row[1], instance=row[2])
+        return DatabaseIdentity(
+            "postgresql", database=database, server_id=system_id, instance=instance, address=address
+        )
     if backend in ("mysql", "mariadb"):
         database, hostname, port, datadir = conn.exec_driver_sql(
             "SELECT DATABASE(), @@hostname, @@port, @@datadir"

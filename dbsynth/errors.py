@@ -41,7 +41,12 @@ __all__ = [
 _SECRET_KEY = (
     r"[\w.-]*(?:password|passwd|secret|token)[\w.-]*|pwd|sslkey|sslcert|sslrootcert|sslcrl|sslcrldir|passfile|odbc_connect"
 )
-_SECRET_PARAM = re.compile(rf"(?i)(?<![\w.%-])(?P<key>{_SECRET_KEY})(?P<eq>\s*=\s*)(?P<value>'[^']*'|\"[^\"]*\"|[^&\s]*)")
+# The value runs to the next '&' or blank. A value already masked keeps what follows it (the quote and colon
+# of "cannot connect to '...?password=***': ..." when a masked URL is embedded in a message and masked again).
+_SECRET_PARAM = re.compile(
+    rf"(?i)(?<![\w.%-])(?P<key>{_SECRET_KEY})(?P<eq>\s*=\s*)"
+    r"(?P<value>\*\*\*(?=['\"]?[:,;.)\]]*(?:[&\s]|$))|'[^']*'|\"[^\"]*\"|[^&\s]*)"
+)
 # user:password@ in a URL. The password runs to the LAST '@' of the token, not the first: a raw '@' (or ':',
 # '/') inside a password is what SQLAlchemy's own parser gets wrong (it takes 'Pw!x@127.0.0.1' for the host of
 # postgresql://u:S3c@Pw!x@127.0.0.1/db), and showing too little of a URL is better than showing a secret.

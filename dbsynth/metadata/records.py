@@ -193,19 +193,23 @@ class DatabaseIdentity:
     server_id: str | None = None
     """A unique id of the server or file: PostgreSQL's system identifier (``pg_control_system()``), MySQL's
     ``@@server_uuid``, SQLite's ``<device>:<inode>`` of the database file (the same for hard links and
-    symlinks). None where the server does not give one (MariaDB) or the role may not read it."""
+    symlinks). None where the server does not give one (MariaDB) or the role may not read it. A physical
+    copy of a PostgreSQL cluster (a standby, a staging server restored from a base backup) shares it."""
     instance: str | None = None
-    """What tells one running server from another when ``server_id`` is missing on either side: PostgreSQL
-    ``<port>/<postmaster start time>`` (``inet_server_port()``, ``pg_postmaster_start_time()``; readable by
-    every role, unlike the server address, which differs between 127.0.0.1, ::1 and the LAN address of one
-    server), MariaDB/MySQL ``<@@hostname>:<@@port>:<@@datadir>``."""
+    """The running server: PostgreSQL ``<port>/<postmaster start, epoch seconds>`` (readable by every role;
+    it changes when the server restarts), MariaDB/MySQL ``<@@hostname>:<@@port>:<@@datadir>``."""
+    address: str | None = None
+    """PostgreSQL: ``<inet_server_addr()>:<port>`` the session reached (None over a Unix socket). Tells a
+    restarted source from a copy of it on another machine when ``instance`` differs."""
 
     def same_as(self, other: "DatabaseIdentity | None") -> bool:
         """True when ``other`` is (or cannot be told apart from) the database of ``self``.
 
-        Doubt counts as the same database: two identities whose servers cannot be compared (neither the same
-        kind of id nor an instance on both sides) are taken as one, since refusing a legitimate target is a
-        nuisance and writing into production is not.
+        Same database name, and then: another system identifier (or server uuid) is another server; the same
+        running instance is the same server; otherwise (a restart since one side was taken, a copy
+        of the cluster, or a side that could not read the identifier) the addresses decide, with every
+        loopback address taken as one machine. Doubt counts as the same database: refusing a legitimate
+        target is a nuisance, writing into production is not.
         """
         if other is None or self.dialect != other.dialect:
             return False
@@ -213,11 +217,20 @@ class DatabaseIdentity:
             return self.server_id is not None and self.server_id == other.server_id
         if _db_name(self) != _db_name(other):
             return False
-        if self.server_id and other.server_id:
-            return self.server_id == other.server_id
-        if self.instance and other.instance:
-            return self.instance == other.instance
-        return True
+        both_ids = bool(self.server_id and other.server_id)
+        if both_ids and self.server_id != other.server_id:
+            return False
+        if self.instance and self.instance == other.instance:
+            return True
+        if self.dialect == "mysql":
+            # hostname:port:datadir survives restarts; without a uuid, another instance is another server
+            return both_ids or not (self.instance and other.instance)
+        # PostgreSQL, the same system identifier (or one unknown) and another instance: the source restarted
+        # since its identity was taken, or this is a copy of the cluster; the address it answers on decides.
+        a, b = _address(self.address), _address(other.address)
+        if a is None or b is None:
+            return True
+        return a == b
 
     def describe(self) -> str:
         """A short, credential-free description for messages (``database 'src' on server 7714...``)."""
@@ -225,6 +238,17 @@ class DatabaseIdentity:
             return f"SQLite file {self.server_id} (device:inode)"
         server = self.server_id or self.instance or "an unidentified server"
         return f"database '{self.database}' on server {server}"
+
+
+def _address(address: str | None) -> tuple[str, str] | None:
+    # 127.0.0.1, any 127.x and ::1 are one machine's loopback: the same server under other names
+    if not address or ":" not in address:
+        return None
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]")
+    if host.startswith("127.") or host in ("::1", "localhost"):
+        host = "loopback"
+    return host, port
 
 
 def _db_name(identity: DatabaseIdentity) -> str | None:

@@ -15,7 +15,7 @@ from sqlalchemy.engine import URL, Inspector
 
 from ..db import engine as make_engine
 from ..db import database_identity, read_only_connection
-from ..errors import ConnectError, ReflectionError, mask_url
+from ..errors import ConnectError, ReflectionError, mask_secrets, mask_url
 from ..metadata import sdtypes as st
 from ..metadata.records import CheckConstraint, Column, ForeignKey, Metadata, Table, UniqueConstraint
 from ..metadata.infer import infer_sdtypes
@@ -66,7 +66,8 @@ def reflect(
             return metadata
     except sa.exc.OperationalError as exc:
         raise ConnectError(
-            f"lost the connection to '{mask_url(eng.url)}' while reflecting: {str(exc.orig).splitlines()[0]}"
+            f"lost the connection to '{mask_url(eng.url)}' while reflecting: "
+            f"{mask_secrets(str(exc.orig).splitlines()[0], eng.url)}"
         ) from None
     finally:
         if own_engine:

@@ -27,6 +27,7 @@ import yaml
 import dbsynth
 import dbsynth.cli as cli
 from dbsynth.errors import UnsafeTargetError
+from dbsynth.read import read_tables
 
 pytestmark = pytest.mark.db
 
@@ -287,3 +288,21 @@ def test_cli_refusal_is_one_line_exit_2_and_masked(pg_source, tmp_path):
     assert "password=***" in lines[0]
     assert PASSWORD not in proc.stderr + proc.stdout and "S3c" not in proc.stderr + proc.stdout
     assert _state(pg_source) == before
+
+
+def test_metadata_of_a_saved_model_still_refuses_the_source(sqlite_source, tmp_path):
+    """write(synth.sample(), url, synth.get_metadata()) after a model file round trip: the identity travels."""
+    source = f"sqlite:///{sqlite_source}"
+    metadata = dbsynth.reflect(source)
+    synth = dbsynth.HMASynthesizer(metadata, seed=1)
+    synth.fit(read_tables(source, metadata))
+    path = tmp_path / "model.dbsynth"
+    synth.save(path)
+    loaded = dbsynth.load_synthesizer(path)
+    assert loaded.get_metadata().source_identity == metadata.source_identity
+    link = tmp_path / "link.sqlite"
+    os.link(sqlite_source, link)
+    before = _state(source)
+    with pytest.raises(UnsafeTargetError):
+        dbsynth.write(loaded.sample(scale=0.5), f"sqlite:///{link}", loaded.get_metadata(), mode="replace")
+    assert _state(source) == before

@@ -84,6 +84,13 @@ def test_urls_inside_messages_are_masked():
     assert "FATAL: no such db" in masked and "@127.0.0.1/db" in masked and "@db2/app" in masked
 
 
+def test_a_masked_url_embedded_in_a_message_keeps_its_quotes():
+    inner = mask_url("postgresql://u@h/db?password=S3cretPw!x&sslkey=/k/alice.key")
+    outer = str(ConnectError(f"cannot connect to '{inner}': connection refused"))
+    assert "cannot connect to 'postgresql://u@h/db?password=***&sslkey=***': connection refused" in outer
+    assert mask_url("x password=***abc y") == "x password=*** y"
+
+
 def test_a_password_that_looks_like_a_mask_is_still_masked():
     assert mask_url("postgresql://u:***x@h/db") == "postgresql://u:***@h/db"
 
@@ -129,19 +136,29 @@ def test_query_secret_never_shows(a, key):
     assert "Qq" not in masked and "pw12" not in masked, masked
 
 
-def test_identity_holds_no_credential_and_compares_by_server():
-    a = DatabaseIdentity("postgresql", database="src", server_id="7714", instance="5432/1.5")
-    assert a.same_as(DatabaseIdentity("postgresql", database="src", server_id="7714", instance="5432/9.9"))
-    assert not a.same_as(DatabaseIdentity("postgresql", database="tgt", server_id="7714"))
-    assert not a.same_as(DatabaseIdentity("postgresql", database="src", server_id="9999"))
-    # one side without the system identifier: the running instance decides
+def test_identity_compares_by_server():
+    a = DatabaseIdentity("postgresql", database="src", server_id="7714", instance="5432/1.5", address="127.0.0.1:5432")
+    assert a.same_as(DatabaseIdentity("postgresql", database="src", server_id="7714", instance="5432/1.5"))
+    assert not a.same_as(DatabaseIdentity("postgresql", database="tgt", server_id="7714", instance="5432/1.5"))
+    assert not a.same_as(DatabaseIdentity("postgresql", database="src", server_id="9999", instance="5432/7.5"))
+    # restarted since the identity was taken: same identifier, same address (any loopback is one machine)
+    assert a.same_as(DatabaseIdentity("postgresql", database="src", server_id="7714", instance="5432/9.9",
+                                      address="::1:5432"))
+    # a copy of the cluster on another machine (a staging server restored from a base backup) is not the source
+    assert not a.same_as(DatabaseIdentity("postgresql", database="src", server_id="7714", instance="5432/9.9",
+                                          address="10.0.0.7:5432"))
+    # one side without the identifier: the instance, then the address decide
     assert a.same_as(DatabaseIdentity("postgresql", database="src", instance="5432/1.5"))
-    assert not a.same_as(DatabaseIdentity("postgresql", database="src", instance="5433/1.5"))
-    # nothing to tell the servers apart: taken as the same (refusing is the safe side)
+    assert not a.same_as(DatabaseIdentity("postgresql", database="src", instance="5433/1.5", address="127.0.0.1:5433"))
+    # nothing to tell the servers apart (a Unix socket has no address): taken as the same, the safe side
     assert DatabaseIdentity("postgresql", database="src").same_as(a)
+    assert a.same_as(DatabaseIdentity("postgresql", database="src", server_id="7714", instance="5432/9.9"))
     m = DatabaseIdentity("mysql", database="Shop", instance="vm:3306:/var/lib/mysql/")
     assert m.same_as(DatabaseIdentity("mysql", database="shop", instance="vm:3306:/var/lib/mysql/"))
     assert not m.same_as(DatabaseIdentity("mysql", database="shop", instance="vm:3307:/srv/other/"))
+    u = DatabaseIdentity("mysql", database="shop", server_id="uuid-1", instance="a:3306:/d/")
+    assert u.same_as(DatabaseIdentity("mysql", database="shop", server_id="uuid-1", instance="b:3306:/d/"))
+    assert not u.same_as(DatabaseIdentity("mysql", database="shop", server_id="uuid-2", instance="a:3306:/d/"))
     s = DatabaseIdentity("sqlite", server_id="64:12")
     assert s.same_as(DatabaseIdentity("sqlite", server_id="64:12")) and not s.same_as(None)
     assert not s.same_as(DatabaseIdentity("sqlite", server_id="64:13"))
