@@ -115,9 +115,13 @@ def engine(url: str | URL, *, read_only: bool = False) -> sa.Engine:
             conn.execute(sa.text("SELECT 1"))
     except Exception as exc:
         eng.dispose()
+        hint = "Check host, port, database name and credentials."
+        if parsed.host and "@" in parsed.host:
+            # SQLAlchemy ends the password at its first '@' and takes the rest for the host name
+            hint = "The password holds a raw '@': write it as %40 in the URL."
         raise ConnectError(
             f"cannot connect to '{shown}': {mask_secrets(_first_line(getattr(exc, 'orig', None) or exc), url)}",
-            hint="Check host, port, database name and credentials.",
+            hint=hint,
         ) from None
     return eng
 
