@@ -183,6 +183,17 @@ def test_pg_host_query_parameter_is_refused(pg_source, tmp_path):
     _assert_refused(pg_source, target.render_as_string(hide_password=False), tmp_path)
 
 
+def test_pg_unix_socket_is_refused(pg_source, tmp_path):
+    """The local socket (no server address at all) reaches the same server as 127.0.0.1."""
+    sockets = [d for d in ("/var/run/postgresql", "/tmp") if Path(d, ".s.PGSQL.5432").exists()]
+    if not sockets:
+        pytest.skip("no PostgreSQL socket on this machine")  # a server in a container: TCP only
+    src = sa.make_url(pg_source)
+    target = sa.URL.create(src.drivername, username=src.username, database="postgres",
+                           query={"host": sockets[0], "dbname": src.database})
+    _assert_refused(pg_source, target.render_as_string(hide_password=False), tmp_path)
+
+
 def test_pg_url_without_database_name_is_refused(pg_source, postgres_server, tmp_path):
     src = sa.make_url(pg_source)
     role = src.database  # libpq connects to the database named after the user
@@ -211,14 +222,16 @@ def test_pg_another_database_on_the_same_server_is_written(pg_source, pg_databas
 
 
 # ---- MariaDB --------------------------------------------------------------------------------------------------
-def test_mariadb_host_alias_is_refused(mariadb_database, tmp_path):
+def test_mariadb_host_alias_and_database_parameter_are_refused(mariadb_database, tmp_path):
     source = mariadb_database()
     _fill(source)
     src = sa.make_url(source)
     assert src.host == "127.0.0.1"
-    target = src.set(host="127.1").render_as_string(hide_password=False)
-    _assert_refused(source, target, tmp_path)
+    _assert_refused(source, src.set(host="127.1").render_as_string(hide_password=False), tmp_path)
     other = mariadb_database()
+    # pymysql takes ?database= over the URL's own database
+    override = sa.make_url(other).set(query={"database": src.database}).render_as_string(hide_password=False)
+    _assert_refused(source, override, tmp_path)
     assert dbsynth.write(_frames(), other, dbsynth.reflect(source), source_url=source).total_rows == 2
 
 
