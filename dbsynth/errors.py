@@ -50,7 +50,9 @@ _SECRET_PARAM = re.compile(
 # user:password@ in a URL. The password runs to the LAST '@' of the token, not the first: a raw '@' (or ':',
 # '/') inside a password is what SQLAlchemy's own parser gets wrong (it takes 'Pw!x@127.0.0.1' for the host of
 # postgresql://u:S3c@Pw!x@127.0.0.1/db), and showing too little of a URL is better than showing a secret.
-_SCHEME = r"[a-zA-Z][\w+.-]*://"
+# A scheme starts where a word starts: without the look-behind every letter of a long word is tried as the
+# start of a scheme, which makes masking a 1 MB message quadratic.
+_SCHEME = r"(?<![\w+.-])[a-zA-Z][\w+.-]*://"
 _USERINFO_IN_TEXT = re.compile(rf"(?P<head>{_SCHEME}[^:/@\s]*:)(?P<pw>\S*)(?P<tail>@)")
 # A whole string that is one URL may hold a password with spaces: there the token is the whole line.
 _USERINFO_WHOLE = re.compile(rf"^(?P<head>\s*{_SCHEME}[^:/@\s]*:)(?P<pw>[^\n]*)(?P<tail>@)")

@@ -13,7 +13,14 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
-from dbsynth.errors import ConnectError, DbsynthError, UnsafeTargetError, mask_secrets, mask_url, url_secrets
+from dbsynth.errors import (
+    ConnectError,
+    DbsynthError,
+    UnsafeTargetError,
+    mask_secrets,
+    mask_url,
+    url_secrets,
+)
 from dbsynth.metadata.records import DatabaseIdentity
 
 SECRET = "S3cretPw!x"
@@ -163,3 +170,11 @@ def test_identity_compares_by_server():
     assert s.same_as(DatabaseIdentity("sqlite", server_id="64:12")) and not s.same_as(None)
     assert not s.same_as(DatabaseIdentity("sqlite", server_id="64:13"))
     assert not s.same_as(DatabaseIdentity("postgresql", database=None, server_id="64:12"))
+
+
+def test_masking_a_long_message_stays_linear():
+    """A 1 MB word (a value quoted in a driver's message) is masked at once; trying each of its letters as the
+    start of a URL scheme took minutes (quadratic)."""
+    word = "a" * 1_000_000
+    assert mask_url(word) == word
+    assert mask_url(f"error near {word} in postgresql://u:S3cretPw@h/db") == f"error near {word} in postgresql://u:***@h/db"
