@@ -178,30 +178,16 @@ def database_identity(conn: sa.Connection) -> DatabaseIdentity | None:
     """Which database ``conn`` is connected to, as the server reports it (only SELECTs are sent).
 
     Args:
-        conn: an open connection. On PostgreSQL it may be inside a (read-only) transaction: nothing here can
-            fail and abort it, functions a role may not run are checked with ``has_function_privilege`` first.
+        conn: an open connection, possibly inside a (read-only) transaction: only SELECTs that cannot fail
+            are sent (functions a server may lack or a role may not run are looked up first).
 
     Returns:
         The :class:`~dbsynth.metadata.records.DatabaseIdentity`, or None for an in-memory or temporary SQLite
-        database (which is never the same as any other).
+        database (which is never the same as any other) and for another dialect, which has no way to tell.
     """
     backend = conn.dialect.name
     if backend == "postgresql":
-        database, may_read, instance, address = conn.exec_driver_sql(
-            "SELECT current_database(), has_function_privilege('pg_control_system()', 'EXECUTE'), "
-            "coalesce(inet_server_port()::text, current_setting('port')) || '/' "
-            # epoch, not the timestamp's text: that follows the session's TimeZone, which a URL can set
-            "|| extract(epoch FROM pg_postmaster_start_time())::text, "
-            "host(inet_server_addr()) || ':' || inet_server_port()::text"
-        ).one()
-        # A separate statement: a function the role may not run fails when the plan starts, even in a CASE branch
-        # never taken, and that would abort the caller's transaction.
-        system_id = (
-            conn.exec_driver_sql("SELECT system_identifier::text FROM pg_control_system()").scalar() if may_read else None
-        )
-        return DatabaseIdentity(
-            "postgresql", database=database, server_id=system_id, instance=instance, address=address
-        )
+        return _pg_identity(conn)
     if backend in ("mysql", "mariadb"):
         database, hostname, port, datadir = conn.exec_driver_sql(
             "SELECT DATABASE(), @@hostname, @@port, @@datadir"
@@ -220,6 +206,27 @@ def database_identity(conn: sa.Connection) -> DatabaseIdentity | None:
         return None
     # Other dialects: nothing reliable to ask; the URL check is all there is.
     return None
+
+
+def _pg_identity(conn: sa.Connection) -> DatabaseIdentity:
+    # Statements that cannot fail: an error would abort the caller's transaction (reflection runs inside one),
+    # and a savepoint would be a statement other than SELECT sent to the source. Functions a server may lack
+    # (PostgreSQL-compatible ones, versions before 9.6) are looked up first, and a function the role may not
+    # run is not called at all: that fails when the plan starts, even in a CASE branch never taken.
+    database, has_control, has_start, address, port = conn.exec_driver_sql(
+        "SELECT current_database(), to_regprocedure('pg_control_system()') IS NOT NULL, "
+        "to_regprocedure('pg_postmaster_start_time()') IS NOT NULL, "
+        "host(inet_server_addr()) || ':' || inet_server_port()::text, "
+        "coalesce(inet_server_port()::text, current_setting('port'))"
+    ).one()
+    system_id = instance = None
+    if has_control and conn.exec_driver_sql("SELECT has_function_privilege('pg_control_system()', 'EXECUTE')").scalar():
+        system_id = conn.exec_driver_sql("SELECT system_identifier::text FROM pg_control_system()").scalar()
+    if has_start:
+        # epoch, not the timestamp's text: that follows the session's TimeZone, which a URL can set
+        started = conn.exec_driver_sql("SELECT extract(epoch FROM pg_postmaster_start_time())::text").scalar()
+        instance = f"{port}/{started}"
+    return DatabaseIdentity("postgresql", database=database, server_id=system_id, instance=instance, address=address)
 
 
 def _file_identity(path: str | Path) -> DatabaseIdentity | None:

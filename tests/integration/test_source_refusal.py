@@ -213,6 +213,33 @@ def test_pg_url_without_database_name_is_refused(pg_source, postgres_server, tmp
         admin.dispose()
 
 
+def test_pg_role_that_may_not_read_the_system_identifier(pg_source, postgres_server, tmp_path):
+    """The source read by a role without pg_control_system(): the running instance tells it is the same."""
+    src = sa.make_url(pg_source)
+    role = f"{src.database}_ro"
+    admin = postgres_server.admin()
+    source_admin = _admin(pg_source)
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE ROLE "{role}" LOGIN')
+        with source_admin.connect() as conn:  # per database: pg_proc is not shared
+            conn.exec_driver_sql("REVOKE EXECUTE ON FUNCTION pg_control_system() FROM PUBLIC")
+            conn.exec_driver_sql(f'GRANT SELECT ON accounts TO "{role}"')
+        as_role = src.set(username=role).render_as_string(hide_password=False)
+        identity = dbsynth.reflect(as_role).source_identity
+        assert identity is not None and identity.server_id is None and identity.instance
+        alias = src.set(host="127.1", password=PASSWORD).render_as_string(hide_password=False)
+        _assert_refused(as_role, alias, tmp_path)
+    finally:
+        with source_admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP OWNED BY "{role}"')
+        source_admin.dispose()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'")
+            conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{role}"')
+        admin.dispose()
+
+
 def test_pg_another_database_on_the_same_server_is_written(pg_source, pg_database):
     """The control: same server, another database; the identity check must not refuse it."""
     target = pg_database()
