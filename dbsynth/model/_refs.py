@@ -202,8 +202,9 @@ def sample_forest(n: int, root_share: float, tree: dict, rng: np.random.Generato
 
     Roots come first, then each level's nodes draw their number of children from that level's learned
     fan-out, so every reference points to an earlier row (no cycle) and the depth never exceeds the learned
-    one. Rows left when the levels run out join nodes above the deepest level, where the learned maximum
-    fan-out leaves room first.
+    one. Rows left when the levels run out join nodes above the deepest level where the learned maximum
+    fan-out leaves room; rows that find no room stay roots (the key is nullable, while a node with more
+    children, or a deeper tree, than the source ever had would not be a shape the source has).
     """
     refs = np.full(n, -1, dtype=np.int64)
     depth = np.zeros(n, dtype=np.int64)
@@ -221,15 +222,41 @@ def sample_forest(n: int, root_share: float, tree: dict, rng: np.random.Generato
         nxt += len(kids)
     if nxt < n:
         eligible = np.flatnonzero((np.arange(n) < nxt) & (depth < tree["max_depth"]))
-        if len(eligible) == 0:
-            eligible = np.arange(nxt)
         cap = max((max(fo["values"]) for fo in tree["fanout"]), default=1)
         used = np.bincount(refs[:nxt][refs[:nxt] >= 0], minlength=n)[eligible]
         pool = rng.permutation(np.repeat(eligible, np.clip(cap - used, 0, None)))
         need = n - nxt
-        if len(pool) < need:  # no room left under the learned maximum: spread the rest evenly
-            pool = np.r_[pool, rng.choice(eligible, need - len(pool))]
-        refs[nxt:] = pool[:need]
+        take = min(need, len(pool))
+        refs[nxt: nxt + take] = pool[:take]  # the rest (no room under the learned maximum) stay roots
+    return refs
+
+
+def capped_refs(
+    n: int, n_parent: int, null_share: float, cmax: int | None, rng: np.random.Generator,
+    used: np.ndarray | None = None,
+) -> np.ndarray:
+    """Parent positions of ``n`` rows along a nullable key (-1: NULL), no parent past ``cmax`` children.
+
+    The deferred keys of cycles are filled this way: ``null_share`` of the rows stay NULL, the others take
+    parents at random among the free places (each parent at most ``cmax`` children, counting ``used``, the
+    children earlier batches gave it, updated here); rows that find no free place stay NULL, which the key
+    allows. ``cmax`` None (model files without it): parents drawn uniformly, without a cap.
+    """
+    refs = np.full(n, -1, dtype=np.int64)
+    nonnull = nonnull_mask(n, null_share, rng) & (n_parent > 0)
+    want = int(nonnull.sum())
+    if not want:
+        return refs
+    if cmax is None:
+        refs[nonnull] = rng.integers(0, n_parent, want)
+        return refs
+    room = np.clip(max(int(cmax), 1) - (used if used is not None else 0), 0, None)
+    room = np.broadcast_to(room, (n_parent,)).astype(np.int64)
+    slots = room_slots(room, want, rng)[:want]
+    rows = np.flatnonzero(nonnull)[: len(slots)]
+    refs[rows] = slots
+    if used is not None:
+        np.add.at(used, slots, 1)
     return refs
 
 
@@ -558,8 +585,8 @@ def fill_deferred_edge(e, spec: dict, child: pd.DataFrame, parent: pd.DataFrame,
         i = np.arange(n)
         refs = np.floor(rng.uniform(size=n) * i).astype(np.int64)
     else:
-        refs = rng.integers(0, max(pn, 1), n)
-        nonnull &= pn > 0
+        refs = capped_refs(n, pn, spec["null_share"], spec.get("count_max"), rng)
+        nonnull = refs >= 0
     refs[~nonnull] = -1
     set_refs(child, e.fk, parent, refs)
 
@@ -587,6 +614,8 @@ def deferred_spec(graph, table: Table, df: pd.DataFrame, data: dict[str, pd.Data
         e = d.edge
         pos = positions(data[e.parent], e.fk.ref_columns, df, e.fk.columns) if n else np.zeros(0, int)
         out[e.name] = {"parent": e.parent, "null_share": float((pos < 0).mean()) if n else 0.0}
+        if e.parent != table.name:  # children per parent along a cycle's key, at most as many as seen
+            out[e.name]["count_max"] = int(np.bincount(pos[pos >= 0]).max(initial=0)) if (pos >= 0).any() else 0
         if e.parent == table.name and n:
             tree = tree_shape(pos)
             if tree is not None:

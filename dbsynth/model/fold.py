@@ -346,6 +346,9 @@ class Fold:
         deferred = [d.edge for d in self.graph.deferred_for(t)]
         counts = {e.name: np.zeros(self.sources[e.parent].n_rows, dtype=np.int64) for e in parents}
         null_refs = {e.name: 0 for e in deferred}
+        # children per parent along a cycle's key (bounded when its references are filled after the fact)
+        deferred_counts = {e.name: np.zeros(self.sources[e.parent].n_rows, dtype=np.int64)
+                           for e in deferred if e.parent != t}
         self_pos: dict[str, list[np.ndarray]] = {e.name: [] for e in deferred if e.parent == t}
 
         slot_of = sums = None
@@ -369,7 +372,7 @@ class Fold:
                 pos = self.index(e.parent, e.fk.ref_columns).lookup(chunk, e.fk.columns)
                 ok = pos >= 0
                 counts[e.name] += np.bincount(pos[ok], minlength=len(counts[e.name]))
-                if driving is not None and e.name == driving.name and len(passed):
+                if driving is not None and e.name == driving.name and len(passed) and ok.any():  # (an empty parent: none)
                     slots = slot_of[np.where(ok, pos, 0)]
                     hit = ok & (slots >= 0)
                     for j in range(len(passed)):  # a loop over columns, never over parents
@@ -377,6 +380,8 @@ class Fold:
             for e in deferred:
                 pos = self.index(e.parent, e.fk.ref_columns).lookup(chunk, e.fk.columns)
                 null_refs[e.name] += int((pos < 0).sum())
+                if e.name in deferred_counts:
+                    deferred_counts[e.name] += np.bincount(pos[pos >= 0], minlength=len(deferred_counts[e.name]))
                 if e.name in self_pos:
                     self_pos[e.name].append(pos)
 
@@ -400,6 +405,8 @@ class Fold:
                 }
         for e in deferred:
             model["deferred"][e.name] = {"parent": e.parent, "null_share": null_refs[e.name] / n if n else 0.0}
+            if e.name in deferred_counts:
+                model["deferred"][e.name]["count_max"] = int(deferred_counts[e.name].max(initial=0))
             if e.name in self_pos and n:
                 tree = tree_shape(np.concatenate(self_pos[e.name]))
                 if tree is not None:

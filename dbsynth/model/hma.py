@@ -45,6 +45,7 @@ from ._refs import capped_counts as _capped_counts
 from ._refs import join_batches as _refs_join_batches
 from ._refs import kept_columns as _refs_kept_columns
 from ._refs import rank_matched_counts as _rank_matched_counts
+from ._refs import capped_refs as _capped_refs
 from ._refs import redraw_duplicates as _redraw_duplicates
 from ._refs import required_refs_mask as _required_refs_mask
 from ._refs import root_rows as _root_rows
@@ -170,6 +171,7 @@ class _BatchState:
     generated: int = 0
     gen_keys: dict = field(default_factory=dict)
     unique: UniqueState = field(default_factory=UniqueState)
+    deferred_used: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -472,7 +474,9 @@ class HMASynthesizer:
                     redraw.append((fk, e_name, refs))
                 elif e_name in m["deferred"]:
                     if fk.ref_table in done:  # a cycle's parent sampled earlier: fill now, the writer defers it
-                        self._fill_deferred_batch(frame, fk, m["deferred"][e_name], done[fk.ref_table].frame, brng)
+                        pframe = done[fk.ref_table].frame
+                        used = state.deferred_used.setdefault(e_name, np.zeros(len(pframe), dtype=np.int64))
+                        self._fill_deferred_batch(frame, fk, m["deferred"][e_name], pframe, brng, used)
                 elif fk.ref_table in done:
                     pn = len(done[fk.ref_table].frame)
                     refs = brng.integers(0, pn, len(frame)) if pn else np.full(len(frame), -1)
@@ -597,11 +601,10 @@ class HMASynthesizer:
             self._set_refs(frame, fk, allkeys, r)
         state.generated += n
 
-    def _fill_deferred_batch(self, frame, fk, spec, pframe, rng) -> None:
-        n, pn = len(frame), len(pframe)
-        nonnull = _nonnull_mask(n, spec["null_share"], rng) & (pn > 0)
-        refs = rng.integers(0, max(pn, 1), n)
-        refs[~nonnull] = -1
+    def _fill_deferred_batch(self, frame, fk, spec, pframe, rng, used: np.ndarray | None = None) -> None:
+        """A cycle's references: the learned NULL share, each parent at most its learned maximum of children
+        (``used``: what earlier batches gave each parent, updated)."""
+        refs = _capped_refs(len(frame), len(pframe), spec["null_share"], spec.get("count_max"), rng, used)
         self._set_refs(frame, fk, pframe, refs)
 
     def _deferred_updates(self, models, graph, done, batch_rows) -> Iterator[tuple[str, pd.DataFrame]]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from dbsynth.metadata import Column, ForeignKey, Metadata, Table
+from dbsynth.metadata import Column, ForeignKey, Metadata, Table, UniqueConstraint
 
 
 def random_schema(n_tables: int = 100, max_depth: int = 8, seed: int = 0,
@@ -119,3 +121,149 @@ def database_problems(md: Metadata, real: dict[str, pd.DataFrame] | None,
                 if most > observed:
                     problems.append(f"{t}{fk.columns}: {most} children of one {fk.ref_table} row (observed max {observed})")
     return problems
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """The shape of one table of :func:`shapes_schema` (the choices a property test draws and shrinks).
+
+    Attributes:
+        rows: rows in the source (a child of an empty table through a NOT NULL key gets none).
+        composite_pk: primary key of two integer columns (children then refer to it with composite keys).
+        parent: index of an earlier table the driving key refers to (None: a root).
+        parent_nullable: the driving key may be NULL (20% of the rows).
+        second: index of an earlier table a second key refers to (the parent's index: two keys to one table).
+        second_nullable: the second key may be NULL.
+        bridge: the primary key is the two references (a bridge table; needs ``parent`` and ``second``).
+        self_ref: a nullable key to the table itself (a forest).
+        back_ref: a nullable key to the first later table whose driving key refers to this one (a cycle).
+        unique: a modelled integer under a UNIQUE constraint, and UNIQUE (kind, amount).
+    """
+
+    rows: int = 20
+    composite_pk: bool = False
+    parent: int | None = None
+    parent_nullable: bool = False
+    second: int | None = None
+    second_nullable: bool = True
+    bridge: bool = False
+    self_ref: bool = False
+    back_ref: bool = False
+    unique: bool = False
+
+
+def shapes_schema(specs: list[TableSpec], seed: int = 0) -> tuple[Metadata, dict[str, pd.DataFrame]]:
+    """Tables ``s0 .. s{k-1}`` with the shapes ``specs`` ask for, and data that honours every key.
+
+    Indices of ``parent`` and ``second`` are taken modulo the table's position (so any list of specs is a
+    valid schema); values depend on the parent's, so the models have something to learn.
+    """
+    rng = np.random.default_rng(seed)
+    k = len(specs)
+    specs = [
+        TableSpec(**{**s.__dict__,
+                     "parent": None if i == 0 or s.parent is None else s.parent % i,
+                     "second": None if i == 0 or s.second is None else s.second % i})
+        for i, s in enumerate(specs)
+    ]
+    specs = [s if s.parent is not None and s.second is not None and not s.parent_nullable
+             and not s.second_nullable and not s.composite_pk else TableSpec(**{**s.__dict__, "bridge": False})
+             for s in specs]
+    rows: list[int] = []
+    for s in specs:  # a NOT NULL key to an empty table leaves no row
+        n = s.rows
+        for p, nullable in ((s.parent, s.parent_nullable), (s.second, s.second_nullable)):
+            if p is not None and not nullable and rows[p] == 0:
+                n = 0
+        if s.bridge:
+            n = min(n, rows[s.parent] * rows[s.second])
+        rows.append(n)
+    back = [next((j for j in range(i + 1, k) if specs[j].parent == i), None) if s.back_ref else None
+            for i, s in enumerate(specs)]
+    md = Metadata()
+    data: dict[str, pd.DataFrame] = {}
+    keys: dict[int, dict[str, np.ndarray]] = {}
+    for i, s in enumerate(specs):
+        n = rows[i]
+        keys[i] = ({"id": np.arange(1, n + 1), "id2": rng.integers(1, 4, n)} if s.composite_pk
+                   else {"id": np.arange(1, n + 1)})
+        if s.composite_pk:  # (id, id2) unique since id is
+            keys[i]["id"] = rng.permutation(n) + 1
+
+    def ref_cols(prefix: str, j: int) -> tuple[list[str], list[str]]:
+        pk = ["id", "id2"] if specs[j].composite_pk else ["id"]
+        return [f"{prefix}_{c}" for c in pk], pk
+
+    def refs(j: int, n: int, nullable: bool) -> tuple[dict[str, object], np.ndarray]:
+        """Reference columns to table j for n rows, and which rows are NULL."""
+        pn = rows[j]
+        null = (rng.uniform(size=n) < 0.2) if nullable else np.zeros(n, dtype=bool)
+        if pn == 0:
+            null = np.ones(n, dtype=bool)
+        owner = rng.integers(0, max(pn, 1), n)
+        out = {}
+        for c, v in keys[j].items():
+            vals = pd.array(v[owner] if pn else np.zeros(n, dtype=np.int64), dtype="Int64")
+            vals[null] = pd.NA
+            out[c] = vals
+        return out, owner
+
+    for i, s in enumerate(specs):
+        n = rows[i]
+        name = f"s{i}"
+        pk_cols = ["id", "id2"] if s.composite_pk else ["id"]
+        cols = [Column(c, "integer", "id", nullable=False) for c in pk_cols]
+        frame: dict[str, object] = dict(keys[i])
+        fks: list[ForeignKey] = []
+        base = np.zeros(n)
+        uniques: list[UniqueConstraint] = []
+        if s.bridge:
+            pairs = rng.permutation(rows[s.parent] * rows[s.second])[:n]
+            own = {"p": pairs // rows[s.second], "q": pairs % rows[s.second]}
+            # the key is the pair; children (and cycles) refer to a unique surrogate
+            pk_cols = []
+            cols = [Column("id", "integer", "id", nullable=False)]
+            frame = {"id": keys[i]["id"]}
+            uniques.append(UniqueConstraint(["id"], name=f"{name}_id_key"))
+        for tag, j, nullable in (("p", s.parent, s.parent_nullable), ("q", s.second, s.second_nullable)):
+            if j is None:
+                continue
+            names, pk = ref_cols(tag, j)
+            if s.bridge:
+                vals = {c: keys[j][c][own[tag]] for c in pk}
+                owner = own[tag]
+            else:
+                vals, owner = refs(j, n, nullable)
+            for c, rc in zip(names, pk):
+                cols.append(Column(c, "integer", "id", nullable=nullable and not s.bridge))
+                frame[c] = vals[rc]
+                if s.bridge:
+                    pk_cols.append(c)
+            fks.append(ForeignKey(names, f"s{j}", pk, name=f"{name}_{tag}"))
+            if tag == "p" and rows[j]:
+                base = np.where(pd.isna(frame[names[0]]), 0.0, data[f"s{j}"]["amount"].to_numpy()[owner] / 2)
+        if s.self_ref and not s.composite_pk and not s.bridge:
+            up = pd.array(np.floor(rng.uniform(size=n) * np.arange(n)).astype(np.int64) + 1, dtype="Int64")
+            if n:
+                up[(rng.uniform(size=n) < 0.3) | (np.arange(n) == 0)] = pd.NA
+            cols.append(Column("up_id", "integer", "id", nullable=True))
+            frame["up_id"] = up
+            fks.append(ForeignKey(["up_id"], name, ["id"], name=f"{name}_up"))
+        if back[i] is not None:
+            vals, _ = refs(back[i], n, True)
+            names, pk = ref_cols("b", back[i])
+            for c, rc in zip(names, pk):
+                cols.append(Column(c, "integer", "id", nullable=True))
+                frame[c] = vals[rc]
+            fks.append(ForeignKey(names, f"s{back[i]}", pk, name=f"{name}_b"))
+        cols += [Column("amount", "float", "numerical"), Column("kind", "string", "categorical")]
+        frame["amount"] = (base + rng.gamma(2.0, 10.0, n)).round(2) + np.arange(n) * 1e-4
+        frame["kind"] = rng.choice(["a", "b", "c"], n, p=[0.6, 0.3, 0.1])
+        if s.unique:
+            cols.append(Column("serial", "integer", "numerical", nullable=False))
+            frame["serial"] = rng.permutation(n) * 3 + 100
+            uniques += [UniqueConstraint(["serial"], name=f"{name}_serial_key"),
+                        UniqueConstraint(["kind", "amount"], name=f"{name}_kind_amount_key")]
+        md.add_table(Table(name, cols, primary_key=pk_cols, foreign_keys=fks, unique_constraints=uniques))
+        data[name] = pd.DataFrame({c.name: frame[c.name] for c in cols})
+    return md, data
