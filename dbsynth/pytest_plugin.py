@@ -51,8 +51,9 @@ def stable_seed(text: str) -> int:
 class SyntheticDatabase:
     """A database the plugin built."""
 
-    url: str
-    """SQLAlchemy URL of the database (password included: it is a throwaway or the user's own)."""
+    url: str = field(repr=False)
+    """SQLAlchemy URL of the database (password included, so that tests can connect; kept out of the repr,
+    which pytest prints in failure reports)."""
     tables: dict[str, int] = field(default_factory=dict)
     """Rows written per table."""
     seed: int | None = None
