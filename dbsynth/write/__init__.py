@@ -18,6 +18,7 @@ Every error message says what happened to the target; no message carries a row v
 from __future__ import annotations
 
 import contextlib
+import itertools
 import sys
 import time
 from types import ModuleType
@@ -238,6 +239,13 @@ def write(
     deferred_cols: dict[str, list] = {}
     for d in graph.deferred:
         deferred_cols.setdefault(d.edge.child, []).append(d.edge.fk)
+    if not isinstance(data, Mapping):
+        # The first batch before any connection or lock: a producer that still reads the target to make it
+        # (append's key offsets) would otherwise wait on the locks this load takes, and a sampling error
+        # fails before anything reaches the target.
+        data = iter(data)
+        first = next(data, None)
+        data = itertools.chain([first], data) if first is not None else iter(())
     eng = _engine(url, lock_timeout)
     dialect = dialect_name(eng)
     _, sa_tables = build_schema(metadata, dialect, deferred)
