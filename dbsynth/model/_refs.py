@@ -306,19 +306,20 @@ def unique_mask(
     return keep
 
 
-def required_refs_mask(frame: pd.DataFrame, table: Table, parents) -> np.ndarray | None:
+def required_refs_mask(frame: pd.DataFrame, table: Table, parents, skip=()) -> np.ndarray | None:
     """Rows to keep: those with no NULL in a NOT NULL foreign-key column whose parent table is in ``parents``.
 
     A reference is NULL when its parent table has no row to offer (a small scale can leave a parent empty,
     or drop its rows): such a child row cannot exist, so it is dropped before its own children are drawn.
-    References to tables not in ``parents`` (not sampled, or filled later) are left alone.
+    References to tables not in ``parents`` (not sampled, or filled later) and keys named in ``skip`` (deferred
+    ones, filled once every table exists) are left alone.
 
     Returns:
         A boolean mask, or None when every row may stay.
     """
     keep = None
     for fk in table.foreign_keys:
-        if fk.ref_table == table.name or fk.ref_table not in parents:
+        if fk.ref_table == table.name or fk.ref_table not in parents or fk_name(table, fk) in skip:
             continue
         for c in fk.columns:
             if c in frame and not table.column(c).nullable:

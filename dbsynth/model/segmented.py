@@ -678,8 +678,8 @@ class SegmentedSynthesizer:
         frame = repair(frame, table, rng)
         keep = _refs.unique_mask(frame, table, fk_cols)
         # references deferred to break a cycle are filled once every table exists: not required here
-        sampled = {p for p in frames if not any(graph.is_deferred(t, fk) for fk in table.foreign_keys if fk.ref_table == p)}
-        for mask in (within, _refs.required_refs_mask(frame, table, sampled)):
+        deferred = {_refs.fk_name(table, fk) for fk in table.foreign_keys if graph.is_deferred(t, fk)}
+        for mask in (within, _refs.required_refs_mask(frame, table, frames, deferred)):
             if mask is not None:
                 keep = mask if keep is None else keep & mask
         if keep is not None and not keep.all():

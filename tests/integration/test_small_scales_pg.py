@@ -1,4 +1,4 @@
-"""Small scales and UNIQUE across batches on real PostgreSQL (issue 14, items 8 and 10).
+"""Small scales and UNIQUE across batches on real PostgreSQL and MariaDB (issue 14, items 8 and 10).
 
 Pagila at scale 0.05 left 211 references pointing at no row (HMA) or never returned (HSA, Independent); a
 UNIQUE text column of coded values failed the load with a duplicate key "in batch 2". Here every synthesizer
@@ -71,3 +71,18 @@ def test_unique_columns_load_in_many_batches(cls, pg_database):
     finally:
         engine.dispose()
     assert n[0] == n[1] > 3000
+
+
+def test_unique_columns_load_into_mariadb_in_many_batches(mariadb_database):
+    """MariaDB compares strings without case and trailing blanks: values unique in Python must be unique there."""
+    md, data = users_data(3000, seed=4)
+    syn = HMASynthesizer(md, seed=4, verbose=False).fit(data)
+    url = mariadb_database()
+    dbsynth.write(syn.iter_sample(scale=1.0, batch_rows=450), url, md)
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            n = conn.execute(sa.text("SELECT count(*), count(DISTINCT code), count(DISTINCT tier) FROM users")).one()
+    finally:
+        engine.dispose()
+    assert n[0] == n[1] == n[2] > 2000
