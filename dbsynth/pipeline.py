@@ -17,6 +17,7 @@ Per-table modes:
 from __future__ import annotations
 
 import json
+import re
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -479,12 +480,12 @@ def _fit(prep: _Prepared, report: RunReport):
     return synth
 
 
-def _sample_frames(prep: _Prepared, synth, report: RunReport) -> dict[str, pd.DataFrame]:
+def _sample_frames(prep: _Prepared, synth, report: RunReport, *, to_target: bool = True) -> dict[str, pd.DataFrame]:
     """Every written table in memory (for files): the synthesizer's frames through the same :class:`_Shaper`."""
     with _timed(report, "sample"):
         sampled = synth.sample(scale=prep.cfg.scale, num_rows=_num_rows(prep) or None)
         parts: dict[str, list[pd.DataFrame]] = {}
-        for name, frame in _Shaper(prep, report)(sampled.items()):
+        for name, frame in _Shaper(prep, report, to_target=to_target)(sampled.items()):
             parts.setdefault(name, []).append(frame)
         frames = {n: pd.concat(parts[n], ignore_index=True) for n in prep.written.tables if n in parts}
     report.tables = {n: len(f) for n, f in frames.items()}
@@ -492,15 +493,141 @@ def _sample_frames(prep: _Prepared, synth, report: RunReport) -> dict[str, pd.Da
     return frames
 
 
+# ---- append: new keys continue past the target's ---------------------------------------------------------------
+_PATTERNED = r"^(?P<prefix>.*?)(?P<number>\d+)$"
+_UUID_LIKE = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
+
+
+@dataclass
+class _KeyShift:
+    """How ``append`` moves the sampled values of one key column (and every reference to it) past the
+    largest value the target already holds: integers by an offset, ``prefix + number`` text by renumbering."""
+
+    table: str
+    column: str
+    kind: str
+    """``int`` or ``text``."""
+    target_max: int
+    """The target's largest key (text: the number of its largest patterned key)."""
+    bits: int = 64
+    offset: int | None = None
+    """Integers: fixed by the first batch (sampled keys start at 1, so it is ``target_max`` for them)."""
+
+    def apply(self, values: pd.Series) -> pd.Series:
+        """``values`` moved past the target's keys (NULLs stay NULL); the same value always maps the same way."""
+        mask = values.notna()
+        if not mask.any():
+            return values
+        if self.kind == "int":
+            v = values[mask].astype("int64")
+            if self.offset is None:
+                self.offset = self.target_max + 1 - min(1, int(v.min()))
+            moved = v + self.offset
+            if int(moved.min()) <= self.target_max:
+                raise self._error("its sampled values reach below the target's (not generated keys)")
+            if int(moved.max()) > 2 ** (self.bits - 1) - 1:
+                raise self._error(f"the keys would pass the column's {self.bits}-bit range")
+            out = values.astype("Int64") if values.hasnans else values.astype("int64")
+            out[mask] = moved
+            return out
+        parts = values[mask].astype(str).str.extract(_PATTERNED)
+        if parts["number"].isna().any():
+            raise self._error("its sampled keys are not of the form prefix + number (like C-0000001)")
+        numbers = parts["number"].astype("int64") + self.target_max
+        widths = parts["number"].str.len()
+        text = pd.Series(index=parts.index, dtype=object)
+        for w in pd.unique(widths):  # vectorised per zero-padding width (usually one)
+            at = widths == w
+            text[at] = parts.loc[at, "prefix"] + numbers[at].astype(str).str.zfill(int(w))
+        out = values.astype(object).copy()
+        out[mask] = text
+        return out
+
+    def _error(self, why: str) -> ConfigError:
+        return ConfigError(
+            f"target.mode append: cannot continue the keys past the target's largest ({why})",
+            table=self.table, column=self.column,
+            hint="append needs integer keys or keys of the form prefix + number; use mode truncate or replace.",
+        )
+
+
+def _append_shifts(prep: _Prepared) -> dict[str, dict[str, _KeyShift]]:
+    """``{table: {column: shift}}`` for an append into a non-empty target: each synthesized table's own keys
+    (single-column primary key and unique integer or text columns that are not references) move past the
+    target's largest, and every reference to a moved key (and references to those) moves the same way.
+
+    The largest keys are read with one ``SELECT MAX(...)`` per column (text: the longest, then largest, key).
+
+    Raises:
+        ConfigError: a non-empty target whose text keys are not of the form prefix + number.
+    """
+    import sqlalchemy as sa
+
+    from .db import engine
+    from .write.ddl import target_name
+
+    cfg, written = prep.cfg, prep.written
+    own: dict[str, dict[str, _KeyShift]] = {}
+    eng = engine(cfg.target.url)
+    try:
+        with eng.connect() as conn:
+            existing = set(sa.inspect(conn).get_table_names())
+            for table in written:
+                name = target_name(table)
+                if prep.modes[table.name] != "synthesize" or name not in existing:
+                    continue
+                refs = {c for fk in table.foreign_keys for c in fk.columns}
+                keys = [table.primary_key] + [uc.columns for uc in table.unique_constraints]
+                cols = [k[0] for k in keys if len(k) == 1 and k[0] not in refs]
+                clause = sa.table(name, *(sa.column(c) for c in cols))
+                for c in dict.fromkeys(cols):
+                    col = table.column(c)
+                    if col.type == st.INTEGER:
+                        top = conn.execute(sa.select(sa.func.max(clause.c[c]))).scalar()
+                        if top is not None:
+                            own.setdefault(table.name, {})[c] = _KeyShift(table.name, c, "int", int(top), col.bits or 64)
+                    elif col.type == st.STRING:
+                        top = conn.execute(
+                            sa.select(clause.c[c]).where(clause.c[c].isnot(None))
+                            .order_by(sa.func.length(clause.c[c]).desc(), clause.c[c].desc()).limit(1)
+                        ).scalar()
+                        if top is None or _UUID_LIKE.match(str(top)):
+                            continue  # an empty table, or random keys (UUIDs) that do not clash
+                        m = re.match(_PATTERNED, str(top))
+                        if m is None:
+                            raise ConfigError(
+                                "target.mode append: the target's keys are not integers nor of the form prefix + "
+                                "number (like C-0000001), so new keys cannot continue past them",
+                                table=table.name, column=c, hint="Use mode truncate or replace.",
+                            )
+                        own.setdefault(table.name, {})[c] = _KeyShift(table.name, c, "text", int(m.group("number")))
+    finally:
+        eng.dispose()
+    shifts: dict[str, dict[str, _KeyShift]] = {}
+    for name in written.graph().parent_first():
+        table = written.tables[name]
+        mine = dict(own.get(name, {}))
+        for fk in table.foreign_keys:
+            for c, rc in zip(fk.columns, fk.ref_columns):
+                ref = own.get(fk.ref_table, {}).get(rc) or shifts.get(fk.ref_table, {}).get(rc)
+                if ref is not None and c not in mine:
+                    mine[c] = ref
+        if mine:
+            shifts[name] = mine
+    return shifts
+
+
 class _Shaper:
     """The per-table modes (copy, empty) and column overrides (constant, null, PII locale), batch by batch.
 
     ``copy`` tables are sent as their real rows (read once) and their sampled keys are mapped onto real keys
     as their batches pass, so children, which always come later, are remapped batch by batch; ``empty`` tables
-    are sent empty first and references to them are NULL.
+    are sent empty first and references to them are NULL. In ``append`` mode the keys (and references to them)
+    continue past the target's largest (:func:`_append_shifts`), and a copied table sends only the rows whose
+    key the target does not hold yet.
     """
 
-    def __init__(self, prep: _Prepared, report: RunReport) -> None:
+    def __init__(self, prep: _Prepared, report: RunReport, *, to_target: bool = True) -> None:
         self.prep, self.report = prep, report
         self.rng = np.random.default_rng(prep.cfg.seed)
         self.copies = {n for n, m in prep.modes.items() if m == "copy" and n in prep.written.tables}
@@ -509,7 +636,14 @@ class _Shaper:
         self.real_keys: dict[tuple[str, str], np.ndarray] = {}
         self.real: dict[str, pd.DataFrame] = {}
         self.sent: set[str] = set()
+        self.to_send: dict[str, pd.DataFrame] = {}
         self.pii_rows: dict[tuple[str, str], int] = {}
+        target = prep.cfg.target
+        self.appending = to_target and target is not None and target.mode == "append"
+        # Read now, before the writer opens its transaction (which may lock the tables these queries read)
+        self.shifts: dict[str, dict[str, _KeyShift]] = _append_shifts(prep) if self.appending else {}
+        self.held: dict[str, set] = self._copied_keys_held() if self.appending and self.copies else {}
+        """Append mode: primary keys each copied table already has in the target (those rows are not sent again)."""
 
     def __call__(self, batches) -> Iterator[tuple[str, pd.DataFrame]]:
         from .model.hma import UPDATE_FLAG
@@ -520,18 +654,58 @@ class _Shaper:
         if self.copies:
             with _timed(self.report, "read"):
                 self.real = _read(self.prep.cfg.source.url, self.prep.written, tables=sorted(self.copies))
+            for name, held in self.held.items():
+                real, pk = self.real[name], self.prep.written.tables[name].primary_key[0]
+                # children still map onto every real key; only the rows the target lacks are sent
+                self.to_send[name] = real[~real[pk].astype(object).isin(held).to_numpy()].reset_index(drop=True)
         for name, frame in batches:
             if name not in written:
                 continue
             if frame.attrs.get(UPDATE_FLAG):
-                yield name, frame
+                yield name, self._move_keys(name, frame)
             elif name in self.copies:
                 self._learn(name, frame)
                 if name not in self.sent:  # the real rows, once, in place of the sampled ones
                     self.sent.add(name)
-                    yield name, self.real[name]
+                    yield name, self.to_send.get(name, self.real[name])
             else:
-                yield name, self._shape(name, frame)
+                yield name, self._move_keys(name, self._shape(name, frame))
+
+    def _move_keys(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """Append mode: this batch's keys and references past the target's largest (a no-op otherwise)."""
+        shifts = self.shifts.get(name)
+        if not shifts:
+            return frame
+        out = frame.copy()
+        out.attrs = dict(frame.attrs)
+        for col, shift in shifts.items():
+            if col in out.columns:
+                out[col] = shift.apply(out[col])
+        return out
+
+    def _copied_keys_held(self) -> dict[str, set]:
+        """Append mode: the primary keys each copied table (with a one-column key) already has in the target."""
+        import sqlalchemy as sa
+
+        from .db import engine
+        from .write.ddl import target_name
+
+        out: dict[str, set] = {}
+        eng = engine(self.prep.cfg.target.url)
+        try:
+            with eng.connect() as conn:
+                existing = set(sa.inspect(conn).get_table_names())
+                for name in self.copies:
+                    table = self.prep.written.tables[name]
+                    tname = target_name(table)
+                    if len(table.primary_key) != 1 or tname not in existing:
+                        continue
+                    pk = table.primary_key[0]
+                    clause = sa.table(tname, sa.column(pk))
+                    out[name] = {r[0] for r in conn.execute(sa.select(clause.c[pk]))}
+        finally:
+            eng.dispose()
+        return out
 
     def _learn(self, parent: str, frame: pd.DataFrame) -> None:
         """Map this batch's sampled keys of a copied table onto its real keys (a permutation, cycled)."""
@@ -938,7 +1112,7 @@ def sample(
                 _sample_and_write(prep, synth, report)
         else:
             with _interruptible(f"the files in {out_dir} may be incomplete"):
-                _write_files(_sample_frames(prep, synth, report), Path(out_dir), fmt, report)
+                _write_files(_sample_frames(prep, synth, report, to_target=False), Path(out_dir), fmt, report)
     with _interruptible(_COMMITTED if out_dir is None else f"the files in {out_dir} were written"):
         return _finish(prep, report, target_written=out_dir is None)
 
