@@ -10,7 +10,8 @@ The source is a small PostgreSQL schema with a cycle (dept.head -> employee -> d
 and a largest table (event) whose COPY/INSERT is interrupted. The target held an earlier load (replace,
 truncate, append) or nothing (create).
 
-Not checked here: the CLI's own line after SIGINT (another part of the CLI prints it); a killed MariaDB run may
+After SIGINT the CLI exits 130 with a line saying the target is unchanged; after a terminated session the
+writer's one-line error names the table and says so too. A killed MariaDB run may
 leave ``_dbsynth_new_*`` staging tables beside the untouched target tables: the checksum leaves them out and
 the test checks that the next run removes them.
 """
@@ -129,8 +130,16 @@ def _run_and_fault(tmp_path: Path, cfg: Path, phase: str, how: str, target: str)
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
+def _check_interrupted(result: subprocess.CompletedProcess, how: str) -> None:
+    """SIGINT: exit 130 and a last line saying the target is unchanged (the CLI's Ctrl-C handling)."""
+    if how == "SIGINT":
+        line = result.stderr.strip().splitlines()[-1]
+        assert result.returncode == 130 and "interrupted" in line and "unchanged" in line, result.stderr[-2000:]
+
+
 def _check(result: subprocess.CompletedProcess, how: str, before: dict, target: str, phase: str) -> None:
     assert result.returncode != 0, result.stdout
+    _check_interrupted(result, how)
     after = target_state(target)
     if how == "backend":
         line = result.stderr.strip().splitlines()[-1]
@@ -193,6 +202,7 @@ def test_mariadb_target_unchanged(source, frames, mariadb_database, tmp_path, mo
     before = target_state(target)
     result = _run_and_fault(tmp_path, _config(tmp_path, source, target, mode), phase, how, target)
     assert result.returncode != 0, result.stdout
+    _check_interrupted(result, how)
     after = target_state(target)
     if mode == "append":
         # InnoDB does not hand back AUTO_INCREMENT values of rolled-back inserts: counters only move on
@@ -221,3 +231,47 @@ def test_sqlite_target_unchanged(source, frames, sqlite_url, tmp_path, phase, ho
     before = target_state(target)
     result = _run_and_fault(tmp_path, _config(tmp_path, source, target, "replace"), phase, how, target)
     _check(result, how, before, target, phase)
+
+
+def test_postgres_backend_of_a_killed_run_does_not_stay_queued_on_a_lock(source, frames, pg_database, tmp_path):
+    """A run blocked by another session's lock, then SIGKILLed: its backend gives up after lock_timeout."""
+    target = pg_database()
+    md, data = frames
+    write(data, target, md)
+    before = target_state(target)
+    cfg = _config(tmp_path, source, target, "truncate")
+    eng = sa.create_engine(target)
+    holder = eng.connect()
+    proc = None
+    try:
+        holder.begin()
+        holder.exec_driver_sql("LOCK TABLE event IN ACCESS SHARE MODE")
+        proc = subprocess.Popen([sys.executable, "-m", "dbsynth", "run", "--config", str(cfg)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        waiting = "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        end = time.monotonic() + 60
+        while _count(target, waiting) == 0:
+            assert time.monotonic() < end and proc.poll() is None, "the run never queued on the lock"
+            time.sleep(0.1)
+        proc.kill()
+        proc.wait(10)
+        end = time.monotonic() + 15  # lock_timeout is 5 s in the config
+        while _count(target, waiting):
+            assert time.monotonic() < end, "the killed run's backend stays queued on the lock"
+            time.sleep(0.2)
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+        holder.rollback()
+        holder.close()
+        eng.dispose()
+    assert checksum(target_state(target)) == checksum(before)
+
+
+def _count(url: str, sql: str) -> int:
+    eng = sa.create_engine(url)
+    try:
+        with eng.connect() as conn:
+            return conn.exec_driver_sql(sql).scalar()
+    finally:
+        eng.dispose()
