@@ -12,7 +12,7 @@ from ..sample import (
 )
 from ..sample.repair import UniqueState
 
-__all__ = ["UniqueState", "distinct_columns", "generator_from_dict", "make_generator", "repair"]
+__all__ = ["UniqueState", "distinct_columns", "generate", "generator_from_dict", "make_generator", "repair"]
 
 
 def make_generator(column: Column, table: Table, locales: list[str]) -> ColumnGenerator:
@@ -33,6 +33,15 @@ def make_generator(column: Column, table: Table, locales: list[str]) -> ColumnGe
 def generator_from_dict(d: dict) -> ColumnGenerator:
     """Rebuild a generator saved with ``to_dict``."""
     return ColumnGenerator.from_dict(d)
+
+
+def generate(gen: ColumnGenerator, n: int, rng, start: int = 0):
+    """``n`` values of ``gen`` (see :meth:`ColumnGenerator.generate`); for a table with no rows, one value drawn
+    and dropped, so that the empty column has the generator's dtype and no generator is asked for zero values
+    (zero-padded patterned keys could not build an empty array)."""
+    if n == 0:
+        return gen.generate(1, rng, start=start).iloc[:0]
+    return gen.generate(n, rng, start=start)
 
 
 def distinct_columns(generators: dict[str, dict]) -> frozenset[str]:

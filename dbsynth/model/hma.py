@@ -54,7 +54,7 @@ from ._refs import unique_mask as _unique_mask
 from ._refs import nonnull_mask as _nonnull_mask
 from ._refs import sample_forest as _sample_forest
 from .fold import Fold, count_col, mean_col, stable_seed
-from .generators import UniqueState, distinct_columns, generator_from_dict, repair
+from .generators import UniqueState, distinct_columns, generate, generator_from_dict, repair
 from .source import DEFAULT_SAMPLE_ROWS, FrameSource, TableSource
 from .transforms import frame_of, inverse_transform
 
@@ -527,7 +527,7 @@ class HMASynthesizer:
                 )
             elif col.name in m["generators"]:
                 gen = generator_from_dict(m["generators"][col.name])
-                cols[col.name] = gen.generate(n, rng, start=start)
+                cols[col.name] = generate(gen, n, rng, start=start)
             else:
                 cols[col.name] = pd.Series([None] * n, dtype="object")
         ext = {nm: x[nm] for nm in names[m["n_own"]:]}

@@ -36,7 +36,7 @@ from ..metadata import Metadata, Table
 from . import _refs
 from ._refs import DEFAULT_BATCH_ROWS, UPDATE_FLAG
 from .copula import sorted_quantiles
-from .generators import generator_from_dict, make_generator, repair
+from .generators import generate, generator_from_dict, make_generator, repair
 from .tables import TableSynthesizer, table_synthesizer_class
 from .transforms import checked_columns, frame_of
 
@@ -643,7 +643,7 @@ class SegmentedSynthesizer:
             if c.name in own:
                 cols[c.name] = own[c.name]
             elif c.name in m["generators"]:
-                cols[c.name] = generator_from_dict(m["generators"][c.name]).generate(n, rng, start=0)
+                cols[c.name] = generate(generator_from_dict(m["generators"][c.name]), n, rng, start=0)
             else:  # references, set below
                 cols[c.name] = pd.Series([None] * n, dtype="object")
         frame = frame_of(cols, n)

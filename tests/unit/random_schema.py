@@ -137,7 +137,9 @@ class TableSpec:
         bridge: the primary key is the two references (a bridge table; needs ``parent`` and ``second``).
         self_ref: a nullable key to the table itself (a forest).
         back_ref: a nullable key to the first later table whose driving key refers to this one (a cycle).
-        unique: a modelled integer under a UNIQUE constraint, and UNIQUE (kind, amount).
+        unique: a modelled integer under a UNIQUE constraint, UNIQUE (kind, amount), and with a second key
+            UNIQUE (second key, serial).
+        text_key: a one-column primary key of strings (``K-00001``; not with ``composite_pk``).
     """
 
     rows: int = 20
@@ -150,6 +152,7 @@ class TableSpec:
     self_ref: bool = False
     back_ref: bool = False
     unique: bool = False
+    text_key: bool = False
 
 
 def shapes_schema(specs: list[TableSpec], seed: int = 0) -> tuple[Metadata, dict[str, pd.DataFrame]]:
@@ -189,6 +192,12 @@ def shapes_schema(specs: list[TableSpec], seed: int = 0) -> tuple[Metadata, dict
                    else {"id": np.arange(1, n + 1)})
         if s.composite_pk:  # (id, id2) unique since id is
             keys[i]["id"] = rng.permutation(n) + 1
+        elif s.text_key and not s.bridge:
+            keys[i]["id"] = np.asarray([f"K-{v:05d}" for v in keys[i]["id"]], dtype=object)
+
+    def key_type(j: int, c: str) -> str:
+        return "string" if specs[j].text_key and not specs[j].composite_pk and not specs[j].bridge and c == "id" \
+            else "integer"
 
     def ref_cols(prefix: str, j: int) -> tuple[list[str], list[str]]:
         pk = ["id", "id2"] if specs[j].composite_pk else ["id"]
@@ -203,8 +212,12 @@ def shapes_schema(specs: list[TableSpec], seed: int = 0) -> tuple[Metadata, dict
         owner = rng.integers(0, max(pn, 1), n)
         out = {}
         for c, v in keys[j].items():
-            vals = pd.array(v[owner] if pn else np.zeros(n, dtype=np.int64), dtype="Int64")
-            vals[null] = pd.NA
+            if key_type(j, c) == "string":
+                vals = np.asarray(v[owner] if pn else np.full(n, None), dtype=object)
+                vals[null] = None
+            else:
+                vals = pd.array(v[owner] if pn else np.zeros(n, dtype=np.int64), dtype="Int64")
+                vals[null] = pd.NA
             out[c] = vals
         return out, owner
 
@@ -212,7 +225,7 @@ def shapes_schema(specs: list[TableSpec], seed: int = 0) -> tuple[Metadata, dict
         n = rows[i]
         name = f"s{i}"
         pk_cols = ["id", "id2"] if s.composite_pk else ["id"]
-        cols = [Column(c, "integer", "id", nullable=False) for c in pk_cols]
+        cols = [Column(c, key_type(i, c), "id", nullable=False) for c in pk_cols]
         frame: dict[str, object] = dict(keys[i])
         fks: list[ForeignKey] = []
         base = np.zeros(n)
@@ -235,7 +248,7 @@ def shapes_schema(specs: list[TableSpec], seed: int = 0) -> tuple[Metadata, dict
             else:
                 vals, owner = refs(j, n, nullable)
             for c, rc in zip(names, pk):
-                cols.append(Column(c, "integer", "id", nullable=nullable and not s.bridge))
+                cols.append(Column(c, key_type(j, rc), "id", nullable=nullable and not s.bridge))
                 frame[c] = vals[rc]
                 if s.bridge:
                     pk_cols.append(c)
@@ -243,17 +256,22 @@ def shapes_schema(specs: list[TableSpec], seed: int = 0) -> tuple[Metadata, dict
             if tag == "p" and rows[j]:
                 base = np.where(pd.isna(frame[names[0]]), 0.0, data[f"s{j}"]["amount"].to_numpy()[owner] / 2)
         if s.self_ref and not s.composite_pk and not s.bridge:
-            up = pd.array(np.floor(rng.uniform(size=n) * np.arange(n)).astype(np.int64) + 1, dtype="Int64")
-            if n:
-                up[(rng.uniform(size=n) < 0.3) | (np.arange(n) == 0)] = pd.NA
-            cols.append(Column("up_id", "integer", "id", nullable=True))
+            earlier = np.floor(rng.uniform(size=n) * np.arange(n)).astype(np.int64)
+            roots = (rng.uniform(size=n) < 0.3) | (np.arange(n) == 0)
+            if key_type(i, "id") == "string":
+                up = np.asarray(keys[i]["id"][earlier] if n else [], dtype=object)
+                up[roots] = None
+            else:
+                up = pd.array(earlier + 1, dtype="Int64")
+                up[roots] = pd.NA
+            cols.append(Column("up_id", key_type(i, "id"), "id", nullable=True))
             frame["up_id"] = up
             fks.append(ForeignKey(["up_id"], name, ["id"], name=f"{name}_up"))
         if back[i] is not None:
             vals, _ = refs(back[i], n, True)
             names, pk = ref_cols("b", back[i])
             for c, rc in zip(names, pk):
-                cols.append(Column(c, "integer", "id", nullable=True))
+                cols.append(Column(c, key_type(back[i], rc), "id", nullable=True))
                 frame[c] = vals[rc]
             fks.append(ForeignKey(names, f"s{back[i]}", pk, name=f"{name}_b"))
         cols += [Column("amount", "float", "numerical"), Column("kind", "string", "categorical")]
@@ -264,6 +282,9 @@ def shapes_schema(specs: list[TableSpec], seed: int = 0) -> tuple[Metadata, dict
             frame["serial"] = rng.permutation(n) * 3 + 100
             uniques += [UniqueConstraint(["serial"], name=f"{name}_serial_key"),
                         UniqueConstraint(["kind", "amount"], name=f"{name}_kind_amount_key")]
+            if s.second is not None and not s.bridge:  # a reference that does not drive, with a modelled column
+                q_cols = ref_cols("q", s.second)[0]
+                uniques.append(UniqueConstraint([*q_cols, "serial"], name=f"{name}_q_serial_key"))
         md.add_table(Table(name, cols, primary_key=pk_cols, foreign_keys=fks, unique_constraints=uniques))
         data[name] = pd.DataFrame({c.name: frame[c.name] for c in cols})
     return md, data

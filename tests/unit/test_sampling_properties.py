@@ -36,16 +36,18 @@ table_specs = st.builds(
     self_ref=st.booleans(),
     back_ref=st.booleans(),
     unique=st.booleans(),
+    text_key=st.booleans(),
 )
 schemas = st.lists(table_specs, min_size=1, max_size=6)
 sizes = st.one_of(
     st.tuples(st.just("scale"), st.floats(0.01, 5.0)),
     st.tuples(st.just("num_rows"), st.integers(0, 40)),
+    st.tuples(st.just("first_root"), st.integers(0, 40)),  # {first root: n}, the other roots at scale 1
 )
 
 #: Examples per synthesizer, sized so the file runs in about half a minute on one core (HMA draws batch by
 #: batch, so its examples with one-row batches cost the most).
-EXAMPLES = {"hma": 60, "hsa": 100, "independent": 100}
+EXAMPLES = {"hma": 50, "hsa": 80, "independent": 80}
 
 
 def _settings(kind: str) -> settings:
@@ -58,6 +60,8 @@ def _check(kind: str, specs: list[TableSpec], size: tuple, seed: int, batch_rows
     syn = SYNTHESIZERS[kind](md, seed=seed, verbose=False).fit(real)
     how, value = size
     kw = {"scale": value} if how == "scale" else {"num_rows": value}
+    if how == "first_root":
+        kw = {"num_rows": {md.graph().roots()[0]: value}}
     if batch_rows is None:
         out = syn.sample(**kw)
     else:
@@ -81,6 +85,9 @@ def _property(kind: str):
     # HMA's fit of a child whose driving parent is empty (nullable key): IndexError
     @example(specs=[TableSpec(rows=0), TableSpec(), TableSpec(rows=1, parent=0, parent_nullable=True)],
              size=("scale", 1.0), seed=0, batch_rows=None)
+    # a table sampled empty whose keys are zero-padded strings (K-00001): the key generator raised ValueError
+    @example(specs=[TableSpec(rows=5, text_key=True), TableSpec(rows=5, parent=0)], size=("num_rows", 0), seed=0,
+             batch_rows=None)
     def prop(specs, size, seed, batch_rows):
         _check(kind, specs, size, seed, batch_rows)
 
