@@ -658,18 +658,23 @@ class _Shaper:
                 real, pk = self.real[name], self.prep.written.tables[name].primary_key[0]
                 # children still map onto every real key; only the rows the target lacks are sent
                 self.to_send[name] = real[~real[pk].astype(object).isin(held).to_numpy()].reset_index(drop=True)
-        for name, frame in batches:
-            if name not in written:
-                continue
-            if frame.attrs.get(UPDATE_FLAG):
-                yield name, self._move_keys(name, frame)
-            elif name in self.copies:
-                self._learn(name, frame)
-                if name not in self.sent:  # the real rows, once, in place of the sampled ones
-                    self.sent.add(name)
-                    yield name, self.to_send.get(name, self.real[name])
-            else:
-                yield name, self._move_keys(name, self._shape(name, frame))
+        try:
+            for name, frame in batches:
+                if name not in written:
+                    continue
+                if frame.attrs.get(UPDATE_FLAG):
+                    yield name, self._move_keys(name, frame)
+                elif name in self.copies:
+                    self._learn(name, frame)
+                    if name not in self.sent:  # the real rows, once, in place of the sampled ones
+                        self.sent.add(name)
+                        yield name, self.to_send.get(name, self.real[name])
+                else:
+                    yield name, self._move_keys(name, self._shape(name, frame))
+        finally:
+            close = getattr(batches, "close", None)  # stopped early: end the sampler (and its progress) now
+            if close is not None:
+                close()
 
     def _move_keys(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
         """Append mode: this batch's keys and references past the target's largest (a no-op otherwise)."""
@@ -781,6 +786,12 @@ def _prefetch(batches, depth: int = 2) -> Iterator[tuple[str, pd.DataFrame]]:
             q.put(done)
         except BaseException as exc:  # handed to the consumer, which raises it
             q.put(exc)
+        finally:
+            # the consumer stopped (an error, Ctrl-C): end the sampler here and now, so that its progress tasks
+            # close before the run's last line rather than at interpreter exit
+            close = getattr(batches, "close", None)
+            if close is not None:
+                close()
 
     worker = threading.Thread(target=produce, name="dbsynth-sample", daemon=True)
     worker.start()
