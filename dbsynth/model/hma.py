@@ -330,7 +330,9 @@ class HMASynthesizer:
         """Synthetic rows for every table, parent-first, following the frame contract.
 
         Args:
-            scale: size of each root table relative to the source (children follow their parents).
+            scale: size of each root table relative to the source, at least one row at any positive scale when
+                the source has rows (children follow their parents; a child of an empty table gets no rows, or
+                NULL where its key allows).
             num_rows: rows per root table (``{table: n}``, or one int for every root), overriding ``scale``.
 
         Returns:
@@ -351,9 +353,10 @@ class HMASynthesizer:
 
         Every batch of a parent comes before any batch of its children, so the batches can be written (see
         :func:`dbsynth.write`) and freed as they come: memory holds one batch plus, per parent table, its keys
-        and the few figures per row its children are drawn from. Keys stay unique and references valid across
-        batches. A batch of a child holds the children of whole parents, so one parent with more children
-        than ``batch_rows`` makes a larger batch.
+        and the few figures per row its children are drawn from. Keys and unique constraints stay unique and
+        references valid across batches (a unique column that is neither a key nor generated distinct costs
+        8 bytes per row sent, the hashes later batches are checked against). A batch of a child holds the
+        children of whole parents, so one parent with more children than ``batch_rows`` makes a larger batch.
 
         Foreign keys deferred to break a cycle whose parent table comes later are sent at the end as frames
         of the child's primary key and those columns, flagged ``frame.attrs["dbsynth_update"] = True``: the

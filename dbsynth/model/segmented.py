@@ -519,7 +519,9 @@ class SegmentedSynthesizer:
         """Synthetic rows for every table, parent-first, following the frame contract.
 
         Args:
-            scale: size of each root table relative to the source (children follow their parents).
+            scale: size of each root table relative to the source, at least one row at any positive scale when
+                the source has rows (children follow their parents; a child of an empty table gets no rows, or
+                NULL where its key allows).
             num_rows: rows per root table (``{table: n}``, or one int for every root), overriding ``scale``.
 
         Returns:
