@@ -458,6 +458,7 @@ def _reference_keys(table: Table, fk_cols: set[str]) -> list[list[str]]:
     keys += [
         list(u.columns) for u in table.unique_constraints
         if list(u.columns) != list(table.primary_key) and all(c in table.column_names for c in u.columns)
+        and not any(table.column(c).computed for c in u.columns)  # the database computes those: not ours
         and (set(u.columns) <= fk_cols or not tie_break_columns(table, u))
     ]
     return keys
