@@ -129,7 +129,7 @@ def build_schema(
             if fk.ref_table not in metadata.tables:
                 continue
             parent = out[fk.ref_table]
-            name = (fk_names or {}).get((table.name, fk.name), fk.name)
+            name = (fk_names or {}).get((table.name, fk.name or ""), fk.name)
             out[table.name].append_constraint(
                 sa.ForeignKeyConstraint(
                     fk.columns,

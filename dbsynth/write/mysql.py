@@ -168,7 +168,7 @@ def write_mysql(eng: sa.Engine, job: Job) -> None:
     # AUTOCOMMIT: DDL commits anyway; the load opens its own transaction with START TRANSACTION.
     conn = eng.connect().execution_options(isolation_level="AUTOCOMMIT")
     q = conn.dialect.identifier_preparer.quote
-    state = {"staged": False, "swapped": False}
+    state: dict = {"staged": False, "swapped": False}
     try:
         try:
             _session(conn, job)
@@ -203,7 +203,7 @@ def write_mysql(eng: sa.Engine, job: Job) -> None:
                 except sa.exc.DBAPIError:
                     conn.invalidate()
             if isinstance(exc, Exception) and is_lock_timeout(exc) and where.phase == "swap":
-                where.table = _blocked_table(eng, job, state.get("targets", {})) or where.table
+                where.table = _blocked_table(eng, job, state.get("targets") or {}) or where.table
             cleaned = _clean_up(eng, job, state)
             if isinstance(exc, DbsynthError) or not isinstance(exc, Exception) or not _is_driver_error(exc):
                 raise
@@ -222,9 +222,11 @@ def _write_staged(conn: sa.Connection, job: Job, existing: set[str], state: dict
         _refuse_outside_references(conn, job, managed)
     new = {n: _stage(STAGE_NEW, t) for n, t in targets.items()}
     old = {n: _stage(STAGE_OLD, t) for n, t in targets.items()}
-    fk_names = {(t.name, fk.name): _fk_stage(t.name, fk.name) for t in job.metadata for fk in t.foreign_keys}
+    # Unnamed keys stay unnamed: InnoDB names them <table>_ibfk_<n> and renames them with their table.
+    fk_names = {(t.name, fk.name): _fk_stage(t.name, fk.name) for t in job.metadata for fk in t.foreign_keys
+                if fk.name}
     # staging name -> the name the constraint has (or gets) in the target
-    real = {stage: f[:_MAX_IDENT] for (t, f), stage in fk_names.items()}
+    real = {stage: str(f)[:_MAX_IDENT] for (_t, f), stage in fk_names.items()}
     _, staged = build_schema(job.metadata, "mysql", job.deferred, names=new, fk_names=fk_names)
     job.outcome = "the target was left unchanged (the rows went into staging tables, which were dropped)"
     state["staged"] = True
