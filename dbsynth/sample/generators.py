@@ -412,7 +412,7 @@ class KeyGenerator(ColumnGenerator):
             return self._chars(seq - 1, "0123456789abcdef", length, length)
         if self.pattern == "prefix_digits":
             numbers = seq.astype(str)
-            if self.width:
+            if self.width and n:  # numpy's zfill refuses an empty array
                 numbers = np.strings.zfill(numbers, self.width)
             values = np.strings.add(self.prefix, numbers) if self.prefix else numbers
             longest = len(self.prefix) + max(self.width, len(str(start + n)))

@@ -108,6 +108,7 @@ def test_patterned_keys_prefix_and_zero_padding():
     # the prefix keeps its shape (three capitals and a dash), not its letters: it is not stored
     assert out.str.fullmatch(r"[A-Z]{3}-0000(42|43|44)").all() and out.str[4:].tolist() == ["000042", "000043", "000044"]
     assert gen.prefix != "ORD-" and "ORD" not in str(gen.to_dict())
+    assert gen.generate(0, rng(), start=41).empty  # a table sampled empty asks for no keys
 
 
 def test_patterned_keys_raise_when_length_is_too_short():
