@@ -458,3 +458,24 @@ def test_postgres_backend_terminated_mid_load(pg_database, tmp_path, monkeypatch
     else:  # inside the COPY of employee's first batch
         assert err.table == "employee" and "batch 1" in text
     assert target_state(dst) == before
+
+
+# ---- two runs into one target are serialised --------------------------------------------------------------------
+@pytest.mark.parametrize("target", ["postgresql", "mariadb"])
+def test_two_concurrent_loads_into_one_target_are_serialised(targets, target, tmp_path, monkeypatch):
+    dst = targets[target]()
+    md = cycle_meta("mysql" if target == "mariadb" else None)
+    write(cycle_data(), dst, md)
+    marker = tmp_path / "fault"
+    monkeypatch.setenv("DBSYNTH_FAULT_AT", "commit")  # the first run pauses before its commit/swap, locks held
+    monkeypatch.setenv("DBSYNTH_FAULT_MARKER", str(marker))
+    first, box1 = _in_thread(lambda: write(cycle_data(50, offset=100), dst, md, mode="truncate"))
+    _wait_for(marker)
+    second, box2 = _in_thread(lambda: write(cycle_data(70, offset=200), dst, md, mode="truncate", lock_timeout=60))
+    time.sleep(1.5)
+    assert second.is_alive()  # waiting for the first run's locks, not loading beside it
+    marker.with_name("fault.go").write_text("")
+    first.join(60)
+    second.join(60)
+    assert "error" not in box1 and "error" not in box2, (box1.get("error"), box2.get("error"))
+    assert _scalar(dst, "SELECT COUNT(*) FROM employee") == 70 and _scalar(dst, "SELECT MIN(id) FROM employee") == 201
