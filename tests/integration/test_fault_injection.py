@@ -144,6 +144,8 @@ def _check(result: subprocess.CompletedProcess, how: str, before: dict, target: 
     if how == "backend":
         line = result.stderr.strip().splitlines()[-1]
         assert "connection to the target was lost" in line, result.stderr[-2000:]
+        if phase.startswith("copy:"):  # the table whose COPY was cut, and its batch
+            assert f"table '{phase[5:]}'" in line and "batch 1" in line, line
         if phase == "commit" and "COMMIT" in line:
             assert "unknown" in line  # honest: the server may or may not have committed
         else:
@@ -211,6 +213,8 @@ def test_mariadb_target_unchanged(source, frames, mariadb_database, tmp_path, mo
     if how == "backend":
         line = result.stderr.strip().splitlines()[-1]
         assert "connection to the target was lost" in line and "left unchanged" in line, result.stderr[-2000:]
+        if phase.startswith("copy:"):
+            assert f"table '{phase[5:]}'" in line and "batch 1" in line, line
     assert checksum(after) == checksum(before), _diff(before, after)
     if how == "backend" or how == "SIGINT":
         assert staging_tables(target) == []  # the run itself removed them
