@@ -91,9 +91,8 @@ def test_sample_out_checks_the_disk_of_the_directory(tmp_path, capsys, monkeypat
 
 
 def test_estimate_grows_with_the_rows_and_with_what_is_held_whole():
-    from dbsynth.reflect import reflect
-
     from dbsynth.config import resolve_url
+    from dbsynth.reflect import reflect
 
     md = reflect(resolve_url("builtin:chinook"))
     plan = plan_memory("1GB", md)
