@@ -29,6 +29,9 @@ __all__ = [
     "read_tables", "iter_table_chunks", "open_sources", "DbTableSource", "table_clause", "to_frame", "DEFAULT_CHUNK_ROWS",
 ]
 
+#: Bytes per block of the COPY CSV parser: the longest row it can read.
+_COPY_BLOCK_BYTES = 16 << 20
+
 #: Rows fetched per round trip (and per frame of :func:`iter_table_chunks` when not told otherwise).
 DEFAULT_CHUNK_ROWS = 50_000
 
@@ -373,7 +376,10 @@ def _copy_chunks(conn: sa.Connection, table: Table, cols: list[Column], chunk_ro
                 return
             reader = pacsv.open_csv(
                 io.BufferedReader(_CopyStream(itertools.chain([first], blocks)), buffer_size=1 << 20),
-                read_options=pacsv.ReadOptions(column_names=[c.name for c in cols], block_size=1 << 20, use_threads=False),
+                # a block must hold the longest row (pyarrow refuses a row that straddles two blocks): 16 MB
+                # takes the long texts production tables hold for a few MB of parser memory
+                read_options=pacsv.ReadOptions(column_names=[c.name for c in cols], block_size=_COPY_BLOCK_BYTES,
+                                               use_threads=False),
                 # NULL is an unquoted empty field in PostgreSQL's CSV; an empty string is quoted ("")
                 convert_options=pacsv.ConvertOptions(
                     column_types=types, null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=False,
@@ -395,7 +401,13 @@ def _copy_chunks(conn: sa.Connection, table: Table, cols: list[Column], chunk_ro
             if rows or not emitted:
                 tbl = pa.Table.from_batches(pending, schema=pa.schema([(c.name, types[c.name]) for c in cols]))
                 yield _arrow_frame(tbl, cols)
-    except pa.ArrowInvalid:
+    except pa.ArrowInvalid as exc:
+        if "straddl" in str(exc):
+            raise ReflectionError(
+                f"a row is longer than the COPY reader's block of {_COPY_BLOCK_BYTES >> 20} MB",
+                table=table.name,
+                hint="Exclude the long column (exclude in the table's config) or shorten the value in the source.",
+            ) from None
         # pyarrow's message quotes the value: it stays out of the error (it is production data)
         raise ReflectionError(
             "a value could not be read through COPY (for example a timestamp of 'infinity')",

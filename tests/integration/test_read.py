@@ -109,3 +109,17 @@ def test_mariadb_types_reflected_and_read(mariadb_database):
     assert df["at"].dtype == "datetime64[ns]" and df["price"].dtype == "float64"
     assert df["n"].dtype == "Int64"
     assert df["doc"].iloc[0] == {"k": 1}
+
+
+def test_a_ten_megabyte_text_value_reads_through_copy(pg_database):
+    """A row longer than the COPY parser's old 1 MB block was refused as a bad 'infinity' timestamp (issue 14)."""
+    url = pg_database()
+    eng = sa.create_engine(url)
+    with eng.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE doc (id int PRIMARY KEY, body text, n int)")
+        conn.exec_driver_sql("INSERT INTO doc VALUES (1, repeat('x', 10000000), 1), (2, 'short', 2), (3, NULL, 3)")
+    eng.dispose()
+    md = reflect(url, statistics=False)
+    frame = read_tables(url, md)["doc"].sort_values("id")
+    assert frame["body"].str.len().tolist()[:2] == [10_000_000, 5] and frame["body"].isna().tolist() == [False, False, True]
+    assert frame["n"].tolist() == [1, 2, 3]
