@@ -102,7 +102,9 @@ def inspect_cmd(
     diagram: Optional[Path] = typer.Option(
         None, "--diagram", help="Write the FK graph: Mermaid (.mmd/.md) or Graphviz (.dot/.gv)."
     ),
-    schema: Optional[str] = typer.Option(None, "--schema", help="Database schema to read."),
+    schema: Optional[list[str]] = typer.Option(
+        None, "--schema", help="Database schema to read (repeatable; several give tables named schema.table)."
+    ),
     include: Optional[list[str]] = typer.Option(None, "--include", help="Only these tables (repeatable)."),
     exclude: Optional[list[str]] = typer.Option(None, "--exclude", help="Leave these tables out (repeatable)."),
 ) -> None:
@@ -113,7 +115,9 @@ def inspect_cmd(
     if diagram is not None:
         diagram_format(diagram)  # a wrong suffix is bad input: say so before the (slow) reflection
     resolved = resolve_url(url or DEFAULT_URL)
-    metadata = _reflect(resolved, schema=schema, include=include or None, exclude=exclude or None)
+    # one schema stays a plain name, so table names are unqualified as before; several are reflected together
+    schemas = None if not schema else schema[0] if len(schema) == 1 else list(dict.fromkeys(schema))
+    metadata = _reflect(resolved, schema=schemas, include=include or None, exclude=exclude or None)
     typer.echo(summarize(metadata, title=f"Database: {mask_url(resolved)}"), nl=False)
     if json_file is not None:
         metadata.save(json_file)
@@ -235,6 +239,48 @@ def _register_optional_commands() -> None:
 _register_optional_commands()
 
 
+# The app callback's options, with whether each takes a value: see _hoist_global_options.
+_GLOBAL_FLAGS = {"--quiet": False, "-q": False, "--verbose": False, "-v": False, "--show-values": False,
+                 "--log-format": True}
+
+
+def _hoist_global_options(argv: list[str]) -> list[str]:
+    """Move the global options found after the subcommand to before it, so both places work.
+
+    click only parses a group's options before the subcommand name; users write
+    ``dbsynth run --config c.yaml --quiet`` too. No subcommand has an option of these names, so moving them is
+    unambiguous. Values of other options are not inspected (a value equal to ``--quiet`` is not a real case);
+    everything after ``--`` is left alone.
+    """
+    i = 0
+    while i < len(argv):  # skip the global options already before the subcommand
+        token = argv[i]
+        name = token.split("=", 1)[0]
+        if name not in _GLOBAL_FLAGS:
+            break
+        i += 2 if _GLOBAL_FLAGS[name] and "=" not in token else 1
+    if i >= len(argv) or argv[i].startswith("-"):
+        return list(argv)  # no subcommand (or --help): click reports it
+    head, command, rest = list(argv[:i]), argv[i], argv[i + 1 :]
+    moved: list[str] = []
+    kept: list[str] = []
+    j = 0
+    while j < len(rest):
+        token = rest[j]
+        if token == "--":
+            kept.extend(rest[j:])
+            break
+        name = token.split("=", 1)[0]
+        if name in _GLOBAL_FLAGS:
+            takes_value = _GLOBAL_FLAGS[name] and "=" not in token
+            moved.extend(rest[j : j + 2] if takes_value else [token])
+            j += 2 if takes_value else 1
+            continue
+        kept.append(token)
+        j += 1
+    return head + moved + [command] + kept
+
+
 def run_cli(argv: list[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``) and return the exit code.
 
@@ -242,7 +288,8 @@ def run_cli(argv: list[str] | None = None) -> int:
     """
     try:
         # standalone mode: typer prints usage errors and help itself and exits (2 for usage errors)
-        app(args=argv, prog_name="dbsynth", standalone_mode=True)
+        args = _hoist_global_options(sys.argv[1:] if argv is None else list(argv))
+        app(args=args, prog_name="dbsynth", standalone_mode=True)
         return 0
     except SystemExit as exc:
         code = exc.code

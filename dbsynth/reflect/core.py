@@ -158,8 +158,25 @@ def _reflect(conn: sa.Connection, schema, include, exclude, statistics: bool) ->
 
 def _apply_filters(tables: dict[TableKey, str], include, exclude) -> None:
     known = set(tables.values())
-    wanted = list(include) if include is not None else None
-    unwanted = list(exclude or [])
+    # With several schemas the keys are schema.name; a bare name that is unique across them means that table.
+    bare: dict[str, list[str]] = {}
+    for (_, name), key in tables.items():
+        if key != name:
+            bare.setdefault(name, []).append(key)
+
+    def resolve(names) -> list[str]:
+        out: list[str] = []
+        for n in names:
+            if n not in known and len(bare.get(n, ())) > 1:
+                raise ReflectionError(
+                    f"table name '{n}' is in several schemas ({', '.join(sorted(bare[n]))}) in include/exclude: "
+                    "write it as schema.table"
+                )
+            out.append(bare[n][0] if n not in known and n in bare else n)
+        return out
+
+    wanted = resolve(include) if include is not None else None
+    unwanted = resolve(exclude or [])
     unknown = sorted({n for n in (wanted or []) + unwanted if n not in known})
     if unknown:
         raise ReflectionError(

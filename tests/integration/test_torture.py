@@ -592,8 +592,6 @@ def test_smallint_fk_to_integer_key_into_postgresql(pg_torture, pg_database, tmp
     assert dangling(target) == {}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15: `inspect --schema hr --schema sales` silently uses the last "
-                   "schema only (cli/__init__.py:inspect_cmd takes one --schema)")
 def test_inspect_reads_several_schemas(pg_torture, tmp_path):
     out = tmp_path / "meta.json"
     assert cli.run_cli(["--quiet", "inspect", pg_torture, "--schema", "hr", "--schema", "sales",
@@ -602,8 +600,6 @@ def test_inspect_reads_several_schemas(pg_torture, tmp_path):
     assert "product" in text and "staff_history" in text
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15: global options after the subcommand are refused "
-                   "('No such option: --quiet', cli/__init__.py)")
 def test_global_options_after_the_subcommand(sqlite_torture, empty_target, tmp_path):
     cfg = _config(tmp_path, sqlite_torture, empty_target("sqlite"), include=["product"])
     assert cli.run_cli(["run", "--config", str(cfg), "--dry-run", "--quiet"]) == 0
