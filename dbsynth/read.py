@@ -115,6 +115,7 @@ def iter_table_chunks(
 
 def _stream(conn: sa.Connection, query, table: Table, cols: list[Column], chunk_rows: int) -> Iterator[pd.DataFrame]:
     """Run ``query`` through a server-side cursor and yield contract-typed frames of ``cols``."""
+    _register_marker_loaders(conn)
     streaming = conn.execution_options(stream_results=True, yield_per=max(1, chunk_rows))
     try:
         result = streaming.execute(query)
@@ -138,6 +139,30 @@ def _stream(conn: sa.Connection, query, table: Table, cols: list[Column], chunk_
         yield to_frame([], table, cols)
 
 
+def _register_marker_loaders(conn: sa.Connection) -> None:
+    """On psycopg, load 'infinity'/'-infinity' dates and timestamps as that text (psycopg's loaders refuse
+    them: "date too large"); :func:`_datetimes` turns the text into the marker stamps."""
+    if conn.dialect.name != "postgresql":
+        return
+    driver = conn.connection.driver_connection
+    if getattr(driver, "_dbsynth_markers", False):
+        return
+    from psycopg.types import datetime as pgdt
+
+    def marker_loader(base):
+        class Loader(base):  # type: ignore[misc, valid-type]
+            def load(self, data):
+                if bytes(data) in (b"infinity", b"-infinity"):
+                    return bytes(data).decode()
+                return super().load(data)
+        return Loader
+
+    for name, base in (("date", pgdt.DateLoader), ("timestamp", pgdt.TimestampLoader),
+                       ("timestamptz", pgdt.TimestamptzLoader)):
+        driver.adapters.register_loader(name, marker_loader(base))
+    driver._dbsynth_markers = True
+
+
 def to_frame(rows: list, table: Table, columns: list[Column] | None = None) -> pd.DataFrame:
     """Build a contract-typed frame from driver rows (tuples in ``columns`` order, default ``table.columns``)."""
     cols = table.columns if columns is None else columns
@@ -157,6 +182,61 @@ def _narrow(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
     return frame
 
 
+#: Microsecond stamps standing for values no calendar date is: PostgreSQL's 'infinity' and '-infinity' and
+#: MariaDB's zero date '0000-00-00'. They are the extreme ends of datetime64[us] (about year +-290000, past
+#: every date a database holds apart from PostgreSQL's 294247..294276 AD), so they sort where they mean and a
+#: column carrying one keeps it exactly as a point mass (docs/architecture.md, the frame contract).
+INFINITY_US = np.iinfo(np.int64).max
+NEG_INFINITY_US = np.iinfo(np.int64).min + 1
+ZERO_DATE_US = NEG_INFINITY_US + 366 * 86_400 * 10**6  # a year above: apart from -infinity in float seconds too
+MARKERS_US = (INFINITY_US, NEG_INFINITY_US, ZERO_DATE_US)
+_MARKER_TEXT = {"infinity": INFINITY_US, "-infinity": NEG_INFINITY_US}
+_ZERO_DATES = ("0000-00-00", "0000-00-00 00:00:00")
+
+
+def marker_mask(s: pd.Series, marker: int) -> np.ndarray:
+    """Rows of a datetime series that hold ``marker`` (one of :data:`INFINITY_US`, ...)."""
+    if not pd.api.types.is_datetime64_any_dtype(s.dtype):
+        return np.zeros(len(s), dtype=bool)
+    us = s.dt.tz_localize(None) if isinstance(s.dtype, pd.DatetimeTZDtype) else s
+    return us.astype("datetime64[us]").to_numpy().view("int64") == marker
+
+
+def _datetimes(obj: pd.Series, col: Column) -> pd.Series:
+    """Driver dates/timestamps (objects, ISO text, marker text) as datetime64[us] (UTC-aware for timezone
+    columns): microseconds hold years 1..9999 and fractional seconds exactly, where nanoseconds stop at 2262."""
+    markers = {}
+    if len(obj):
+        text = [v.strip().lower() if isinstance(v, str) else "" for v in obj]
+        for word, stamp in _MARKER_TEXT.items():
+            markers[stamp] = np.fromiter((t == word for t in text), dtype=bool, count=len(text))
+        markers[ZERO_DATE_US] = np.fromiter((t.startswith(_ZERO_DATES) for t in text), dtype=bool, count=len(text))
+        hit = np.logical_or.reduce(list(markers.values()))
+        if hit.any():
+            obj = obj.where(~hit, None)
+    if col.timezone:
+        parsed = pd.to_datetime(obj, utc=True, format="ISO8601").astype("datetime64[us, UTC]")
+    else:
+        parsed = pd.to_datetime(obj, format="ISO8601")
+        if isinstance(parsed.dtype, pd.DatetimeTZDtype):  # a tz-aware source column not flagged as such
+            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+        parsed = parsed.astype("datetime64[us]")
+    for stamp, mask in markers.items():
+        if mask.any():
+            parsed = _put_marker(parsed, mask, stamp)
+    return parsed
+
+
+def _put_marker(s: pd.Series, mask: np.ndarray, stamp: int) -> pd.Series:
+    if not mask.any():
+        return s
+    tz = s.dt.tz if isinstance(s.dtype, pd.DatetimeTZDtype) else None
+    raw = (s.dt.tz_localize(None) if tz is not None else s).to_numpy(dtype="datetime64[us]").view("int64").copy()
+    raw[mask] = stamp
+    out = pd.Series(raw.view("datetime64[us]"), index=s.index)
+    return out.dt.tz_localize(tz) if tz is not None else out
+
+
 def _convert(values: list, col: Column) -> pd.Series:
     """One column's driver values -> the dtype the frame contract gives its type family."""
     family = col.type
@@ -168,15 +248,8 @@ def _convert(values: list, col: Column) -> pd.Series:
         return pd.Series(np.array(values, dtype="float64"))
     if family == st.BOOL:
         return pd.Series(pd.array(values, dtype="boolean"))  # also takes MySQL 0/1
-    if family == st.DATE:
-        return pd.to_datetime(obj).astype("datetime64[ns]")
-    if family == st.TIMESTAMP:
-        if col.timezone:
-            return pd.to_datetime(obj, utc=True).astype("datetime64[ns, UTC]")
-        parsed = pd.to_datetime(obj)
-        if isinstance(parsed.dtype, pd.DatetimeTZDtype):  # a tz-aware source column not flagged as such
-            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-        return parsed.astype("datetime64[ns]")
+    if family in (st.DATE, st.TIMESTAMP):
+        return _datetimes(obj, col)
     if family == st.TIME:
         first = next((v for v in values if v is not None), None)
         if isinstance(first, datetime.timedelta):
@@ -317,6 +390,10 @@ _COPY_TYPES = {
 }
 
 
+#: Name prefix of the COPY reader's extra infinity-sign columns (never a frame column).
+_SIGN_PREFIX = "\x00sign:"
+
+
 class _CopyStream(io.RawIOBase):
     """The blocks of a ``COPY ... TO STDOUT`` as a readable file, for pyarrow's streaming CSV reader."""
 
@@ -352,17 +429,25 @@ def _copy_chunks(conn: sa.Connection, table: Table, cols: list[Column], chunk_ro
     clause = table_clause(table)
     name = conn.dialect.identifier_preparer.format_table(clause)
     exprs = []
+    signs = []  # per date/timestamp column, 1/-1 where it holds 'infinity'/'-infinity' (arrow cannot parse them)
     for c in cols:
         e = q(c.name)
+        if c.type in (st.DATE, st.TIMESTAMP):
+            signs.append(f"CASE WHEN {e} = 'infinity' THEN 1 WHEN {e} = '-infinity' THEN -1 END")
+            e = f"CASE WHEN isfinite({e}) THEN {e} END"
         if c.type == st.TIMESTAMP and c.timezone:
             e = f"({e} AT TIME ZONE 'UTC')"
         elif c.type in (st.ENUM, st.UUID):
             e = f"{e}::text"
         exprs.append(e)
+    sign_names = [_SIGN_PREFIX + c.name for c in cols if c.type in (st.DATE, st.TIMESTAMP)]
+    exprs += signs
     order = f" ORDER BY {', '.join(q(c) for c in table.primary_key)}" if table.primary_key else ""
     sql = f"COPY (SELECT {', '.join(exprs)} FROM {name}{order}) TO STDOUT (FORMAT csv)"
     types = {c.name: (pa.timestamp("us") if _COPY_TYPES[c.type] == "timestamp" else pa.type_for_alias(_COPY_TYPES[c.type]))
              for c in cols}
+    types.update({s: pa.int8() for s in sign_names})
+    names = [c.name for c in cols] + sign_names
     cur = conn.connection.driver_connection.cursor()
     # the system allocator, so that what the parser frees goes back with the rest (memory.release); small
     # blocks on one thread: the chunk, not the parser's read-ahead, should be what a pass holds
@@ -372,13 +457,13 @@ def _copy_chunks(conn: sa.Connection, table: Table, cols: list[Column], chunk_ro
             blocks = iter(copy)
             first = next(blocks, None)
             if first is None:  # an empty table: pyarrow refuses an empty CSV file
-                yield _arrow_frame(pa.Table.from_batches([], schema=pa.schema([(c.name, types[c.name]) for c in cols])), cols)
+                yield _arrow_frame(pa.Table.from_batches([], schema=pa.schema([(n, types[n]) for n in names])), cols)
                 return
             reader = pacsv.open_csv(
                 io.BufferedReader(_CopyStream(itertools.chain([first], blocks)), buffer_size=1 << 20),
                 # a block must hold the longest row (pyarrow refuses a row that straddles two blocks): 16 MB
                 # takes the long texts production tables hold for a few MB of parser memory
-                read_options=pacsv.ReadOptions(column_names=[c.name for c in cols], block_size=_COPY_BLOCK_BYTES,
+                read_options=pacsv.ReadOptions(column_names=names, block_size=_COPY_BLOCK_BYTES,
                                                use_threads=False),
                 # NULL is an unquoted empty field in PostgreSQL's CSV; an empty string is quoted ("")
                 convert_options=pacsv.ConvertOptions(
@@ -399,7 +484,7 @@ def _copy_chunks(conn: sa.Connection, table: Table, cols: list[Column], chunk_ro
                     rest = tbl.slice(chunk_rows)
                     pending, rows, emitted = rest.to_batches(), rest.num_rows, True
             if rows or not emitted:
-                tbl = pa.Table.from_batches(pending, schema=pa.schema([(c.name, types[c.name]) for c in cols]))
+                tbl = pa.Table.from_batches(pending, schema=pa.schema([(n, types[n]) for n in names]))
                 yield _arrow_frame(tbl, cols)
     except pa.ArrowInvalid as exc:
         if "straddl" in str(exc):
@@ -430,8 +515,15 @@ def _arrow_frame(tbl, cols: list[Column]) -> pd.DataFrame:
         elif c.type in (st.FLOAT, st.DECIMAL):
             data[c.name] = pd.Series(arr.to_numpy(zero_copy_only=False), dtype="float64")
         elif c.type in (st.DATE, st.TIMESTAMP):
-            s = pd.Series(arr.to_pandas(), dtype="datetime64[ns]") if arr.num_chunks else pd.Series([], dtype="datetime64[ns]")
-            data[c.name] = s.dt.tz_localize("UTC").astype("datetime64[ns, UTC]") if c.timezone else s
+            import pyarrow as pa
+
+            us = arr.cast(pa.timestamp("us")) if arr.num_chunks else None
+            s = pd.Series(us.to_numpy(), dtype="datetime64[us]") if us is not None else pd.Series([], dtype="datetime64[us]")
+            sign = tbl.column(_SIGN_PREFIX + c.name).to_numpy(zero_copy_only=False) if arr.num_chunks else None
+            if sign is not None:
+                s = _put_marker(s, sign == 1, INFINITY_US)
+                s = _put_marker(s, sign == -1, NEG_INFINITY_US)
+            data[c.name] = s.dt.tz_localize("UTC") if c.timezone else s
         else:
             s = pd.Series(arr.to_pandas(), dtype=object) if arr.num_chunks else pd.Series([], dtype=object)
             data[c.name] = s.where(s.notna(), None)

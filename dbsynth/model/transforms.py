@@ -52,8 +52,11 @@ def _to_seconds(s: pd.Series, column: Column) -> np.ndarray:
         txt = s.map(lambda t: t.isoformat() if isinstance(t, dt.time) else t, na_action="ignore")
         return pd.to_timedelta(txt.astype("object"), errors="coerce").dt.total_seconds().to_numpy(float)
     ts = pd.to_datetime(s, errors="coerce", utc=True)
-    # pandas 3 may pick a resolution other than ns: divide a timedelta instead of reading raw int64
-    return ((ts - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)).to_numpy(dtype=float, na_value=np.nan)
+    # microseconds (the frame contract's unit) hold years 1..9999 and the marker stamps; ns stop at 2262
+    us = ts.dt.tz_localize(None).to_numpy(dtype="datetime64[us]").view("int64")
+    out = us / 1e6
+    out[us == np.iinfo(np.int64).min] = np.nan  # NaT
+    return out
 
 
 def _labels_to_json(values: list) -> list:
@@ -387,7 +390,7 @@ def inverse_transform(
             x = np.floor(x / _DAY) * _DAY
         if column.type in (st.DATE, st.TIMESTAMP) and np.all(np.abs(x[~np.isnan(x)]) < _MAX_SECONDS):
             return _timestamps(column, x)
-        ts = pd.to_datetime(pd.Series(x * 1e9).round(), unit="ns", utc=True)
+        ts = pd.to_datetime(pd.Series(x * 1e6).round(), unit="us", utc=True)
         return cast(column, ts)
     if column.type == st.INTEGER and np.all(np.abs(x[~np.isnan(x)]) < 2.0**63):
         # numpy, not pandas' to_numeric/round/astype: this runs for every integer column of every batch
@@ -398,23 +401,31 @@ def inverse_transform(
     return cast(column, pd.Series(x))
 
 
-# Seconds from the epoch that nanoseconds in an int64 can hold (about 292 years each way).
-_MAX_SECONDS = 9.2e9
+# Seconds from the epoch that microseconds in an int64 can hold (about 292000 years each way), markers included.
+_MAX_SECONDS = 9.3e12
 
 
 def _timestamps(column: Column, x: np.ndarray) -> pd.Series:
-    """Float epoch seconds (NaN: NULL) as the frame contract's datetime64[ns] of a DATE or TIMESTAMP column,
-    in numpy: the same values as ``cast(column, pd.to_datetime(x * 1e9, unit="ns", utc=True))``."""
+    """Float epoch seconds (NaN: NULL) as the frame contract's datetime64[us] of a DATE or TIMESTAMP column.
+
+    Values within a second of a marker stamp (infinity, -infinity, the zero date: dbsynth.read.MARKERS_US) are
+    that marker exactly: float seconds out there are only exact to a millisecond, and a marker is a point
+    mass the model keeps, never a date near it."""
+    from ..read import MARKERS_US
+
     null = np.isnan(x)
-    ns = np.round(np.where(null, 0.0, x) * 1e9).astype(np.int64)
+    f = np.clip(np.where(null, 0.0, x), -9.2233720368547e12, 9.2233720368547e12)
+    us = np.round(f * 1e6).astype(np.int64)
     if column.type == st.DATE:
-        ns = ns // _DAY_NS * _DAY_NS
-    ns[null] = np.iinfo(np.int64).min  # NaT
-    out = pd.Series(ns.view("datetime64[ns]"))
+        us = us // _DAY_US * _DAY_US
+    for m in MARKERS_US:
+        us[np.abs(f - m / 1e6) < 1.0] = m
+    us[null] = np.iinfo(np.int64).min  # NaT
+    out = pd.Series(us.view("datetime64[us]"))
     return out.dt.tz_localize("UTC") if column.timezone else out
 
 
-_DAY_NS = 86_400 * 10**9
+_DAY_US = 86_400 * 10**6
 
 
 def _take_labels(column: Column, labels: np.ndarray, idx: np.ndarray) -> pd.Series:
@@ -473,7 +484,7 @@ def cast(column: Column, s: pd.Series) -> pd.Series:
                 ts = ts.dt.floor("D")
             if not column.timezone:
                 ts = ts.dt.tz_localize(None)
-            return ts.astype("datetime64[ns, UTC]" if column.timezone else "datetime64[ns]")
+            return ts.astype("datetime64[us, UTC]" if column.timezone else "datetime64[us]")
         if t in (st.STRING, st.ENUM, st.UUID):
             arr = s.to_numpy(dtype=object, copy=True)
             null = pd.isna(arr)

@@ -23,7 +23,7 @@ def test_pagila_frames_follow_the_contract(pg_dataset):
     assert list(film.columns) == md.table("film").column_names
     assert len(film) == 1000 and film["film_id"].dtype == "int64" and film["film_id"].is_monotonic_increasing
     assert film["rental_rate"].dtype == "float64"
-    assert film["last_update"].dtype == "datetime64[ns, UTC]"
+    assert film["last_update"].dtype == "datetime64[us, UTC]"
     assert isinstance(film["special_features"].dropna().iloc[0], list)
     assert set(film["rating"].dropna()) <= {"G", "PG", "PG-13", "R", "NC-17"}
     payment = frames["payment"]
@@ -54,8 +54,8 @@ def test_nullable_ints_uuid_dates_json(pg_database):
     df = read_tables(url, md)["t"]
     assert df["n"].dtype == "Int64" and df["n"].isna().tolist() == [True, False]
     assert df["u"].iloc[0] == "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11" and pd.isna(df["u"].iloc[1])
-    assert df["d"].dtype == "datetime64[ns]" and df["d"].iloc[0] == pd.Timestamp("2024-02-29")
-    assert df["ts"].dtype == "datetime64[ns]"
+    assert df["d"].dtype == "datetime64[us]" and df["d"].iloc[0] == pd.Timestamp("2024-02-29")
+    assert df["ts"].dtype == "datetime64[us]"
     assert df["j"].iloc[0] == {"a": [1]}
     assert df["price"].tolist()[0] == 12.5
     assert df["ok"].dtype == "boolean"
@@ -73,7 +73,7 @@ def test_chunks_are_bounded_and_complete(chinook_sqlite, mariadb_dataset):
         assert sizes == [1000, 1000, 1000, 503]
         frames = read_tables(url, md, tables=["Track", "Invoice"])
         assert frames["Track"]["TrackId"].is_unique and len(frames["Track"]) == 3503
-        assert frames["Invoice"]["InvoiceDate"].dtype == "datetime64[ns]"
+        assert frames["Invoice"]["InvoiceDate"].dtype == "datetime64[us]"
         assert frames["Invoice"]["Total"].dtype == "float64"
         assert frames["Track"]["Composer"].isna().any()
 
@@ -106,7 +106,7 @@ def test_mariadb_types_reflected_and_read(mariadb_database):
     df = read_tables(url, md)["item"]
     assert df["flag"].tolist() == [True, False] and df["size"].tolist() == ["M", "S"]
     assert df["dur"].iloc[0] == datetime.time(1, 30) and pd.isna(df["dur"].iloc[1])
-    assert df["at"].dtype == "datetime64[ns]" and df["price"].dtype == "float64"
+    assert df["at"].dtype == "datetime64[us]" and df["price"].dtype == "float64"
     assert df["n"].dtype == "Int64"
     assert df["doc"].iloc[0] == {"k": 1}
 

@@ -43,12 +43,12 @@ def test_categorical_round_trip_and_null_label():
 def test_datetime_date_time_round_trip():
     ts = pd.Series(pd.to_datetime(["2020-01-01 10:00:00", "2021-06-01 12:30:15", None]))
     out = _roundtrip(Column("t", "timestamp", "datetime"), ts)
-    assert out.dtype == "datetime64[ns]"
+    assert out.dtype == "datetime64[us]"
     assert out.iloc[:2].tolist() == ts.iloc[:2].tolist() and pd.isna(out.iloc[2])
     times = pd.Series([dt.time(1, 2, 3), dt.time(23, 0, 0)])
     assert _roundtrip(Column("h", "time", "datetime"), times).tolist() == times.tolist()
     tz = pd.Series(pd.to_datetime(["2020-01-01 10:00:00+00:00"], utc=True))
-    assert str(_roundtrip(Column("z", "timestamp", "datetime", timezone=True), tz).dtype) == "datetime64[ns, UTC]"
+    assert str(_roundtrip(Column("z", "timestamp", "datetime", timezone=True), tz).dtype) == "datetime64[us, UTC]"
 
 
 def test_constant_and_all_null_columns():
