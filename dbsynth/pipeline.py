@@ -69,6 +69,8 @@ class Plan:
     """Whether the model would be (re)fitted."""
     refit_reason: str
     model_path: str | None
+    warnings: list[str] = field(default_factory=list)
+    """What the run would warn about (foreign keys to tables not cloned, ...)."""
 
     def render(self) -> str:
         """The plan as readable text."""
@@ -89,6 +91,7 @@ class Plan:
             lines.extend(f"  {d}" for _, d in deferred)
         else:
             lines.append("cycles: none")
+        lines.extend(f"warning: {w}" for w in self.warnings)
         return "\n".join(lines) + "\n"
 
 
@@ -251,6 +254,7 @@ def prepare(cfg: Config, source: Metadata) -> _Prepared:
     modes = {name: cfg.table(name).mode for name in source.tables}
     kept = [n for n, m in modes.items() if m != "skip"]
     written = source.subset(kept)
+    warnings.extend(_outside_keys(written, source, modes))
     for name, tcfg in cfg.tables.items():
         if name not in written.tables:
             continue
@@ -302,6 +306,53 @@ def prepare(cfg: Config, source: Metadata) -> _Prepared:
         if tcfg.rows is not None and modes.get(name) == "copy":
             warnings.append(f"table '{name}': rows ignored, the table is copied")
     return _Prepared(cfg, source, written, modelled, modes, warnings)
+
+
+def _outside_keys(written: Metadata, source: Metadata, modes: dict[str, str]) -> list[str]:
+    """Model the columns of foreign keys whose parent is not cloned as plain values; one warning per such key.
+
+    No such key is created in the target (its parent is not there). A nullable one is written NULL (a value
+    would point at nothing); a NOT NULL one keeps modelled values of the column, as plain numbers or labels;
+    a copied table keeps its values. Key columns of the table itself (primary key, unique, a kept foreign key)
+    stay keys. Changes ``written`` in place.
+    """
+    out = []
+    for table in written:
+        keys = set(table.primary_key) | {c for fk in table.foreign_keys for c in fk.columns}
+        keys |= {c for uc in table.unique_constraints for c in uc.columns}
+        for fk in table.outside_foreign_keys:
+            cols = [c for c in fk.columns if table.has_column(c)]
+            for c in cols:
+                col = table.column(c)
+                if c in keys or col.sdtype != st.ID:
+                    continue
+                # generated as keys, 300 rows would need 300 distinct values the column's type may not hold
+                if col.type == st.INTEGER:
+                    col.sdtype = st.NUMERICAL
+                elif col.type == st.STRING:
+                    col.sdtype = st.CATEGORICAL
+            mode = modes[table.name]
+            many = len(cols) > 1
+            them = f"its column{'s' if many else ''} {', '.join(cols)}"
+            are = "are" if many else "is"
+            if mode == "copy":
+                what = f"{them} {'keep' if many else 'keeps'} the source's values"
+            elif mode == "empty":
+                what = "the table is written empty"
+            elif table.fk_is_nullable(fk):
+                what = f"{them} {are} written NULL"
+            else:
+                what = f"{them} {are} NOT NULL, so {'they are' if many else 'it is'} sampled as plain values"
+            if fk.ref_table in source.tables:  # skipped by mode
+                todo = f"set tables.{fk.ref_table}.mode to copy or synthesize"
+            else:
+                todo = f"add '{fk.ref_table}' to the cloned tables (source.include, source.exclude, source.schema)"
+            name = f" '{fk.name}'" if fk.name else ""
+            out.append(
+                f"table '{table.name}', foreign key{name} refers to '{fk.ref_table}', which is not cloned: {what}, "
+                f"with no foreign key in the target; {todo} to keep the reference"
+            )
+    return out
 
 
 def _num_rows(prep: _Prepared) -> dict[str, int]:
@@ -401,6 +452,7 @@ def _plan(prep: _Prepared, refit: bool, reason: str) -> Plan:
         refit=refit,
         refit_reason=reason,
         model_path=cfg.model.path,
+        warnings=list(prep.warnings),
     )
 
 
@@ -731,6 +783,12 @@ class _Shaper:
         cfg = self.prep.cfg
         table = self.prep.written.tables[name]
         frame = frame.copy()
+        if self.prep.modes[name] == "synthesize":
+            for fk in table.outside_foreign_keys:  # the parent is not cloned: a value would point at nothing
+                if table.fk_is_nullable(fk):
+                    for c in fk.columns:
+                        if c in frame.columns:
+                            frame[c] = None
         for fk in table.foreign_keys:
             if fk.ref_table in self.empties:
                 for c in fk.columns:

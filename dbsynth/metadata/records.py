@@ -133,6 +133,10 @@ class Table:
     """Primary-key columns (empty: no primary key; several: a composite key)."""
     foreign_keys: list[ForeignKey] = field(default_factory=list)
     """Foreign keys from this table to its parents."""
+    outside_foreign_keys: list[ForeignKey] = field(default_factory=list)
+    """Foreign keys to tables that are not in this metadata (left out by include/exclude or ``mode: skip``, or in
+    a schema not read); ``ref_table`` is the parent as the source names it. Never created in a target: kept so
+    that a run can say what becomes of their columns."""
     unique_constraints: list[UniqueConstraint] = field(default_factory=list)
     """UNIQUE constraints other than the primary key."""
     check_constraints: list[CheckConstraint] = field(default_factory=list)
@@ -315,11 +319,12 @@ class Metadata:
         return Metadata.from_dict(self.to_dict())
 
     def subset(self, names: list[str]) -> "Metadata":
-        """A copy holding only ``names``; foreign keys to tables left out are dropped."""
+        """A copy holding only ``names``; foreign keys to tables left out move to ``outside_foreign_keys``."""
         keep = set(names)
         out = self.copy()
         out.tables = {n: t for n, t in out.tables.items() if n in keep}
         for t in out.tables.values():
+            t.outside_foreign_keys += [fk for fk in t.foreign_keys if fk.ref_table not in keep]
             t.foreign_keys = [fk for fk in t.foreign_keys if fk.ref_table in keep]
         return out
 

@@ -137,7 +137,9 @@ def _reflect(conn: sa.Connection, schema, include, exclude, statistics: bool) ->
             for info in columns.get(k, []):
                 table.columns.append(_column(info, dialect))
             _sqlite_rowid_autoincrement(table, dialect.name)
-            table.foreign_keys = _foreign_keys(fks.get(k, []), sch, tables, partition_parent, default_schema)
+            table.foreign_keys, table.outside_foreign_keys = _foreign_keys(
+                fks.get(k, []), sch, tables, partition_parent, default_schema, multi
+            )
             table.unique_constraints = _uniques(uniques.get(k, []), indexes.get(k, []), table.primary_key)
             table.check_constraints = [
                 CheckConstraint(sqltext=str(c["sqltext"]), name=c.get("name")) for c in checks.get(k, [])
@@ -284,23 +286,33 @@ def _fks_with_partitions(insp, sch, names, partition_parent, default_schema) -> 
     return fks
 
 
-def _foreign_keys(items: list[dict], sch, tables: dict[TableKey, str], partition_parent, default_schema) -> list[ForeignKey]:
+def _foreign_keys(
+    items: list[dict], sch, tables: dict[TableKey, str], partition_parent, default_schema, multi: bool
+) -> tuple[list[ForeignKey], list[ForeignKey]]:
+    """The foreign keys to reflected tables, and those to tables left out (named as the source names them)."""
     out: list[ForeignKey] = []
+    outside: list[ForeignKey] = []
     seen: set[tuple] = set()
     known = {(s or default_schema, n): k for (s, n), k in tables.items()}
     for fk in items:
         target = (fk.get("referred_schema") or sch or default_schema, fk["referred_table"])
         # a key pointing at one partition points, for our purposes, at the partitioned table
-        ref = known.get(partition_parent.get(target, target))
-        if ref is None:  # the parent was excluded (or lives in a schema not reflected): not ours to keep
-            continue
+        target = partition_parent.get(target, target)
+        ref = known.get(target)
+        if ref is None:
+            # the parent was excluded (or lives in a schema not reflected): kept aside so the run can say so
+            same_schema = target[0] == (sch or default_schema) and not multi
+            ref = target[1] if same_schema else f"{target[0]}.{target[1]}"
+            dest = outside
+        else:
+            dest = out
         cols, ref_cols = list(fk["constrained_columns"]), list(fk["referred_columns"])
         sig = (tuple(cols), ref, tuple(ref_cols))
         if sig in seen:  # the same key declared on the parent and each partition
             continue
         seen.add(sig)
         opts = fk.get("options") or {}
-        out.append(
+        dest.append(
             ForeignKey(
                 columns=cols,
                 ref_table=ref,
@@ -310,7 +322,7 @@ def _foreign_keys(items: list[dict], sch, tables: dict[TableKey, str], partition
                 deferrable=bool(opts.get("deferrable")),
             )
         )
-    return out
+    return out, outside
 
 
 def _uniques(constraints: list[dict], indexes: list[dict], pk: list[str]) -> list[UniqueConstraint]:
