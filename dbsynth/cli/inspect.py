@@ -68,6 +68,11 @@ def summarize(metadata: Metadata, *, title: str | None = None) -> str:
             lines.append(f"  unique ({', '.join(uc.columns)})")
         for fk in table.foreign_keys:
             lines.append(f"  FK ({', '.join(fk.columns)}) -> {fk.ref_table}({', '.join(fk.ref_columns)})")
+        for fk in table.outside_foreign_keys:  # said here too, so a user sees it before a run warns
+            lines.append(
+                f"  FK ({', '.join(fk.columns)}) -> {fk.ref_table}({', '.join(fk.ref_columns)})  "
+                "not read: outside the tables and schemas asked for"
+            )
     lines.append("")
     lines.append(f"Relationships: {len(graph.edges)}")
     for edge in graph.edges:

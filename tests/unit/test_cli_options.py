@@ -84,3 +84,20 @@ def test_bare_names_pick_the_one_table_of_that_name_across_schemas():
 def test_a_bare_name_in_several_schemas_is_refused():
     with pytest.raises(ReflectionError, match=r"'store' is in several schemas .*schema\.table"):
         _apply_filters(_tables(), ["store"], None)
+
+
+def test_inspect_lists_foreign_keys_to_tables_not_read(monkeypatch, capsys):
+    from dbsynth.metadata import ForeignKey
+
+    def reflect(url, **kwargs):
+        md = Metadata(dialect="sqlite")
+        md.add_table(Table("orders", columns=[Column("id", "integer", "id", nullable=False),
+                                              Column("store_id", "integer", "id")], primary_key=["id"],
+                           outside_foreign_keys=[ForeignKey(["store_id"], "hr.store", ["store_id"])]))
+        return md
+
+    monkeypatch.setattr(cli, "_reflect", reflect)
+    assert cli.run_cli(["inspect", "sqlite://"]) == 0
+    assert "FK (store_id) -> hr.store(store_id)  not read: outside the tables and schemas asked for" in (
+        capsys.readouterr().out
+    )
