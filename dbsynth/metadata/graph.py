@@ -3,7 +3,10 @@
 Edges point from parent to child (the referenced table to the referencing one), so a topological order is
 parent-first: the order to sample and write in. Foreign keys that would close a cycle (self-references and
 multi-table cycles such as store <-> staff) are *deferred*: written as NULL, then filled after both sides
-exist. Only nullable foreign keys can be deferred; a cycle made only of NOT NULL keys is an error.
+exist. A cycle made only of NOT NULL keys (store.manager_staff_id <-> staff.store_id) is broken at one of
+them too, marked ``not_null``: its child's rows are then sent with the key already filled, after the parent's
+rows, and the writer loads with foreign-key checks off until every row exists (then checks them by SQL).
+A NOT NULL self-reference stays an error (no row could be inserted first).
 """
 
 from __future__ import annotations
@@ -50,10 +53,14 @@ class DeferredEdge:
     """``self-reference`` or ``cycle``."""
     cycle: tuple[str, ...] = ()
     """The tables of the cycle it breaks (for ``cycle``)."""
+    not_null: bool = False
+    """True when the key's columns are NOT NULL: its rows cannot be written with the key NULL first."""
 
     def describe(self) -> str:
         """A line for ``dbsynth inspect``."""
         why = "self-reference" if self.reason == SELF_REFERENCE else "cycle " + " -> ".join(self.cycle)
+        if self.not_null:
+            return f"{self.edge.describe()}: NOT NULL, loaded with foreign-key checks deferred ({why})"
         return f"{self.edge.describe()}: filled after insert ({why})"
 
 
@@ -64,7 +71,7 @@ class FKGraph:
         metadata: the tables; foreign keys to tables not in it are ignored.
 
     Raises:
-        CycleError: when a cycle has no nullable foreign key to break it at.
+        CycleError: for a NOT NULL self-reference.
     """
 
     def __init__(self, metadata: Metadata) -> None:
@@ -115,18 +122,16 @@ class FKGraph:
             if cycle is None:
                 return deferred
             tables = tuple(u for u, _, _ in cycle)
-            candidates = [
-                work.edges[u, v, k]["edge"] for u, v, k in cycle if self._nullable(work.edges[u, v, k]["edge"])
-            ]
-            if not candidates:
-                names = ", ".join(work.edges[u, v, k]["edge"].describe() for u, v, k in cycle)
-                raise CycleError(
-                    f"foreign-key cycle {' -> '.join(tables + tables[:1])} has no nullable foreign key ({names})",
-                    hint="Make one of these columns nullable, or exclude one of the tables.",
-                )
-            chosen = min(candidates, key=lambda e: (e.child, e.name))
+            edges = [work.edges[u, v, k]["edge"] for u, v, k in cycle]
+            nullable = [e for e in edges if self._nullable(e)]
+            if nullable:
+                chosen = min(nullable, key=lambda e: (e.child, e.name))
+            else:
+                # every key NOT NULL: break at the child with the fewest rows (its rows wait in memory until
+                # the parent is sampled), ties by name, so the same schema always breaks at the same key
+                chosen = min(edges, key=lambda e: (self.metadata.tables[e.child].row_count or 0, e.child, e.name))
             work.remove_edge(chosen.parent, chosen.child, key=chosen.name)
-            deferred.append(DeferredEdge(chosen, CYCLE, tables))
+            deferred.append(DeferredEdge(chosen, CYCLE, tables, not_null=not nullable))
 
     @staticmethod
     def _first_cycle(graph: nx.MultiDiGraph):
@@ -165,6 +170,11 @@ class FKGraph:
     def deferred_for(self, table: str) -> list[DeferredEdge]:
         """Deferred foreign keys owned by ``table``."""
         return [d for d in self.deferred if d.edge.child == table]
+
+    def held(self) -> set[str]:
+        """Tables owning a NOT NULL cycle-breaking key: samplers send their rows after every other table's rows,
+        with the key filled, instead of NULL first and an update later."""
+        return {d.edge.child for d in self.deferred if d.not_null}
 
     def is_deferred(self, table: str, fk: ForeignKey) -> bool:
         """True when ``fk`` of ``table`` is filled after insert."""

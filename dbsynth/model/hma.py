@@ -396,6 +396,10 @@ class HMASynthesizer:
             order = [t for t in order if t in only]
         keep_cols = _refs_kept_columns(self.metadata, graph)
         done: dict[str, _Sampled] = {}
+        # tables with a NOT NULL cycle-breaking key: rows kept whole until the key's parent exists (small tables,
+        # the graph breaks such a cycle at the smallest one), then sent with the key filled
+        held_tables = graph.held()
+        held: dict[str, list[pd.DataFrame]] = {}
         for t in order:
             frames: list[pd.DataFrame] = []
             exts: list[dict[str, np.ndarray]] = []
@@ -405,7 +409,10 @@ class HMASynthesizer:
                     frames.append(frame[keep_cols[t]] if batch_rows is not None else frame)
                     exts.append({k: v.astype(np.float32) if batch_rows is not None else v for k, v in ext.items()})
                     task.advance(len(frame))
-                    yield t, frame
+                    if t in held_tables:
+                        held.setdefault(t, []).append(frame)
+                    else:
+                        yield t, frame
             kept = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
             ext = {k: np.concatenate([e[k] for e in exts]) for k in (exts[0] if exts else {})}
             done[t] = _Sampled(kept, ext)
@@ -415,7 +422,7 @@ class HMASynthesizer:
             for p in list(done):  # a parent whose children are all sampled keeps only its keys
                 if all(e.child in done or e.child not in order for e in graph.children(p)):
                     done[p].ext = {}
-        yield from self._deferred_updates(models, graph, done, batch_rows)
+        yield from self._deferred_updates(models, graph, done, batch_rows, held)
 
     def _table_batches(self, t, models, graph, done, scale, num_rows, forced_root, batch_rows):
         """The batches of one table: ``(frame, extension columns)``, drawn parent by parent.
@@ -610,10 +617,17 @@ class HMASynthesizer:
         refs = _capped_refs(len(frame), len(pframe), spec["null_share"], spec.get("count_max"), rng, used)
         self._set_refs(frame, fk, pframe, refs)
 
-    def _deferred_updates(self, models, graph, done, batch_rows) -> Iterator[tuple[str, pd.DataFrame]]:
-        """Cycle-breaking references whose parent table came after the child: one update frame per batch."""
+    def _deferred_updates(self, models, graph, done, batch_rows, held=None) -> Iterator[tuple[str, pd.DataFrame]]:
+        """Cycle-breaking references whose parent table came after the child: one update frame per batch.
+        Tables in ``held`` (a NOT NULL such reference) are sent here whole as rows, the NOT NULL keys filled."""
+        held = held or {}
         order = list(done)
-        for d in graph.deferred:
+        whole = {t: pd.concat(fs, ignore_index=True) for t, fs in held.items() if t in done}
+        # NOT NULL keys first, into the held rows; then those rows; then the updates of nullable keys
+        for d in sorted(graph.deferred, key=lambda d: not d.not_null):
+            if not d.not_null and whole:
+                yield from _held_batches(whole, batch_rows)
+                whole = {}
             e = d.edge
             if e.child == e.parent or e.child not in done or e.parent not in done:
                 continue
@@ -622,6 +636,15 @@ class HMASynthesizer:
             child = self.metadata.tables[e.child]
             keys = done[e.child].frame
             spec = models[e.child]["deferred"].get(e.name, {"null_share": 1.0})
+            if d.not_null:
+                spec = {**spec, "null_share": 0.0}
+            if d.not_null and e.child in whole:
+                # the rows themselves wait for this: fill the key in them (same draws as an update would take)
+                upd = whole[e.child][child.primary_key].copy()
+                self._fill_deferred_batch(upd, e.fk, spec, done[e.parent].frame, self._rng("deferred", e.name))
+                for c in e.fk.columns:
+                    whole[e.child][c] = upd[c].to_numpy()
+                continue
             upd = keys[child.primary_key].copy()
             self._fill_deferred_batch(upd, e.fk, spec, done[e.parent].frame, self._rng("deferred", e.name))
             step = batch_rows or max(len(upd), 1)
@@ -629,6 +652,7 @@ class HMASynthesizer:
                 part = upd.iloc[lo : lo + step].reset_index(drop=True)
                 part.attrs[UPDATE_FLAG] = True
                 yield e.child, part
+        yield from _held_batches(whole, batch_rows)
 
     def _cap_overlapping(self, frame, table, m, link, done, rng, prior: dict | None = None) -> np.ndarray | None:
         """Children per parent within the observed maximum for keys nested in a wider one (see
@@ -721,3 +745,11 @@ class HMA1(HMASynthesizer):
                 pn = max(models[fk.ref_table]["n_rows"], 1)
                 for c in fk.columns:
                     frame[c] = pd.Series(rng.integers(1, pn + 1, len(frame)), dtype="int64")
+
+
+def _held_batches(whole: dict[str, pd.DataFrame], batch_rows: int | None) -> Iterator[tuple[str, pd.DataFrame]]:
+    """The rows of tables held back for a NOT NULL cycle-breaking key, now filled, as insert batches."""
+    for t, frame in whole.items():
+        step = batch_rows or max(len(frame), 1)
+        for lo in range(0, max(len(frame), 1), step):
+            yield t, frame.iloc[lo : lo + step].reset_index(drop=True)

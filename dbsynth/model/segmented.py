@@ -573,6 +573,9 @@ class SegmentedSynthesizer:
         keep_cols = _refs.kept_columns(self.metadata, graph)
         frames: dict[str, pd.DataFrame] = {}  # of tables already out: what later tables refer to
         segs: dict[str, np.ndarray] = {}
+        # tables owning a NOT NULL cycle-breaking key: sent whole after every other table, the key filled
+        held_tables = graph.held()
+        held: dict[str, pd.DataFrame] = {}
         for t in order:
             with self._task("sample", t, None) as task:
                 frame, segs[t] = self._sample_table(t, models, graph, frames, segs, scale, num_rows)
@@ -582,24 +585,36 @@ class SegmentedSynthesizer:
                         spec = models[t]["deferred"].get(e.name, {"null_share": 1.0})
                         _refs.fill_deferred_edge(e, spec, frame, frame if e.parent == t else frames[e.parent], self.seed)
                 task.advance(len(frame))
-            if batch_rows is None:
+            if t in held_tables:
+                held[t] = frame
+            elif batch_rows is None:
                 yield t, frame
             else:
                 for lo in range(0, max(len(frame), 1), batch_rows):
                     yield t, frame.iloc[lo: lo + batch_rows].reset_index(drop=True)
             frames[t] = frame if batch_rows is None else frame[keep_cols[t]]
-        for d in graph.deferred:  # cycles closed by a table sampled after the child: sent as updates
+        # NOT NULL keys first, filled into the held rows, which then go out; then nullable keys as updates
+        for d in sorted(graph.deferred, key=lambda d: not d.not_null):
             e = d.edge
+            if not d.not_null and held:
+                yield from _held_batches(held, batch_rows)
+                held = {}
             if e.parent == e.child or order.index(e.parent) < order.index(e.child):
                 continue
+            spec = models[e.child]["deferred"].get(e.name, {"null_share": 1.0})
+            if d.not_null:
+                spec = {**spec, "null_share": 0.0}
+            if d.not_null and e.child in held:
+                _refs.fill_deferred_edge(e, spec, held[e.child], frames[e.parent], self.seed)
+                continue
             upd = frames[e.child][self.metadata.tables[e.child].primary_key].copy()
-            _refs.fill_deferred_edge(e, models[e.child]["deferred"].get(e.name, {"null_share": 1.0}), upd,
-                                     frames[e.parent], self.seed)
+            _refs.fill_deferred_edge(e, spec, upd, frames[e.parent], self.seed)
             step = batch_rows or max(len(upd), 1)
             for lo in range(0, max(len(upd), 1), step):
                 part = upd.iloc[lo: lo + step].reset_index(drop=True)
                 part.attrs[UPDATE_FLAG] = True
                 yield e.child, part
+        yield from _held_batches(held, batch_rows)
 
     def _sample_table(self, t, models, graph, frames, segs, scale, num_rows) -> tuple[pd.DataFrame, np.ndarray]:
         table = self.metadata.tables[t]
@@ -722,3 +737,13 @@ class SegmentedSynthesizer:
         if not isinstance(syn, cls):
             raise ModelFileError(f"'{Path(path).name}' holds a {type(syn).__name__}, not a {cls.__name__}")
         return syn
+
+
+def _held_batches(held: dict[str, pd.DataFrame], batch_rows: int | None) -> Iterator[tuple[str, pd.DataFrame]]:
+    """The rows of tables held back for a NOT NULL cycle-breaking key, now filled, as insert batches."""
+    for t, frame in held.items():
+        if batch_rows is None:
+            yield t, frame
+            continue
+        for lo in range(0, max(len(frame), 1), batch_rows):
+            yield t, frame.iloc[lo : lo + batch_rows].reset_index(drop=True)
