@@ -175,8 +175,8 @@ def _narrow(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
     """After all chunks are joined: NULL-free integer/boolean columns become plain int64/bool."""
     for col in table.columns:
         s = frame[col.name]
-        if col.type == st.INTEGER and s.dtype == "Int64" and not s.hasnans:
-            frame[col.name] = s.astype("int64")
+        if col.type == st.INTEGER and s.dtype in ("Int64", "UInt64") and not s.hasnans:
+            frame[col.name] = s.astype("int64" if s.dtype == "Int64" else "uint64")
         elif col.type == st.BOOL and s.dtype == "boolean" and not s.hasnans:
             frame[col.name] = s.astype(bool)
     return frame
@@ -242,7 +242,11 @@ def _convert(values: list, col: Column) -> pd.Series:
     family = col.type
     obj = pd.Series(values, dtype=object)
     if family == st.INTEGER:
-        return pd.Series(pd.array(values, dtype="Int64"))
+        try:
+            return pd.Series(pd.array(values, dtype="Int64"))
+        except (OverflowError, TypeError, ValueError):
+            # BIGINT UNSIGNED past 2**63-1 (MariaDB): unsigned 64-bit, exactly
+            return pd.Series(pd.array(values, dtype="UInt64"))
     if family in (st.FLOAT, st.DECIMAL):
         # None -> NaN and Decimal -> float in one C-level pass
         return pd.Series(np.array(values, dtype="float64"))

@@ -35,6 +35,7 @@ from . import univariate
 MIN_CATEGORY_COUNT = 5
 
 NULL_SUFFIX = "#null"
+POINT_SUFFIX = "#point"  # the latent of a datetime column's point masses: 0 none, i + 1 the i-th of spec["points"]
 _DAY = 86400.0
 
 
@@ -99,7 +100,11 @@ def fit_transform(
     has_null = bool(null.any())
     if null.all():
         return {"kind": "null", "column": column.name}, {}
-    ok = x[~null]
+    points = _point_masses(x[~null], min_category_count) if kind == "datetime" else []
+    point = _point_codes(x, points)
+    ok = x[~null & (point == 0)]
+    if not len(ok):  # every value is a point mass: the value latent is a constant
+        ok = np.asarray(points[:1], dtype=float)
     digits = 0 if column.type == st.INTEGER else _round_digits(ok)
     if kind == "datetime" and column.type == st.DATE:
         digits = None
@@ -115,11 +120,42 @@ def fit_transform(
         "null": has_null,
         "fill": float(fill),
     }
-    filled = np.where(null, spec["fill"], x)
+    if points:
+        spec["points"] = points
+    filled = np.where(null | (point > 0), spec["fill"], x)
     latent[column.name] = filled
     if has_null:
         latent[column.name + NULL_SUFFIX] = null.astype(float)
+    if points:
+        latent[column.name + POINT_SUFFIX] = point.astype(float)
     return spec, latent
+
+
+#: Share of a datetime column's non-NULL rows from which one value is a point mass (a marker date such as
+#: 9999-01-01 "still current"): kept exactly, apart from the continuous part, never clipped or smeared.
+POINT_SHARE = 0.05
+
+
+def _point_masses(ok: np.ndarray, min_count: int) -> list[float]:
+    """Values (epoch seconds) of point masses: the marker stamps (infinity, zero date: not data of anyone)
+    and values held by at least ``POINT_SHARE`` of the rows and ``min_count`` rows (the k rule of labels)."""
+    from ..read import MARKERS_US
+
+    if not len(ok):
+        return []
+    values, counts = np.unique(ok, return_counts=True)
+    markers = {m / 1e6 for m in MARKERS_US}
+    keep = [float(v) for v, c in zip(values, counts)
+            if float(v) in markers or (c >= max(min_count, POINT_SHARE * len(ok)) and c > 1)]
+    return sorted(keep)[:8]
+
+
+def _point_codes(x: np.ndarray, points: list[float]) -> np.ndarray:
+    """Per row, 1 + the index of its point mass in ``points``, or 0."""
+    code = np.zeros(len(x), dtype=np.int64)
+    for i, v in enumerate(points):
+        code[x == v] = i + 1
+    return code
 
 
 _NULL_KEY = "\x00null"  # stands for NULL among labels while counting; never written out
@@ -306,9 +342,12 @@ def transform(column: Column, spec: dict, s: pd.Series) -> dict[str, np.ndarray]
     else:
         x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     null = np.isnan(x)
-    out = {column.name: np.where(null, spec.get("fill", spec["min"]), x)}
+    point = _point_codes(x, spec.get("points", []))
+    out = {column.name: np.where(null | (point > 0), spec.get("fill", spec["min"]), x)}
     if spec.get("null"):
         out[column.name + NULL_SUFFIX] = null.astype(float)
+    if spec.get("points"):
+        out[column.name + POINT_SUFFIX] = point.astype(float)
     return out
 
 
@@ -320,7 +359,7 @@ def latent_family(spec: dict, name: str, params: dict) -> str:
     """
     if spec["kind"] == "categorical":
         return "unit"
-    if name.endswith(NULL_SUFFIX):
+    if name.endswith((NULL_SUFFIX, POINT_SUFFIX)):
         return "empirical"
     return params["numerical_distributions"].get(spec["column"], params["default_distribution"])
 
@@ -329,8 +368,13 @@ def latent_names(spec: dict) -> list[str]:
     """Names of the latent columns a transform produces, in order."""
     if spec["kind"] == "null":
         return []
-    if spec["kind"] in ("numerical", "datetime") and spec.get("null"):
-        return [spec["column"], spec["column"] + NULL_SUFFIX]
+    if spec["kind"] in ("numerical", "datetime"):
+        names = [spec["column"]]
+        if spec.get("null"):
+            names.append(spec["column"] + NULL_SUFFIX)
+        if spec.get("points"):
+            names.append(spec["column"] + POINT_SUFFIX)
+        return names
     return [spec["column"]]
 
 
@@ -378,6 +422,11 @@ def inverse_transform(
         x = np.clip(x, spec["min"], spec["max"])
     if enforce_rounding and spec.get("digits") is not None:
         x = np.round(x, spec["digits"])
+    if spec.get("points"):
+        points = np.asarray(spec["points"], dtype=float)
+        code = np.clip(np.round(np.asarray(latent[column.name + POINT_SUFFIX], dtype=float)), 0, len(points))
+        hit = code >= 1
+        x[hit] = points[code[hit].astype(np.int64) - 1]
     if spec.get("null"):
         x[np.asarray(latent[column.name + NULL_SUFFIX]) >= 0.5] = np.nan
     if kind == "datetime":
@@ -396,6 +445,13 @@ def inverse_transform(
         # numpy, not pandas' to_numeric/round/astype: this runs for every integer column of every batch
         r = np.round(x)
         return pd.Series(pd.array(r, dtype="Int64")) if np.isnan(r).any() else pd.Series(r.astype(np.int64))
+    if column.type == st.INTEGER and np.all(x[~np.isnan(x)] >= 0):
+        # BIGINT UNSIGNED past 2**63-1: unsigned 64-bit; the float nearest 2**64-1 is 2**64, the top
+        r = np.round(x)
+        top = r >= 2.0**64
+        u = np.where(np.isnan(r) | top, 0, r).astype(np.uint64)
+        u[top] = np.iinfo(np.uint64).max
+        return pd.Series(pd.arrays.IntegerArray(u, np.isnan(r))) if np.isnan(r).any() else pd.Series(u)
     if column.type in (st.FLOAT, st.DECIMAL):
         return pd.Series(np.round(x, column.scale) if column.type == st.DECIMAL and column.scale is not None else x)
     return cast(column, pd.Series(x))
@@ -408,7 +464,7 @@ _MAX_SECONDS = 9.3e12
 def _timestamps(column: Column, x: np.ndarray) -> pd.Series:
     """Float epoch seconds (NaN: NULL) as the frame contract's datetime64[us] of a DATE or TIMESTAMP column.
 
-    Values within a second of a marker stamp (infinity, -infinity, the zero date: dbsynth.read.MARKERS_US) are
+    Values within two days of a marker stamp (infinity, -infinity, the zero date: dbsynth.read.MARKERS_US) are
     that marker exactly: float seconds out there are only exact to a millisecond, and a marker is a point
     mass the model keeps, never a date near it."""
     from ..read import MARKERS_US
@@ -419,7 +475,7 @@ def _timestamps(column: Column, x: np.ndarray) -> pd.Series:
     if column.type == st.DATE:
         us = us // _DAY_US * _DAY_US
     for m in MARKERS_US:
-        us[np.abs(f - m / 1e6) < 1.0] = m
+        us[np.abs(f - m / 1e6) < 2 * _DAY] = m  # two days: a DATE column's values were floored to the day
     us[null] = np.iinfo(np.int64).min  # NaT
     out = pd.Series(us.view("datetime64[us]"))
     return out.dt.tz_localize("UTC") if column.timezone else out

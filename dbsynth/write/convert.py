@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import uuid
 from typing import Any
 
@@ -28,6 +29,9 @@ except ImportError:  # pragma: no cover - depends on the install
 __all__ = ["ConversionError", "pg_csv", "python_columns"]
 
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
+_U64_MAX = 2**64 - 1
+
+log = logging.getLogger("dbsynth")
 
 
 class ConversionError(ValueError):
@@ -48,10 +52,12 @@ def _ints(s: pd.Series, col: Column) -> pd.Series:
     """
     if s.dtype.kind == "i":
         return s
-    if s.dtype.kind == "u":
-        if len(s) and int(s.max()) > _I64_MAX:
-            raise ConversionError(col.name, "a value is out of range for a 64-bit integer column")
-        return s.astype("int64")
+    if s.dtype.kind == "u" or str(s.dtype) == "UInt64":
+        if len(s) and not s.isna().all() and int(s.max()) > _I64_MAX:
+            if int(s.max()) > _U64_MAX:
+                raise ConversionError(col.name, "a value is out of range for a 64-bit integer column")
+            return s  # unsigned 64-bit (BIGINT UNSIGNED): the target's column says whether it fits
+        return s.astype("int64" if s.dtype.kind == "u" else "Int64")
     if s.dtype == object:
         vals = []
         for v in s:
@@ -64,9 +70,12 @@ def _ints(s: pd.Series, col: Column) -> pd.Series:
                     vals.append(_float_int(float(v), col))
                 except (TypeError, ValueError):
                     raise ConversionError(col.name, "a value is not a number") from None
-            if vals[-1] is not pd.NA and not _I64_MIN <= vals[-1] <= _I64_MAX:
+            if vals[-1] is not pd.NA and not _I64_MIN <= vals[-1] <= _U64_MAX:
                 raise ConversionError(col.name, "a value is out of range for a 64-bit integer column")
-        return pd.Series(pd.array(vals, dtype="Int64"), index=s.index)
+        big = any(v is not pd.NA and v > _I64_MAX for v in vals)
+        if big and any(v is not pd.NA and v < 0 for v in vals):
+            raise ConversionError(col.name, "a value is out of range for a 64-bit integer column")
+        return pd.Series(pd.array(vals, dtype="UInt64" if big else "Int64"), index=s.index)
     num = pd.to_numeric(s, errors="coerce") if s.dtype.kind not in "fb" else s
     if s.dtype.kind not in "fbiu" and (num.isna() & ~pd.isna(s)).any():
         raise ConversionError(col.name, "a value is not a number")
@@ -125,6 +134,50 @@ def _timestamps(s: pd.Series, col: Column, utc_naive: bool) -> pd.Series:
     return ts
 
 
+#: How each target writes the marker stamps of the frame contract (infinity, -infinity, the zero date), per
+#: (dialect, type family). PostgreSQL keeps infinities exactly and has no zero date (it becomes -infinity,
+#: which sorts where MariaDB's zero date does); SQLite stores dates as text, so every marker keeps its text
+#: (read back as the same marker); MariaDB has no infinity: they become its last/first date, said once per
+#: column in the log (a known approximation), and the zero date stays '0000-00-00'.
+_MARKER_TEXT: dict[tuple[str, str], tuple[str, str, str]] = {
+    ("postgresql", st.DATE): ("infinity", "-infinity", "-infinity"),
+    ("postgresql", st.TIMESTAMP): ("infinity", "-infinity", "-infinity"),
+    ("sqlite", st.DATE): ("infinity", "-infinity", "0000-00-00"),
+    ("sqlite", st.TIMESTAMP): ("infinity", "-infinity", "0000-00-00 00:00:00"),
+    ("mysql", st.DATE): ("9999-12-31", "0001-01-01", "0000-00-00"),
+    ("mysql", st.TIMESTAMP): ("9999-12-31 23:59:59.999999", "0001-01-01 00:00:00", "0000-00-00 00:00:00"),
+}
+
+_warned_infinity: set[str] = set()
+
+
+def _with_markers(text: pd.Series, s: pd.Series, col: Column, dialect: str) -> pd.Series:
+    """``text`` (the formatted values of datetime series ``s``) with marker stamps in ``dialect``'s words."""
+    from ..read import INFINITY_US, NEG_INFINITY_US, ZERO_DATE_US, marker_mask
+
+    words = _MARKER_TEXT[(dialect, col.type)]
+    for stamp, word in zip((INFINITY_US, NEG_INFINITY_US, ZERO_DATE_US), words):
+        mask = marker_mask(s, stamp)
+        if mask.any():
+            if dialect == "mysql" and stamp != ZERO_DATE_US and col.name not in _warned_infinity:
+                _warned_infinity.add(col.name)
+                log.warning("column '%s': MariaDB/MySQL have no infinite dates; 'infinity' is written as %s and "
+                            "'-infinity' as %s", col.name, words[0], words[1])
+            text = text.astype(object)
+            text[mask] = word
+    return text
+
+
+def _has_markers(s: pd.Series) -> bool:
+    from ..read import MARKERS_US
+
+    if not pd.api.types.is_datetime64_any_dtype(s.dtype) or not len(s):
+        return False
+    us = (s.dt.tz_localize(None) if isinstance(s.dtype, pd.DatetimeTZDtype) else s).astype("datetime64[us]")
+    raw = us.to_numpy().view("int64")
+    return bool(np.isin(raw, MARKERS_US).any())
+
+
 def pg_column(s: pd.Series, col: Column) -> pd.Series:
     """One column made ready for ``to_csv`` into PostgreSQL ``COPY ... (FORMAT csv)``."""
     fam = col.type
@@ -136,10 +189,14 @@ def pg_column(s: pd.Series, col: Column) -> pd.Series:
     if fam == st.BOOL:
         return s if s.dtype.kind == "b" else s.astype("boolean")
     if fam == st.DATE:
-        return pd.to_datetime(s).dt.strftime("%Y-%m-%d")
+        d = pd.to_datetime(s)
+        return _with_markers(d.dt.strftime("%Y-%m-%d"), d, col, "postgresql")
     if fam == st.TIMESTAMP:
         # Naive UTC: the load transaction runs with TimeZone = UTC, and naive stamps format much faster.
-        return _timestamps(s, col, utc_naive=True)
+        ts = _timestamps(s, col, utc_naive=True)
+        if _has_markers(ts):
+            return _with_markers(ts.dt.strftime("%Y-%m-%d %H:%M:%S.%f"), ts, col, "postgresql")
+        return ts
     if fam == st.INTERVAL:
         secs = pd.to_timedelta(s).dt.total_seconds()
         return secs.map(lambda v: f"{v!r} seconds", na_action="ignore")
@@ -217,10 +274,10 @@ def python_columns(frame: pd.DataFrame, columns: list[Column], dialect: str) -> 
             vals = s.astype("boolean").tolist()
         elif fam == st.DATE:
             d = pd.to_datetime(s)
-            vals = d.dt.strftime("%Y-%m-%d").tolist()
+            vals = _with_markers(d.dt.strftime("%Y-%m-%d"), d, col, dialect).tolist()
         elif fam == st.TIMESTAMP:
             ts = _timestamps(s, col, utc_naive=True)
-            vals = ts.dt.strftime("%Y-%m-%d %H:%M:%S.%f").tolist()
+            vals = _with_markers(ts.dt.strftime("%Y-%m-%d %H:%M:%S.%f"), ts, col, dialect).tolist()
         elif fam == st.TIME:
             vals = s.map(str, na_action="ignore").tolist()
         elif fam == st.INTERVAL:

