@@ -414,9 +414,25 @@ def _restore_foreign_keys(conn, saved: list[tuple[str, str, str, str]], job: Job
 
 def _load(conn, job: Job) -> None:
     """First pass (rows, deferred keys set aside), second pass (cycles), constraints, checks, sequences."""
+    metadata, dialect = job.metadata, job.dialect
+    saved_fks = _drop_foreign_keys(conn, job) if dialect == "postgresql" else []
+    # rows of a NOT NULL cycle come with their keys filled, some before the rows they refer to: InnoDB would
+    # refuse them, so its checks are off for the load; the SQL check in _after then proves every reference
+    checks_off = dialect == "mysql" and any(not metadata.tables[n].fk_is_nullable(fk)
+                                            for n, fks in job.deferred_cols.items() for fk in fks)
+    if checks_off:
+        conn.exec_driver_sql("SET SESSION foreign_key_checks = 0")
+    try:
+        _load_rows(conn, job, saved_fks)
+    finally:
+        if checks_off:
+            with contextlib.suppress(Exception):  # a lost connection must not hide the load's own error
+                conn.exec_driver_sql("SET SESSION foreign_key_checks = 1")
+
+
+def _load_rows(conn, job: Job, saved_fks: list) -> None:
     data, metadata, dialect, where = job.data, job.metadata, job.dialect, job.where
     sa_tables, summary = job.sa_tables, job.summary
-    saved_fks = _drop_foreign_keys(conn, job) if dialect == "postgresql" else []
     before = {}
     if job.mode == "append":
         before = {n: conn.execute(sa.select(sa.func.count()).select_from(sa_tables[n])).scalar_one() for n in job.order}
@@ -502,7 +518,11 @@ def _defer(frame: pd.DataFrame, table: Table, fks: list, staged: dict[str, list[
             table=table.name,
             constraint=fks[0].name,
         )
-    fk_cols = [c for fk in fks for c in fk.columns if c not in table.primary_key]
+    # a NOT NULL key (a cycle of NOT NULL keys) arrives filled and is inserted as is: the load runs with its
+    # check deferred (PostgreSQL: keys dropped and re-added; SQLite: defer_foreign_keys; MariaDB: checks off)
+    fk_cols = [c for fk in fks if table.fk_is_nullable(fk) for c in fk.columns if c not in table.primary_key]
+    if not fk_cols:
+        return frame
     keep = frame[fk_cols].notna().any(axis=1)
     if keep.any():
         staged.setdefault(table.name, []).append(frame.loc[keep, table.primary_key + fk_cols].copy())
