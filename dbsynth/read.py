@@ -107,10 +107,18 @@ def iter_table_chunks(
     """
     clause = table_clause(table)
     cols = table.columns if columns is None else [table.column(c) for c in columns]
-    query = sa.select(*(clause.c[c.name] for c in cols))
+    query = sa.select(*(_select_column(conn, clause, c) for c in cols))
     if table.primary_key:
         query = query.order_by(*(clause.c[c] for c in table.primary_key))
     yield from _stream(conn, query, table, cols, chunk_rows)
+
+
+def _select_column(conn: sa.Connection, clause: sa.TableClause, col: Column):
+    """``col`` as selected: SQLite binary columns as ``CAST(... AS BLOB)``, since a BLOB-affinity column may
+    hold TEXT values that are not UTF-8 (sqlite3 cannot decode them), and they are bytes either way."""
+    if conn.dialect.name == "sqlite" and col.type == st.BINARY:
+        return sa.cast(clause.c[col.name], sa.LargeBinary).label(col.name)
+    return clause.c[col.name]
 
 
 def _stream(conn: sa.Connection, query, table: Table, cols: list[Column], chunk_rows: int) -> Iterator[pd.DataFrame]:

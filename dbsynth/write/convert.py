@@ -117,11 +117,15 @@ def _pg_array(v: Any) -> str:
 
 
 def _map_nonnull(s: pd.Series, mask: np.ndarray, fn) -> pd.Series:
-    out = pd.Series(np.full(len(s), None, dtype=object), index=s.index)
+    arr = np.full(len(s), None, dtype=object)
     keep = ~mask
     if keep.any():
-        out[keep] = [fn(v) for v in s[keep]]
-    return out
+        # element by element into an object array: a list of bytes assigned at once becomes numpy's bytes_,
+        # which strips trailing 0x00 bytes
+        vals = s.to_numpy(dtype=object)
+        for i in np.flatnonzero(keep):
+            arr[i] = fn(vals[i])
+    return pd.Series(arr, index=s.index, dtype=object)  # object: pandas 3 would infer str and make None NaN
 
 
 def _timestamps(s: pd.Series, col: Column, utc_naive: bool) -> pd.Series:

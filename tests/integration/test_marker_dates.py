@@ -2,7 +2,7 @@
 
 Each source table holds the "still current" marker 9999-01-01 on a third of its rows, 9999-12-31 and
 0001-01-01, microsecond fractions, and per dialect PostgreSQL 'infinity'/'-infinity', MariaDB zero dates and
-BIGINT UNSIGNED max, a SQLite BLOB of bytes that are not UTF-8.
+BIGINT UNSIGNED max, a SQLite BLOB column holding bytes that are not UTF-8 (as TEXT and as BLOB values).
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ def _rows(dialect: str) -> list[str]:
         extra = ""
         if dialect == "mariadb":
             extra = ", 18446744073709551615" if i % 5 == 0 else f", {i}"
+        if dialect == "sqlite":  # '||' makes TEXT of bytes that are not UTF-8, in a BLOB column
+            extra = ", x'00ffe6' || x'0102'" if i % 2 else f", x'ff{i:02x}00'"
         rows.append(f"({i}, {d}, {ts}{extra})")
     return rows
 
@@ -51,7 +53,7 @@ def _source(dialect: str, url: str) -> None:
         "postgresql": "CREATE TABLE hist (id integer PRIMARY KEY, d date NOT NULL, ts timestamp(6))",
         "mariadb": "CREATE TABLE hist (id integer PRIMARY KEY, d date NOT NULL, ts datetime(6), "
                    "u8 bigint unsigned)",
-        "sqlite": "CREATE TABLE hist (id integer PRIMARY KEY, d date NOT NULL, ts timestamp)",
+        "sqlite": "CREATE TABLE hist (id integer PRIMARY KEY, d date NOT NULL, ts timestamp, b BLOB)",
     }[dialect]
     eng = sa.create_engine(url)
     with eng.begin() as conn:
@@ -85,7 +87,7 @@ def _text_rows(url: str) -> list[tuple]:
     eng = sa.create_engine(url)
     cast = {"postgresql": "text", "mysql": "char", "sqlite": "text"}[eng.dialect.name]
     cols = ["id", "d", "ts"] + (["u8"] if eng.dialect.name == "mysql" else [])
-    sel = ", ".join(f"CAST({c} AS {cast})" for c in cols)
+    sel = ", ".join(f"CAST({c} AS {cast})" for c in cols) + (", hex(b)" if eng.dialect.name == "sqlite" else "")
     with eng.connect() as conn:
         rows = [tuple(r) for r in conn.exec_driver_sql(f"SELECT {sel} FROM hist ORDER BY id")]
     eng.dispose()
