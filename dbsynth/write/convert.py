@@ -182,6 +182,24 @@ def _has_markers(s: pd.Series) -> bool:
     return bool(np.isin(raw, MARKERS_US).any())
 
 
+_warned_float: set[str] = set()
+
+
+def _no_infinity(f: pd.Series, col: Column) -> np.ndarray:
+    """Rows of float series ``f`` that MariaDB/MySQL cannot store (+-Infinity; NaN is NULL already): they are
+    written as NULL in a nullable column (said once per column in the log), refused in a NOT NULL one."""
+    bad = np.isinf(f.to_numpy(dtype="float64", na_value=np.nan))
+    if bad.any():
+        if not col.nullable:
+            raise ConversionError(col.name, "an infinite float cannot be stored in MariaDB/MySQL and the column "
+                                            "is NOT NULL: make it nullable in the target, or exclude the column")
+        if col.name not in _warned_float:
+            _warned_float.add(col.name)
+            log.warning("column '%s': MariaDB/MySQL have no infinite floats; Infinity and -Infinity are written "
+                        "as NULL", col.name)
+    return bad
+
+
 def pg_column(s: pd.Series, col: Column) -> pd.Series:
     """One column made ready for ``to_csv`` into PostgreSQL ``COPY ... (FORMAT csv)``."""
     fam = col.type
@@ -271,8 +289,13 @@ def python_columns(frame: pd.DataFrame, columns: list[Column], dialect: str) -> 
         if fam == st.INTEGER:
             vals = _ints(s, col).tolist()
         elif fam == st.FLOAT:
-            vals = pd.to_numeric(s).astype("float64").tolist()
+            f = pd.to_numeric(s).astype("float64")
+            if dialect == "mysql":
+                mask = mask | _no_infinity(f, col)
+            vals = f.tolist()
         elif fam == st.DECIMAL:
+            if dialect == "mysql" and s.dtype != object:
+                mask = mask | _no_infinity(pd.to_numeric(s).astype("float64"), col)
             vals = pd.to_numeric(s).astype("float64").tolist() if (lite or s.dtype != object) else s.tolist()
         elif fam == st.BOOL:
             vals = s.astype("boolean").tolist()

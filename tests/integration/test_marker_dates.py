@@ -114,3 +114,26 @@ def test_synthesize_keeps_the_marker_as_a_point_mass(dialect, pg_database, maria
     dates = [r[1] for r in _text_rows(target)]
     share = sum(d == "9999-01-01" for d in dates) / len(dates)
     assert 0.15 < share < 0.55, share  # a third in the source: kept as that exact date, not clipped or smeared
+
+
+def test_infinite_floats_copy_from_postgresql_into_mariadb_as_null(pg_database, mariadb_database, tmp_path):
+    source, target = pg_database(), mariadb_database()
+    eng = sa.create_engine(source)
+    with eng.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE nums (id integer PRIMARY KEY, f8 double precision, "
+                             "d date NOT NULL)")
+        conn.exec_driver_sql("INSERT INTO nums VALUES (1, 1.5, 'infinity'), (2, 'Infinity', '9999-01-01'), "
+                             "(3, '-Infinity', '-infinity'), (4, 'NaN', '0001-01-01')")
+    eng.dispose()
+    data = {"source": {"url": source}, "target": {"url": target, "mode": "replace"}, "model": {"path": None},
+            "tables": {"nums": {"mode": "copy"}}}
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump(data))
+    assert cli.run_cli(["--quiet", "run", "--config", str(cfg)]) == 0
+    eng = sa.create_engine(target)
+    with eng.connect() as conn:
+        rows = [tuple(r) for r in conn.exec_driver_sql("SELECT id, f8, CAST(d AS char) FROM nums ORDER BY id")]
+    eng.dispose()
+    # MariaDB has neither infinite floats nor infinite dates: NULL, and its last/first date
+    assert rows == [(1, 1.5, "9999-12-31"), (2, None, "9999-01-01"), (3, None, "0001-01-01"),
+                    (4, None, "0001-01-01")]

@@ -93,3 +93,18 @@ def test_unsigned_64_bit_max_survives_the_model():
     out = inverse_transform(col, spec, latent, 20)
     # not wrapped through int64 (the low end is the k-row window mean: the privacy rule's minimum)
     assert [int(v) for v in out][:10] == [2**64 - 1] * 10 and str(out.dtype) == "uint64"
+
+
+def test_infinite_floats_into_mariadb_are_null_or_a_one_line_error():
+    import pytest
+
+    from dbsynth.write.convert import ConversionError
+
+    col = Column("f8", "float", "numerical")
+    frame = pd.DataFrame({"f8": [1.5, np.inf, -np.inf, np.nan]})
+    assert python_columns(frame, [col], "mysql")[0] == [1.5, None, None, None]
+    assert python_columns(frame, [col], "sqlite")[0][:3] == [1.5, np.inf, -np.inf]  # SQLite stores them
+    strict = Column("f8", "float", "numerical", nullable=False)
+    with pytest.raises(ConversionError) as err:
+        python_columns(frame.iloc[:2], [strict], "mysql")
+    assert err.value.column == "f8" and "\n" not in str(err.value) and "NOT NULL" in str(err.value)
