@@ -176,6 +176,14 @@ class FKGraph:
         with the key filled, instead of NULL first and an update later."""
         return {d.edge.child for d in self.deferred if d.not_null}
 
+    def back_edge(self, e: Edge) -> Edge | None:
+        """The foreign key going back from ``e``'s parent to ``e``'s child (staff.store_id for
+        store.manager_staff_id) when the two tables form a cycle of two; None otherwise."""
+        if e.child == e.parent:
+            return None
+        back = [b for b in self.edges if b.child == e.parent and b.parent == e.child and b is not e]
+        return min(back, key=lambda b: b.name) if back else None
+
     def is_deferred(self, table: str, fk: ForeignKey) -> bool:
         """True when ``fk`` of ``table`` is filled after insert."""
         return any(d.edge.child == table and d.edge.fk is fk for d in self.deferred)

@@ -566,14 +566,15 @@ def room_slots(room: np.ndarray, need: int, rng: np.random.Generator) -> np.ndar
     return slots[rank < room[slots]]
 
 
-def fill_deferred_edge(e, spec: dict, child: pd.DataFrame, parent: pd.DataFrame, seed: int) -> None:
+def fill_deferred_edge(e, spec: dict, child: pd.DataFrame, parent: pd.DataFrame, seed: int, back=None) -> None:
     """Write into ``child`` the references of one deferred foreign key ``e`` (a cycle or a self-reference),
     once its parent's rows exist; the writer sets them after insert.
 
     A self-reference with a learned tree shape (``spec["tree"]``) is grown as a forest; without one, each row
     points to an earlier row, so there is never a cycle; ``spec["null_share"]`` of the rows stay NULL.
     ``parent`` holds at least the referenced columns (``child`` itself for a self-reference). The randomness
-    is the edge's own, so edges can be filled in any order.
+    is the edge's own, so edges can be filled in any order. ``back``: the key from the parent back to the child
+    (:func:`back_edge`), to close the learned share of the cycle (:func:`close_refs`).
     """
     rng = np.random.default_rng(stable_seed(seed, "deferred", e.name))
     n = len(child)
@@ -588,6 +589,7 @@ def fill_deferred_edge(e, spec: dict, child: pd.DataFrame, parent: pd.DataFrame,
         refs = np.floor(rng.uniform(size=n) * i).astype(np.int64)
     else:
         refs = capped_refs(n, pn, spec["null_share"], spec.get("count_max"), rng)
+        refs = close_refs(refs, e, back, spec, child, parent, rng)
         nonnull = refs >= 0
     refs[~nonnull] = -1
     set_refs(child, e.fk, parent, refs)
@@ -604,7 +606,61 @@ def kept_columns(metadata: Metadata, graph) -> dict[str, list[str]]:
     for d in graph.deferred:
         child = metadata.tables[d.edge.child]
         cols[child.name] += [c for c in child.primary_key if c not in cols[child.name]]
+        back = back_edge(graph, d.edge)
+        if d.not_null and back is not None:  # the parent's reference back, to close the cycle (see close_refs)
+            cols[back.child] += [c for c in back.fk.columns if c not in cols[back.child]]
     return cols
+
+
+def back_edge(graph, e):
+    """:meth:`dbsynth.metadata.graph.FKGraph.back_edge` (the key closing a two-table cycle), or None."""
+    return graph.back_edge(e)
+
+
+def closed_share(e, back, child: pd.DataFrame, child_pos_of_parent: np.ndarray, ref_pos: np.ndarray,
+                 own_pos: np.ndarray) -> float:
+    """Share of ``child``'s references along ``e`` whose parent row refers back to that very row (a store's
+    manager works at that store). ``ref_pos``: parent position of each child row's reference; ``own_pos``: each
+    child row's own position; ``child_pos_of_parent``: for each parent row, the child position it refers to."""
+    ok = ref_pos >= 0
+    if not ok.any():
+        return 0.0
+    back_of = np.full(len(ref_pos), -2, dtype=np.int64)
+    back_of[ok] = child_pos_of_parent[ref_pos[ok]]
+    return float(((back_of == own_pos) & ok).sum() / ok.sum())
+
+
+def close_refs(refs: np.ndarray, e, back, spec: dict, child: pd.DataFrame, parent: pd.DataFrame,
+               rng: np.random.Generator) -> np.ndarray:
+    """Point the learned ``spec["closed_share"]`` of ``child``'s references along ``e`` at parent rows that refer
+    back to the same child row (the manager works at the store), where such a row exists. Rows that learned at
+    most one child per parent (a unique manager) keep distinct parents."""
+    share = float(spec.get("closed_share", 0.0))
+    n, pn = len(child), len(parent)
+    if back is None or share <= 0 or not n or not pn:
+        return refs
+    if not all(c in parent.columns for c in back.fk.columns):
+        return refs
+    owner = positions(child, back.fk.ref_columns, parent, back.fk.columns)  # parent row -> child row it is in
+    perm = rng.permutation(pn)
+    cand = np.full(n, -1, dtype=np.int64)
+    hit = owner[perm] >= 0
+    rows, first = np.unique(owner[perm][hit], return_index=True)
+    cand[rows] = perm[hit][first]
+    close = (rng.uniform(size=n) < share) & (cand >= 0)
+    refs = refs.copy()
+    refs[close] = cand[close]
+    if spec.get("count_max") == 1:  # keep one child per parent: others that now collide take unused parents
+        used = np.zeros(pn, dtype=bool)
+        used[refs[close]] = True
+        free = iter(np.flatnonzero(~used & ~np.isin(np.arange(pn), refs[~close & (refs >= 0)])))
+        seen = used.copy()
+        for i in np.flatnonzero(~close & (refs >= 0)):
+            if seen[refs[i]]:
+                refs[i] = next(free, -1)
+            if refs[i] >= 0:
+                seen[refs[i]] = True
+    return refs
 
 
 def deferred_spec(graph, table: Table, df: pd.DataFrame, data: dict[str, pd.DataFrame]) -> dict[str, dict]:
@@ -618,6 +674,10 @@ def deferred_spec(graph, table: Table, df: pd.DataFrame, data: dict[str, pd.Data
         out[e.name] = {"parent": e.parent, "null_share": float((pos < 0).mean()) if n else 0.0}
         if e.parent != table.name:  # children per parent along a cycle's key, at most as many as seen
             out[e.name]["count_max"] = int(np.bincount(pos[pos >= 0]).max(initial=0)) if (pos >= 0).any() else 0
+            back = back_edge(graph, e)
+            if d.not_null and back is not None and n:
+                owner = positions(df, back.fk.ref_columns, data[e.parent], back.fk.columns)
+                out[e.name]["closed_share"] = closed_share(e, back, df, owner, pos, np.arange(n))
         if e.parent == table.name and n:
             tree = tree_shape(pos)
             if tree is not None:

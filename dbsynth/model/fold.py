@@ -350,6 +350,11 @@ class Fold:
         deferred_counts = {e.name: np.zeros(self.sources[e.parent].n_rows, dtype=np.int64)
                            for e in deferred if e.parent != t}
         self_pos: dict[str, list[np.ndarray]] = {e.name: [] for e in deferred if e.parent == t}
+        # NOT NULL two-table cycles: how often the referenced row refers back to this very row (a store's
+        # manager works at that store), [closed, linked]; owner: parent position -> own position it refers to
+        closing = {d.edge.name: self._owners(d.edge, back) for d in self.graph.deferred_for(t)
+                   if d.not_null and (back := self.graph.back_edge(d.edge)) is not None}
+        closed = {name: [0, 0] for name in closing}
 
         slot_of = sums = None
         sample_ppos = None
@@ -384,6 +389,13 @@ class Fold:
                     deferred_counts[e.name] += np.bincount(pos[pos >= 0], minlength=len(deferred_counts[e.name]))
                 if e.name in self_pos:
                     self_pos[e.name].append(pos)
+                if e.name in closing and closing[e.name] is not None:
+                    owner, ref_cols = closing[e.name]
+                    if all(c in chunk.columns for c in ref_cols):
+                        own = self.index(t, ref_cols).lookup(chunk, ref_cols)
+                        ok = pos >= 0
+                        closed[e.name][0] += int(((owner[np.where(ok, pos, 0)] == own) & ok & (own >= 0)).sum())
+                        closed[e.name][1] += int(ok.sum())
 
         for e in parents:
             c = counts[e.name]
@@ -407,10 +419,30 @@ class Fold:
             model["deferred"][e.name] = {"parent": e.parent, "null_share": null_refs[e.name] / n if n else 0.0}
             if e.name in deferred_counts:
                 model["deferred"][e.name]["count_max"] = int(deferred_counts[e.name].max(initial=0))
+            if e.name in closed and closed[e.name][1]:
+                model["deferred"][e.name]["closed_share"] = closed[e.name][0] / closed[e.name][1]
             if e.name in self_pos and n:
                 tree = tree_shape(np.concatenate(self_pos[e.name]))
                 if tree is not None:
                     model["deferred"][e.name]["tree"] = tree
+
+    def _owners(self, e: Edge, back: Edge) -> tuple[np.ndarray, list[str]] | None:
+        """For each row of ``e``'s parent, the position in ``e``'s child of the row it refers to along ``back``
+        (-1: none), and the child columns ``back`` refers to; None when the indexes needed are missing."""
+        ref_cols = list(back.fk.ref_columns)
+        if (e.parent, tuple(e.fk.ref_columns)) not in self.indexes or (e.child, tuple(ref_cols)) not in self.indexes:
+            return None
+        src = self.sources[e.parent]
+        wanted = list(dict.fromkeys([*e.fk.ref_columns, *back.fk.columns]))
+        sample = self.samples.get(e.parent)
+        parts = [sample] if sample is not None and len(sample) == src.n_rows else src.chunks(wanted)
+        owner = np.full(src.n_rows, -1, dtype=np.int64)
+        for part in parts:
+            ppos = self.index(e.parent, e.fk.ref_columns).lookup(part, list(e.fk.ref_columns))
+            back_pos = self.index(e.child, ref_cols).lookup(part, list(back.fk.columns))
+            ok = ppos >= 0
+            owner[ppos[ok]] = back_pos[ok]
+        return owner, ref_cols
 
     def _scored_chunks(self, t: str, model: dict, x: np.ndarray, passed: list[int]):
         """Chunks of every row of ``t`` with the normal scores of the passed columns, scored against the sample."""

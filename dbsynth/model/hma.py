@@ -39,7 +39,9 @@ from ..errors import BadInputError, NotFittedError, SchemaMismatchError
 from ..metadata import Metadata, Table
 from ..metadata.graph import Edge
 from . import copula, univariate
+from ._refs import back_edge as _refs_back_edge
 from ._refs import cap_overlapping as _refs_cap_overlapping
+from ._refs import close_refs as _refs_close
 from ._refs import DEFAULT_BATCH_ROWS, UPDATE_FLAG  # noqa: F401 (UPDATE_FLAG: part of this module's API)
 from ._refs import capped_counts as _capped_counts
 from ._refs import join_batches as _refs_join_batches
@@ -640,8 +642,12 @@ class HMASynthesizer:
                 spec = {**spec, "null_share": 0.0}
             if d.not_null and e.child in whole:
                 # the rows themselves wait for this: fill the key in them (same draws as an update would take)
-                upd = whole[e.child][child.primary_key].copy()
-                self._fill_deferred_batch(upd, e.fk, spec, done[e.parent].frame, self._rng("deferred", e.name))
+                upd = whole[e.child].copy()
+                pframe = done[e.parent].frame
+                rng = self._rng("deferred", e.name)
+                refs = _capped_refs(len(upd), len(pframe), spec["null_share"], spec.get("count_max"), rng)
+                refs = _refs_close(refs, e, _refs_back_edge(graph, e), spec, upd, pframe, rng)
+                self._set_refs(upd, e.fk, pframe, refs)
                 for c in e.fk.columns:
                     whole[e.child][c] = upd[c].to_numpy()
                 continue

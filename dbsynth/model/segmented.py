@@ -605,7 +605,8 @@ class SegmentedSynthesizer:
             if d.not_null:
                 spec = {**spec, "null_share": 0.0}
             if d.not_null and e.child in held:
-                _refs.fill_deferred_edge(e, spec, held[e.child], frames[e.parent], self.seed)
+                _refs.fill_deferred_edge(e, spec, held[e.child], frames[e.parent], self.seed,
+                                         _refs.back_edge(graph, e))
                 continue
             upd = frames[e.child][self.metadata.tables[e.child].primary_key].copy()
             _refs.fill_deferred_edge(e, spec, upd, frames[e.parent], self.seed)

@@ -61,6 +61,10 @@ def _check(url: str) -> None:
                 "SELECT count(*) FROM staff f LEFT JOIN store s ON s.store_id = f.store_id WHERE s.store_id IS NULL",
             ):
                 assert conn.exec_driver_sql(sql).scalar_one() == 0, sql
+            # the source's managers all work at their store: so do the clone's
+            elsewhere = conn.exec_driver_sql("SELECT count(*) FROM store s JOIN staff m "
+                                             "ON m.staff_id = s.manager_staff_id WHERE m.store_id <> s.store_id")
+            assert elsewhere.scalar_one() == 0
         insp = sa.inspect(eng)
         # the clone keeps both keys and both NOT NULLs
         for table, col in (("store", "manager_staff_id"), ("staff", "store_id")):

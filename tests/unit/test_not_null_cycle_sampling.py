@@ -47,6 +47,10 @@ def test_both_sides_of_a_not_null_cycle_are_filled_and_valid(kind):
     assert store["manager_staff_id"].notna().all() and staff["store_id"].notna().all()
     assert store["manager_staff_id"].isin(staff["staff_id"]).all()
     assert staff["store_id"].isin(store["store_id"]).all()
+    # the data says each store's manager works at that store, and managers are distinct: so does the clone
+    works_at = staff.set_index("staff_id").loc[store["manager_staff_id"], "store_id"].to_numpy()
+    assert (works_at == store["store_id"].to_numpy()).all()
+    assert store["manager_staff_id"].is_unique
     # streamed: no batch of the held table carries a NULL key, and no update frame is needed for it
     batches = list(syn.iter_sample(batch_rows=2))
     rows = [f for t, f in batches if t == "store" and not f.attrs.get(UPDATE_FLAG)]
