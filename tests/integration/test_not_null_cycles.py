@@ -56,8 +56,8 @@ def _check(url: str) -> None:
             n_staff = conn.exec_driver_sql("SELECT count(*) FROM staff").scalar_one()
             assert n_store > 0 and n_staff > 0
             for sql in (
-                "SELECT count(*) FROM store s LEFT JOIN staff m ON m.staff_id = s.manager_staff_id "
-                "WHERE m.staff_id IS NULL",
+                ("SELECT count(*) FROM store s LEFT JOIN staff m ON m.staff_id = s.manager_staff_id "
+                 "WHERE m.staff_id IS NULL"),
                 "SELECT count(*) FROM staff f LEFT JOIN store s ON s.store_id = f.store_id WHERE s.store_id IS NULL",
             ):
                 assert conn.exec_driver_sql(sql).scalar_one() == 0, sql
