@@ -389,8 +389,9 @@ class Fold:
                     deferred_counts[e.name] += np.bincount(pos[pos >= 0], minlength=len(deferred_counts[e.name]))
                 if e.name in self_pos:
                     self_pos[e.name].append(pos)
-                if e.name in closing and closing[e.name] is not None:
-                    owner, ref_cols = closing[e.name]
+                entry = closing.get(e.name)
+                if entry is not None:
+                    owner, ref_cols = entry
                     if all(c in chunk.columns for c in ref_cols):
                         own = self.index(t, ref_cols).lookup(chunk, ref_cols)
                         ok = pos >= 0
