@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import decimal
 import io
 import itertools
 import json
@@ -245,6 +246,12 @@ def _put_marker(s: pd.Series, mask: np.ndarray, stamp: int) -> pd.Series:
     return out.dt.tz_localize(tz) if tz is not None else out
 
 
+def exact_decimal(col: Column) -> bool:
+    """A DECIMAL column float64 cannot hold exactly (more than 15 digits, or unconstrained): its driver
+    ``decimal.Decimal`` values stay as they are in the frame (the frame contract)."""
+    return col.type == st.DECIMAL and (col.precision is None or col.precision > 15)
+
+
 def _convert(values: list, col: Column) -> pd.Series:
     """One column's driver values -> the dtype the frame contract gives its type family."""
     family = col.type
@@ -255,6 +262,8 @@ def _convert(values: list, col: Column) -> pd.Series:
         except (OverflowError, TypeError, ValueError):
             # BIGINT UNSIGNED past 2**63-1 (MariaDB): unsigned 64-bit, exactly
             return pd.Series(pd.array(values, dtype="UInt64"))
+    if family == st.DECIMAL and exact_decimal(col) and any(isinstance(v, decimal.Decimal) for v in values):
+        return obj  # decimal.Decimal objects: float64 holds 15 digits, numeric(30,10) or 1e500 would change
     if family in (st.FLOAT, st.DECIMAL):
         # None -> NaN and Decimal -> float in one C-level pass
         return pd.Series(np.array(values, dtype="float64"))
@@ -328,7 +337,7 @@ class DbTableSource:
         times faster than building a Python tuple per row); other types take the server-side cursor.
         """
         cols = self.table.columns if columns is None else [self.table.column(c) for c in columns]
-        if self.conn.dialect.name == "postgresql" and all(c.type in _COPY_TYPES for c in cols):
+        if self.conn.dialect.name == "postgresql" and all(c.type in _COPY_TYPES and not exact_decimal(c) for c in cols):
             return _copy_chunks(self.conn, self.table, cols, self.chunk_rows)
         return iter_table_chunks(self.conn, self.table, self.chunk_rows, columns)
 

@@ -137,3 +137,34 @@ def test_infinite_floats_copy_from_postgresql_into_mariadb_as_null(pg_database, 
     # MariaDB has neither infinite floats nor infinite dates: NULL, and its last/first date
     assert rows == [(1, 1.5, "9999-12-31"), (2, None, "9999-01-01"), (3, None, "0001-01-01"),
                     (4, None, "0001-01-01")]
+
+
+def test_wide_decimals_copy_exactly_on_postgresql(pg_database, tmp_path):
+    source, target = pg_database(), pg_database()
+    eng = sa.create_engine(source)
+    big = "1" + "0" * 400 + ".25"  # past float64 (1e308): read as Infinity before
+    with eng.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE dec (id integer PRIMARY KEY, n30 numeric(30,10), n1000 numeric(1000,500), "
+                             "nf numeric)")
+        conn.exec_driver_sql(f"INSERT INTO dec VALUES (1, 10000000000000012345.6789012345, {big}, 1e40), "
+                             "(2, NULL, NULL, NULL), (3, -0.0000000001, 0.5, 1.0000000000000000001)")
+    eng.dispose()
+    assert _run_tables(tmp_path, source, target, "dec") == 0
+    q = "SELECT id, n30::text, n1000::text, nf::text FROM dec ORDER BY id"
+    assert _query(source, q) == _query(target, q)
+
+
+def _run_tables(tmp_path: Path, source: str, target: str, table: str) -> int:
+    data = {"source": {"url": source}, "target": {"url": target, "mode": "replace"}, "model": {"path": None},
+            "tables": {table: {"mode": "copy"}}}
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump(data))
+    return cli.run_cli(["--quiet", "run", "--config", str(cfg)])
+
+
+def _query(url: str, sql: str) -> list[tuple]:
+    eng = sa.create_engine(url)
+    with eng.connect() as conn:
+        rows = [tuple(r) for r in conn.exec_driver_sql(sql)]
+    eng.dispose()
+    return rows
