@@ -10,7 +10,13 @@ import pandas as pd
 
 from dbsynth.metadata.records import Column
 from dbsynth.model.transforms import fit_transform, inverse_transform
-from dbsynth.read import INFINITY_US, NEG_INFINITY_US, ZERO_DATE_US, _convert, marker_mask
+from dbsynth.read import (
+    INFINITY_US,
+    NEG_INFINITY_US,
+    ZERO_DATE_US,
+    _convert,
+    marker_mask,
+)
 from dbsynth.write.convert import pg_column, python_columns
 
 DATE = Column("d", "date", "datetime")
@@ -36,7 +42,7 @@ def test_timestamps_keep_microseconds_and_markers():
     assert s[0] == pd.Timestamp("9999-12-31 23:59:59.999999")
     assert s[1] == pd.Timestamp("2021-03-04 05:06:07.000123")
     assert marker_mask(s, INFINITY_US)[2] and marker_mask(s, ZERO_DATE_US)[3]
-    tz = _convert([dt.datetime(9999, 1, 1, 0, 0, 0, 5, tzinfo=dt.timezone.utc), "-infinity"],
+    tz = _convert([dt.datetime(9999, 1, 1, 0, 0, 0, 5, tzinfo=dt.UTC), "-infinity"],
                   Column("z", "timestamp", "datetime", timezone=True))
     assert str(tz.dtype) == "datetime64[us, UTC]" and tz[0] == pd.Timestamp("9999-01-01 00:00:00.000005", tz="UTC")
     assert marker_mask(tz, NEG_INFINITY_US)[1]
