@@ -238,7 +238,7 @@ class ReflectionError(BadInputError):
 
 
 class CycleError(BadInputError):
-    """A foreign-key cycle has no nullable foreign key at which it could be broken."""
+    """A foreign-key cycle cannot be broken (a NOT NULL self-reference: no row could be inserted first)."""
 
 
 class UnsupportedError(BadInputError):
