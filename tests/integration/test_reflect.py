@@ -176,4 +176,4 @@ def test_postgres_schemas_identity_generated_views(pg_database):
 
     frames = read_tables(url, md)
     assert frames["hr.person"]["height_cm"].tolist() == [180.5] and frames["sales.sale"].empty
-    assert frames["sales.sale"]["at"].dtype == "datetime64[ns, UTC]"
+    assert frames["sales.sale"]["at"].dtype == "datetime64[us, UTC]"
