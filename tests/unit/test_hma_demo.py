@@ -89,7 +89,7 @@ def test_demo_types_and_determinism():
         pd.testing.assert_frame_equal(a[t], b[t])
     assert len(a["users"]) == 20
     tx = a["transactions"]
-    assert tx["timestamp"].dtype == "datetime64[ns]"
+    assert tx["timestamp"].dtype == "datetime64[us]"
     assert tx["cancelled"].dtype == bool
     assert a["users"]["age"].dtype in ("int64", "Int64")
     _check_integrity(md, a)
