@@ -33,7 +33,7 @@ from dbsynth.read import read_tables
 from dbsynth.reflect import reflect
 from dbsynth.write import write
 
-from test_write_atomic import checksum, staging_tables, target_state  # noqa: E402  (same directory)
+from test_write_atomic import checksum, scalar, staging_tables, target_state  # noqa: E402  (same directory)
 
 pytestmark = pytest.mark.db
 
@@ -254,13 +254,13 @@ def test_postgres_backend_of_a_killed_run_does_not_stay_queued_on_a_lock(source,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         waiting = "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
         end = time.monotonic() + 60
-        while _count(target, waiting) == 0:
+        while scalar(target, waiting) == 0:
             assert time.monotonic() < end and proc.poll() is None, "the run never queued on the lock"
             time.sleep(0.1)
         proc.kill()
         proc.wait(10)
         end = time.monotonic() + 15  # lock_timeout is 5 s in the config
-        while _count(target, waiting):
+        while scalar(target, waiting):
             assert time.monotonic() < end, "the killed run's backend stays queued on the lock"
             time.sleep(0.2)
     finally:
@@ -270,12 +270,3 @@ def test_postgres_backend_of_a_killed_run_does_not_stay_queued_on_a_lock(source,
         holder.close()
         eng.dispose()
     assert checksum(target_state(target)) == checksum(before)
-
-
-def _count(url: str, sql: str) -> int:
-    eng = sa.create_engine(url)
-    try:
-        with eng.connect() as conn:
-            return conn.exec_driver_sql(sql).scalar()
-    finally:
-        eng.dispose()

@@ -148,7 +148,8 @@ def _exec(url: str, *sql: str) -> None:
         eng.dispose()
 
 
-def _scalar(url: str, sql: str):
+def scalar(url: str, sql: str):
+    """One value of ``sql`` in the database at ``url`` (its own connection; shared with the fault suite)."""
     eng = sa.create_engine(url)
     try:
         with eng.connect() as conn:
@@ -186,13 +187,13 @@ def test_mariadb_replace_with_a_cycle_runs_again_and_again(mariadb_database):
     md = cycle_meta("mysql")
     for i in range(3):
         write(cycle_data(offset=i), dst, md, mode="replace")
-    assert _scalar(dst, "SELECT MIN(id) FROM employee") == 3
+    assert scalar(dst, "SELECT MIN(id) FROM employee") == 3
     # the foreign keys got their real names back after the swap
     names = {r for r in _scalar_all(dst, "SELECT CONSTRAINT_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS "
                                          "WHERE CONSTRAINT_SCHEMA = DATABASE()")}
     assert names == {"dept_head_fk", "emp_boss_fk", "emp_dept_fk"}
     write(cycle_data(offset=7), dst, md, mode="truncate")
-    assert _scalar(dst, "SELECT MIN(id) FROM employee") == 8 and staging_tables(dst) == []
+    assert scalar(dst, "SELECT MIN(id) FROM employee") == 8 and staging_tables(dst) == []
 
 
 def _scalar_all(url: str, sql: str) -> list:
@@ -236,12 +237,12 @@ def test_mariadb_other_sessions_see_the_old_rows_during_the_load(mariadb_databas
     t, box = _in_thread(lambda: write(cycle_data(60, offset=100), dst, md, mode=mode, batch_size=10))
     _wait_for(marker)
     # every row is loaded (into staging): the target's tables still hold the old rows
-    assert _scalar(dst, "SELECT COUNT(*) FROM employee") == 40
-    assert _scalar(dst, "SELECT MIN(id) FROM employee") == 1
+    assert scalar(dst, "SELECT COUNT(*) FROM employee") == 40
+    assert scalar(dst, "SELECT MIN(id) FROM employee") == 1
     marker.with_name("fault.go").write_text("")
     t.join(30)
     assert "error" not in box, box.get("error")
-    assert _scalar(dst, "SELECT COUNT(*) FROM employee") == 60 and staging_tables(dst) == []
+    assert scalar(dst, "SELECT COUNT(*) FROM employee") == 60 and staging_tables(dst) == []
 
 
 # ---- PostgreSQL: sequences roll back, a failure at commit is one line ------------------------------------------
@@ -369,7 +370,7 @@ def test_a_lock_held_by_another_session_ends_in_a_clear_error(targets, target):
         assert err.value.table == "employee" and "another session holds a lock on it" in text
     assert target_state(dst) == before
     if target == "postgresql":  # the backend gave up: nothing of ours stays queued on a lock
-        waiting = _scalar(dst, "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
+        waiting = scalar(dst, "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
                                "AND wait_event_type = 'Lock'")
         assert waiting == 0
 
@@ -444,7 +445,7 @@ def test_postgres_backend_terminated_mid_load(pg_database, tmp_path, monkeypatch
     monkeypatch.setenv("DBSYNTH_FAULT_MARKER", str(marker))
     t, box = _in_thread(lambda: write(cycle_data(60, offset=100), dst, md, mode="replace", batch_size=25))
     _wait_for(marker)
-    killed = _scalar(dst, "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity "
+    killed = scalar(dst, "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity "
                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
     assert killed >= 1
     marker.with_name("fault.go").write_text("")
@@ -478,4 +479,4 @@ def test_two_concurrent_loads_into_one_target_are_serialised(targets, target, tm
     first.join(60)
     second.join(60)
     assert "error" not in box1 and "error" not in box2, (box1.get("error"), box2.get("error"))
-    assert _scalar(dst, "SELECT COUNT(*) FROM employee") == 70 and _scalar(dst, "SELECT MIN(id) FROM employee") == 201
+    assert scalar(dst, "SELECT COUNT(*) FROM employee") == 70 and scalar(dst, "SELECT MIN(id) FROM employee") == 201
