@@ -34,6 +34,8 @@ __all__ = [
     "TargetConfig",
     "check_against",
     "interpolate",
+    "resolve_table_names",
+    "table_key",
     "load_config",
     "resolve_url",
 ]
@@ -95,12 +97,36 @@ class SourceConfig(_Strict):
 
     url: str
     """SQLAlchemy URL; ``builtin:chinook`` for the embedded sample; relative SQLite paths are config-relative."""
-    db_schema: str | None = Field(None, alias="schema")
-    """Database schema to read (default: the connection's)."""
+    db_schema: str | list[str] | None = Field(None, alias="schema")
+    """Database schema(s) to read (default: the connection's). A list reads several schemas in one run: tables
+    are then named ``schema.table`` (a bare name still works where it is unique across them) and foreign keys
+    across the schemas are kept. ``"*"`` reads every non-system schema on PostgreSQL (all but ``pg_catalog``,
+    ``information_schema``, ``pg_toast`` and the temporary schemas); on MariaDB/MySQL and SQLite, where a
+    schema is a database, ``"*"`` means the connection's database only (not every database of the server)."""
     include: list[str] | None = None
     """Only these tables."""
     exclude: list[str] | None = None
     """Leave these tables out."""
+
+    @field_validator("db_schema")
+    @classmethod
+    def _schemas(cls, value: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(value, str):
+            if not value.strip():
+                raise ValueError("an empty schema name (give a name, a list of names, or '*' for every schema)")
+            return value
+        if value is None:
+            return None
+        if not value:
+            raise ValueError("an empty list (give at least one schema, or '*' for every schema)")
+        for name in value:
+            if not name.strip():
+                raise ValueError("an empty schema name in the list (remove it)")
+        if "*" in value and len(value) > 1:
+            raise ValueError("'*' already means every schema: write schema: '*' alone, or list the schemas")
+        # a schema named twice is read once (the order of first mention is kept)
+        unique = list(dict.fromkeys(value))
+        return unique[0] if len(unique) == 1 and unique[0] == "*" else unique
 
 
 class TargetConfig(_Strict):
@@ -446,6 +472,7 @@ def check_against(cfg: Config, metadata: Any) -> None:
     """
     where = str(cfg.path) if cfg.path else "config"
     known = list(metadata.tables)
+    resolve_table_names(cfg, metadata)
     for name, tcfg in cfg.tables.items():
         if name not in metadata.tables:
             close = difflib.get_close_matches(name, known, n=1)
@@ -460,6 +487,63 @@ def check_against(cfg: Config, metadata: Any) -> None:
             pii = tcfg.columns[col].pii
             if pii is not None:
                 _check_provider(pii.provider, pii.locale, f"{where}: tables.{name}.columns.{col}.pii")
+
+
+def table_key(name: str, metadata: Any, *, key: str = "tables") -> str | None:
+    """The metadata key of the table a config names: itself, ``schema.table``, or a bare name unique across
+    the schemas read.
+
+    Args:
+        name: the name as the config writes it.
+        metadata: the source's :class:`~dbsynth.metadata.Metadata`.
+        key: the config key path, for the message.
+
+    Returns:
+        The key in ``metadata.tables``, or None when no table has that name (the caller says so).
+
+    Raises:
+        ConfigError: a bare name held by tables of several schemas (one line naming them).
+    """
+    if name in metadata.tables:
+        return name
+    bare: dict[str, list[str]] = {}
+    qualified: dict[str, str] = {}
+    for k, table in metadata.tables.items():
+        sch = getattr(table, "schema", None)
+        own = k[len(sch) + 1 :] if sch and k.startswith(f"{sch}.") else k
+        bare.setdefault(own, []).append(k)
+        if sch:
+            qualified[f"{sch}.{own}"] = k  # schema.table names the table in a one-schema run too
+    if name in qualified:
+        return qualified[name]
+    found = bare.get(name, [])
+    if len(found) > 1:
+        raise ConfigError(
+            f"{key}.{name}: table '{name}' is in several schemas ({', '.join(sorted(found))}): "
+            "write it as schema.table"
+        )
+    return found[0] if found else None
+
+
+def resolve_table_names(cfg: Config, metadata: Any) -> None:
+    """Rewrite the keys of ``cfg.tables`` to the metadata's table names (see :func:`table_key`), in place, so
+    every later stage looks a table up by one name. Unknown names are left for :func:`check_against`.
+
+    Raises:
+        ConfigError: a bare name in several schemas, or one table named twice (bare and qualified).
+    """
+    where = str(cfg.path) if cfg.path else "config"
+    out: dict[str, TableConfig] = {}
+    said: dict[str, str] = {}
+    for name, tcfg in cfg.tables.items():
+        resolved = table_key(name, metadata, key=f"{where}: tables") or name
+        if resolved in out:
+            raise ConfigError(
+                f"{where}: tables.{name}: names the same table as tables.{said[resolved]} ({resolved}): "
+                "keep one of the two"
+            )
+        out[resolved], said[resolved] = tcfg, name
+    cfg.tables = out
 
 
 def _check_provider(provider: str, locale: str | None, key: str) -> None:

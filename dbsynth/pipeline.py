@@ -229,9 +229,12 @@ def _check_reachable(url: str) -> None:
 
 def _reflect(cfg: Config) -> Metadata:
     from .reflect import reflect
+    from .reflect.schemas import resolve_schemas
 
     s = cfg.source
-    return reflect(s.url, schema=s.db_schema, include=s.include, exclude=s.exclude)
+    # '*' is resolved here, against the live source: the config itself never connects anywhere
+    schema = resolve_schemas(s.url, s.db_schema)
+    return reflect(s.url, schema=schema, include=s.include, exclude=s.exclude)
 
 
 def prepare(cfg: Config, source: Metadata) -> _Prepared:
@@ -885,7 +888,16 @@ def _sample_and_write(prep: _Prepared, synth, report: RunReport) -> None:
     # sampling and writing overlap: the stage is timed as one
     report.seconds["sample+write"] = round(time.perf_counter() - started, 3)
     report.tables = {n: t.rows for n, t in summary.tables.items()}
+    _writer_warnings(report, summary)
     _committed(report)
+
+
+def _writer_warnings(report: RunReport, summary) -> None:
+    """What the writer said about the load (a column written another way, values it could not keep), once each."""
+    # getattr: WriteSummary.warnings is being added by the writer's side; until it lands a summary has none
+    for w in getattr(summary, "warnings", None) or []:
+        if w not in report.warnings:
+            report.warnings.append(w)
 
 
 def _committed(report: RunReport) -> None:
@@ -1034,6 +1046,7 @@ def _write(prep: _Prepared, frames: dict[str, pd.DataFrame], report: RunReport) 
             source_url=cfg.source.url, lock_timeout=cfg.target.lock_timeout,
         )
     report.tables = {n: t.rows for n, t in summary.tables.items()} or report.tables
+    _writer_warnings(report, summary)
     _committed(report)
 
 

@@ -103,7 +103,10 @@ def inspect_cmd(
         None, "--diagram", help="Write the FK graph: Mermaid (.mmd/.md) or Graphviz (.dot/.gv)."
     ),
     schema: Optional[list[str]] = typer.Option(
-        None, "--schema", help="Database schema to read (repeatable; several give tables named schema.table)."
+        None,
+        "--schema",
+        help="Database schema to read (repeatable; several give tables named schema.table). '*': every "
+        "non-system schema on PostgreSQL, the connection's database on MariaDB/MySQL and SQLite.",
     ),
     include: Optional[list[str]] = typer.Option(None, "--include", help="Only these tables (repeatable)."),
     exclude: Optional[list[str]] = typer.Option(None, "--exclude", help="Leave these tables out (repeatable)."),
@@ -116,7 +119,7 @@ def inspect_cmd(
         diagram_format(diagram)  # a wrong suffix is bad input: say so before the (slow) reflection
     resolved = resolve_url(url or DEFAULT_URL)
     # one schema stays a plain name, so table names are unqualified as before; several are reflected together
-    schemas = None if not schema else schema[0] if len(schema) == 1 else list(dict.fromkeys(schema))
+    schemas = _schema_option(resolved, schema)
     metadata = _reflect(resolved, schema=schemas, include=include or None, exclude=exclude or None)
     typer.echo(summarize(metadata, title=f"Database: {mask_url(resolved)}"), nl=False)
     if json_file is not None:
@@ -216,6 +219,24 @@ def _summary(report, command: str) -> None:
         console.print(f"quality {report.quality['overall']:.1%}; report in {report.quality['html']}")
     for w in report.warnings:
         console.print(f"warning: {w}", style="yellow")
+
+
+def _schema_option(url: str, schema: list[str] | None) -> str | list[str] | None:
+    """What a repeated ``--schema`` asks for: None, one name, several names, or ``'*'`` resolved on ``url``.
+
+    Raises:
+        BadInputError: ``'*'`` given with other schemas.
+    """
+    from ..errors import BadInputError
+
+    if not schema:
+        return None
+    names = list(dict.fromkeys(schema))
+    if "*" in names and len(names) > 1:
+        raise BadInputError("--schema '*' already means every schema: give it alone, or name the schemas")
+    from ..reflect.schemas import resolve_schemas
+
+    return resolve_schemas(url, names[0] if len(names) == 1 else names)
 
 
 def _reflect(url: str, **kwargs):
