@@ -12,7 +12,6 @@ import datetime
 import decimal
 import io
 import itertools
-import json
 from typing import Iterable, Iterator
 
 import numpy as np
@@ -28,6 +27,7 @@ from .metadata.records import Column, Metadata, Table
 
 __all__ = [
     "read_tables", "iter_table_chunks", "open_sources", "DbTableSource", "table_clause", "to_frame", "DEFAULT_CHUNK_ROWS",
+    "JsonText",
 ]
 
 #: Bytes per block of the COPY CSV parser: the longest row it can read.
@@ -116,10 +116,25 @@ def iter_table_chunks(
 
 def _select_column(conn: sa.Connection, clause: sa.TableClause, col: Column):
     """``col`` as selected: SQLite binary columns as ``CAST(... AS BLOB)``, since a BLOB-affinity column may
-    hold TEXT values that are not UTF-8 (sqlite3 cannot decode them), and they are bytes either way."""
+    hold TEXT values that are not UTF-8 (sqlite3 cannot decode them), and they are bytes either way.
+    PostgreSQL columns of no portable family (ranges, inet, money, bit, interval, xml, geometric and composite
+    types...) as their text form, which their input function reads back exactly (psycopg's objects are not
+    exact: an interval of '1 mon' loads as 30 days)."""
     if conn.dialect.name == "sqlite" and col.type == st.BINARY:
         return sa.cast(clause.c[col.name], sa.LargeBinary).label(col.name)
+    if conn.dialect.name == "postgresql" and col.type == st.OTHER:
+        return sa.cast(clause.c[col.name], sa.Text).label(col.name)
     return clause.c[col.name]
+
+
+class JsonText(str):
+    """A JSON document as the source spelled it (PostgreSQL ``json``/``jsonb`` text): written back verbatim, so
+    a ``json`` column keeps its spacing and key order and big numbers keep their digits (a dict would not)."""
+
+    __slots__ = ()
+
+    def __reduce__(self):  # pickles (model files, process pools) as itself, not as a plain str
+        return (JsonText, (str(self),))
 
 
 def _stream(conn: sa.Connection, query, table: Table, cols: list[Column], chunk_rows: int) -> Iterator[pd.DataFrame]:
@@ -169,6 +184,14 @@ def _register_marker_loaders(conn: sa.Connection) -> None:
     for name, base in (("date", pgdt.DateLoader), ("timestamp", pgdt.TimestampLoader),
                        ("timestamptz", pgdt.TimestamptzLoader)):
         driver.adapters.register_loader(name, marker_loader(base))
+    from psycopg.adapt import Loader as _Loader
+
+    class JsonTextLoader(_Loader):
+        def load(self, data):
+            return JsonText(bytes(data).decode())
+
+    for name in ("json", "jsonb"):
+        driver.adapters.register_loader(name, JsonTextLoader)
     driver._dbsynth_markers = True
 
 
@@ -252,6 +275,25 @@ def exact_decimal(col: Column) -> bool:
     return col.type == st.DECIMAL and (col.precision is None or col.precision > 15)
 
 
+def set_members(native_type: str | None) -> list[str]:
+    """The members of a MariaDB ``SET('a','b',...)`` type spelling, in declaration order ([] for other types)."""
+    import re
+
+    text = native_type or ""
+    if not text.upper().startswith("SET("):
+        return []
+    return [m.replace("''", "'") for m in re.findall(r"'((?:[^']|'')*)'", text)]
+
+
+def _floats(arr: np.ndarray, nulls: np.ndarray) -> pd.Series:
+    """Float values as float64, or as pandas ``Float64`` when a NaN value sits beside NULLs: NaN is a value of
+    float columns (PostgreSQL stores it), not NULL, and a masked array keeps the two apart (frame contract)."""
+    nan = np.isnan(arr) & ~nulls
+    if nan.any():
+        return pd.Series(pd.arrays.FloatingArray(arr, nulls.copy()))
+    return pd.Series(arr)
+
+
 def _convert(values: list, col: Column) -> pd.Series:
     """One column's driver values -> the dtype the frame contract gives its type family."""
     family = col.type
@@ -266,7 +308,10 @@ def _convert(values: list, col: Column) -> pd.Series:
         return obj  # decimal.Decimal objects: float64 holds 15 digits, numeric(30,10) or 1e500 would change
     if family in (st.FLOAT, st.DECIMAL):
         # None -> NaN and Decimal -> float in one C-level pass
-        return pd.Series(np.array(values, dtype="float64"))
+        arr = np.array(values, dtype="float64")
+        if family == st.FLOAT:
+            return _floats(arr, np.fromiter((v is None for v in values), dtype=bool, count=len(values)))
+        return pd.Series(arr)
     if family == st.BOOL:
         return pd.Series(pd.array(values, dtype="boolean"))  # also takes MySQL 0/1
     if family in (st.DATE, st.TIMESTAMP):
@@ -286,10 +331,17 @@ def _convert(values: list, col: Column) -> pd.Series:
         out[mask] = obj[mask].map(str)
         return out
     if family in (st.STRING, st.ENUM):
+        if any(isinstance(v, (set, frozenset)) for v in values):
+            # MariaDB SET: pymysql hands a Python set; the value is its members in declaration order
+            order = {m: i for i, m in enumerate(set_members(col.native_type))}
+            obj = obj.map(lambda v: ",".join(sorted(v, key=lambda m: (order.get(m, len(order)), m)))
+                          if isinstance(v, (set, frozenset)) else v)
         return obj if obj.empty else obj.where(obj.notna(), None)
     if family == st.JSON:
-        # psycopg parses json already; pymysql and sqlite3 hand over the text
-        return obj.map(lambda v: json.loads(v) if isinstance(v, (str, bytes)) else v)
+        # the document's text as the source spelled it (psycopg's loader above, pymysql and sqlite3 hand over
+        # text): written back verbatim; other objects (dicts of a driver that parses) stay as they are
+        return obj.map(lambda v: JsonText(v.decode() if isinstance(v, bytes) else v)
+                       if isinstance(v, (str, bytes)) and not isinstance(v, JsonText) else v)
     if family == st.BINARY:
         return obj.map(lambda v: bytes(v) if isinstance(v, (memoryview, bytearray)) else v)
     return obj
@@ -534,7 +586,11 @@ def _arrow_frame(tbl, cols: list[Column]) -> pd.DataFrame:
         elif c.type == st.BOOL:
             data[c.name] = pd.Series(arr.to_pandas(types_mapper=pd.ArrowDtype).astype("boolean"))
         elif c.type in (st.FLOAT, st.DECIMAL):
-            data[c.name] = pd.Series(arr.to_numpy(zero_copy_only=False), dtype="float64")
+            vals = np.asarray(arr.to_numpy(zero_copy_only=False), dtype="float64")
+            if c.type == st.FLOAT and arr.num_chunks:
+                data[c.name] = _floats(vals, np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool))
+            else:
+                data[c.name] = pd.Series(vals, dtype="float64")
         elif c.type in (st.DATE, st.TIMESTAMP):
             import pyarrow as pa
 

@@ -59,6 +59,28 @@ def _int_bits(sqltype: sa.types.TypeEngine) -> int:
     return 32
 
 
+class _Spatial(sa.types.UserDefinedType):
+    """A MariaDB/MySQL spatial type SQLAlchemy does not know (it reflects them as NullType, losing the name)."""
+
+    cache_ok = True
+    name = "GEOMETRY"
+
+    def get_col_spec(self, **kw) -> str:
+        return self.name
+
+
+def _register_spatial() -> None:
+    from sqlalchemy.dialects.mysql import base as mysql_base
+
+    for spelling in ("geometry", "point", "linestring", "polygon", "multipoint", "multilinestring",
+                     "multipolygon", "geometrycollection"):
+        if spelling not in mysql_base.ischema_names:
+            mysql_base.ischema_names[spelling] = type(spelling.upper(), (_Spatial,), {"name": spelling.upper()})
+
+
+_register_spatial()
+
+
 def _family(sqltype: sa.types.TypeEngine) -> TypeInfo:
     """The family of ``sqltype`` without dialect rendering; order matters (Enum is a String, Float a
     Numeric, Boolean may be an Integer in MySQL)."""
@@ -74,6 +96,8 @@ def _family(sqltype: sa.types.TypeEngine) -> TypeInfo:
         return TypeInfo(st.BOOL)  # MySQL/MariaDB spell BOOLEAN as TINYINT(1)
     if isinstance(sqltype, sa.Integer):
         return TypeInfo(st.INTEGER, bits=_int_bits(sqltype))
+    if type(sqltype).__name__ == "YEAR":
+        return TypeInfo(st.INTEGER, bits=16)  # MariaDB YEAR: 1901..2155 and 0 (written back as a SMALLINT)
     if isinstance(sqltype, sa.Float):
         name = type(sqltype).__name__.upper()
         bits = 32 if name in ("REAL", "FLOAT4") or getattr(sqltype, "precision", None) in range(1, 25) else 64
@@ -124,6 +148,13 @@ def map_type(sqltype: sa.types.TypeEngine, dialect: Dialect) -> TypeInfo:
         name for PostgreSQL domains and enums).
     """
     info = _family(sqltype)
+    if dialect.name == "sqlite" and info.type in (st.INTEGER, st.FLOAT):
+        # SQLite's INTEGER affinity stores any int64 and REAL is an 8-byte float, whatever the declared
+        # spelling (INT, SMALLINT, REAL, FLOAT): a narrower target type would refuse or round its values
+        info.bits = 64
+    if dialect.name in ("mysql", "mariadb") and type(sqltype).__name__ == "FLOAT" and info.type == st.FLOAT:
+        # MariaDB's FLOAT without a precision (or up to 24) is 4 bytes: a DOUBLE target would change the values
+        info.bits = 32 if (getattr(sqltype, "precision", None) or 0) <= 24 else 64
     if isinstance(sqltype, (pg.DOMAIN, pg.ENUM)) and getattr(sqltype, "name", None):
         info.native_type = sqltype.name
     else:

@@ -7,12 +7,14 @@ the NULL marker or ``None``.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import csv
 import io
 import json
 import logging
 import uuid
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
@@ -26,12 +28,54 @@ try:  # optional: a much faster CSV writer for COPY
 except ImportError:  # pragma: no cover - depends on the install
     pa = pa_csv = None
 
-__all__ = ["ConversionError", "pg_csv", "python_columns"]
+__all__ = ["ConversionError", "pg_csv", "python_columns", "collect_warnings", "converting", "warn"]
 
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 _U64_MAX = 2**64 - 1
 
 log = logging.getLogger("dbsynth")
+
+#: Warnings of the current :func:`collect_warnings` scope (one per table, column and kind) and the table being
+#: converted (set by the loader): a write says each approximation once per table.column, every run anew.
+_warnings: contextvars.ContextVar[dict[tuple[str, str, str], str] | None] = contextvars.ContextVar(
+    "dbsynth_write_warnings", default=None)
+_table: contextvars.ContextVar[str | None] = contextvars.ContextVar("dbsynth_write_table", default=None)
+
+
+@contextlib.contextmanager
+def collect_warnings() -> Iterator[list[str]]:
+    """Gather the conversion warnings of one write: yields the list they are appended to (each once per
+    table.column and kind, also logged once). Without this scope warnings are logged every time."""
+    found: dict[tuple[str, str, str], str] = {}
+    out: list[str] = []
+    token = _warnings.set(found)
+    try:
+        yield out
+    finally:
+        _warnings.reset(token)
+        out.extend(found.values())
+
+
+@contextlib.contextmanager
+def converting(table: str) -> Iterator[None]:
+    """Name ``table`` in the warnings said while its rows are converted."""
+    token = _table.set(table)
+    try:
+        yield
+    finally:
+        _table.reset(token)
+
+
+def warn(col: Column, kind: str, text: str) -> None:
+    """Say ``text`` about ``col`` of the table being converted, once per table.column and ``kind`` per write."""
+    table = _table.get() or "?"
+    message = f"table '{table}', column '{col.name}': {text}"
+    found = _warnings.get()
+    if found is not None:
+        if (table, col.name, kind) in found:
+            return
+        found[(table, col.name, kind)] = message
+    log.warning("%s", message)
 
 
 class ConversionError(ValueError):
@@ -97,7 +141,27 @@ def _float_int(v: float, col: Column) -> int:
 
 
 def _json(v: Any) -> str:
+    from ..read import JsonText
+
+    if isinstance(v, JsonText):
+        return str(v)  # the source's own text: spacing, key order and number digits kept
+    if isinstance(v, str):
+        # JSON text as read (pandas 3 makes a JsonText a plain str when it infers a string column): verbatim
+        # when it is a document, else the string as a JSON string
+        try:
+            json.loads(v)
+        except ValueError:
+            return json.dumps(v)
+        return v
     return json.dumps(v, default=str)
+
+
+def _other_text(v: Any) -> str:
+    """A value of no portable family as text: bytes (MariaDB BIT, geometry; SQLite BLOBs of a typeless column)
+    as hex digits, everything else (PostgreSQL's text forms, YEAR numbers) by ``str``."""
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return bytes(v).hex()
+    return str(v)
 
 
 def _pg_array(v: Any) -> str:
@@ -152,9 +216,6 @@ _MARKER_TEXT: dict[tuple[str, str], tuple[str, str, str]] = {
     ("mysql", st.TIMESTAMP): ("9999-12-31 23:59:59.999999", "0001-01-01 00:00:00", "0000-00-00 00:00:00"),
 }
 
-_warned_infinity: set[str] = set()
-
-
 def _with_markers(text: pd.Series, s: pd.Series, col: Column, dialect: str) -> pd.Series:
     """``text`` (the formatted values of datetime series ``s``) with marker stamps in ``dialect``'s words."""
     from ..read import INFINITY_US, NEG_INFINITY_US, ZERO_DATE_US, marker_mask
@@ -163,10 +224,11 @@ def _with_markers(text: pd.Series, s: pd.Series, col: Column, dialect: str) -> p
     for stamp, word in zip((INFINITY_US, NEG_INFINITY_US, ZERO_DATE_US), words):
         mask = marker_mask(s, stamp)
         if mask.any():
-            if dialect == "mysql" and stamp != ZERO_DATE_US and col.name not in _warned_infinity:
-                _warned_infinity.add(col.name)
-                log.warning("column '%s': MariaDB/MySQL have no infinite dates; 'infinity' is written as %s and "
-                            "'-infinity' as %s", col.name, words[0], words[1])
+            if dialect == "mysql" and stamp != ZERO_DATE_US:
+                warn(col, "infinite date", f"MariaDB/MySQL have no infinite dates; 'infinity' is written as "
+                                           f"{words[0]} and '-infinity' as {words[1]}")
+            elif dialect == "postgresql" and stamp == ZERO_DATE_US:
+                warn(col, "zero date", "PostgreSQL has no zero date; '0000-00-00' is written as '-infinity'")
             text = text.astype(object)
             text[mask] = word
     return text
@@ -182,21 +244,33 @@ def _has_markers(s: pd.Series) -> bool:
     return bool(np.isin(raw, MARKERS_US).any())
 
 
-_warned_float: set[str] = set()
-
-
 def _no_infinity(f: pd.Series, col: Column) -> np.ndarray:
     """Rows of float series ``f`` that MariaDB/MySQL cannot store (+-Infinity; NaN is NULL already): they are
-    written as NULL in a nullable column (said once per column in the log), refused in a NOT NULL one."""
+    written as NULL in a nullable column (said once per table.column in the write's warnings), refused in a
+    NOT NULL one."""
     bad = np.isinf(f.to_numpy(dtype="float64", na_value=np.nan))
     if bad.any():
         if not col.nullable:
             raise ConversionError(col.name, "an infinite float cannot be stored in MariaDB/MySQL and the column "
                                             "is NOT NULL: make it nullable in the target, or exclude the column")
-        if col.name not in _warned_float:
-            _warned_float.add(col.name)
-            log.warning("column '%s': MariaDB/MySQL have no infinite floats; Infinity and -Infinity are written "
-                        "as NULL", col.name)
+        warn(col, "infinite float", "MariaDB/MySQL have no infinite floats; Infinity and -Infinity are written "
+                                    "as NULL")
+    return bad
+
+
+def _nan_values(s: pd.Series, col: Column, dialect: str) -> np.ndarray:
+    """Rows holding the float value NaN (not NULL: a masked ``Float64`` column keeps them apart), which
+    MariaDB/MySQL and SQLite cannot store: NULL in a nullable column (with a warning), refused when NOT NULL."""
+    if not isinstance(s.dtype, pd.Float64Dtype):
+        return np.zeros(len(s), dtype=bool)
+    values = s.array._data  # the float values under the NULL mask
+    bad = np.isnan(values) & ~s.isna().to_numpy()
+    if bad.any():
+        name = "MariaDB/MySQL" if dialect == "mysql" else "SQLite"
+        if not col.nullable:
+            raise ConversionError(col.name, f"a NaN float cannot be stored in {name} and the column is NOT NULL: "
+                                            "make it nullable in the target, or exclude the column")
+        warn(col, "nan float", f"{name} has no NaN float; NaN is written as NULL")
     return bad
 
 
@@ -219,6 +293,9 @@ def pg_column(s: pd.Series, col: Column) -> pd.Series:
         if _has_markers(ts):
             return _with_markers(ts.dt.strftime("%Y-%m-%d %H:%M:%S.%f"), ts, col, "postgresql")
         return ts
+    if fam == st.TIME and s.dtype == object:
+        # ISO text keeps the UTC offset of a time with time zone (arrow's time type would drop it)
+        return _map_nonnull(s, _obj_null(s), lambda v: v.isoformat() if hasattr(v, "isoformat") else str(v))
     if fam == st.INTERVAL:
         secs = pd.to_timedelta(s).dt.total_seconds()
         return secs.map(lambda v: f"{v!r} seconds", na_action="ignore")
@@ -230,6 +307,8 @@ def pg_column(s: pd.Series, col: Column) -> pd.Series:
         return _map_nonnull(s, _obj_null(s), lambda v: "\\x" + bytes(v).hex())
     if fam == st.UUID and s.dtype == object:
         return _map_nonnull(s, _obj_null(s), str)
+    if fam == st.OTHER and s.dtype == object:
+        return _map_nonnull(s, _obj_null(s), _other_text)
     return s
 
 
@@ -269,15 +348,36 @@ def pg_csv(frame: pd.DataFrame, columns: list[Column]) -> tuple[str | bytes, str
     return buf.getvalue(), null
 
 
-def python_columns(frame: pd.DataFrame, columns: list[Column], dialect: str) -> list[list[Any]]:
+def _text_target(target: Any) -> bool:
+    """The target column's SQLAlchemy type holds text (values of no portable family go there as text)."""
+    import sqlalchemy as sa
+
+    return target is not None and isinstance(target, sa.String) and not isinstance(target, sa.Enum)
+
+
+def _other_value(v: Any) -> Any:
+    """A value of no portable family as the driver takes it into a column of the same native type: bytes
+    (MariaDB BIT and geometry), numbers (YEAR, SQLite typeless columns) and text as they are."""
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return bytes(v)
+    if isinstance(v, (int, float, str)):
+        return v.item() if isinstance(v, np.generic) else v
+    return str(v)
+
+
+def python_columns(frame: pd.DataFrame, columns: list[Column], dialect: str,
+                   targets: dict[str, Any] | None = None) -> list[list[Any]]:
     """Per column, a list of plain Python values (``None`` for NULL) for a DB-API ``executemany``.
 
     Args:
         frame: rows of one table.
         columns: the columns to convert, in insert order.
         dialect: ``sqlite`` or ``mysql``: SQLite stores dates/times as ISO text and has no Decimal.
+        targets: the target columns' SQLAlchemy types by name, when known: a value of no portable family goes
+            into a text column as text (bytes as hex), into its own native type as it is.
     """
     lite = dialect == "sqlite"
+    targets = targets or {}
     result = []
     for col in columns:
         s = frame[col.name]
@@ -287,9 +387,15 @@ def python_columns(frame: pd.DataFrame, columns: list[Column], dialect: str) -> 
         else:
             mask = pd.isna(s).to_numpy()
         if fam == st.INTEGER:
-            vals = _ints(s, col).tolist()
+            ints = _ints(s, col)
+            vals = ints.tolist()
+            if lite and str(ints.dtype) in ("uint64", "UInt64"):
+                # SQLite integers are int64: BIGINT UNSIGNED goes there as its decimal text (a VARCHAR(20)
+                # column, write/types.py), which keeps 18446744073709551615 exactly
+                vals = [None if v is None or v is pd.NA else str(int(v)) for v in vals]
         elif fam == st.FLOAT:
             f = pd.to_numeric(s).astype("float64")
+            mask = mask | _nan_values(s, col, dialect)
             if dialect == "mysql":
                 mask = mask | _no_infinity(f, col)
             vals = f.tolist()
@@ -313,8 +419,11 @@ def python_columns(frame: pd.DataFrame, columns: list[Column], dialect: str) -> 
             vals = _map_nonnull(s, mask, _json).tolist()
         elif fam == st.BINARY:
             vals = _map_nonnull(s, mask, bytes).tolist()
-        elif fam in (st.UUID, st.OTHER):
+        elif fam == st.UUID:
             vals = _map_nonnull(s, mask, str).tolist()
+        elif fam == st.OTHER:
+            text = _text_target(targets.get(col.name))
+            vals = _map_nonnull(s, mask, _other_text if text else _other_value).tolist()
         else:
             vals = s.tolist()
         if mask.any():

@@ -122,6 +122,16 @@ _MY_LOST = {2006, 2013, 2014, 2055, 1927, 1053, 4031}
 # "Column 'x' cannot be null", "Data truncated for column 'x' at row 1", "... for column `db`.`t`.`x` at row 1"
 _MY_COLUMN = re.compile(r"[Cc]olumn (?:`[^`]*`\.)*`([^`]+)`|[Cc]olumn '([^']+)'")
 _MY_KEY = re.compile(r"for key '([^']+)'")
+# "Can't create table `db`.`t` (errno: 150 ...)"
+_MY_CREATE = re.compile(r"table (?:`[^`]*`\.)?`([^`]+)`")
+
+
+def _unstaged(name: str) -> str:
+    """A MariaDB staging table's name as the user knows it (``_dbsynth_new_item`` -> ``item``)."""
+    for prefix in ("_dbsynth_new_", "_dbsynth_old_"):
+        if name.startswith(prefix):
+            return name[len(prefix):]
+    return name
 _MY_CONSTRAINT = re.compile(r"CONSTRAINT `([^`]+)`")
 _MY_CHECK = re.compile(r"CONSTRAINT `([^`]+)` failed")
 # SQLite's messages: the family of the error, and the constraint part that holds names only
@@ -249,6 +259,14 @@ def describe(
         m = _MY_COLUMN.search(text)
         # the column name is quoted by the server; a value never sits in this position of these messages
         column = (m.group(1) or m.group(2)) if m and code in (1048, 1364, 1264, 1406, 1366, 1292, 1265) else None
+        if code in (1005, 1215, 1822, 1824) and table is None:
+            # "Can't create table `db`.`_dbsynth_new_item` (errno: 150 ...)": the server names the table
+            m = _MY_CREATE.search(text)
+            if m:
+                table = _unstaged(m.group(1))
+        if code in (1005, 1215) and "150" in text:
+            what = ("a foreign key was refused (errno 150: its column type, charset or index differs from "
+                    "the key it refers to)")
     elif dialect == "sqlite":
         text = str(orig)
         for needle, generic in _LITE:
@@ -274,4 +292,6 @@ def describe(
         hint = "Wait for the other session to finish, or raise the lock timeout (lock_timeout, in seconds)."
     elif what.startswith("the connection"):
         hint = "Check the target server, then run again."
+    elif what.startswith("a foreign key was refused"):
+        hint = "Give the foreign-key column the type of the key it refers to, or exclude the foreign key."
     return WriteError(mask_url(message), table=table, column=column, constraint=constraint, hint=hint)

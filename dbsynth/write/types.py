@@ -10,9 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql
 
 from ..metadata import sdtypes as st
-from ..metadata.records import Column, Table
+from ..metadata.records import Column, Metadata, Table
+from ..read import set_members
 
-__all__ = ["sa_type"]
+__all__ = ["sa_type", "align_foreign_keys"]
 
 # MariaDB cannot index TEXT without a prefix length: keys and unique columns get a bounded VARCHAR.
 _MYSQL_KEY_LENGTH = 255
@@ -38,15 +39,23 @@ def sa_type(table: Table, col: Column, dialect: str, source_dialect: str | None,
     fam = col.type
     is_pg, is_my, is_lite = dialect == "postgresql", dialect in ("mysql", "mariadb"), dialect == "sqlite"
     same = source_dialect is not None and (source_dialect == dialect or {source_dialect, dialect} <= {"mysql", "mariadb"})
+    native = (col.native_type or "").strip()
+    if is_lite and same and native and fam != st.ENUM:
+        # SQLite -> SQLite: the declared type as written (its affinity decides what the values become)
+        return _Native(native)
     if fam == st.INTEGER:
         if is_lite and col.autoincrement:
             return sa.Integer()  # only INTEGER PRIMARY KEY is SQLite's auto-assigned rowid
+        if native.upper().startswith("YEAR"):
+            return _Native(native) if is_my and same else sa.SmallInteger()
+        if "unsigned" in native.lower():
+            return _unsigned(col.bits or 32, dialect)
         if col.bits == 16:
             return sa.SmallInteger()
         if col.bits == 64:
-            if is_my and "unsigned" in (col.native_type or "").lower():  # values up to 2**64-1 (issue 15)
-                return mysql.BIGINT(unsigned=True)
             return sa.BigInteger()
+        if is_my and same and col.bits in (8, 24):
+            return mysql.TINYINT() if col.bits == 8 else mysql.MEDIUMINT()
         return sa.Integer()
     if fam == st.FLOAT:
         return sa.Float(24) if col.bits == 32 else sa.Double()
@@ -55,6 +64,10 @@ def sa_type(table: Table, col: Column, dialect: str, source_dialect: str | None,
             return sa.Numeric(col.precision, col.scale or 0, asdecimal=True)
         return sa.Numeric(38, 10) if is_my else sa.Numeric()
     if fam == st.STRING:
+        members = set_members(native)
+        if members:
+            # MariaDB SET: the same type in MariaDB, else text as long as every member at once
+            return _Native(native) if is_my and same else sa.String(max(1, len(",".join(members))))
         if col.length:
             return sa.String(col.length)
         if is_my:
@@ -101,6 +114,54 @@ def sa_type(table: Table, col: Column, dialect: str, source_dialect: str | None,
     if is_my:
         return sa.String(_MYSQL_KEY_LENGTH) if keyed else mysql.LONGTEXT()
     return sa.Text()
+
+
+def _unsigned(bits: int, dialect: str) -> sa.types.TypeEngine:
+    """An unsigned integer of ``bits``: the same UNSIGNED type in MariaDB, else the next wider signed type
+    (PostgreSQL NUMERIC(20, 0) for BIGINT UNSIGNED; SQLite VARCHAR(20) for it, since SQLite's integers are
+    int64 and a larger value sent as text to a numeric column would be rounded to REAL)."""
+    if dialect in ("mysql", "mariadb"):
+        kind = {8: mysql.TINYINT, 16: mysql.SMALLINT, 24: mysql.MEDIUMINT, 32: mysql.INTEGER}.get(bits, mysql.BIGINT)
+        return kind(unsigned=True)
+    if bits >= 64:
+        return sa.Numeric(20, 0) if dialect == "postgresql" else sa.String(20)
+    if bits >= 32:
+        return sa.BigInteger()
+    return sa.Integer() if bits >= 16 else sa.SmallInteger()
+
+
+def align_foreign_keys(metadata: Metadata, tables: dict[str, sa.Table], dialect: str) -> list[str]:
+    """Give every foreign-key column of a cross-dialect target its referenced column's type.
+
+    MariaDB refuses a foreign key whose column types differ (error 1005: a SMALLINT referring to an INTEGER
+    key), and a narrower column could not hold every key anyway. A same-dialect target keeps the source's
+    types (they agreed there).
+
+    Args:
+        metadata: the tables being created.
+        tables: their SQLAlchemy tables (from ``build_schema``), changed in place.
+        dialect: the target dialect.
+
+    Returns:
+        ``table.column`` of every column whose type was changed.
+    """
+    src = metadata.dialect
+    if src is not None and (src == dialect or {src, dialect} <= {"mysql", "mariadb"}):
+        return []
+    changed = []
+    for table in metadata:
+        for fk in table.foreign_keys:
+            if fk.ref_table not in tables or table.name not in tables:
+                continue
+            child, parent = tables[table.name], tables[fk.ref_table]
+            for a, b in zip(fk.columns, fk.ref_columns):
+                if a not in child.c or b not in parent.c:
+                    continue
+                want = parent.c[b].type
+                if type(child.c[a].type) is not type(want) or repr(child.c[a].type) != repr(want):
+                    child.c[a].type = want
+                    changed.append(f"{table.name}.{a}")
+    return changed
 
 
 class _Native(sa.types.UserDefinedType):
