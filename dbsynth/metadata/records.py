@@ -90,6 +90,10 @@ class ForeignKey:
     """ON DELETE action, if any."""
     deferrable: bool = False
     """Whether the database may defer the check to commit time."""
+    definition: str | None = None
+    """The constraint as the source dialect spells it, after ``ADD CONSTRAINT <name>`` (PostgreSQL
+    ``pg_get_constraintdef``, MariaDB's ``FOREIGN KEY ... REFERENCES ...`` clause of ``SHOW CREATE TABLE``);
+    used verbatim by a same-dialect clone (ON UPDATE, MATCH, INITIALLY DEFERRED kept), ignored by others."""
 
 
 @dataclass
@@ -103,6 +107,69 @@ class UniqueConstraint:
     """Columns that are unique together."""
     name: str | None = None
     """Constraint or index name."""
+
+
+@dataclass
+class Index:
+    """An index that is not the primary key or a UNIQUE constraint (those are described by their own records)."""
+
+    # pydantic reads this when loading JSON: unknown keys are errors, not silently dropped.
+    __pydantic_config__ = {"extra": "forbid"}
+
+    name: str
+    """Index name, as in the source."""
+    columns: list[str] = field(default_factory=list)
+    """Indexed column names in order; an expression part is kept as its SQL text (PostgreSQL)."""
+    unique: bool = False
+    """A unique index (partial or over expressions: the ones no UniqueConstraint describes)."""
+    kind: str | None = None
+    """Access method or index kind when not the default: ``gist``, ``gin``, ``hash`` (PostgreSQL),
+    ``spatial``, ``fulltext`` (MariaDB)."""
+    where: str | None = None
+    """Predicate of a partial index (PostgreSQL, SQLite), as the source spells it."""
+    definition: str | None = None
+    """The source's ``CREATE INDEX`` statement verbatim (PostgreSQL ``pg_get_indexdef``, SQLite's
+    ``sqlite_master.sql``; MariaDB indexes are part of :attr:`Table.native_ddl`); a same-dialect clone runs it."""
+
+
+@dataclass
+class NativeDDL:
+    """How the source itself creates a table, replayed by a same-dialect clone to give the very same DDL."""
+
+    # pydantic reads this when loading JSON: unknown keys are errors, not silently dropped.
+    __pydantic_config__ = {"extra": "forbid"}
+
+    dialect: str
+    """Dialect the statements are written in (``postgresql``, ``mysql``, ``sqlite``)."""
+    statements: list[str] = field(default_factory=list)
+    """Statements that create the table, in order, without its foreign keys (see
+    :attr:`ForeignKey.definition`): PostgreSQL ``CREATE TABLE`` with columns, defaults, identity, generated
+    columns and CHECKs, then constraints, partitions, indexes and comments, all schema-qualified; MariaDB the
+    ``SHOW CREATE TABLE`` text without its ``FOREIGN KEY`` clauses and ``AUTO_INCREMENT=n``; SQLite
+    ``sqlite_master.sql`` then its indexes."""
+    columns: list[str] = field(default_factory=list)
+    """Column names the statements create, in order: when the table's columns no longer match (edited
+    metadata), the writer builds the table from the records instead."""
+    schema: str | None = None
+    """Source schema the statements name (PostgreSQL); the writer replays them only into that schema."""
+
+
+@dataclass
+class NativeObject:
+    """A database object the tables need, outside any table: a PostgreSQL enum, domain, composite type,
+    free-standing sequence, or a schema comment."""
+
+    # pydantic reads this when loading JSON: unknown keys are errors, not silently dropped.
+    __pydantic_config__ = {"extra": "forbid"}
+
+    kind: str
+    """``type`` (enum, composite, range), ``domain``, ``sequence`` or ``schema``."""
+    name: str
+    """Schema-qualified name (``public.mood``; the schema's own name for ``schema``)."""
+    dialect: str = "postgresql"
+    """Dialect the statements are written in."""
+    statements: list[str] = field(default_factory=list)
+    """Statements that create it; the writer runs them when the target has no object of that name."""
 
 
 @dataclass
@@ -147,6 +214,13 @@ class Table:
     """Number of rows seen in the source, when known."""
     comment: str | None = None
     """Table comment from the database."""
+    primary_key_name: str | None = None
+    """Name of the primary-key constraint (None: unnamed, or the dialect's default name)."""
+    indexes: list[Index] = field(default_factory=list)
+    """Indexes other than the primary key and the UNIQUE constraints."""
+    native_ddl: NativeDDL | None = None
+    """The source's own DDL for this table, replayed verbatim by a same-dialect clone (None: built from the
+    records above, which every cross-dialect clone does)."""
 
     def column(self, name: str) -> Column:
         """The column called ``name``.
@@ -283,6 +357,9 @@ class Metadata:
     """Which database this was reflected from (:func:`dbsynth.reflect` sets it; None for metadata built by hand
     or loaded from a file written before it existed). :func:`dbsynth.write` refuses a target with this
     identity. It is not part of the :meth:`fingerprint`: the same schema elsewhere is the same schema."""
+    native_objects: list[NativeObject] = field(default_factory=list)
+    """Objects outside the tables that a same-dialect clone creates first (PostgreSQL enums, domains,
+    composite types, free-standing sequences, schema comments), in creation order."""
 
     # ---- access -------------------------------------------------------------------------------------
     def table(self, name: str) -> Table:

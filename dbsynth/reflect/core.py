@@ -148,6 +148,7 @@ def _reflect(conn: sa.Connection, schema, include, exclude, statistics: bool) ->
             _mariadb_json(table, json_checks.get(name, ()))
             metadata.add_table(table)
 
+    _capture_ddl(conn, metadata, default_schema)
     if statistics:
         from .stats import read_statistics
 
@@ -156,6 +157,26 @@ def _reflect(conn: sa.Connection, schema, include, exclude, statistics: bool) ->
         stats = {}
     infer_sdtypes(metadata, stats)
     return metadata.validate()
+
+
+def _capture_ddl(conn: sa.Connection, metadata: Metadata, default_schema: str | None) -> None:
+    """The source's own DDL for same-dialect clones (see :mod:`dbsynth.reflect.ddl`); without it (a catalog
+    the role may not read) clones build the tables from the records, as cross-dialect clones do."""
+    from .ddl import capture_ddl
+
+    try:
+        with conn.begin_nested():  # a failed catalog query must not abort the reflection's transaction
+            capture_ddl(conn, metadata, default_schema)
+    except sa.exc.DBAPIError as exc:
+        import logging
+
+        logging.getLogger("dbsynth").warning(
+            "could not read the source's DDL (%s); a same-dialect clone builds the tables from the metadata",
+            str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__,
+        )
+        for table in metadata:
+            table.native_ddl = None
+        metadata.native_objects = []
 
 
 def _apply_filters(tables: dict[TableKey, str], include, exclude) -> None:
@@ -296,6 +317,10 @@ def _foreign_keys(
     known = {(s or default_schema, n): k for (s, n), k in tables.items()}
     for fk in items:
         target = (fk.get("referred_schema") or sch or default_schema, fk["referred_table"])
+        if not fk.get("referred_schema") and target not in known and (default_schema, target[1]) in known:
+            # PostgreSQL leaves out the schema of a parent on the search path (public), whichever schema the
+            # child is in: hr.store -> public.region comes without "public"
+            target = (default_schema, target[1])
         # a key pointing at one partition points, for our purposes, at the partitioned table
         target = partition_parent.get(target, target)
         ref = known.get(target)

@@ -34,7 +34,7 @@ from ..metadata import sdtypes as st
 from ..metadata.records import Metadata, Table
 from .convert import ConversionError
 from .dberrors import Where, describe
-from .ddl import build_schema, check_schema, dialect_name, drop_tables
+from .ddl import build_schema, check_schema, create_schemas, create_tables, dialect_name, drop_tables, existing_tables, sql_name
 from .loaders import load_batch, update_batch
 from .safety import refuse_source
 
@@ -329,9 +329,9 @@ def _lock_tables(conn: sa.Connection, job: Job, existing: set[str]) -> None:
     q = conn.dialect.identifier_preparer.quote
     for name in job.order:
         sat = job.sa_tables[name]
-        if sat.name in existing:
+        if sat.key in existing:
             job.where.at("ddl", name)
-            conn.exec_driver_sql(f"LOCK TABLE {q(sat.name)} IN ACCESS EXCLUSIVE MODE")
+            conn.exec_driver_sql(f"LOCK TABLE {sql_name(conn, sat)} IN ACCESS EXCLUSIVE MODE")
 
 
 def _prepare(conn: sa.Connection, job: Job) -> None:
@@ -340,32 +340,34 @@ def _prepare(conn: sa.Connection, job: Job) -> None:
     ordered = [job.sa_tables[n] for n in job.order]
     where.at("ddl")
     faults.point("ddl")
-    existing = set(sa.inspect(conn).get_table_names())
+    existing = existing_tables(conn, ordered)
     if dialect == "postgresql" and mode != "create":
         _lock_tables(conn, job, existing)
     where.at("ddl")
     check_mode(job, existing)
     if mode == "create":
-        ordered[0].metadata.create_all(conn, tables=ordered, checkfirst=False)
+        create_schemas(conn, ordered)  # PostgreSQL: CREATE SCHEMA IF NOT EXISTS, in this transaction
+        create_tables(conn, job.metadata, job.order, job.sa_tables, dialect)
     elif mode == "replace":
         drop_tables(conn, ordered, dialect)
-        ordered[0].metadata.create_all(conn, tables=ordered, checkfirst=False)
+        create_schemas(conn, ordered)
+        create_tables(conn, job.metadata, job.order, job.sa_tables, dialect)
     else:
         check_schema(conn, job.metadata, job.sa_tables)
         if mode == "truncate":
             q = conn.dialect.identifier_preparer.quote
             if dialect == "postgresql":
-                conn.exec_driver_sql("TRUNCATE " + ", ".join(q(t.name) for t in ordered))
+                conn.exec_driver_sql("TRUNCATE " + ", ".join(sql_name(conn, t) for t in ordered))
             else:
                 for t in reversed(ordered):
-                    conn.exec_driver_sql(f"DELETE FROM {q(t.name)}")
+                    conn.exec_driver_sql(f"DELETE FROM {sql_name(conn, t)}")
 
 
 def check_mode(job: Job, existing: set[str]) -> None:
     """``create``: refuse tables that exist, and a non-empty target unless ``allow_nonempty``."""
     if job.mode != "create":
         return
-    managed = {job.sa_tables[n].name for n in job.order}
+    managed = {job.sa_tables[n].key for n in job.order}
     clash = sorted(managed & existing)
     if clash:
         raise UnsafeTargetError(
@@ -388,7 +390,7 @@ def _drop_foreign_keys(conn, job: Job) -> list[tuple[str, str, str, str]]:
     the load's transaction, so no other session ever sees the tables without their keys.
     """
     q = conn.dialect.identifier_preparer.quote
-    by_sql = {q(t.name): n for n, t in job.sa_tables.items()}
+    by_sql = {sql_name(conn, t): n for n, t in job.sa_tables.items()}
     rows = conn.execute(
         sa.text(
             "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
@@ -470,7 +472,7 @@ def _load_rows(conn, job: Job, saved_fks: list) -> None:
                 )
             frame = _defer(frame, table, job.deferred_cols.get(name, []), staged)
             try:
-                load_batch(conn, dialect, sa_tables[name].name, frame, cols, label=name)
+                load_batch(conn, dialect, sa_tables[name], frame, cols, label=name)
             except ConversionError as exc:
                 raise WriteError(f"{exc.what} in batch {batch_no}; {job.outcome}", table=name, column=exc.column) from None
             except (ValueError, TypeError, OverflowError) as exc:
@@ -495,7 +497,7 @@ def _load_rows(conn, job: Job, saved_fks: list) -> None:
         key_cols = [table.column(c) for c in table.primary_key]
         set_cols = [table.column(c) for c in keys.columns if c not in table.primary_key]
         for start in range(0, len(keys), job.batch_size):
-            update_batch(conn, dialect, sa_tables[name].name, keys.iloc[start : start + job.batch_size],
+            update_batch(conn, dialect, sa_tables[name], keys.iloc[start : start + job.batch_size],
                          key_cols, set_cols)
     if saved_fks:
         # ALTER TABLE refuses a table with pending trigger events (a DEFERRABLE INITIALLY DEFERRED constraint of
@@ -575,7 +577,7 @@ def _after(conn, job: Job, before: dict[str, int]) -> None:
         faults.point("analyze")
         for name in job.order:
             where.at("analyze", name)
-            conn.exec_driver_sql(f"ANALYZE {q(sa_tables[name].name)}")
+            conn.exec_driver_sql(f"ANALYZE {sql_name(conn, sa_tables[name])}")
 
 
 def _reset_sequences(conn, job: Job) -> None:
@@ -594,10 +596,10 @@ def _reset_sequences(conn, job: Job) -> None:
                 continue
             job.where.at("sequences", name)
             seq = conn.exec_driver_sql("SELECT pg_get_serial_sequence(%(t)s, %(c)s)",
-                                       {"t": q(sat.name), "c": col.name}).scalar()
+                                       {"t": sql_name(conn, sat), "c": col.name}).scalar()
             if seq is None:
                 continue
-            top = conn.exec_driver_sql(f"SELECT MAX({q(col.name)}) FROM {q(sat.name)}").scalar()
+            top = conn.exec_driver_sql(f"SELECT MAX({q(col.name)}) FROM {sql_name(conn, sat)}").scalar()
             lo, hi = conn.exec_driver_sql(
                 "SELECT seqmin, seqmax FROM pg_sequence WHERE seqrelid = CAST(%(s)s AS regclass)", {"s": seq}
             ).one()

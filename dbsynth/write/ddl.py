@@ -1,6 +1,25 @@
 """Build the target schema (SQLAlchemy Core ``Table`` objects) from metadata, create, drop and compare it.
 
-Tables are created under their bare name (``public.film`` becomes ``film``) in the target's default schema.
+Where tables go:
+
+- PostgreSQL target: a table whose metadata names its schema (several source schemas, or one set explicitly)
+  is created in the schema of that name (``CREATE SCHEMA IF NOT EXISTS``, in the load transaction), foreign
+  keys across schemas kept; otherwise in the target's default schema. Every statement names it
+  schema-qualified (:func:`sql_name`).
+- MariaDB/MySQL and SQLite targets have no schemas inside a database: tables go flat under their bare name
+  (``hr.store`` becomes ``store``); two tables with one bare name are refused before anything is written.
+
+How they are created (:func:`create_tables`):
+
+- Same dialect: the source's own DDL captured at reflect time (:mod:`dbsynth.reflect.ddl`: PostgreSQL
+  catalog deparse with enums, domains, sequences, identity, partitions, indexes and comments; SQLite's
+  ``sqlite_master.sql``; MariaDB's ``SHOW CREATE TABLE``, replayed by :mod:`dbsynth.write.mysql` into its
+  staging tables) is replayed verbatim, so ``pg_dump -s`` / ``SHOW CREATE TABLE`` / ``sqlite_master`` of the
+  clone equal the source's. A table whose metadata no longer matches that DDL (edited columns) or that has no
+  captured DDL (older metadata files, metadata built by hand) is built from the records.
+- Cross dialect: SQLAlchemy tables from the records, with the closest types (:mod:`dbsynth.write.types`),
+  primary-key and index names kept, and CHECK constraints transpiled into the target dialect by sqlglot; a
+  CHECK that cannot be transpiled is dropped with a warning naming table and constraint.
 """
 
 from __future__ import annotations
@@ -9,12 +28,18 @@ import re
 
 import sqlalchemy as sa
 
-from ..errors import SchemaMismatchError
+import logging
+
+from ..errors import SchemaMismatchError, WriteError
 from ..metadata import sdtypes as st
-from ..metadata.records import Column, Metadata, Table
+from ..metadata.records import CheckConstraint, Column, Metadata, Table
 from .types import sa_type
 
-__all__ = ["target_name", "build_schema", "drop_tables", "schema_differences", "dialect_name"]
+__all__ = ["target_name", "target_schema", "build_schema", "create_schemas", "create_tables", "drop_tables",
+           "existing_tables", "schema_differences", "dialect_name", "sql_name", "transpile_check",
+           "same_dialect"]
+
+log = logging.getLogger("dbsynth")
 
 _NUMBER = re.compile(r"^\(?-?\d+(\.\d+)?\)?$")
 _QUOTED = re.compile(r"^'((?:[^']|'')*)'(::[\w .\"]+)?$")
@@ -32,6 +57,115 @@ def target_name(table: Table) -> str:
     if table.schema and table.name.startswith(table.schema + "."):
         return table.name[len(table.schema) + 1 :]
     return table.name
+
+
+def same_dialect(source: str | None, target: str) -> bool:
+    """True when a clone from ``source`` into ``target`` is same-dialect (MariaDB and MySQL are one family)."""
+    fam = {"mariadb": "mysql"}
+    return source is not None and fam.get(source, source) == fam.get(target, target)
+
+
+def target_schema(metadata: Metadata, table: Table, dialect: str) -> str | None:
+    """The schema ``table`` is created in on a ``dialect`` target (None: the target's default schema).
+
+    PostgreSQL keeps the source's schema when the metadata names one (a PostgreSQL source with a schema set,
+    or any source read from several schemas); MariaDB/MySQL and SQLite targets have no schemas.
+    """
+    if dialect != "postgresql" or not table.schema:
+        return None
+    # several schemas read: the keys are schema.name
+    multi = any(name != target_name(t) for name, t in metadata.tables.items())
+    return table.schema if metadata.dialect == "postgresql" or multi else None
+
+
+def sql_name(conn: sa.Connection, table: sa.Table) -> str:
+    """``table`` as SQL text: quoted, schema-qualified when it has a schema."""
+    return conn.dialect.identifier_preparer.format_table(table)
+
+
+def _refuse_bare_clashes(metadata: Metadata, dialect: str) -> None:
+    by_bare: dict[str, list[str]] = {}
+    for table in metadata:
+        by_bare.setdefault(target_name(table).lower(), []).append(table.name)
+    for names in by_bare.values():
+        if len(names) > 1:
+            raise WriteError(
+                f"tables {' and '.join(sorted(names))} would both be '{target_name(metadata.tables[names[0]])}' in "
+                f"the {dialect} target, which has no schemas; clone those schemas into a PostgreSQL target or "
+                "exclude one of the tables",
+                table=sorted(names)[0],
+            )
+
+
+_SQLGLOT = {"postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql", "sqlite": "sqlite"}
+#: types PostgreSQL's deparser casts literals and expressions to in CHECKs; noise in other dialects
+_NOISE_CASTS = {"TEXT", "VARCHAR", "CHAR", "NCHAR", "NVARCHAR", "DECIMAL", "BIGDECIMAL", "INT", "BIGINT",
+                "SMALLINT", "DOUBLE", "FLOAT", "BPCHAR"}
+
+
+def transpile_check(sqltext: str, source: str | None, target: str) -> str | None:
+    """A CHECK expression written in ``source``'s SQL, rewritten for ``target``; None when it cannot be.
+
+    PostgreSQL's deparsed casts (``'a'::text``, ``(0)::numeric``) are dropped and ``x = ANY (ARRAY[...])``
+    becomes ``x IN (...)``; functions the target lacks (unknown to sqlglot, REGEXP on SQLite, GLOB outside
+    SQLite) make it untranspilable rather than a CREATE TABLE that fails.
+    """
+    import sqlglot
+    from sqlglot import exp
+
+    read, write = _SQLGLOT.get(source or "", None), _SQLGLOT[target]
+    try:
+        tree = sqlglot.parse_one(sqltext, read=read)
+    except Exception:
+        return None
+
+    def simplify(node):
+        if isinstance(node, exp.Cast) and node.to.this.name in _NOISE_CASTS:
+            return node.this
+        if isinstance(node, (exp.EQ, exp.NEQ)) and isinstance(node.expression, (exp.Any, exp.All)):
+            arr = node.expression.this
+            if isinstance(arr, exp.Array):
+                isin = exp.In(this=node.this, expressions=list(arr.expressions))
+                return isin if isinstance(node, exp.EQ) else exp.Not(this=isin)
+        return node
+
+    tree = tree.transform(simplify)
+    for node in tree.walk():
+        if isinstance(node, (exp.Anonymous, exp.Any, exp.All, exp.Array)):
+            return None
+        if isinstance(node, exp.RegexpLike) and write == "sqlite":
+            return None  # SQLite has no REGEXP function unless the application defines one
+        if isinstance(node, exp.Glob) and write != "sqlite":
+            return None
+    try:
+        return tree.sql(dialect=write, identify=True)
+    except Exception:
+        return None
+
+
+def _check_constraints(table: Table, source: str | None, dialect: str, warnings: list[str] | None) -> list:
+    out = []
+    for ck in table.check_constraints:
+        if _is_json_valid(ck, table):
+            # MariaDB's JSON guard: the target's JSON type (jsonb, JSON) or text column says it already
+            if dialect != "sqlite":
+                continue
+        text = transpile_check(ck.sqltext, source, dialect)
+        if text is None:
+            msg = (f"CHECK constraint '{ck.name or ck.sqltext[:40]}' of table '{table.name}' cannot be written in "
+                   f"{dialect} SQL and was left out of the target")
+            log.warning(msg)
+            if warnings is not None:
+                warnings.append(msg)
+            continue
+        out.append(sa.CheckConstraint(sa.text(text), name=_short(ck.name, dialect)))
+    return out
+
+
+def _is_json_valid(ck: CheckConstraint, table: Table) -> bool:
+    text = re.sub(r"[`\s()]", "", ck.sqltext.lower())
+    return text.startswith("json_valid") and any(text == f"json_valid{c.name.lower()}" for c in table.columns
+                                                 if c.type == st.JSON)
 
 
 def _portable_default(col: Column):
@@ -57,6 +191,7 @@ def build_schema(
     deferred: set[tuple[str, str]],
     names: dict[str, str] | None = None,
     fk_names: dict[tuple[str, str], str] | None = None,
+    warnings: list[str] | None = None,
 ) -> tuple[sa.MetaData, dict[str, sa.Table]]:
     """SQLAlchemy tables for ``metadata`` in ``dialect``.
 
@@ -68,14 +203,20 @@ def build_schema(
         names: target table name per metadata table name (staging tables); default :func:`target_name`.
         fk_names: foreign-key constraint name per (metadata table, fk name) (staging tables: MariaDB wants
             them unique per database); default the metadata's name.
+        warnings: collects one sentence per CHECK constraint left out of a cross-dialect target.
 
     Returns:
-        The ``MetaData`` and the tables by metadata table name.
+        The ``MetaData`` and the tables by metadata table name (schema-qualified on PostgreSQL, see the module
+        docstring).
+
+    Raises:
+        WriteError: two tables would get the same name in a MariaDB/MySQL or SQLite target.
     """
-    same = metadata.dialect is not None and (
-        metadata.dialect == dialect or {metadata.dialect, dialect} <= {"mysql", "mariadb"}
-    )
+    same = same_dialect(metadata.dialect, dialect)
+    if dialect != "postgresql":
+        _refuse_bare_clashes(metadata, dialect)
     md = sa.MetaData()
+    index_names: set[str] = set()
     out: dict[str, sa.Table] = {}
     for table in metadata:
         keyed = set(table.primary_key)
@@ -115,13 +256,20 @@ def build_schema(
             )
         constraints: list = []
         if table.primary_key:
-            constraints.append(sa.PrimaryKeyConstraint(*table.primary_key))
+            # MariaDB names every primary key PRIMARY; elsewhere the source's name is kept
+            pk_name = table.primary_key_name if dialect != "mysql" and table.primary_key_name != "PRIMARY" else None
+            constraints.append(sa.PrimaryKeyConstraint(*table.primary_key, name=_short(pk_name, dialect)))
         for uc in table.unique_constraints:
             constraints.append(sa.UniqueConstraint(*uc.columns, name=_short(uc.name, dialect)))
         if same:
             for ck in table.check_constraints:
                 constraints.append(sa.CheckConstraint(sa.text(ck.sqltext), name=_short(ck.name, dialect)))
-        out[table.name] = sa.Table((names or {}).get(table.name) or target_name(table), md, *cols, *constraints)
+        else:
+            constraints += _check_constraints(table, metadata.dialect, dialect, warnings)
+        sat = sa.Table((names or {}).get(table.name) or target_name(table), md, *cols, *constraints,
+                       schema=target_schema(metadata, table, dialect))
+        out[table.name] = sat
+        _indexes(table, sat, dialect, index_names)  # unused when the source's own DDL is replayed
     # Foreign keys once every table exists, referring to Column objects: a "parent.column" string would be
     # parsed as schema.table.column, which breaks on a table named "my.table".
     for table in metadata:
@@ -142,6 +290,21 @@ def build_schema(
     return md, out
 
 
+def _indexes(table: Table, sat: sa.Table, dialect: str, taken: set[str]) -> None:
+    """Cross-dialect: the source's column indexes (expression and partial ones are dialect SQL: left out)."""
+    for ix in table.indexes:
+        if ix.where or not ix.columns or any(c not in sat.c for c in ix.columns):
+            continue
+        name = _short(ix.name, dialect)
+        if name is None or name.lower() in taken:
+            # PostgreSQL and SQLite index names are unique per schema, MariaDB's per table only
+            name = _short(f"{target_name(table)}_{ix.name}", dialect)
+        if name is None or name.lower() in taken:
+            continue
+        taken.add(name.lower())
+        sa.Index(name, *[sat.c[c] for c in ix.columns], unique=ix.unique)
+
+
 def _short(name: str | None, dialect: str) -> str | None:
     # MariaDB caps identifiers at 64 characters, PostgreSQL at 63.
     if name is None:
@@ -149,21 +312,122 @@ def _short(name: str | None, dialect: str) -> str | None:
     return name[: 64 if dialect == "mysql" else 63]
 
 
-def drop_tables(conn: sa.Connection, tables: list[sa.Table], dialect: str) -> None:
-    """Drop ``tables`` (children first) if they exist, with the enum types dbsynth created for them."""
-    prep = sa.inspect(conn).get_table_names()
-    existing = set(prep)
+def existing_tables(conn: sa.Connection, tables: list[sa.Table]) -> set[str]:
+    """Tables of the target in the schemas ``tables`` go to, as ``Table.key`` spells them (``schema.name``, or
+    the bare name in the default schema)."""
+    insp = sa.inspect(conn)
+    out: set[str] = set()
+    for schema in sorted({t.schema for t in tables}, key=lambda s: s or ""):
+        try:
+            names = insp.get_table_names(schema=schema)
+        except sa.exc.NoSuchTableError:
+            names = []
+        out.update(f"{schema}.{n}" if schema else n for n in names)
+    return out
+
+
+def create_schemas(conn: sa.Connection, tables: list[sa.Table]) -> None:
+    """PostgreSQL: ``CREATE SCHEMA IF NOT EXISTS`` for every schema ``tables`` go to (in the caller's
+    transaction, so a failed load leaves none behind)."""
+    if conn.dialect.name != "postgresql":
+        return
     quote = conn.dialect.identifier_preparer.quote
+    for schema in sorted({t.schema for t in tables if t.schema}):
+        conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+
+
+def native_usable(metadata: Metadata, table: Table, sat: sa.Table, dialect: str, default_schema: str | None) -> bool:
+    """True when the source's captured DDL of ``table`` can be replayed into this target as it is."""
+    native = table.native_ddl
+    if native is None or not native.statements or not same_dialect(native.dialect, dialect):
+        return False
+    if not same_dialect(metadata.dialect, dialect) or native.columns != table.column_names:
+        return False
+    if dialect == "postgresql":
+        return native.schema == (sat.schema or default_schema)
+    if dialect == "sqlite":
+        # the statement names the table and carries its foreign keys: a parent left out would be missing
+        return not table.outside_foreign_keys and target_name(table) == sat.name
+    return True
+
+
+def _native_objects(conn: sa.Connection, metadata: Metadata) -> None:
+    """PostgreSQL: the source's enums, domains, composite types, sequences and schema comments, where missing."""
+    for obj in metadata.native_objects:
+        if obj.dialect != "postgresql":
+            continue
+        if obj.kind == "schema":
+            found = conn.exec_driver_sql("SELECT 1 FROM pg_namespace WHERE nspname = %(n)s", {"n": obj.name}).first()
+            # CREATE SCHEMA IF NOT EXISTS may already have run (create_schemas): comment it anyway
+            stmts = obj.statements if found is None else obj.statements[1:]
+            if found is not None and conn.exec_driver_sql(
+                "SELECT obj_description(oid, 'pg_namespace') IS NOT NULL FROM pg_namespace WHERE nspname = %(n)s",
+                {"n": obj.name},
+            ).scalar():
+                continue
+        elif obj.kind == "sequence":
+            stmts = obj.statements if conn.exec_driver_sql(
+                "SELECT to_regclass(%(n)s)", {"n": obj.name}).scalar() is None else []
+        else:
+            stmts = obj.statements if conn.exec_driver_sql(
+                "SELECT to_regtype(%(n)s)", {"n": obj.name}).scalar() is None else []
+        for stmt in stmts:
+            conn.exec_driver_sql(stmt.replace("%", "%%"))
+
+
+def create_tables(conn: sa.Connection, metadata: Metadata, order: list[str], tables: dict[str, sa.Table],
+                  dialect: str) -> None:
+    """Create ``tables`` (metadata name -> SQLAlchemy table) in ``order``, parents first.
+
+    Same dialect, where :func:`native_usable`: the source's own statements, then foreign keys as the source
+    defines them. The others: SQLAlchemy's CREATE TABLE from the records. PostgreSQL and SQLite (MariaDB uses
+    :func:`dbsynth.write.mysql.create_staged`, which adds the staging renames).
+    """
+    default_schema = conn.dialect.default_schema_name if dialect == "postgresql" else None
+    native = [n for n in order if native_usable(metadata, metadata.tables[n], tables[n], dialect, default_schema)]
+    if native and dialect == "postgresql":
+        _native_objects(conn, metadata)
+    for n in native:
+        for stmt in metadata.tables[n].native_ddl.statements:
+            # exec_driver_sql: a % in a literal would be taken for a parameter marker by psycopg
+            conn.exec_driver_sql(stmt.replace("%", "%%") if dialect == "postgresql" else stmt)
+    rest = [tables[n] for n in order if n not in native]
+    if rest:
+        rest[0].metadata.create_all(conn, tables=rest, checkfirst=False)
+    if dialect != "postgresql":
+        return  # SQLite: the foreign keys are part of the CREATE TABLE statement
+    quote = conn.dialect.identifier_preparer.quote
+    for n in native:
+        table = metadata.tables[n]
+        by_name = {fk.name: fk for fk in table.foreign_keys}
+        for fkc in tables[n].foreign_key_constraints:
+            fk = by_name.get(fkc.name)
+            if fk is not None and fk.definition:
+                conn.exec_driver_sql(f"ALTER TABLE {sql_name(conn, tables[n])} ADD CONSTRAINT {quote(fk.name)} "
+                                     f"{fk.definition}".replace("%", "%%"))
+            else:
+                conn.execute(sa.schema.AddConstraint(fkc))
+
+
+def drop_tables(conn: sa.Connection, tables: list[sa.Table], dialect: str) -> None:
+    """Drop ``tables`` (children first) if they exist, with the enum types dbsynth created for them.
+
+    Types, domains and sequences a same-dialect clone took from the source are kept (other tables may use
+    them); the next create finds them and does not recreate them.
+    """
+    existing = existing_tables(conn, tables)
     for t in reversed(tables):
-        if t.name not in existing:
+        if t.key not in existing:
             continue
         cascade = " CASCADE" if dialect == "postgresql" else ""
-        conn.exec_driver_sql(f"DROP TABLE {quote(t.name)}{cascade}")
+        conn.exec_driver_sql(f"DROP TABLE {sql_name(conn, t)}{cascade}")
     if dialect == "postgresql":
+        quote = conn.dialect.identifier_preparer.quote
         for t in tables:
             for c in t.columns:
                 if isinstance(c.type, sa.Enum) and c.type.name:
-                    conn.exec_driver_sql(f"DROP TYPE IF EXISTS {quote(c.type.name)} CASCADE")
+                    schema = f"{quote(c.type.schema)}." if getattr(c.type, "schema", None) else ""
+                    conn.exec_driver_sql(f"DROP TYPE IF EXISTS {schema}{quote(c.type.name)} CASCADE")
 
 
 def schema_differences(conn: sa.Connection, metadata: Metadata, tables: dict[str, sa.Table]) -> list[str]:
@@ -173,13 +437,13 @@ def schema_differences(conn: sa.Connection, metadata: Metadata, tables: dict[str
     NOT NULL without a default.
     """
     insp = sa.inspect(conn)
-    existing = set(insp.get_table_names())
+    existing = existing_tables(conn, list(tables.values()))
     problems: list[str] = []
     for name, sat in tables.items():
-        if sat.name not in existing:
-            problems.append(f"table '{sat.name}' is missing in the target")
+        if sat.key not in existing:
+            problems.append(f"table '{sat.key}' is missing in the target")
             continue
-        target_cols = {c["name"]: c for c in insp.get_columns(sat.name)}
+        target_cols = {c["name"]: c for c in insp.get_columns(sat.name, schema=sat.schema)}
         wanted = [c.name for c in metadata.tables[name].columns if not c.computed]
         for col in wanted:
             if col not in target_cols:

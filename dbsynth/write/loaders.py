@@ -19,14 +19,21 @@ def _quote(conn: sa.Connection, name: str) -> str:
     return conn.dialect.identifier_preparer.quote(name)
 
 
-def load_batch(conn: sa.Connection, dialect: str, table: str, frame: pd.DataFrame, columns: list[Column],
+def _table_sql(conn: sa.Connection, table: "str | sa.Table") -> str:
+    # a Table in another schema (several source schemas on PostgreSQL) is written schema-qualified
+    if isinstance(table, sa.Table):
+        return conn.dialect.identifier_preparer.format_table(table)
+    return _quote(conn, table)
+
+
+def load_batch(conn: sa.Connection, dialect: str, table: "str | sa.Table", frame: pd.DataFrame, columns: list[Column],
                label: str | None = None) -> None:
     """Insert ``frame`` (its ``columns``) into ``table`` of the target.
 
     Args:
         conn: SQLAlchemy connection inside the load transaction.
         dialect: ``postgresql``, ``mysql`` or ``sqlite``.
-        table: target table name.
+        table: target table (schema-qualified when it has a schema) or its name.
         frame: the rows.
         columns: metadata columns to write, in order (frame columns of the same names).
         label: the metadata name of the table (``table`` may be a staging table), for fault points.
@@ -34,26 +41,28 @@ def load_batch(conn: sa.Connection, dialect: str, table: str, frame: pd.DataFram
     if frame.empty:
         return
     q = lambda n: _quote(conn, n)  # noqa: E731
+    label = label or (table.name if isinstance(table, sa.Table) else table)
+    tsql = _table_sql(conn, table)
     col_sql = ", ".join(q(c.name) for c in columns)
     if dialect == "postgresql":
         text, null = pg_csv(frame, columns)
         raw = conn.connection.driver_connection  # the psycopg 3 connection of this transaction
         null_lit = null.replace("\\", "\\\\")
         with raw.cursor() as cur:
-            with cur.copy(f"COPY {q(table)} ({col_sql}) FROM STDIN (FORMAT csv, NULL E'{null_lit}')") as copy:
+            with cur.copy(f"COPY {tsql} ({col_sql}) FROM STDIN (FORMAT csv, NULL E'{null_lit}')") as copy:
                 copy.write(text)
-                faults.point("copy", label or table)  # inside COPY: the rows sent, not yet ended
+                faults.point("copy", label)  # inside COPY: the rows sent, not yet ended
         return
     values = python_columns(frame, columns, dialect)
     rows = list(zip(*values))
     mark = "?" if dialect == "sqlite" else "%s"
-    sql = f"INSERT INTO {q(table)} ({col_sql}) VALUES ({', '.join([mark] * len(columns))})"
-    faults.point("copy", label or table)
+    sql = f"INSERT INTO {tsql} ({col_sql}) VALUES ({', '.join([mark] * len(columns))})"
+    faults.point("copy", label)
     # pymysql rewrites executemany of INSERT ... VALUES into multi-row INSERTs; sqlite3 loops in C.
     conn.exec_driver_sql(sql, rows)
 
 
-def update_batch(conn: sa.Connection, dialect: str, table: str, keys: pd.DataFrame, key_cols: list[Column],
+def update_batch(conn: sa.Connection, dialect: str, table: "str | sa.Table", keys: pd.DataFrame, key_cols: list[Column],
                  set_cols: list[Column]) -> None:
     """Second pass of deferred foreign keys: ``UPDATE table SET set_cols WHERE key_cols`` for each row of ``keys``.
 
@@ -62,21 +71,22 @@ def update_batch(conn: sa.Connection, dialect: str, table: str, keys: pd.DataFra
     if keys.empty:
         return
     q = lambda n: _quote(conn, n)  # noqa: E731
+    tsql = _table_sql(conn, table)
     if dialect == "postgresql":
         stage = "_dbsynth_fk_stage"
         allc = key_cols + set_cols
         conn.exec_driver_sql(
             f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {', '.join(q(c.name) for c in allc)} "
-            f"FROM {q(table)} WITH NO DATA"
+            f"FROM {tsql} WITH NO DATA"
         )
         load_batch(conn, dialect, stage, keys, allc)
         sets = ", ".join(f"{q(c.name)} = s.{q(c.name)}" for c in set_cols)
         where = " AND ".join(f"t.{q(c.name)} = s.{q(c.name)}" for c in key_cols)
-        conn.exec_driver_sql(f"UPDATE {q(table)} AS t SET {sets} FROM {stage} AS s WHERE {where}")
+        conn.exec_driver_sql(f"UPDATE {tsql} AS t SET {sets} FROM {stage} AS s WHERE {where}")
         conn.exec_driver_sql(f"DROP TABLE {stage}")
         return
     mark = "?" if dialect == "sqlite" else "%s"
     sets = ", ".join(f"{q(c.name)} = {mark}" for c in set_cols)
     where = " AND ".join(f"{q(c.name)} = {mark}" for c in key_cols)
     values = python_columns(keys, set_cols + key_cols, dialect)
-    conn.exec_driver_sql(f"UPDATE {q(table)} SET {sets} WHERE {where}", list(zip(*values)))
+    conn.exec_driver_sql(f"UPDATE {tsql} SET {sets} WHERE {where}", list(zip(*values)))

@@ -21,6 +21,11 @@ FOREIGN KEY tmp, ADD CONSTRAINT real ...`` with ``foreign_key_checks=0``: in pla
 were checked by SQL before the swap). Creating the keys on the staging tables, rather than adding them after the
 swap, means the swapped-in tables are never without their constraints.
 
+Same-dialect clones create the staging tables from the source's ``SHOW CREATE TABLE`` text (captured at reflect
+time, see :mod:`dbsynth.reflect.ddl`) with the table name swapped for the staging name; its foreign-key clauses
+were set aside at reflect time and are added here under their temporary names, pointing at the staging parents.
+After the swap and the renames ``SHOW CREATE TABLE`` of the clone reads like the source's.
+
 A killed run may leave staging tables (``_dbsynth_new_*``, or ``_dbsynth_old_*`` when killed right after the
 swap); the next run removes them first. Concurrent runs into one target are serialised by a named lock
 (``GET_LOCK``), which also keeps one run from removing another's staging tables.
@@ -30,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -38,7 +44,8 @@ from .. import faults
 from ..errors import DbsynthError, SchemaMismatchError, WriteError
 from . import Job, _is_driver_error, _load, check_mode
 from .dberrors import is_connection_lost, is_lock_timeout
-from .ddl import build_schema, check_schema
+from ..metadata.records import ForeignKey, Metadata
+from .ddl import build_schema, check_schema, native_usable
 
 __all__ = ["write_mysql", "STAGE_NEW", "STAGE_OLD"]
 
@@ -247,8 +254,7 @@ def _write_staged(conn: sa.Connection, job: Job, existing: set[str], state: dict
                 f"ALTER TABLE {q(new[by_target[fk.table]])} {_fk_sql(q, fk, _fk_stage(fk.table, fk.name), ref)}"
             )
     else:
-        ordered = [staged[n] for n in job.order]
-        ordered[0].metadata.create_all(conn, tables=ordered, checkfirst=False)
+        create_staged(conn, job.metadata, job.order, staged, fk_names)
     job.sa_tables = staged
     conn.exec_driver_sql("START TRANSACTION")
     _load(conn, job)
@@ -273,6 +279,44 @@ def _write_staged(conn: sa.Connection, job: Job, existing: set[str], state: dict
     job.outcome = ("the new rows were written (the tables were swapped in), but some foreign keys keep a "
                    f"temporary name {_FK_PREFIX}*; run again to restore the names")
     _rename_foreign_keys(conn, q, managed, real)
+
+
+_CREATE_HEAD = re.compile(r"^\s*CREATE\s+TABLE\s+(?:`(?:[^`]|``)+`\.)?`(?:[^`]|``)+`", re.I)
+_REFERENCES = re.compile(r"REFERENCES\s+(?:`(?:[^`]|``)+`\.)?`(?:[^`]|``)+`", re.I)
+
+
+def create_staged(conn: sa.Connection, metadata: Metadata, order: list[str], staged: dict[str, sa.Table],
+                  fk_names: dict[tuple[str, str], str]) -> None:
+    """Create the staging tables: the source's ``SHOW CREATE TABLE`` (same dialect, where it still matches
+    the metadata) under the staging name, the others from the records; then the foreign keys of the former
+    under their temporary names, referring to the staging parents."""
+    q = conn.dialect.identifier_preparer.quote
+    native = [n for n in order if native_usable(metadata, metadata.tables[n], staged[n], "mysql", None)]
+    for n in native:
+        body = metadata.tables[n].native_ddl.statements[0]
+        conn.exec_driver_sql(_CREATE_HEAD.sub(f"CREATE TABLE {q(staged[n].name)}", body, count=1).replace("%", "%%"))
+    rest = [staged[n] for n in order if n not in native]
+    if rest:
+        rest[0].metadata.create_all(conn, tables=rest, checkfirst=False)
+    for n in native:
+        for fk in metadata.tables[n].foreign_keys:
+            if fk.ref_table not in staged:
+                continue
+            name = fk_names.get((n, fk.name or ""), fk.name)
+            parent = q(staged[fk.ref_table].name)
+            if fk.definition and _REFERENCES.search(fk.definition):
+                clause = _REFERENCES.sub(lambda _m: f"REFERENCES {parent}", fk.definition, count=1)
+            else:
+                clause = _fk_clause(q, fk, parent)
+            head = f"ADD CONSTRAINT {q(name)} " if name else "ADD "
+            conn.exec_driver_sql(f"ALTER TABLE {q(staged[n].name)} {head}{clause}".replace("%", "%%"))
+
+
+def _fk_clause(q, fk: ForeignKey, parent: str) -> str:
+    rule = f" ON DELETE {fk.on_delete}" if fk.on_delete and fk.on_delete.upper() not in ("RESTRICT", "NO ACTION") \
+        else ""
+    return (f"FOREIGN KEY ({', '.join(q(c) for c in fk.columns)}) REFERENCES {parent} "
+            f"({', '.join(q(c) for c in fk.ref_columns)}){rule}")
 
 
 def _rename_foreign_keys(conn: sa.Connection, q, managed: set[str], real: dict[str, str]) -> None:
