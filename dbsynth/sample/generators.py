@@ -765,6 +765,7 @@ _NATIVE_PLACEHOLDERS: dict[str, str] = {
     "tsvector": "",
     "xml": "",
     "year": "2000",
+    "interval": "00:00:00",
 }
 
 
@@ -806,7 +807,8 @@ def generator_for(
 
     Returns:
         A :class:`KeyGenerator` (sdtype ``id``), :class:`PIIGenerator` (PII kinds, or ``Column.pii`` set on
-        a text column), :class:`TextGenerator` (``text``), :class:`PlaceholderGenerator` (``unsupported``);
+        a text column), :class:`TextGenerator` (``text``), :class:`~dbsynth.sample.typed.ValueGenerator`
+        (``unsupported``, and MariaDB SET columns of sdtype ``text``);
         None for modelled sdtypes, foreign-key columns and computed columns (never written).
 
     Raises:
@@ -821,8 +823,15 @@ def generator_for(
     if st.is_pii(sdtype) or (column.pii and sdtype == st.TEXT):
         provider = column.pii or st.PII_KINDS.get(sdtype, sdtype)
         return PIIGenerator(column, name, provider, locales, unique=is_unique(column, table))
-    if sdtype == st.TEXT:
+    if sdtype == st.TEXT and not _typed.set_members(column.native_type):
         return TextGenerator(column, name, unique=is_unique(column, table))
-    if sdtype == st.UNSUPPORTED:
-        return PlaceholderGenerator(column, name)
+    if sdtype in (st.UNSUPPORTED, st.TEXT):
+        # types the model does not learn (and MariaDB SET columns of many combinations): valid values of the
+        # type in the observed style (dbsynth.sample.typed), a note where that is not possible
+        return _typed.ValueGenerator(column, name)
     raise UnsupportedError(f"unknown sdtype '{sdtype}'", table=name, column=column.name)
+
+
+# The typed generators subclass ColumnGenerator: imported last, so that ``ColumnGenerator.from_dict`` knows
+# their kind whichever module is imported first.
+from . import typed as _typed  # noqa: E402
