@@ -31,6 +31,7 @@ from . import progress
 from .config import Config, check_against, load_config
 from .errors import ConfigError, ModelFileError, QualityError, SchemaMismatchError, UnsafeTargetError, mask_url
 from .metadata import Metadata, Table
+from .metadata.records import UniqueConstraint
 from .memory import release
 from .metadata import sdtypes as st
 from .sample.generators import PIIGenerator, is_unique
@@ -299,6 +300,7 @@ def prepare(cfg: Config, source: Metadata) -> _Prepared:
                             f"it with a NOT NULL foreign key (make {child.name} empty or skip too, or copy {name})"
                         )
     modelled = written.subset([n for n in written.tables if modes[n] != "empty"])
+    _values_in_keys(modelled)
     roots = set(modelled.graph().roots()) if modelled.tables else set()
     for name, tcfg in cfg.tables.items():
         if tcfg.rows is not None and name in modelled.tables and name not in roots:
@@ -319,10 +321,20 @@ def _outside_keys(written: Metadata, source: Metadata, modes: dict[str, str]) ->
     a copied table keeps its values. Key columns of the table itself (primary key, unique, a kept foreign key)
     stay keys. Changes ``written`` in place.
     """
+    from .metadata.infer import outside_sdtype
+
     out = []
+    referenced: dict[str, set[str]] = {}
     for table in written:
-        keys = set(table.primary_key) | {c for fk in table.foreign_keys for c in fk.columns}
-        keys |= {c for uc in table.unique_constraints for c in uc.columns}
+        for fk in table.foreign_keys:
+            referenced.setdefault(fk.ref_table, set()).update(fk.ref_columns)
+    for table in written:
+        # keys by themselves stay keys: a kept reference, a one-column primary key or unique constraint, a
+        # column other tables refer to; a part of a composite key becomes a value (see _values_in_keys)
+        keys = {c for fk in table.foreign_keys for c in fk.columns} | referenced.get(table.name, set())
+        keys |= {uc.columns[0] for uc in table.unique_constraints if len(uc.columns) == 1}
+        if len(table.primary_key) == 1:
+            keys.add(table.primary_key[0])
         for fk in table.outside_foreign_keys:
             cols = [c for c in fk.columns if table.has_column(c)]
             for c in cols:
@@ -330,10 +342,7 @@ def _outside_keys(written: Metadata, source: Metadata, modes: dict[str, str]) ->
                 if c in keys or col.sdtype != st.ID:
                     continue
                 # generated as keys, 300 rows would need 300 distinct values the column's type may not hold
-                if col.type == st.INTEGER:
-                    col.sdtype = st.NUMERICAL
-                elif col.type == st.STRING:
-                    col.sdtype = st.CATEGORICAL
+                col.sdtype = outside_sdtype(col)
             mode = modes[table.name]
             many = len(cols) > 1
             them = f"its column{'s' if many else ''} {', '.join(cols)}"
@@ -356,6 +365,28 @@ def _outside_keys(written: Metadata, source: Metadata, modes: dict[str, str]) ->
                 f"with no foreign key in the target; {todo} to keep the reference"
             )
     return out
+
+
+def _values_in_keys(modelled: Metadata) -> None:
+    """Let the model learn composite primary keys that hold a value column as values, unique together.
+
+    A primary-key column modelled as a value (a reference to a table not cloned, such as staff_history's
+    staff_id in its key (staff_id, from_date)) would be numbered as a fresh key by the synthesizer, which
+    numbers every primary-key column: one new value per row, more than a TINYINT holds and none of the repeats
+    the data has. In the metadata the model learns (the target's keeps its primary key) such a key becomes a
+    unique constraint over the same columns, which the sampler keeps unique by repairing the ties. A key
+    other tables refer to stays a key. Changes ``modelled`` in place.
+    """
+    referenced = {fk.ref_table for t in modelled for fk in t.foreign_keys}
+    for table in modelled:
+        pk = list(table.primary_key)
+        if len(pk) < 2 or table.name in referenced:
+            continue
+        if all(table.column(c).sdtype == st.ID for c in pk if table.has_column(c)):
+            continue
+        if not any(list(uc.columns) == pk for uc in table.unique_constraints):
+            table.unique_constraints.append(UniqueConstraint(columns=pk, name=None))
+        table.primary_key = []
 
 
 def _num_rows(prep: _Prepared) -> dict[str, int]:

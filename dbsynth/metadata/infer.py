@@ -10,7 +10,7 @@ import re
 from . import sdtypes as st
 from .records import Column, Metadata
 
-__all__ = ["infer_sdtypes", "sdtype_for", "pii_kind", "normalise_name", "CATEGORICAL_MAX_RATIO", "CATEGORICAL_MAX_DISTINCT"]
+__all__ = ["infer_sdtypes", "outside_sdtype", "sdtype_for", "pii_kind", "normalise_name", "CATEGORICAL_MAX_RATIO", "CATEGORICAL_MAX_DISTINCT"]
 
 #: A string column is categorical when it has at most this many distinct values...
 CATEGORICAL_MAX_DISTINCT = 50
@@ -68,9 +68,14 @@ def pii_kind(name: str) -> str | None:
 def infer_sdtypes(metadata: Metadata, stats: dict | None = None) -> None:
     """Set ``Column.sdtype`` of every column in place.
 
-    Keys (primary and foreign) are ``id``; numbers ``numerical``; dates and times ``datetime``; enums
-    ``categorical``; json, arrays, binary and unknown types ``unsupported``; strings a PII kind by name,
-    else ``categorical`` or ``text`` by their distinct ratio.
+    Keys are ``id``: foreign-key columns, primary-key columns, and a ``*_id`` column declared unique (or whose
+    statistics show every value distinct). A column whose foreign key points at a table that is not read
+    (``Table.outside_foreign_keys``) is a plain value, numerical or categorical, unless it is a key of its own
+    table by itself (a one-column primary key or unique constraint) or other tables refer to it: generated as
+    a fresh key it would take one new value per row (more than its type may hold) and lose the repeats the
+    data has. So is a ``*_id`` column no key covers: a reference the schema does not declare. Numbers are
+    ``numerical``; dates and times ``datetime``; enums ``categorical``; json, arrays, binary and unknown types
+    ``unsupported``; strings a PII kind by name, else ``categorical`` or ``text`` by their distinct ratio.
 
     Args:
         metadata: tables to update.
@@ -78,21 +83,58 @@ def infer_sdtypes(metadata: Metadata, stats: dict | None = None) -> None:
             (:class:`dbsynth.reflect.stats.ColumnStats`).
     """
     stats = stats or {}
+    referenced: dict[str, set[str]] = {}  # columns other tables' foreign keys point at: they stay keys
     for table in metadata:
-        keys = set(table.primary_key) | {c for fk in table.foreign_keys for c in fk.columns}
+        for fk in table.foreign_keys:
+            referenced.setdefault(fk.ref_table, set()).update(fk.ref_columns)
+    for table in metadata:
+        refs = {c for fk in table.foreign_keys for c in fk.columns}
+        alone = {uc.columns[0] for uc in table.unique_constraints if len(uc.columns) == 1}
+        if len(table.primary_key) == 1:
+            alone.add(table.primary_key[0])
+        keep_key = refs | alone | referenced.get(table.name, set())
+        outside = {c for fk in table.outside_foreign_keys for c in fk.columns} - keep_key
+        keys = (set(table.primary_key) | refs) - outside
+        unique = {c for uc in table.unique_constraints for c in uc.columns}
         for col in table.columns:
-            col.sdtype = sdtype_for(col, col.name in keys, stats.get(table.name, {}).get(col.name))
+            stat = stats.get(table.name, {}).get(col.name)
+            if col.name in outside:
+                col.sdtype = outside_sdtype(col)
+            else:
+                col.sdtype = sdtype_for(col, col.name in keys, stat, constrained=col.name in keys | unique)
 
 
-def sdtype_for(col: Column, is_key: bool, stat=None) -> str:
-    """The sdtype of ``col`` given whether it is a key and its statistics (``distinct``/``distinct_ratio``)."""
+def outside_sdtype(col: Column) -> str:
+    """The sdtype of a reference column whose parent is not cloned: its observed values, as numbers (integers)
+    or labels (text), never fresh keys."""
+    if col.type == st.STRING:
+        return st.CATEGORICAL
+    if col.type == st.UUID:
+        return st.ID  # random by nature: new ones are as good as the old
+    return sdtype_for(col, False, None, constrained=False)
+
+
+def sdtype_for(col: Column, is_key: bool, stat=None, *, constrained: bool | None = None) -> str:
+    """The sdtype of ``col`` given whether it is a key and its statistics (``distinct``/``distinct_ratio``).
+
+    Args:
+        col: the column.
+        is_key: whether it belongs to a primary or foreign key.
+        stat: its statistics, when measured.
+        constrained: whether a key or unique constraint covers it; None when the constraints are not known
+            (then a ``*_id`` name alone makes an identifier). False: a ``*_id`` column is a key only when its
+            statistics show every value distinct, else a value (an undeclared reference repeats its values).
+    """
     if is_key or col.type == st.UUID:
         return st.ID
     norm = normalise_name(col.name)
     if col.type in (st.INTEGER, st.STRING) and (norm == "id" or norm.endswith("_id")):
-        # an identifier without a declared constraint (e.g. store.manager_staff_id): modelling it as a
-        # number would invent arithmetic on labels
-        return st.ID
+        distinct = stat is not None and stat.non_null > 0 and stat.distinct == stat.non_null
+        if constrained is None or constrained or distinct:
+            # an identifier (a unique one, or one whose constraints are not known): modelling it as a number
+            # would invent arithmetic on labels
+            return st.ID
+        # no key covers it: a reference the schema does not declare, modelled as the values it holds
     family = col.type
     if family == st.BOOL:
         return st.BOOLEAN
