@@ -58,7 +58,7 @@ import pandas as pd
 
 from ..metadata import sdtypes as st
 from ..metadata.records import Column
-from .generators import ColumnGenerator, TextGenerator, _null_mask, _words, placeholder, uuid_strings
+from .generators import PlaceholderGenerator, TextGenerator, _null_mask, _words, placeholder, uuid_strings
 
 __all__ = ["ValueGenerator", "FORMS", "detect_form", "take_notes", "note"]
 
@@ -1190,8 +1190,11 @@ def detect_form(column: Column, values: list) -> str | None:
 
 
 # ---- the generator ---------------------------------------------------------------------------------------------------------------------
-class ValueGenerator(ColumnGenerator):
+class ValueGenerator(PlaceholderGenerator):
     """Valid values of a type the model does not learn, in the observed style (see the module docstring).
+
+    It takes the place of :class:`~dbsynth.sample.PlaceholderGenerator` for unsupported columns, and falls
+    back to its behaviour where the type is not known.
 
     :meth:`fit` finds the form and its parameters from the column's type and a sample of its values. A
     column whose form is unknown is NULL where nullable, else a placeholder of its type, with a note once per
