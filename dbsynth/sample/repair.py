@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 from ..errors import DbsynthError
 from ..metadata import sdtypes as st
 from ..metadata.records import Column, Table, UniqueConstraint
+from ..rules.checks import CheckError, CheckState, compile_checks, failure_error, first_failure, pattern_of, satisfy
 from .generators import placeholder
 
 __all__ = ["SeenKeys", "UniqueState", "repair", "tie_break_columns", "unique_hashes"]
@@ -32,6 +33,7 @@ _TIE_BREAK_FAMILIES = (st.STRING, st.INTEGER, st.FLOAT, st.DECIMAL, st.DATE, st.
 
 def repair(
     df: pd.DataFrame, table: Table, rng: np.random.Generator, unique_state: UniqueState | None = None,
+    dialect: str | None = None,
 ) -> pd.DataFrame:
     """Return a copy of ``df`` whose values the database will accept for ``table``.
 
@@ -43,6 +45,12 @@ def repair(
     fits the length, floats and dates move to a free value nearby, else past the largest value handed out, as
     integers do at once).
 
+    Then the table's CHECK constraints (:mod:`dbsynth.rules.checks`): failing rows are changed to satisfy
+    them by construction where the shape is known, else redrawn from rows that pass; unique columns whose
+    CHECK is a string pattern get new values drawn from the pattern instead of a suffix (a suffix would break
+    it), and a string primary-key column with a pattern CHECK gets pattern values too (children reference
+    the repaired frame). Checks and uniqueness are applied in turn until both hold.
+
     Columns of ``table`` missing from ``df`` (computed ones) and extra columns of ``df`` are left alone, and so
     are NULLs in NOT NULL foreign-key columns: a value made up there would point at no parent row (the engine
     drops such rows).
@@ -53,12 +61,16 @@ def repair(
         rng: random source for the values drawn (repairs are deterministic given it).
         unique_state: for a table sampled in batches, what earlier batches handed out (one object per table,
             passed to every batch): unique constraints then hold across batches too. None: within ``df`` only.
+        dialect: the source's dialect (``Metadata.dialect``), to read CHECK constraints in; None: each dialect
+            is tried in turn.
 
     Returns:
         The repaired frame (``df`` is not modified).
 
     Raises:
         DbsynthError: when a unique integer column has no room left in its bit width.
+        CheckError: when rows still break an enforced CHECK constraint after the repairs, or when a unique
+            column's pattern has no distinct value left.
     """
     # shallow: every repair below builds a new column and only changed columns are set, so ``df``'s data is
     # never written (a deep copy of every column cost more than the repairs on most batches)
@@ -85,11 +97,122 @@ def repair(
             s = _fill_nulls(s, column, rng)
         if s is not before:
             out[column.name] = s
-    for constraint in table.unique_constraints:
-        if list(constraint.columns) == list(table.primary_key):
-            continue  # keys are the key generator's business
-        _make_unique(out, table, constraint, unique_state, rng)
+    uniques = [c for c in table.unique_constraints if list(c.columns) != list(table.primary_key)]  # keys: the
+    # key generator's business
+    rules = compile_checks(table, dialect) if table.check_constraints else []
+    if not rules:
+        for constraint in uniques:
+            _make_unique(out, table, constraint, unique_state, rng)
+        return out
+    return _repair_checks(out, table, rules, uniques, rng, unique_state)
+
+
+# ---- CHECK constraints, with uniqueness ----------------------------------------------------------------------
+#: Rounds of (CHECKs, then uniqueness) before the final verification: a value moved to make a row unique can
+#: break a CHECK, and a value clipped into a CHECK's range can repeat another.
+_CHECK_ROUNDS = 3
+
+
+def _repair_checks(
+    out: pd.DataFrame, table: Table, rules: list, uniques: list[UniqueConstraint], rng: np.random.Generator,
+    state: UniqueState | None,
+) -> pd.DataFrame:
+    check_state = state.checks if state is not None else None
+    patterns = {}
+    for c in table.columns:
+        found = pattern_of(rules, c.name) if c.name in out.columns else None
+        if found is not None:
+            patterns[c.name] = found
+    fk_cols = {c for fk in table.foreign_keys for c in fk.columns}
+    # pattern columns whose values must be distinct and that repair keeps distinct itself: string key columns
+    # (their pattern values replace the key generator's, so the engine's "distinct by construction" no longer
+    # holds) and one-column unique constraints
+    keyed: dict[str, list[str]] = {}
+    for name in patterns:
+        if name in fk_cols:
+            continue
+        if name in table.primary_key:
+            keyed[name] = list(table.primary_key)
+        elif any(list(u.columns) == [name] for u in table.unique_constraints):
+            keyed[name] = [name]
+    for _ in range(_CHECK_ROUNDS):
+        out = satisfy(out, table, rules, rng, check_state)
+        for name, key in keyed.items():
+            _distinct_by_pattern(out, table, name, key, patterns[name], check_state, rng)
+        for constraint in uniques:
+            _make_unique(out, table, constraint, state, rng, patterns, commit=False)
+        if first_failure(out, rules) is None:
+            break
+    failed = first_failure(out, rules)
+    if failed is not None:
+        raise failure_error(table, *failed)
+    for constraint in uniques:
+        _remember_unique(out, table, constraint, state)
+    if check_state is not None:
+        for name, key in keyed.items():
+            h, full = unique_hashes(out, key)
+            check_state.seen.setdefault(_key_name(key), SeenKeys()).add(h[full])
     return out
+
+
+def _key_name(cols: list[str]) -> str:
+    return "\x00".join(cols)
+
+
+def _distinct_by_pattern(
+    out: pd.DataFrame, table: Table, name: str, key: list[str], found, check_state, rng: np.random.Generator,
+) -> None:
+    """Rows whose ``key`` repeats an earlier row (of this batch or, through ``check_state``, of earlier ones)
+    get new values of column ``name`` drawn from its CHECK pattern."""
+    pattern, rule = found
+    column = table.column(name)
+    seen = check_state.seen.get(_key_name(key)) if check_state is not None else None
+    for _ in range(_NEAR_ATTEMPTS + 6):
+        h, full = unique_hashes(out, key)
+        dup = np.ones(len(out), dtype=bool)
+        dup[np.unique(h, return_index=True)[1]] = False
+        dup &= full
+        if seen is not None and len(seen):
+            dup |= full & seen.contains(h)
+        if not dup.any():
+            return
+        if key == [name]:
+            _check_pattern_room(pattern, rule, column, table, int(full.sum()) + (len(seen) if seen else 0))
+        out[name] = _pattern_values(out[name], dup, column, pattern, rng)
+    raise CheckError(
+        "could not draw distinct values that match the CHECK pattern", table=table.name, column=name,
+        constraint=rule.name, hint="Sample fewer rows (a smaller scale), or set the table to 'mode: copy'.",
+    )
+
+
+def _check_pattern_room(pattern, rule, column: Column, table: Table, needed: int) -> None:
+    space = pattern.space(column.length)
+    if space is not None and needed > space:
+        raise CheckError(
+            f"the CHECK pattern allows {space} distinct values, fewer than the {needed} this unique column needs",
+            table=table.name, column=column.name, constraint=rule.name,
+            hint="Sample fewer rows (a smaller scale), or set the table to 'mode: copy'.",
+        )
+
+
+def _pattern_values(s: pd.Series, dup: np.ndarray, column: Column, pattern, rng: np.random.Generator) -> pd.Series:
+    """``s`` with the rows ``dup`` given new values drawn from ``pattern``, none equal to a value of ``s`` nor
+    to another new one (as far as draws allow: the caller checks again)."""
+    count = int(dup.sum())
+    cand = pattern.fresh(count * 4 + 8, rng, column.length)
+    taken = set(pd.Series(s[~dup]).dropna().astype("str").str.rstrip().str.casefold())
+    picked = []
+    for v in cand:  # candidates are few (a multiple of the repeated rows)
+        k = v.rstrip().casefold()
+        if k not in taken:
+            taken.add(k)
+            picked.append(v)
+            if len(picked) == count:
+                break
+    rows = np.flatnonzero(dup)[: len(picked)]
+    s = s.astype(object).copy()
+    s.iloc[rows] = picked
+    return s
 
 
 # ---- per-column repairs --------------------------------------------------------------------------------
@@ -237,12 +360,15 @@ class UniqueState:
         seen: per constraint, the hashes of the values earlier batches kept.
         top: per column, the largest number or date handed out so far (values moved to make room go past it).
         suffixes: string suffixes handed out so far (each suffix is used once per table).
+        checks: what the CHECK constraints' repair keeps between batches (pattern values handed out, rows
+            that pass a redrawn rule).
     """
 
     exempt: frozenset[str] = frozenset()
     seen: dict[str, SeenKeys] = field(default_factory=dict)
     top: dict[str, Any] = field(default_factory=dict)
     suffixes: int = 0
+    checks: CheckState = field(default_factory=CheckState)
 
 
 def unique_hashes(frame: pd.DataFrame, cols: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -278,7 +404,14 @@ def tie_break_columns(table: Table, constraint: UniqueConstraint) -> list[str]:
 
 def _make_unique(
     out: pd.DataFrame, table: Table, constraint: UniqueConstraint, state: UniqueState | None, rng: np.random.Generator,
+    patterns: dict | None = None, commit: bool = True,
 ) -> None:
+    """Make the rows of ``out`` distinct on ``constraint`` (and from earlier batches' rows through ``state``).
+
+    ``patterns``: ``{column: (pattern, rule)}`` of CHECK patterns; a repeated value of such a column is
+    replaced by a value drawn from its pattern instead of suffixed. ``commit``: remember this batch's values
+    in ``state`` (False while CHECK repairs may still change them: :func:`_remember_unique` does it after).
+    """
     cols = [c for c in constraint.columns if c in out.columns]
     if len(cols) != len(constraint.columns):
         return
@@ -299,16 +432,46 @@ def _make_unique(
         if seen is not None and len(seen):
             dup |= full & seen.contains(h)
         if not dup.any():
-            if seen is not None:
+            if seen is not None and commit:
                 seen.add(h[full])
                 if target.type != st.STRING and out[target.name].notna().any():
                     _keep_top(state, target, out[target.name].max())  # later batches move values past it
             return
+        if patterns and target.name in patterns:
+            pattern, rule = patterns[target.name]
+            if cols == [target.name]:
+                _check_pattern_room(pattern, rule, target, table, int(full.sum()) + (len(seen) if seen else 0))
+            out[target.name] = _pattern_values(out[target.name], dup, target, pattern, rng)
+            continue
         out[target.name] = _separate(out[target.name], dup, target, table, name, attempt, rng, state)
+    if patterns and target.name in patterns:
+        raise CheckError(
+            "could not draw distinct values that match the CHECK pattern", table=table.name, column=target.name,
+            constraint=patterns[target.name][1].name,
+            hint="Sample fewer rows (a smaller scale), or set the table to 'mode: copy'.",
+        )
     raise DbsynthError(
         "could not make the values unique", table=table.name, constraint=name,
         hint="Relax the unique constraint or sample fewer rows.",
     )
+
+
+def _remember_unique(out: pd.DataFrame, table: Table, constraint: UniqueConstraint, state: UniqueState | None) -> None:
+    """Remember the values of ``out`` on ``constraint`` in ``state`` (what ``_make_unique(commit=True)`` does
+    once the values are final)."""
+    if state is None:
+        return
+    cols = [c for c in constraint.columns if c in out.columns]
+    if len(cols) != len(constraint.columns) or state.exempt & set(cols):
+        return
+    candidates = tie_break_columns(table, constraint)
+    if not candidates:
+        return
+    target = table.column(candidates[0])
+    h, full = unique_hashes(out, cols)
+    state.seen.setdefault(constraint.name or "_".join(cols), SeenKeys()).add(h[full])
+    if target.type != st.STRING and out[target.name].notna().any():
+        _keep_top(state, target, out[target.name].max())
 
 
 #: Attempts that first move a repeated float or date to a free value near it (the distribution barely
