@@ -152,6 +152,9 @@ class NativeDDL:
     metadata), the writer builds the table from the records instead."""
     schema: str | None = None
     """Source schema the statements name (PostgreSQL); the writer replays them only into that schema."""
+    table: str | None = None
+    """The table's bare name in the statements: a table renamed in the metadata since is built from the
+    records (its constraint and index names would be the old table's)."""
 
 
 @dataclass

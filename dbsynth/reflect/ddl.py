@@ -61,7 +61,7 @@ def _sqlite(conn: sa.Connection, metadata: Metadata) -> None:
             continue
         idx = [(n, s) for typ, n, tbl, s in rows if typ == "index" and tbl == table.name]
         table.native_ddl = NativeDDL(dialect="sqlite", statements=[sql] + [s for _, s in idx],
-                                     columns=table.column_names)
+                                     columns=table.column_names, table=table.name)
         table.indexes = [Index(name=n, definition=s, unique=bool(re.match(r"\s*CREATE\s+UNIQUE", s, re.I)))
                          for n, s in idx]
         m = re.search(r"CONSTRAINT\s+(\"[^\"]+\"|`[^`]+`|\[[^\]]+\]|\w+)\s+PRIMARY\s+KEY", sql, re.I)
@@ -106,11 +106,11 @@ def _mysql(conn: sa.Connection, metadata: Metadata) -> None:
             continue
         body, fks = split_mysql_create(sql)
         table.native_ddl = NativeDDL(dialect="mysql", statements=[body], columns=table.column_names,
-                                     schema=table.schema)
-        for fk in table.foreign_keys:
+                                     schema=table.schema, table=bare)
+        for fk in [*table.foreign_keys, *table.outside_foreign_keys]:
             if fk.name in fks:
                 fk.definition = fks[fk.name]
-        table.primary_key_name = "PRIMARY" if table.primary_key else None
+        table.primary_key_name = None  # always PRIMARY: the dialect's default
         kinds = {"SPATIAL": "spatial", "FULLTEXT": "fulltext"}
         for m in re.finditer(r"^\s*(?:(UNIQUE|SPATIAL|FULLTEXT)\s+)?KEY\s+`((?:[^`]|``)+)`\s+\((.*)\)", body, re.M):
             if m.group(1) == "UNIQUE":
@@ -296,7 +296,8 @@ def _pg_table(conn: sa.Connection, table: Table, schema: str | None) -> None:
         if ctype == "p":
             pk_name = cname
         stmts.append(f"ALTER TABLE {qname} ADD CONSTRAINT {_ident(conn, cname)} {cdef}")
-    table.primary_key_name = pk_name
+    # the default name (<table>_pkey) follows the table's name in the target, whatever it is called there
+    table.primary_key_name = None if pk_name == f"{bare}_pkey" else pk_name
     for iname, idef, unique, method, pred, colnames in conn.exec_driver_sql(
         "SELECT ic.relname, pg_get_indexdef(i.indexrelid), i.indisunique, am.amname, "
         " pg_get_expr(i.indpred, i.indrelid), "
@@ -312,7 +313,7 @@ def _pg_table(conn: sa.Connection, table: Table, schema: str | None) -> None:
     if comment is not None:
         stmts.append(f"COMMENT ON TABLE {qname} IS {_lit(conn, comment)}")
     table.native_ddl = NativeDDL(dialect="postgresql", statements=stmts + after, columns=table.column_names,
-                                 schema=schema)
+                                 schema=schema, table=bare)
 
 
 def _pg_partitions(conn: sa.Connection, parent_oid: int, parent: str) -> list[str]:

@@ -292,9 +292,12 @@ def build_schema(
 
 def _indexes(table: Table, sat: sa.Table, dialect: str, taken: set[str]) -> None:
     """Cross-dialect: the source's column indexes (expression and partial ones are dialect SQL: left out)."""
+    keys = {tuple(table.primary_key), *(tuple(u.columns) for u in table.unique_constraints)}
     for ix in table.indexes:
         if ix.where or not ix.columns or any(c not in sat.c for c in ix.columns):
             continue
+        if ix.unique and tuple(ix.columns) in keys:
+            continue  # a unique index already described as a UNIQUE constraint
         name = _short(ix.name, dialect)
         if name is None or name.lower() in taken:
             # PostgreSQL and SQLite index names are unique per schema, MariaDB's per table only
@@ -342,6 +345,8 @@ def native_usable(metadata: Metadata, table: Table, sat: sa.Table, dialect: str,
     if native is None or not native.statements or not same_dialect(native.dialect, dialect):
         return False
     if not same_dialect(metadata.dialect, dialect) or native.columns != table.column_names:
+        return False
+    if native.table is not None and native.table != target_name(table):
         return False
     if dialect == "postgresql":
         return native.schema == (sat.schema or default_schema)

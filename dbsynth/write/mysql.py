@@ -34,6 +34,7 @@ swap); the next run removes them first. Concurrent runs into one target are seri
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import re
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ STAGE_NEW = "_dbsynth_new_"
 STAGE_OLD = "_dbsynth_old_"
 _FK_PREFIX = "_dbsynth_fk_"
 _MAX_IDENT = 64
+log = logging.getLogger("dbsynth")
 
 
 def _stage(prefix: str, name: str) -> str:
@@ -78,20 +80,24 @@ class _Fk:
     ref_columns: list[str]
     on_delete: str
     on_update: str
+    ref_schema: str | None = None
+    """The parent's database when it is not the current one (a key into another database)."""
 
 
 def _foreign_keys(conn: sa.Connection) -> list[_Fk]:
     """Every foreign key of the current database (information_schema)."""
     rows = conn.exec_driver_sql(
         "SELECT rc.TABLE_NAME, rc.CONSTRAINT_NAME, k.COLUMN_NAME, rc.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME,"
-        " rc.DELETE_RULE, rc.UPDATE_RULE FROM information_schema.REFERENTIAL_CONSTRAINTS rc"
+        " rc.DELETE_RULE, rc.UPDATE_RULE,"
+        " CASE WHEN rc.UNIQUE_CONSTRAINT_SCHEMA <> rc.CONSTRAINT_SCHEMA THEN rc.UNIQUE_CONSTRAINT_SCHEMA END"
+        " FROM information_schema.REFERENTIAL_CONSTRAINTS rc"
         " JOIN information_schema.KEY_COLUMN_USAGE k ON k.CONSTRAINT_SCHEMA = rc.CONSTRAINT_SCHEMA"
         " AND k.CONSTRAINT_NAME = rc.CONSTRAINT_NAME AND k.TABLE_NAME = rc.TABLE_NAME"
         " WHERE rc.CONSTRAINT_SCHEMA = DATABASE() ORDER BY rc.TABLE_NAME, rc.CONSTRAINT_NAME, k.ORDINAL_POSITION"
     ).all()
     out: dict[tuple[str, str], _Fk] = {}
-    for table, name, col, ref_table, ref_col, on_delete, on_update in rows:
-        fk = out.setdefault((table, name), _Fk(table, name, [], ref_table, [], on_delete, on_update))
+    for table, name, col, ref_table, ref_col, on_delete, on_update, ref_schema in rows:
+        fk = out.setdefault((table, name), _Fk(table, name, [], ref_table, [], on_delete, on_update, ref_schema))
         fk.columns.append(col)
         fk.ref_columns.append(ref_col)
     return list(out.values())
@@ -103,8 +109,9 @@ def _fk_sql(q, fk: _Fk, name: str, ref_table: str) -> str:
         rules += f" ON DELETE {fk.on_delete}"
     if fk.on_update and fk.on_update.upper() not in ("RESTRICT", "NO ACTION"):
         rules += f" ON UPDATE {fk.on_update}"
+    parent = f"{q(fk.ref_schema)}.{q(ref_table)}" if fk.ref_schema else q(ref_table)
     return (f"ADD CONSTRAINT {q(name)} FOREIGN KEY ({', '.join(q(c) for c in fk.columns)}) "
-            f"REFERENCES {q(ref_table)} ({', '.join(q(c) for c in fk.ref_columns)}){rules}")
+            f"REFERENCES {parent} ({', '.join(q(c) for c in fk.ref_columns)}){rules}")
 
 
 def _tables(conn: sa.Connection) -> set[str]:
@@ -230,8 +237,8 @@ def _write_staged(conn: sa.Connection, job: Job, existing: set[str], state: dict
     new = {n: _stage(STAGE_NEW, t) for n, t in targets.items()}
     old = {n: _stage(STAGE_OLD, t) for n, t in targets.items()}
     # Unnamed keys stay unnamed: InnoDB names them <table>_ibfk_<n> and renames them with their table.
-    fk_names = {(t.name, fk.name): _fk_stage(t.name, fk.name) for t in job.metadata for fk in t.foreign_keys
-                if fk.name}
+    fk_names = {(t.name, fk.name): _fk_stage(t.name, fk.name) for t in job.metadata
+                for fk in [*t.foreign_keys, *t.outside_foreign_keys] if fk.name}
     # staging name -> the name the constraint has (or gets) in the target
     real = {stage: str(f)[:_MAX_IDENT] for (_t, f), stage in fk_names.items()}
     _, staged = build_schema(job.metadata, "mysql", job.deferred, names=new, fk_names=fk_names)
@@ -310,6 +317,27 @@ def create_staged(conn: sa.Connection, metadata: Metadata, order: list[str], sta
                 clause = _fk_clause(q, fk, parent)
             head = f"ADD CONSTRAINT {q(name)} " if name else "ADD "
             conn.exec_driver_sql(f"ALTER TABLE {q(staged[n].name)} {head}{clause}".replace("%", "%%"))
+        for fk in metadata.tables[n].outside_foreign_keys:
+            _outside_database_key(conn, q, metadata.tables[n].name, staged[n].name, fk,
+                                  fk_names.get((n, fk.name or ""), fk.name))
+
+
+def _outside_database_key(conn: sa.Connection, q, table: str, stage: str, fk: ForeignKey, name: str | None) -> None:
+    """A same-dialect clone keeps a foreign key into another database of the server (MariaDB's schemas) when
+    that table exists on the target's server too, as a staging refresh next to its lookup databases expects."""
+    m = re.search(r"REFERENCES\s+`((?:[^`]|``)+)`\.`((?:[^`]|``)+)`", fk.definition or "")
+    if not m:
+        return
+    db, parent = (g.replace("``", "`") for g in m.groups())
+    found = conn.exec_driver_sql(
+        "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s", (db, parent)
+    ).first()
+    if found is None:
+        log.warning("foreign key '%s' of table '%s' refers to %s.%s, which the target's server does not have; "
+                    "it was left out", fk.name, table, db, parent)
+        return
+    head = f"ADD CONSTRAINT {q(name)} " if name else "ADD "
+    conn.exec_driver_sql(f"ALTER TABLE {q(stage)} {head}{fk.definition}".replace("%", "%%"))
 
 
 def _fk_clause(q, fk: ForeignKey, parent: str) -> str:
