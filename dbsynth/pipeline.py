@@ -1083,7 +1083,7 @@ def _write(prep: _Prepared, frames: dict[str, pd.DataFrame], report: RunReport) 
 
 def _quality(prep: _Prepared, report: RunReport):
     """Score the written target against the source and write the quality report into ``report.quality``."""
-    from .report import evaluate
+    from .report.command import evaluate_clone
     from .report.render import write_report
 
     cfg = prep.cfg
@@ -1095,7 +1095,8 @@ def _quality(prep: _Prepared, report: RunReport):
                 # Values the config put there, not the model: scored apart, with the generated columns.
                 scored.tables[name].column(col).sdtype = st.UNSUPPORTED
     with _timed(report, "report"):
-        quality = evaluate(cfg.source.url, cfg.target.url, scored, seed=cfg.seed or 0)
+        # where the writer put each table (a schema of the same name, or flattened into a schema-less target)
+        quality, _ = evaluate_clone(cfg.source.url, cfg.target.url, scored, seed=cfg.seed or 0)
         _, html_path = write_report(quality, cfg.report.quality)
     report.quality = {"overall": quality.overall, "properties": quality.properties, "html": str(html_path)}
     return quality
