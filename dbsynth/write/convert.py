@@ -308,7 +308,8 @@ def pg_column(s: pd.Series, col: Column) -> pd.Series:
     if fam == st.UUID and s.dtype == object:
         return _map_nonnull(s, _obj_null(s), str)
     if fam == st.OTHER and s.dtype == object:
-        return _map_nonnull(s, _obj_null(s), _other_text)
+        bit = (col.native_type or "").upper().startswith("BIT(") and any(isinstance(v, bytes) for v in s)
+        return _map_nonnull(s, _obj_null(s), _bit_number if bit else _other_text)
     return s
 
 
@@ -348,11 +349,22 @@ def pg_csv(frame: pd.DataFrame, columns: list[Column]) -> tuple[str | bytes, str
     return buf.getvalue(), null
 
 
+def sa_Integer():  # noqa: N802 - the SQLAlchemy class, imported late (convert stays importable without it)
+    import sqlalchemy as sa
+
+    return sa.Integer
+
+
 def _text_target(target: Any) -> bool:
     """The target column's SQLAlchemy type holds text (values of no portable family go there as text)."""
     import sqlalchemy as sa
 
     return target is not None and isinstance(target, sa.String) and not isinstance(target, sa.Enum)
+
+
+def _bit_number(v: Any) -> Any:
+    """MariaDB BIT bytes as the number they hold (into a target's integer column)."""
+    return int.from_bytes(bytes(v), "big") if isinstance(v, (bytes, bytearray, memoryview)) else v
 
 
 def _other_value(v: Any) -> Any:
@@ -422,8 +434,11 @@ def python_columns(frame: pd.DataFrame, columns: list[Column], dialect: str,
         elif fam == st.UUID:
             vals = _map_nonnull(s, mask, str).tolist()
         elif fam == st.OTHER:
-            text = _text_target(targets.get(col.name))
-            vals = _map_nonnull(s, mask, _other_text if text else _other_value).tolist()
+            target = targets.get(col.name)
+            if target is not None and isinstance(target, sa_Integer()):
+                vals = _map_nonnull(s, mask, _bit_number).tolist()
+            else:
+                vals = _map_nonnull(s, mask, _other_text if _text_target(target) else _other_value).tolist()
         else:
             vals = s.tolist()
         if mask.any():

@@ -40,8 +40,9 @@ def sa_type(table: Table, col: Column, dialect: str, source_dialect: str | None,
     is_pg, is_my, is_lite = dialect == "postgresql", dialect in ("mysql", "mariadb"), dialect == "sqlite"
     same = source_dialect is not None and (source_dialect == dialect or {source_dialect, dialect} <= {"mysql", "mariadb"})
     native = (col.native_type or "").strip()
-    if is_lite and same and native and fam != st.ENUM:
-        # SQLite -> SQLite: the declared type as written (its affinity decides what the values become)
+    if is_lite and same and fam != st.ENUM and (native or fam == st.OTHER):
+        # SQLite -> SQLite: the declared type as written (its affinity decides what the values become); a
+        # column declared without a type stays without one (it keeps integers, reals, text and blobs as given)
         return _Native(native)
     if fam == st.INTEGER:
         if is_lite and col.autoincrement:
@@ -49,6 +50,8 @@ def sa_type(table: Table, col: Column, dialect: str, source_dialect: str | None,
         if native.upper().startswith("YEAR"):
             return _Native(native) if is_my and same else sa.SmallInteger()
         if "unsigned" in native.lower():
+            if col.autoincrement and (col.bits or 32) >= 64 and not is_my:
+                return sa.BigInteger()  # an identity must be an integer type; keys past 2**63-1 do not happen
             return _unsigned(col.bits or 32, dialect)
         if col.bits == 16:
             return sa.SmallInteger()
@@ -108,6 +111,8 @@ def sa_type(table: Table, col: Column, dialect: str, source_dialect: str | None,
             item = Column(name=col.name, type=col.item_type or st.STRING)
             return postgresql.ARRAY(sa_type(table, item, dialect, source_dialect, False))
         return sa.JSON() if not is_lite else sa.Text()
+    if fam == st.OTHER and not same and source_dialect in ("mysql", "mariadb") and native.upper().startswith("BIT"):
+        return sa.BigInteger()  # MariaDB BIT(n <= 64): its value as a number (the writer turns the bytes into it)
     if fam == st.OTHER and same and col.native_type:
         # Same dialect: keep the native type (tsvector, money, geometry...) verbatim.
         return _Native(col.native_type)

@@ -1,0 +1,223 @@
+"""`mode: copy` round-trips every value of the torture databases (issue 15, "Values round-trip exactly").
+
+For each source -> target pair of PostgreSQL, MariaDB and SQLite, a copy run of the torture tables gives a
+target whose rows equal the source's: value by value and type by type within a dialect, by the text of the
+closest type across dialects. Where a target has no way to hold a value (MariaDB has no NaN, infinity or
+numeric(1000,500); PostgreSQL has no zero date), the column is listed in ``APPROXIMATED`` with what it becomes
+(the writer says so in ``WriteSummary.warnings``); tables that still fail for reasons outside the value
+converters are listed in ``LEFT_OUT`` with the reason.
+
+The comparison is this file's own (test_torture's ``differences`` compares every PostgreSQL schema at once and
+cannot read SQLite's non-UTF-8 TEXT in BLOB columns): one PostgreSQL schema at a time, bytes compared as bytes,
+JSON by its parsed value across dialects, times and timestamps by their value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import math
+import re
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from test_torture import (  # noqa: F401  (fixtures used by name)
+    _config,
+    _dialect,
+    _run,
+    _tables_of,
+    empty_target,
+    mariadb_torture,
+    pg_torture,
+    sqlite_torture,
+    torture,
+)
+
+pytestmark = pytest.mark.db
+
+DIALECTS = ["postgresql", "mariadb", "sqlite"]
+
+#: PostgreSQL source schemas copied one at a time (several schemas in one run is another item of issue 15).
+PG_SCHEMAS = ["public", "sales"]
+
+#: Tables left out of a pair's run, with why (none is a value converter's).
+LEFT_OUT: dict[tuple[str, str], dict[str, str]] = {
+    **{("postgresql", t): {"t_custom": "domain positive_int and character(3) are the DDL helper's (same-dialect DDL)"}
+       for t in ["postgresql"]},
+    ("postgresql", "mariadb"): {"t_numeric": "numeric(1000,500) has no MariaDB type (DECIMAL stops at 65 digits)"},
+}
+
+#: Columns a target cannot hold exactly, and what they become there (said in the write's warnings).
+APPROXIMATED: dict[tuple[str, str], dict[str, str]] = {
+    ("mariadb", "postgresql"): {"t_time.d": "zero date -> -infinity", "t_time.dt6": "zero date -> -infinity"},
+    ("mariadb", "sqlite"): {},
+    ("postgresql", "mariadb"): {"t_time.d": "infinity -> 9999-12-31", "t_time.ts": "infinity -> 9999-12-31",
+                                "t_time.ttz": "MariaDB TIME has no zone", "t_time.iv": "interval text",
+                                "t_time.iv_nn": "interval text"},
+    ("postgresql", "sqlite"): {"t_numeric.f8": "SQLite has no NaN: NULL", "t_numeric.f4": "SQLite has no NaN: NULL"},
+    ("sqlite", "mariadb"): {"t_affinity.r": "MariaDB has no infinite float: NULL"},
+}
+
+
+#: Pairs that do not pass yet, with what still differs (strict: a fix flips them).
+FAILS = {
+    ("postgresql", "mariadb"): "MariaDB error 1901 creating the tables (a generated column's expression, DDL)",
+    ("postgresql", "sqlite"): "numeric(30,10)/numeric(1000,500)/numeric go through REAL in SQLite; "
+                              "timestamptz and timetz text differ (offset spelling)",
+    ("mariadb", "postgresql"): "DOUBLE max and SET members compare differently; "
+                               "behind it zero dates become -infinity (APPROXIMATED)",
+    ("mariadb", "sqlite"): "DECIMAL(65,30) goes through REAL; DOUBLE max; SET members; zero datetime text",
+    ("sqlite", "postgresql"): "the target refuses a statement while creating the tables (DDL/CHECK transpile)",
+}
+
+
+def _pairs() -> list:
+    return [pytest.param(s, t, id=f"{s}-to-{t}",
+                         marks=[pytest.mark.xfail(strict=True, reason=FAILS[(s, t)])] if (s, t) in FAILS else [])
+            for s in DIALECTS for t in DIALECTS]
+
+
+def _reflected(url: str, schema: str | None) -> dict[str, sa.Table]:
+    """The tables of ``schema`` (foreign keys to other databases not followed: MariaDB's _ext database)."""
+    engine = sa.create_engine(url)
+    try:
+        md = sa.MetaData()
+        md.reflect(engine, schema=schema, views=False, resolve_fks=False)
+        return {t.name: t for t in md.tables.values() if t.schema == schema and not t.name.startswith("events_")}
+    finally:
+        engine.dispose()
+
+
+# ---- comparison ---------------------------------------------------------------------------------------------
+_DATETIME = re.compile(r"^-?\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d(\.\d+)?)?([+-]\d\d(:\d\d)?)?$")
+_TIME = re.compile(r"^\d\d:\d\d:\d\d(\.\d+)?$")
+
+
+def _text(value: str) -> Any:
+    """Text as compared across dialects: JSON documents by value, dates and times by value."""
+    if value[:1] in "[{":
+        try:
+            return json.dumps(json.loads(value), sort_keys=True)
+        except ValueError:
+            return value
+    if _DATETIME.match(value):
+        try:
+            return dt.datetime.fromisoformat(value).isoformat(sep=" ")
+        except ValueError:
+            return value
+    if _TIME.match(value):
+        try:
+            return dt.time.fromisoformat(value).isoformat()
+        except ValueError:  # MariaDB TIME spans -838:59:59..838:59:59
+            return value
+    return value
+
+
+def norm(value: Any, exact: bool) -> Any:
+    """A value as compared: type and value within a dialect, the text of the value across dialects."""
+    if isinstance(value, float) and math.isnan(value):
+        return ("float", "nan")
+    if isinstance(value, memoryview):
+        value = bytes(value)
+    if isinstance(value, (set, frozenset)):
+        value = ",".join(sorted(value))
+    if exact:
+        return (type(value).__name__, repr(value))
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, decimal.Decimal):
+        return format(value.normalize(), "f") if value.is_finite() else str(value)
+    if isinstance(value, float):
+        return repr(value) if not value.is_integer() else str(int(value))
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    return _text(str(value))
+
+
+def _lite_text(data: bytes) -> Any:
+    # SQLite TEXT that is not UTF-8 (a BLOB-affinity column may hold it) compares as its bytes
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        return data
+
+
+def rows(url: str, table: sa.Table, exact: bool) -> list[tuple]:
+    """Every row of ``table`` normalised with :func:`norm`, sorted."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            cols = [c for c in table.columns if c.computed is None]
+            if _dialect(url) == "postgresql":
+                # psycopg cannot load 'infinity' dates or years past 9999: PostgreSQL's own text for every type
+                # but numbers, booleans, bytea and arrays (which load exactly)
+                native = (sa.Integer, sa.Float, sa.Numeric, sa.Boolean, sa.LargeBinary, sa.ARRAY)
+                cols = [c if isinstance(c.type, native) else sa.cast(c, sa.Text).label(c.name) for c in cols]
+            if _dialect(url) == "sqlite":
+                # dates as stored (SQLAlchemy's date parser refuses the zero date '0000-00-00')
+                cols = [sa.type_coerce(c, sa.Text).label(c.name) if isinstance(c.type, (sa.Date, sa.DateTime, sa.Time))
+                        else c for c in cols]
+                conn.connection.driver_connection.text_factory = _lite_text
+            dates = [i for i, c in enumerate(cols) if _dialect(url) == "sqlite" and isinstance(c.type, sa.Text)
+                     and isinstance(table.c[c.name].type, (sa.Date, sa.DateTime, sa.Time))]
+            out = []
+            for r in conn.execute(sa.select(*cols)):
+                r = list(r)
+                for i in dates:  # '...03.123' and '...03.123000' are one timestamp
+                    r[i] = _text(r[i]) if isinstance(r[i], str) else r[i]
+                out.append(tuple(norm(v, exact) for v in r))
+    finally:
+        engine.dispose()
+    return sorted(out, key=repr)
+
+
+def differences(source: str, target: str, exact: bool, schema: str | None, tables: list[str]) -> dict[str, str]:
+    """``{table.column: what differs}`` between ``tables`` of ``source`` (in ``schema``) and the target."""
+    found: dict[str, str] = {}
+    src_tables = _reflected(source, schema)
+    # a PostgreSQL target holds each source schema under its name (CREATE SCHEMA); others hold the database
+    tgt_tables = _reflected(target, (schema or "public") if _dialect(target) == "postgresql" else None)
+    for name in tables:
+        src, tgt = src_tables[name], tgt_tables.get(name)
+        if tgt is None:
+            found[name] = "missing in the target"
+            continue
+        a, b = rows(source, src, exact), rows(target, tgt, exact)
+        if len(a) != len(b):
+            found[name] = f"{len(a)} rows in the source, {len(b)} in the target"
+            continue
+        for i, col in enumerate(c.name for c in src.columns if c.computed is None):
+            bad = sum(1 for x, y in zip(a, b) if x[i] != y[i])
+            if bad:
+                found[f"{name}.{col}"] = f"{bad} value(s) differ"
+    return found
+
+
+# ---- the copy runs --------------------------------------------------------------------------------------------
+def _copy_and_compare(src: str, tgt: str, source: str, target: str, tmp_path, schema: str | None) -> dict:
+    left_out = LEFT_OUT.get((src, tgt), {}) if schema in (None, "public") else {}
+    tables = [t for t in _tables_of(source, None, schema) if t not in left_out]
+    extra: dict[str, Any] = {"include": tables}
+    if schema is not None:
+        extra["schema"] = schema
+    assert _run(_config(tmp_path, source, target, copy=True, **extra)) == 0
+    found = differences(source, target, src == tgt, schema, tables)
+    allowed = APPROXIMATED.get((src, tgt), {})
+    return {k: v for k, v in found.items() if k not in allowed}
+
+
+@pytest.mark.parametrize("src, tgt", _pairs())
+def test_copy_round_trips_every_value(src, tgt, torture, empty_target, tmp_path):
+    """Every torture table copied from ``src`` into ``tgt`` holds the source's values."""
+    source = torture(src)
+    for schema in PG_SCHEMAS if src == "postgresql" else [None]:
+        target = empty_target(tgt)
+        assert _copy_and_compare(src, tgt, source, target, tmp_path, schema) == {}, schema
