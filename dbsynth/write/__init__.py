@@ -32,11 +32,12 @@ from .. import faults, progress
 from ..errors import DbsynthError, SchemaMismatchError, UnsafeTargetError, UnsupportedError, WriteError, mask_url
 from ..metadata import sdtypes as st
 from ..metadata.records import Metadata, Table
-from .convert import ConversionError
+from .convert import ConversionError, collect_warnings
 from .dberrors import Where, describe
 from .ddl import build_schema, check_schema, create_schemas, create_tables, dialect_name, drop_tables, existing_tables, sql_name
 from .loaders import load_batch, update_batch
 from .safety import refuse_source
+from .types import align_foreign_keys
 
 __all__ = ["write", "WriteSummary", "TableWrite", "MODES", "UPDATE_FLAG"]
 
@@ -80,6 +81,10 @@ class WriteSummary:
     """Total wall time, DDL and checks included."""
     checks: list[str] = field(default_factory=list)
     """Checks that passed after the load (row counts, foreign keys, sequences)."""
+    warnings: list[str] = field(default_factory=list)
+    """What the target could not hold exactly, once per table.column and kind (``table 't', column 'c': ...``):
+    values written as the closest the target has (NaN or infinite floats as NULL on MariaDB, infinite dates as
+    its last date...) and foreign-key columns retyped to their key's type. Also logged as warnings."""
 
     @property
     def total_rows(self) -> int:
@@ -250,17 +255,25 @@ def write(
     dialect = dialect_name(eng)
     _, sa_tables = build_schema(metadata, dialect, deferred)
     summary = WriteSummary(url=mask_url(url), mode=mode)
+    for retyped in align_foreign_keys(metadata, sa_tables, dialect):
+        table, column = retyped.split(".", 1) if retyped.count(".") == 1 else retyped.rsplit(".", 1)
+        summary.warnings.append(f"table '{table}', column '{column}': created with the type of the key it refers "
+                                "to (a foreign key and its key must agree in the target)")
     job = Job(data, metadata, mode, batch_size, allow_nonempty, float(lock_timeout), dialect, order, deferred,
               deferred_cols, sa_tables, summary)
     try:
-        if dialect == "mysql":
-            from .mysql import write_mysql
+        with collect_warnings() as said:
+            try:
+                if dialect == "mysql":
+                    from .mysql import write_mysql
 
-            write_mysql(eng, job)
-        else:
-            _write_one_transaction(eng, job)
+                    write_mysql(eng, job)
+                else:
+                    _write_one_transaction(eng, job)
+            finally:
+                eng.dispose()
     finally:
-        eng.dispose()
+        summary.warnings.extend(said)
     summary.seconds = time.perf_counter() - started
     return summary
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from .. import faults
 from ..metadata.records import Column
-from .convert import pg_csv, python_columns
+from .convert import converting, pg_csv, python_columns
 
 __all__ = ["load_batch", "update_batch"]
 
@@ -24,6 +24,11 @@ def _table_sql(conn: sa.Connection, table: "str | sa.Table") -> str:
     if isinstance(table, sa.Table):
         return conn.dialect.identifier_preparer.format_table(table)
     return _quote(conn, table)
+
+
+def _target_types(table: "str | sa.Table") -> dict | None:
+    # the target columns' types decide how values of no portable family travel (text, or their native form)
+    return {c.name: c.type for c in table.columns} if isinstance(table, sa.Table) else None
 
 
 def load_batch(conn: sa.Connection, dialect: str, table: "str | sa.Table", frame: pd.DataFrame, columns: list[Column],
@@ -45,7 +50,8 @@ def load_batch(conn: sa.Connection, dialect: str, table: "str | sa.Table", frame
     tsql = _table_sql(conn, table)
     col_sql = ", ".join(q(c.name) for c in columns)
     if dialect == "postgresql":
-        text, null = pg_csv(frame, columns)
+        with converting(label):
+            text, null = pg_csv(frame, columns)
         raw = conn.connection.driver_connection  # the psycopg 3 connection of this transaction
         null_lit = null.replace("\\", "\\\\")
         with raw.cursor() as cur:
@@ -53,7 +59,8 @@ def load_batch(conn: sa.Connection, dialect: str, table: "str | sa.Table", frame
                 copy.write(text)
                 faults.point("copy", label)  # inside COPY: the rows sent, not yet ended
         return
-    values = python_columns(frame, columns, dialect)
+    with converting(label):
+        values = python_columns(frame, columns, dialect, _target_types(table))
     rows = list(zip(*values))
     mark = "?" if dialect == "sqlite" else "%s"
     sql = f"INSERT INTO {tsql} ({col_sql}) VALUES ({', '.join([mark] * len(columns))})"
@@ -88,5 +95,5 @@ def update_batch(conn: sa.Connection, dialect: str, table: "str | sa.Table", key
     mark = "?" if dialect == "sqlite" else "%s"
     sets = ", ".join(f"{q(c.name)} = {mark}" for c in set_cols)
     where = " AND ".join(f"{q(c.name)} = {mark}" for c in key_cols)
-    values = python_columns(keys, set_cols + key_cols, dialect)
+    values = python_columns(keys, set_cols + key_cols, dialect, _target_types(table))
     conn.exec_driver_sql(f"UPDATE {tsql} SET {sets} WHERE {where}", list(zip(*values)))
