@@ -334,14 +334,16 @@ def _convert(values: list, col: Column) -> pd.Series:
         if any(isinstance(v, (set, frozenset)) for v in values):
             # MariaDB SET: pymysql hands a Python set; the value is its members in declaration order
             order = {m: i for i, m in enumerate(set_members(col.native_type))}
-            obj = obj.map(lambda v: ",".join(sorted(v, key=lambda m: (order.get(m, len(order)), m)))
-                          if isinstance(v, (set, frozenset)) else v)
+            obj = pd.Series([",".join(sorted(v, key=lambda m: (order.get(m, len(order)), m)))
+                             if isinstance(v, (set, frozenset)) else v for v in values], dtype=object)
         return obj if obj.empty else obj.where(obj.notna(), None)
     if family == st.JSON:
         # the document's text as the source spelled it (psycopg's loader above, pymysql and sqlite3 hand over
         # text): written back verbatim; other objects (dicts of a driver that parses) stay as they are
-        return obj.map(lambda v: JsonText(v.decode() if isinstance(v, bytes) else v)
-                       if isinstance(v, (str, bytes)) and not isinstance(v, JsonText) else v)
+        # (a list, not Series.map: pandas 3 would infer a str column and drop the JsonText type)
+        return pd.Series([JsonText(v.decode() if isinstance(v, bytes) else v)
+                          if isinstance(v, (str, bytes)) and not isinstance(v, JsonText) else v for v in values],
+                         dtype=object)
     if family == st.BINARY:
         return obj.map(lambda v: bytes(v) if isinstance(v, (memoryview, bytearray)) else v)
     return obj
