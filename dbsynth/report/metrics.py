@@ -17,6 +17,7 @@ Every score is in [0, 1], 1 meaning indistinguishable. All computations are vect
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -268,6 +269,61 @@ class QualityReport:
         return json.dumps(self.to_dict(), indent=indent)
 
 
+# ---- values of any type as text -------------------------------------------------------------------------
+#: Type families whose values are not text or numbers (binary, JSON, geometry bytes...): scored on the length
+#: of their values and their NULL share, never decoded as text (bytes are not UTF-8).
+_ODD_FAMILIES = (st.BINARY, st.JSON, st.ARRAY, st.OTHER, st.INTERVAL)
+
+
+def value_text(v: Any) -> str:
+    """A value of any type as comparable text: bytes (blobs, geometry, BIT) as hex digits, dicts and lists
+    as JSON with sorted keys, everything else by ``str`` (``str`` of bytes would decode them as UTF-8)."""
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return bytes(v).hex()
+    if isinstance(v, (dict, list, tuple)):
+        try:
+            return json.dumps(v, sort_keys=True, default=str)
+        except (TypeError, ValueError):
+            return str(v)
+    return str(v)
+
+
+def value_length(v: Any) -> int:
+    """The length of a value as generated columns are compared: bytes for binary values, items for lists,
+    the JSON text for objects, characters for the rest."""
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return len(bytes(v))
+    if isinstance(v, (list, tuple)):
+        return len(v)
+    if isinstance(v, dict):
+        return len(value_text(v))
+    return len(str(v))
+
+
+def as_text(s: pd.Series) -> pd.Series:
+    """``s`` as a Series of ``str`` (object dtype, index kept), NULLs kept as NULL; see :func:`value_text`."""
+    obj = s.astype(object)
+    mask = _nulls(obj)
+    values = obj.tolist()
+    if not any(isinstance(v, (bytes, bytearray, memoryview, dict, list, tuple)) for v in values):
+        text = obj.astype(str)  # plain values: one vectorised pass
+        text[mask] = None
+        return text.astype(object)
+    return pd.Series([None if z else value_text(v) for v, z in zip(values, mask.tolist())], index=s.index,
+                     dtype=object)
+
+
+def _nulls(s: pd.Series) -> np.ndarray:
+    # pd.isna broadcasts over list-valued cells: NULL is None/NaN/NaT/NA only
+    return np.fromiter((v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v) for v in s),
+                       dtype=bool, count=len(s))
+
+
+def odd_column(col: Column) -> bool:
+    """A column whose values are neither text nor numbers (binary, JSON, arrays, geometry, ranges...)."""
+    return col.type in _ODD_FAMILIES and not col.is_modelled
+
+
 # ---- single-column metrics ------------------------------------------------------------------------------
 def _is_numeric_sdtype(col: Column) -> bool:
     return col.sdtype in (st.NUMERICAL, st.DATETIME)
@@ -279,9 +335,15 @@ def to_numbers(s: pd.Series, col: Column) -> pd.Series:
         if col.type == st.TIME:
             values = pd.to_timedelta(s.dropna().astype(str), errors="coerce").dt.total_seconds()
         else:
-            dt = pd.to_datetime(s, errors="coerce", utc=True).dropna()
-            # Seconds since the epoch; keeps the index, which _binned relies on to place NULLs.
-            values = (dt - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(1, "s")
+            dt = s if pd.api.types.is_datetime64_any_dtype(s.dtype) else pd.to_datetime(s, errors="coerce", utc=True)
+            if isinstance(dt.dtype, pd.DatetimeTZDtype):
+                dt = dt.dt.tz_convert("UTC").dt.tz_localize(None)
+            dt = dt.dropna()
+            # Seconds since the epoch from microseconds (the frame contract's unit: years 1..9999 and the marker
+            # stamps of infinity and zero dates, which nanoseconds cannot hold); keeps the index, which _binned
+            # relies on to place NULLs.
+            us = dt.astype("datetime64[us]").to_numpy().view("int64")
+            values = pd.Series(us / 1e6, index=dt.index, dtype="float64")
     else:
         values = pd.to_numeric(s, errors="coerce").astype("float64")
     return values.dropna()
@@ -303,7 +365,8 @@ def ks_complement(real: pd.Series, synthetic: pd.Series) -> float:
 
 def _labels(s: pd.Series) -> pd.Series:
     """Categorical values as strings, NULL as its own label (bool True and 'True' are the same label)."""
-    return s.astype(object).where(s.notna(), _NULL).astype(str)
+    text = as_text(s)
+    return text.where(text.notna(), _NULL).astype(str)
 
 
 def tv_complement(real: pd.Series, synthetic: pd.Series) -> float:
@@ -327,10 +390,14 @@ def column_shape(real: pd.Series, synthetic: pd.Series, col: Column) -> Score:
 
 
 def generated_column(real: pd.Series, synthetic: pd.Series, col: Column) -> Score:
-    """Score of a generated column (PII, text, key, placeholder): values are meant to differ, so compare the
-    form instead: mean of ``1 - KS`` on string lengths and ``1 - |null share difference|``."""
-    lengths = [s.dropna().astype(str).str.len().astype("float64") for s in (real, synthetic)]
-    nulls = [float(s.isna().mean()) if len(s) else 0.0 for s in (real, synthetic)]
+    """Score of a generated column (PII, text, key, placeholder, a type the model does not learn): values are
+    meant to differ, so compare the form instead: mean of ``1 - KS`` on value lengths (bytes of binary and
+    geometry values, items of arrays, characters of the rest: :func:`value_length`) and
+    ``1 - |null share difference|``."""
+    masks = [_nulls(s.astype(object)) for s in (real, synthetic)]
+    lengths = [pd.Series([value_length(v) for v, z in zip(s.astype(object).tolist(), m.tolist()) if not z],
+                         dtype="float64") for s, m in zip((real, synthetic), masks)]
+    nulls = [float(m.mean()) if len(m) else 0.0 for m in masks]
     value = 0.5 * (ks_complement(*lengths) + 1.0 - abs(nulls[0] - nulls[1]))
     return Score("generated_columns", "", [col.name], "LengthNulls", value)
 
@@ -354,9 +421,10 @@ def correlation_similarity(real: pd.DataFrame, synthetic: pd.DataFrame) -> float
 def _binned(real: pd.Series, synthetic: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
     """Numeric columns cut on bins of the real data (same edges for both sides), as labels."""
     r, s = to_numbers(real, col), to_numbers(synthetic, col)
-    if len(r) == 0:
+    finite = r[np.isfinite(r.to_numpy())]  # +-Infinity (floats, marker dates) fall in the end bins
+    if len(finite) == 0:
         return _labels(real), _labels(synthetic)
-    edges = np.unique(np.histogram_bin_edges(r.to_numpy(), bins=NUM_BINS))
+    edges = np.unique(np.histogram_bin_edges(finite.to_numpy(), bins=NUM_BINS))
     if len(edges) < 2:
         edges = np.array([r.min() - 0.5, r.min() + 0.5])
 
@@ -439,7 +507,7 @@ def key_text(frame: pd.DataFrame, cols: list[str]) -> pd.Series:
         s = frame[c]
         if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
             s = s.astype("float64")
-        parts.append(s.astype(object).astype(str))
+        parts.append(as_text(s).astype(str))
     key = parts[0]
     for part in parts[1:]:
         key = key + "\x1f" + part
@@ -513,7 +581,7 @@ def validity_checks(metadata: Metadata, synthetic: Mapping[str, pd.DataFrame]) -
                 out.append(ValidityCheck(table.name, "not_null", col.name, n, int(frame[col.name].isna().sum())))
             if col.enum_values:
                 s = frame[col.name]
-                bad = int((s.notna() & ~s.astype(object).astype(str).isin(col.enum_values)).sum())
+                bad = int((s.notna() & ~as_text(s).isin(col.enum_values)).sum())
                 out.append(ValidityCheck(table.name, "enum", col.name, n, bad))
         for fk in table.foreign_keys:
             parent = synthetic.get(fk.ref_table)
@@ -529,8 +597,8 @@ def validity_checks(metadata: Metadata, synthetic: Mapping[str, pd.DataFrame]) -
 # ---- privacy ----------------------------------------------------------------------------------------------
 def _row_hashes(frame: pd.DataFrame, cols: list[str]) -> pd.Series:
     """One hash per row over ``cols``, on a text form so that dtypes that differ between sides still match."""
-    text = frame[cols].astype(object).where(frame[cols].notna(), _NULL).astype(str)
-    return pd.util.hash_pandas_object(text, index=False)
+    text = pd.DataFrame({c: as_text(frame[c]).where(lambda t: t.notna(), _NULL) for c in cols}, index=frame.index)
+    return pd.util.hash_pandas_object(text.astype(str), index=False)
 
 
 def table_privacy(table: Table, real: pd.DataFrame, synthetic: pd.DataFrame) -> TablePrivacy | None:
@@ -548,10 +616,10 @@ def table_privacy(table: Table, real: pd.DataFrame, synthetic: pd.DataFrame) -> 
     for col in _present(table, real, synthetic):
         if col.sdtype not in (st.CATEGORICAL, st.BOOLEAN):
             continue
-        counts = real[col.name].dropna().astype(object).astype(str).value_counts()
+        counts = as_text(real[col.name]).dropna().value_counts()
         rare_labels = counts.index[counts < RARE_K]
         if len(rare_labels):
-            seen = synthetic[col.name].dropna().astype(object).astype(str)
+            seen = as_text(synthetic[col.name]).dropna()
             hits = int(pd.Index(rare_labels).isin(seen.unique()).sum())
             if hits:
                 rare[col.name] = hits
@@ -562,7 +630,8 @@ def table_privacy(table: Table, real: pd.DataFrame, synthetic: pd.DataFrame) -> 
 def _matrix(frame: pd.DataFrame, cols: list[Column]) -> np.ndarray:
     """Numeric columns as a float matrix, rows with any NULL dropped."""
     parts = {c.name: to_numbers(frame[c.name], c) for c in cols}
-    return pd.DataFrame(parts, index=frame.index).dropna().to_numpy(dtype=float)
+    values = pd.DataFrame(parts, index=frame.index).to_numpy(dtype=float)
+    return values[np.isfinite(values).all(axis=1)]  # no distance to an infinite or NULL value
 
 
 def dcr_ratio(real: pd.DataFrame, synthetic: pd.DataFrame, cols: list[Column], seed: int = 0) -> float | None:

@@ -42,6 +42,8 @@ MAX_RELATIONSHIP_PLOTS = 4
 #: Largest children-per-parent count drawn one bar per count; above it, histogram bins.
 MAX_COUNT_BARS = 30
 _OTHER, _NULL_LABEL = "(other)", "(null)"
+#: Seconds since the epoch of 0001-01-02 and 9999-12-30: what a date axis can draw (a day inside each end).
+_FIRST_DATE_S, _LAST_DATE_S = -62135510400.0, 253402128000.0
 
 
 @dataclass
@@ -94,12 +96,21 @@ def histogram(title: str, real: pd.Series, synthetic: pd.Series, *, integer: boo
     ``integer``: one bar per value when the values are small counts (children per parent).
     """
     r, s = real.to_numpy(dtype=float), synthetic.to_numpy(dtype=float)
+    r, s = r[np.isfinite(r)], s[np.isfinite(s)]  # +-Infinity (floats) has no bin to fall in
+    if datetime:  # matplotlib draws years 1..9999: marker stamps (infinity, zero dates) are not drawn
+        r, s = (x[(x >= _FIRST_DATE_S) & (x <= _LAST_DATE_S)] for x in (r, s))
     both = np.concatenate([r, s])
     if integer and len(both) and both.max() <= MAX_COUNT_BARS:
         values = np.arange(int(both.max()) + 1)
         counts = [np.bincount(x.astype(int), minlength=len(values)) for x in (r, s)]
         return Distribution(title, _shares(counts[0]), _shares(counts[1]), labels=[str(v) for v in values])
     lo, hi = (float(both.min()), float(both.max())) if len(both) else (0.0, 1.0)
+    with np.errstate(over="ignore"):
+        span = hi - lo
+    if not np.isfinite(span) or span > 1e300:
+        # values at both ends of the float range (+-1.8e308) leave no finite bin width: the central 98% is drawn
+        lo, hi = (float(v) for v in np.quantile(both, [0.01, 0.99]))
+        r, s = r[(r >= lo) & (r <= hi)], s[(s >= lo) & (s <= hi)]
     if hi <= lo:
         lo, hi = lo - 0.5, hi + 0.5
     edges = np.linspace(lo, hi, HIST_BINS + 1)
@@ -109,8 +120,8 @@ def histogram(title: str, real: pd.Series, synthetic: pd.Series, *, integer: boo
 
 def bars(title: str, real: pd.Series, synthetic: pd.Series) -> Distribution:
     """Shares of the most frequent real labels; rare, unseen and further labels summed into "(other)"."""
-    r = real.astype(object).where(real.notna(), _NULL_LABEL).astype(str)
-    s = synthetic.astype(object).where(synthetic.notna(), _NULL_LABEL).astype(str)
+    r = m.as_text(real).where(lambda t: t.notna(), _NULL_LABEL).astype(str)
+    s = m.as_text(synthetic).where(lambda t: t.notna(), _NULL_LABEL).astype(str)
     counts = r.value_counts()
     shown = [label for label, n in counts.items() if n >= m.RARE_K or label == _NULL_LABEL][:MAX_CATEGORIES]
     labels = shown + ([_OTHER] if len(shown) < len(counts) or not s.isin(shown).all() else [])
@@ -199,6 +210,7 @@ def _panel(ax, d: Distribution) -> None:
         edges = np.asarray(d.edges) / 86400.0 if d.datetime else np.asarray(d.edges)  # matplotlib dates: days
         ax.stairs(d.real, edges, fill=True, color=REAL_COLOR, alpha=0.45, label="real")
         ax.stairs(d.synthetic, edges, color=SYNTHETIC_COLOR, linewidth=1.8, label="synthetic")
+        ax.set_xlim(edges[0], edges[-1])  # no margin: past year 1 or 9999 a date axis cannot draw
         if d.datetime:
             import matplotlib.dates as mdates
 
