@@ -71,7 +71,9 @@ def render_html(report: QualityReport, title: str = "dbsynth quality report") ->
         parts.append(_row(e(_LABELS.get(prop, prop)), f'<span class="num">{_fmt(value)}</span>', _bar(value)))
     parts.append("</table>")
     parts.append("<p>Overall quality is the mean of the modelled properties; generated columns, validity and "
-                 "privacy are shown apart so that Faker-made columns do not hide the modelling quality.</p>")
+                 "privacy are shown apart so that Faker-made columns do not hide the modelling quality. Generated "
+                 "columns are compared by the length of their values (bytes for binary and geometry values, items "
+                 "for arrays) and their share of NULLs, not by the values.</p>")
 
     privacy = {p.table: p for p in report.privacy}
     for table in report.tables:
