@@ -720,6 +720,9 @@ class _Shaper:
         self.empties = {n for n, m in prep.modes.items() if m == "empty" and n in prep.written.tables}
         self.maps: dict[tuple[str, str], pd.Series] = {}
         self.real_keys: dict[tuple[str, str], np.ndarray] = {}
+        self.real_rows: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
+        self.row_maps: dict[tuple[str, tuple[str, ...]], dict[tuple, tuple]] = {}
+        """Composite keys of copied tables: sampled key row -> real key row."""
         self.real: dict[str, pd.DataFrame] = {}
         self.sent: set[str] = set()
         self.to_send: dict[str, pd.DataFrame] = {}
@@ -812,6 +815,22 @@ class _Shaper:
                 continue
             targets = real_keys[(len(old) + np.arange(len(sampled))) % len(real_keys)]
             self.maps[(parent, ref)] = pd.concat([old, pd.Series(targets, index=sampled)]) if len(old) else pd.Series(targets, index=sampled)
+        # composite keys (product_code, variant): whole sampled key rows map onto whole real key rows
+        for refs in {tuple(fk.ref_columns) for t in self.prep.written for fk in t.foreign_keys
+                     if fk.ref_table == parent and len(fk.columns) > 1}:
+            cols = list(refs)
+            if (parent, refs) not in self.real_rows:
+                rows = real[cols].dropna().drop_duplicates()
+                self.real_rows[(parent, refs)] = rows.iloc[self.rng.permutation(len(rows))].to_numpy(dtype=object)
+            real_rows = self.real_rows[(parent, refs)]
+            sampled_rows = frame[cols].dropna().drop_duplicates()
+            if len(real_rows) == 0 or len(sampled_rows) == 0:
+                continue
+            old_map = self.row_maps.setdefault((parent, refs), {})
+            start = len(old_map)
+            new = [k for k in map(tuple, sampled_rows.to_numpy(dtype=object)) if k not in old_map]
+            for i, k in enumerate(new):  # a permutation of the real keys, cycled, as for one column
+                old_map[k] = tuple(real_rows[(start + i) % len(real_rows)])
 
     def _shape(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
         cfg = self.prep.cfg
@@ -830,6 +849,12 @@ class _Shaper:
             elif fk.ref_table in self.copies and len(fk.columns) == 1 and fk.columns[0] in frame.columns:
                 mapping = self.maps.get((fk.ref_table, fk.ref_columns[0]))
                 frame[fk.columns[0]] = frame[fk.columns[0]].map(mapping) if mapping is not None else None
+            elif fk.ref_table in self.copies and all(c in frame.columns for c in fk.columns):
+                # a composite reference to a copied table: the whole sampled key row becomes a real one
+                mapping = self.row_maps.get((fk.ref_table, tuple(fk.ref_columns)), {})
+                rows = [mapping.get(k) for k in map(tuple, frame[fk.columns].to_numpy(dtype=object))]
+                for j, c in enumerate(fk.columns):
+                    frame[c] = pd.Series([None if r is None else r[j] for r in rows], index=frame.index, dtype=object)
         tcfg = cfg.tables.get(name)
         if tcfg is not None and self.prep.modes[name] == "synthesize":
             for col, ccfg in tcfg.columns.items():
