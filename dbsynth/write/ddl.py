@@ -35,7 +35,7 @@ from ..metadata import sdtypes as st
 from ..metadata.records import CheckConstraint, Column, Metadata, Table
 from .types import sa_type
 
-__all__ = ["target_name", "target_schema", "build_schema", "create_schemas", "create_tables", "drop_tables",
+__all__ = ["add_checks", "target_name", "target_schema", "build_schema", "create_schemas", "create_tables", "drop_tables",
            "existing_tables", "schema_differences", "dialect_name", "sql_name", "transpile_check",
            "same_dialect"]
 
@@ -124,12 +124,19 @@ def transpile_check(sqltext: str, source: str | None, target: str) -> str | None
             return node.this
         if isinstance(node, (exp.EQ, exp.NEQ)) and isinstance(node.expression, (exp.Any, exp.All)):
             arr = node.expression.this
+            while isinstance(arr, exp.Paren):
+                arr = arr.this
             if isinstance(arr, exp.Array):
                 isin = exp.In(this=node.this, expressions=list(arr.expressions))
                 return isin if isinstance(node, exp.EQ) else exp.Not(this=isin)
         return node
 
-    tree = tree.transform(simplify)
+    tree = tree.transform(simplify).transform(simplify)  # the second pass reaches inside rewritten nodes
+    if write == "mysql":
+        # MariaDB has the REGEXP operator, not MySQL 8's REGEXP_LIKE() that sqlglot writes
+        tree = tree.transform(lambda n: exp.var(
+            f"({n.this.sql(dialect=write, identify=True)} REGEXP {n.expression.sql(dialect=write, identify=True)})"
+        ) if isinstance(n, exp.RegexpLike) else n)
     for node in tree.walk():
         if isinstance(node, (exp.Anonymous, exp.Any, exp.All, exp.Array)):
             return None
@@ -143,7 +150,8 @@ def transpile_check(sqltext: str, source: str | None, target: str) -> str | None
         return None
 
 
-def _check_constraints(table: Table, source: str | None, dialect: str, warnings: list[str] | None) -> list:
+def _check_constraints(table: Table, source: str | None, dialect: str, warnings: list[str] | None,
+                       sat_warnings: list[str]) -> list:
     out = []
     for ck in table.check_constraints:
         if _is_json_valid(ck, table):
@@ -154,12 +162,61 @@ def _check_constraints(table: Table, source: str | None, dialect: str, warnings:
         if text is None:
             msg = (f"CHECK constraint '{ck.name or ck.sqltext[:40]}' of table '{table.name}' cannot be written in "
                    f"{dialect} SQL and was left out of the target")
-            log.warning(msg)
-            if warnings is not None:
+            if warnings is None:
+                sat_warnings.append(msg)  # said when the table is created (see add_checks)
+            else:
                 warnings.append(msg)
             continue
         out.append(sa.CheckConstraint(sa.text(text), name=_short(ck.name, dialect)))
     return out
+
+
+_CHECKS = "dbsynth_checks"
+_UNSAID = "dbsynth_check_warnings"
+
+
+def _say(table: str, constraint: str, message: str) -> None:
+    """A warning of the write: into ``WriteSummary.warnings`` when the writer collects them, logged either way."""
+    from .convert import _warnings
+
+    found = _warnings.get()
+    if found is not None:
+        if (table, constraint, "check") in found:
+            return
+        found[(table, constraint, "check")] = message
+    log.warning("%s", message)
+
+
+def add_checks(conn: sa.Connection, tables: list[sa.Table], dialect: str) -> list[str]:
+    """Add the transpiled CHECKs of cross-dialect ``tables`` (PostgreSQL, MariaDB); one the target refuses is
+    left out with a warning (logged and returned) naming table and constraint.
+
+    PostgreSQL runs each in a savepoint of the load transaction; MariaDB's ALTER TABLE is atomic by itself (the
+    tables are the run's new, empty staging tables).
+    """
+    said: list[str] = []
+    quote = conn.dialect.identifier_preparer.quote
+    for sat in tables:
+        label = sat.info.get("dbsynth_table", sat.name)
+        for msg in sat.info.get(_UNSAID, []):
+            _say(label, msg, msg)
+            said.append(msg)
+        for name, text in sat.info.get(_CHECKS, []):
+            head = f"ADD CONSTRAINT {quote(name)} " if name else "ADD "
+            sql = f"ALTER TABLE {sql_name(conn, sat)} {head}CHECK ({text})".replace("%", "%%")
+            try:
+                if dialect == "postgresql":
+                    with conn.begin_nested():
+                        conn.exec_driver_sql(sql)
+                else:
+                    conn.exec_driver_sql(sql)
+            except sa.exc.DBAPIError as exc:
+                reason = str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
+                msg = (f"CHECK constraint '{name or text[:40]}' of table '{label}' was refused by the target "
+                       f"({reason[:120]}) and left out")
+                _say(label, name or text, msg)
+                said.append(msg)
+    return said
 
 
 def _is_json_valid(ck: CheckConstraint, table: Table) -> bool:
@@ -203,7 +260,8 @@ def build_schema(
         names: target table name per metadata table name (staging tables); default :func:`target_name`.
         fk_names: foreign-key constraint name per (metadata table, fk name) (staging tables: MariaDB wants
             them unique per database); default the metadata's name.
-        warnings: collects one sentence per CHECK constraint left out of a cross-dialect target.
+        warnings: collects one sentence per CHECK constraint left out of a cross-dialect target (None: they are
+            logged as warnings instead).
 
     Returns:
         The ``MetaData`` and the tables by metadata table name (schema-qualified on PostgreSQL, see the module
@@ -265,9 +323,19 @@ def build_schema(
             for ck in table.check_constraints:
                 constraints.append(sa.CheckConstraint(sa.text(ck.sqltext), name=_short(ck.name, dialect)))
         else:
-            constraints += _check_constraints(table, metadata.dialect, dialect, warnings)
+            untranspiled: list[str] = []
+            checks = _check_constraints(table, metadata.dialect, dialect, warnings, untranspiled)
+            if dialect == "sqlite":
+                constraints += checks  # SQLite cannot add a constraint to an existing table
         sat = sa.Table((names or {}).get(table.name) or target_name(table), md, *cols, *constraints,
                        schema=target_schema(metadata, table, dialect))
+        if not same:
+            sat.info[_UNSAID] = untranspiled
+            sat.info["dbsynth_table"] = table.name  # for messages: sat may be a MariaDB staging table
+        if not same and dialect != "sqlite":
+            # added one by one after CREATE TABLE (add_checks): a transpiled CHECK the target refuses (types
+            # differ: a 0/1 test on what became a boolean) is dropped with a warning instead of failing the run
+            sat.info[_CHECKS] = [(c.name, str(c.sqltext)) for c in checks]
         out[table.name] = sat
         _indexes(table, sat, dialect, index_names)  # unused when the source's own DDL is replayed
     # Foreign keys once every table exists, referring to Column objects: a "parent.column" string would be
@@ -399,6 +467,7 @@ def create_tables(conn: sa.Connection, metadata: Metadata, order: list[str], tab
     rest = [tables[n] for n in order if n not in native]
     if rest:
         rest[0].metadata.create_all(conn, tables=rest, checkfirst=False)
+        add_checks(conn, rest, dialect)
     if dialect != "postgresql":
         return  # SQLite: the foreign keys are part of the CREATE TABLE statement
     quote = conn.dialect.identifier_preparer.quote

@@ -24,7 +24,10 @@ swap, means the swapped-in tables are never without their constraints.
 Same-dialect clones create the staging tables from the source's ``SHOW CREATE TABLE`` text (captured at reflect
 time, see :mod:`dbsynth.reflect.ddl`) with the table name swapped for the staging name; its foreign-key clauses
 were set aside at reflect time and are added here under their temporary names, pointing at the staging parents.
-After the swap and the renames ``SHOW CREATE TABLE`` of the clone reads like the source's.
+After the swap and the renames ``SHOW CREATE TABLE`` of the clone reads like the source's, except for foreign keys
+into another database (``outside_foreign_keys``), which no clone creates: the rows sampled for them are not
+drawn from that database's table, and with ``foreign_key_checks`` off (NOT NULL cycles) they would go in
+unchecked.
 
 A killed run may leave staging tables (``_dbsynth_new_*``, or ``_dbsynth_old_*`` when killed right after the
 swap); the next run removes them first. Concurrent runs into one target are serialised by a named lock
@@ -34,7 +37,6 @@ swap); the next run removes them first. Concurrent runs into one target are seri
 from __future__ import annotations
 
 import hashlib
-import logging
 import math
 import re
 from dataclasses import dataclass
@@ -46,7 +48,8 @@ from ..errors import DbsynthError, SchemaMismatchError, WriteError
 from . import Job, _is_driver_error, _load, check_mode
 from .dberrors import is_connection_lost, is_lock_timeout
 from ..metadata.records import ForeignKey, Metadata
-from .ddl import build_schema, check_schema, native_usable
+from .ddl import add_checks, build_schema, check_schema, native_usable
+from .types import align_foreign_keys
 
 __all__ = ["write_mysql", "STAGE_NEW", "STAGE_OLD"]
 
@@ -54,7 +57,6 @@ STAGE_NEW = "_dbsynth_new_"
 STAGE_OLD = "_dbsynth_old_"
 _FK_PREFIX = "_dbsynth_fk_"
 _MAX_IDENT = 64
-log = logging.getLogger("dbsynth")
 
 
 def _stage(prefix: str, name: str) -> str:
@@ -238,10 +240,12 @@ def _write_staged(conn: sa.Connection, job: Job, existing: set[str], state: dict
     old = {n: _stage(STAGE_OLD, t) for n, t in targets.items()}
     # Unnamed keys stay unnamed: InnoDB names them <table>_ibfk_<n> and renames them with their table.
     fk_names = {(t.name, fk.name): _fk_stage(t.name, fk.name) for t in job.metadata
-                for fk in [*t.foreign_keys, *t.outside_foreign_keys] if fk.name}
+                for fk in t.foreign_keys if fk.name}
     # staging name -> the name the constraint has (or gets) in the target
     real = {stage: str(f)[:_MAX_IDENT] for (_t, f), stage in fk_names.items()}
-    _, staged = build_schema(job.metadata, "mysql", job.deferred, names=new, fk_names=fk_names)
+    # warnings=[]: write() built (and warned about) the same schema under the real names already
+    _, staged = build_schema(job.metadata, "mysql", job.deferred, names=new, fk_names=fk_names, warnings=[])
+    align_foreign_keys(job.metadata, staged, "mysql")  # as write() did for the tables under their real names
     job.outcome = "the target was left unchanged (the rows went into staging tables, which were dropped)"
     state["staged"] = True
     state["new"], state["old"], state["targets"] = list(new.values()), list(old.values()), targets
@@ -305,6 +309,7 @@ def create_staged(conn: sa.Connection, metadata: Metadata, order: list[str], sta
     rest = [staged[n] for n in order if n not in native]
     if rest:
         rest[0].metadata.create_all(conn, tables=rest, checkfirst=False)
+        add_checks(conn, rest, "mysql")
     for n in native:
         for fk in metadata.tables[n].foreign_keys:
             if fk.ref_table not in staged:
@@ -317,27 +322,6 @@ def create_staged(conn: sa.Connection, metadata: Metadata, order: list[str], sta
                 clause = _fk_clause(q, fk, parent)
             head = f"ADD CONSTRAINT {q(name)} " if name else "ADD "
             conn.exec_driver_sql(f"ALTER TABLE {q(staged[n].name)} {head}{clause}".replace("%", "%%"))
-        for fk in metadata.tables[n].outside_foreign_keys:
-            _outside_database_key(conn, q, metadata.tables[n].name, staged[n].name, fk,
-                                  fk_names.get((n, fk.name or ""), fk.name))
-
-
-def _outside_database_key(conn: sa.Connection, q, table: str, stage: str, fk: ForeignKey, name: str | None) -> None:
-    """A same-dialect clone keeps a foreign key into another database of the server (MariaDB's schemas) when
-    that table exists on the target's server too, as a staging refresh next to its lookup databases expects."""
-    m = re.search(r"REFERENCES\s+`((?:[^`]|``)+)`\.`((?:[^`]|``)+)`", fk.definition or "")
-    if not m:
-        return
-    db, parent = (g.replace("``", "`") for g in m.groups())
-    found = conn.exec_driver_sql(
-        "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s", (db, parent)
-    ).first()
-    if found is None:
-        log.warning("foreign key '%s' of table '%s' refers to %s.%s, which the target's server does not have; "
-                    "it was left out", fk.name, table, db, parent)
-        return
-    head = f"ADD CONSTRAINT {q(name)} " if name else "ADD "
-    conn.exec_driver_sql(f"ALTER TABLE {q(stage)} {head}{fk.definition}".replace("%", "%%"))
 
 
 def _fk_clause(q, fk: ForeignKey, parent: str) -> str:
