@@ -122,8 +122,11 @@ def transpile_check(sqltext: str, source: str | None, target: str) -> str | None
     def simplify(node):
         if isinstance(node, exp.Cast) and node.to.this.name in _NOISE_CASTS:
             return node.this
-        if isinstance(node, (exp.EQ, exp.NEQ)) and isinstance(node.expression, (exp.Any, exp.All)):
-            arr = node.expression.this
+        quant = node.expression if isinstance(node, (exp.EQ, exp.NEQ)) else None
+        if isinstance(quant, exp.Anonymous) and quant.name.upper() == "ALL" and len(quant.expressions) == 1:
+            quant = exp.All(this=quant.expressions[0])  # sqlglot reads "<> ALL (ARRAY[...])" as a call of ALL
+        if isinstance(quant, (exp.Any, exp.All)):
+            arr = quant.this
             while isinstance(arr, exp.Paren):
                 arr = arr.this
             if isinstance(arr, exp.Array):
