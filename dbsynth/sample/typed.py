@@ -995,9 +995,10 @@ def _fit_composite(values: list, column: Column) -> dict:
         vals = [r[j] for r in records if len(r) == width]
         present = [v for v in vals if v is not None]
         spec: dict[str, Any] = {"null": (len(vals) - len(present)) / len(vals) if vals else 0.0}
-        if present and all(re.match(r"^-?\d+$", v) for v in present):
+        padded = any(len(v) > 1 and v.startswith("0") for v in present)  # zip codes: digit text, not numbers
+        if present and not padded and all(re.match(r"^-?\d+$", v) for v in present):
             spec.update(kind="int", q=_quantiles([float(v) for v in present]))
-        elif present and all(_FLOAT.fullmatch(v) for v in present):
+        elif present and not padded and all(_FLOAT.fullmatch(v) for v in present):
             spec.update(kind="num", q=_quantiles([float(v) for v in present]))
         elif present and all(re.match(r"^\d{4}-\d\d-\d\d$", v) for v in present):
             days = [(pd.Timestamp(v) - pd.Timestamp(0)).days for v in present]
