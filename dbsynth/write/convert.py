@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import csv
+import functools
 import io
 import json
 import logging
@@ -349,7 +350,7 @@ def pg_csv(frame: pd.DataFrame, columns: list[Column]) -> tuple[str | bytes, str
     return buf.getvalue(), null
 
 
-def sa_Integer():  # noqa: N802 - the SQLAlchemy class, imported late (convert stays importable without it)
+def sa_Integer():  # the SQLAlchemy class, imported late (convert stays importable without it)
     import sqlalchemy as sa
 
     return sa.Integer
@@ -360,6 +361,29 @@ def _text_target(target: Any) -> bool:
     import sqlalchemy as sa
 
     return target is not None and isinstance(target, sa.String) and not isinstance(target, sa.Enum)
+
+
+def _time_text(v: Any, col: Column) -> Any:
+    """A time of day for MariaDB, whose TIME has no zone: one with a UTC offset as UTC wall time (as timestamps
+    with a zone are), said once per table.column."""
+    import datetime as dt
+
+    if isinstance(v, dt.time) and v.tzinfo is not None and v.utcoffset() is not None:
+        warn(col, "time zone", "MariaDB/MySQL TIME has no time zone; times are written as UTC")
+        stamp = dt.datetime.combine(dt.date(2000, 1, 1), v).astimezone(dt.UTC)
+        return stamp.time().isoformat()
+    return str(v)
+
+
+def _decimal_text(v: Any) -> Any:
+    """A decimal as plain digits ('1E+40' -> '10000000000000000000000000000000000000000'); NaN as 'NaN'."""
+    import decimal
+
+    if isinstance(v, decimal.Decimal):
+        return format(v, "f") if v.is_finite() else str(v)
+    if isinstance(v, float) and v != v:
+        return None
+    return v
 
 
 def _bit_number(v: Any) -> Any:
@@ -414,7 +438,13 @@ def python_columns(frame: pd.DataFrame, columns: list[Column], dialect: str,
         elif fam == st.DECIMAL:
             if dialect == "mysql" and s.dtype != object:
                 mask = mask | _no_infinity(pd.to_numeric(s).astype("float64"), col)
-            vals = pd.to_numeric(s).astype("float64").tolist() if (lite or s.dtype != object) else s.tolist()
+            if s.dtype == object and _text_target(targets.get(col.name)):
+                vals = [_decimal_text(v) for v in s.tolist()]  # a decimal MariaDB cannot hold: its digits as text
+            elif lite and s.dtype == object:
+                # Decimal objects (wide decimals, read exactly): their digits as text (a TEXT column, types.py)
+                vals = [_decimal_text(v) for v in s.tolist()]
+            else:
+                vals = pd.to_numeric(s).astype("float64").tolist() if (lite or s.dtype != object) else s.tolist()
         elif fam == st.BOOL:
             vals = s.astype("boolean").tolist()
         elif fam == st.DATE:
@@ -424,7 +454,7 @@ def python_columns(frame: pd.DataFrame, columns: list[Column], dialect: str,
             ts = _timestamps(s, col, utc_naive=True)
             vals = _with_markers(ts.dt.strftime("%Y-%m-%d %H:%M:%S.%f"), ts, col, dialect).tolist()
         elif fam == st.TIME:
-            vals = s.map(str, na_action="ignore").tolist()
+            vals = _map_nonnull(s, mask, functools.partial(_time_text, col=col) if dialect == "mysql" else str).tolist()
         elif fam == st.INTERVAL:
             vals = pd.to_timedelta(s).map(str, na_action="ignore").tolist()
         elif fam in (st.JSON, st.ARRAY):

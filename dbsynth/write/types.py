@@ -63,9 +63,19 @@ def sa_type(table: Table, col: Column, dialect: str, source_dialect: str | None,
     if fam == st.FLOAT:
         return sa.Float(24) if col.bits == 32 else sa.Double()
     if fam == st.DECIMAL:
+        if is_lite and (col.precision is None or col.precision > 15):
+            # SQLite has no decimal: NUMERIC affinity turns any number of more than 15 digits into a REAL, so
+            # wide and unconstrained decimals are kept as their exact text (TEXT affinity)
+            return sa.Text()
         if col.precision:
             return sa.Numeric(col.precision, col.scale or 0, asdecimal=True)
-        return sa.Numeric(38, 10) if is_my else sa.Numeric()
+        if is_my and source_dialect == "postgresql":
+            # a PostgreSQL numeric without precision (or wider than 1000 digits' worth read as one) holds up to
+            # 131072 digits: MariaDB's DECIMAL stops at 65, so its exact digits go as text
+            return mysql.LONGTEXT()
+        # MariaDB needs a precision: its widest, with 30 places (a float's 17 significant digits fit there
+        # exactly, a SQLite NUMERIC's int64 too)
+        return sa.Numeric(65, 30) if is_my else sa.Numeric()
     if fam == st.STRING:
         members = set_members(native)
         if members:

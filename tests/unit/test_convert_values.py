@@ -14,9 +14,16 @@ from sqlalchemy.dialects import mysql, postgresql
 
 from dbsynth.metadata.records import Column, ForeignKey, Metadata, Table
 from dbsynth.read import JsonText, _convert, set_members
-from dbsynth.write.convert import ConversionError, collect_warnings, converting, pg_column, pg_csv, python_columns
-from dbsynth.write.ddl import build_schema
+from dbsynth.write.convert import (
+    ConversionError,
+    collect_warnings,
+    converting,
+    pg_column,
+    pg_csv,
+    python_columns,
+)
 from dbsynth.write.dberrors import Where, describe
+from dbsynth.write.ddl import build_schema
 from dbsynth.write.types import align_foreign_keys, sa_type
 
 FLOAT = Column("f", "float", "numerical", bits=64)
@@ -42,16 +49,14 @@ def test_nan_into_mariadb_and_sqlite_is_null_with_one_warning_per_table_column()
     s = _convert([float("nan"), None, 2.0], FLOAT)
     frame = pd.DataFrame({"f": s})
     for dialect in ("mysql", "sqlite"):
-        with collect_warnings() as said:
-            with converting("t"):
-                assert python_columns(frame, [FLOAT], dialect) == [[None, None, 2.0]]
-                python_columns(frame, [FLOAT], dialect)  # a second batch says nothing new
+        with collect_warnings() as said, converting("t"):
+            assert python_columns(frame, [FLOAT], dialect) == [[None, None, 2.0]]
+            python_columns(frame, [FLOAT], dialect)  # a second batch says nothing new
         assert said == [f"table 't', column 'f': {'MariaDB/MySQL' if dialect == 'mysql' else 'SQLite'} has no NaN "
                         "float; NaN is written as NULL"]
     # a second write (same process) warns again: the warnings are per write, not per process
-    with collect_warnings() as again:
-        with converting("t"):
-            python_columns(frame, [FLOAT], "mysql")
+    with collect_warnings() as again, converting("t"):
+        python_columns(frame, [FLOAT], "mysql")
     assert len(again) == 1
     strict = Column("f", "float", "numerical", bits=64, nullable=False)
     with pytest.raises(ConversionError):
