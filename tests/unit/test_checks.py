@@ -347,3 +347,37 @@ def test_large_frame_is_repaired_vectorised():
                        "d": np.round(r.random(n) * 20000, 2), "s": r.choice(["x", "y", "z"], n)})
     out = repair(df, t, rng())
     assert_all_valid(t, out)
+
+
+# ---- dtypes of the frame contract ----------------------------------------------------------------------------------
+def test_nullable_integers_booleans_and_tz_timestamps_keep_their_dtypes():
+    t = table([Column("q", "integer", "numerical"), Column("flag", "boolean", "boolean", nullable=False),
+               Column("a", "timestamp", "datetime", timezone=True, nullable=False),
+               Column("b", "timestamp", "datetime", timezone=True, nullable=False)],
+              "q > 0", "flag IN (0, 1)", "b >= a")
+    a = pd.Series(pd.date_range("2024-01-01", periods=6, freq="D", tz="UTC")).astype("datetime64[us, UTC]")
+    df = pd.DataFrame({"q": pd.array([0, None, 5, -3, 2, 1], dtype="Int64"), "flag": [True, False] * 3, "a": a,
+                       "b": a + pd.to_timedelta([1, -1, 2, -2, 1, 1], unit="h")})
+    out = repair(df, t, rng())
+    assert_all_valid(t, out)
+    assert str(out["q"].dtype) == "Int64" and out["q"].tolist()[:4] == [1, pd.NA, 5, 1]
+    assert out["flag"].dtype == bool and str(out["b"].dtype) == "datetime64[us, UTC]"
+    assert (out["a"] == df["a"]).all()
+
+
+def test_timestamp_precision_of_the_column_is_the_step():
+    # a DATETIME(0) target keeps whole seconds: a strict order needs a whole second between the values
+    t = table([Column("a", "timestamp", "datetime", native_type="DATETIME(0)", nullable=False),
+               Column("b", "timestamp", "datetime", native_type="DATETIME(0)", nullable=False)], "b > a")
+    a = pd.Series(pd.to_datetime(["2024-01-01 10:00:00.2", "2024-01-01 11:00:00.0"], format="ISO8601")).astype("datetime64[us]")
+    df = pd.DataFrame({"a": a, "b": a + pd.to_timedelta([0.5, -5], unit="s")})
+    out = repair(df, t, rng())
+    assert_all_valid(t, out)
+    assert (out["b"].dt.floor("s") > out["a"].dt.floor("s")).all()
+
+
+def test_enum_column_in_list_and_dialect_guess_for_backquotes():
+    t = table([Column("r", "enum", "categorical", enum_values=["G", "PG", "R"], nullable=False)], "`r` in ('G','R')")
+    df = pd.DataFrame({"r": ["PG"] * 10 + ["G"] * 5})
+    out = repair(df, t, rng())
+    assert set(out["r"]) == {"G"}
