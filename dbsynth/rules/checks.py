@@ -1010,7 +1010,13 @@ class _IsNull(_Pred):
         name = _lone(self.expr)
         if not self.negated:
             s = ctx.frame[name]
-            new = s.astype(object).copy() if isinstance(s.dtype, np.dtype) and s.dtype.kind in "iub" else s.copy()
+            # the frame contract's NULL-holding dtypes: Int64 for integers, boolean for booleans
+            if isinstance(s.dtype, np.dtype) and s.dtype.kind in "iu":
+                new = s.astype("Int64")
+            elif isinstance(s.dtype, np.dtype) and s.dtype.kind == "b":
+                new = s.astype("boolean")
+            else:
+                new = s.copy()
             new.iloc[np.flatnonzero(rows)] = None
             ctx.frame[name] = new
             ctx._cache.pop(name, None)

@@ -381,3 +381,12 @@ def test_enum_column_in_list_and_dialect_guess_for_backquotes():
     df = pd.DataFrame({"r": ["PG"] * 10 + ["G"] * 5})
     out = repair(df, t, rng())
     assert set(out["r"]) == {"G"}
+
+
+def test_is_null_rule_blanks_a_nullable_integer_as_int64():
+    t = table([Column("kind", "string", "categorical", nullable=False), Column("n", "integer", "numerical")],
+              "kind <> 'none' OR n IS NULL")
+    df = pd.DataFrame({"kind": ["none", "x", "none"], "n": np.array([1, 2, 3], dtype=np.int64)})
+    out = repair(df, t, rng())
+    assert_all_valid(t, out)
+    assert str(out["n"].dtype) == "Int64" and out["n"].tolist() == [pd.NA, 2, pd.NA]
