@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -199,7 +200,7 @@ def compile_check(table: Table, sqltext: str, name: str, dialect: str | None = N
     for d in _dialect_order(sqltext, dialect):
         try:
             tree = sqlglot.parse_one(sqltext, read=d)
-        except Exception as e:  # sqlglot raises several error types; any means "not this dialect"
+        except Exception as e:  # noqa: BLE001 - sqlglot raises several error types; any means "not this dialect"
             reasons.append(f"{d}: {type(e).__name__}")
             continue
         try:
@@ -253,7 +254,7 @@ class _ColInfo:
     enum_values: tuple | None
 
     @staticmethod
-    def of(c: Column, table: Table) -> "_ColInfo":
+    def of(c: Column, table: Table) -> _ColInfo:
         fk_cols = {x for fk in table.foreign_keys for x in fk.columns}
         kind = _kind_of(c)
         if c.type == st.INTEGER:
@@ -676,7 +677,7 @@ class _Pred:
         t, k = self.truth(ctx)
         return k & ~t
 
-    def negate(self) -> "_Pred":
+    def negate(self) -> _Pred:
         raise _Unsupported("NOT of this expression")
 
     def fixable(self, ctx: _Ctx) -> bool:
@@ -745,9 +746,9 @@ class _Cmp(_Pred):
 
     def _plan(self, ctx):
         la, lb = _lone(self.left), _lone(self.right)
-        if la and lb and la != lb and self.left.kind == self.right.kind and self.left.kind in ("num", "time"):
-            if ctx.can_change(la) or ctx.can_change(lb):
-                return ("order", la, self.op, lb)
+        if (la and lb and la != lb and self.left.kind == self.right.kind and self.left.kind in ("num", "time")
+                and (ctx.can_change(la) or ctx.can_change(lb))):
+            return ("order", la, self.op, lb)
         if la and la not in self.right.cols and ctx.can_change(la) and self._settable(ctx, la):
             return ("clip", la, self.op, self.right)
         if lb and lb not in self.left.cols and ctx.can_change(lb) and self._settable(ctx, lb):
@@ -1377,7 +1378,7 @@ def _interval_us(node, exp) -> int:
     if unit_name not in units:
         raise _Unsupported(f"interval in {unit_name.lower()}s")
     try:
-        return int(round(float(text) * units[unit_name]))
+        return round(float(text) * units[unit_name])
     except ValueError:
         raise _Unsupported("interval") from None
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 try:  # Python 3.11+: the parser of the re module (its tree is what values are generated from)
-    import re._parser as _sre  # type: ignore[import-not-found]
     import re._constants as _src  # type: ignore[import-not-found]
+    import re._parser as _sre  # type: ignore[import-not-found]
 except ImportError:  # pragma: no cover - Python 3.10
     import sre_constants as _src  # type: ignore[no-redef]
     import sre_parse as _sre  # type: ignore[no-redef]
@@ -145,19 +145,19 @@ class StringPattern:
         _check_tree(self._tree)  # raises PatternError for back-references and look-arounds
 
     @classmethod
-    def like(cls, pattern: str, escape: str | None = "\\", ignore_case: bool = False) -> "StringPattern":
+    def like(cls, pattern: str, escape: str | None = "\\", ignore_case: bool = False) -> StringPattern:
         """The pattern of ``LIKE pattern`` (``ILIKE`` with ``ignore_case``)."""
         p = cls("like", pattern, like_to_regex(pattern, escape), True, ignore_case)
         p._like = _like_segments(pattern, escape)
         return p
 
     @classmethod
-    def glob(cls, pattern: str) -> "StringPattern":
+    def glob(cls, pattern: str) -> StringPattern:
         """The pattern of SQLite's ``GLOB pattern``."""
         return cls("glob", pattern, glob_to_regex(pattern), True)
 
     @classmethod
-    def regexp(cls, pattern: str, ignore_case: bool = False) -> "StringPattern":
+    def regexp(cls, pattern: str, ignore_case: bool = False) -> StringPattern:
         """The pattern of ``~ pattern`` (PostgreSQL) or ``REGEXP pattern`` (MySQL, MariaDB, SQLite)."""
         return cls("regex", pattern, posix_to_python(pattern), False, ignore_case)
 

@@ -20,7 +20,15 @@ import pyarrow.compute as pc
 from ..errors import DbsynthError
 from ..metadata import sdtypes as st
 from ..metadata.records import Column, Table, UniqueConstraint
-from ..rules.checks import CheckError, CheckState, compile_checks, failure_error, first_failure, pattern_of, satisfy
+from ..rules.checks import (
+    CheckError,
+    CheckState,
+    compile_checks,
+    failure_error,
+    first_failure,
+    pattern_of,
+    satisfy,
+)
 from .generators import placeholder
 
 __all__ = ["SeenKeys", "UniqueState", "repair", "tie_break_columns", "unique_hashes"]

@@ -78,7 +78,8 @@ def _target_name(engine: sa.Engine, dialect: str, schema: str | None, table: str
 
 @pytest.mark.parametrize("dialect, schema, include, synthesizer", [
     pytest.param(*c, id=f"{c[0]}{'-' + c[1] if c[1] else ''}-{c[3]}") for c in CASES])
-def test_same_dialect_run_keeps_every_check(dialect, schema, include, synthesizer, torture, empty_target, tmp_path):
+def test_same_dialect_run_keeps_every_check(dialect, schema, include, synthesizer, torture, empty_target,  # noqa: F811
+                                            tmp_path):
     source, target = torture(dialect), empty_target(dialect)
     assert cli.run_cli(["--quiet", "run", "--config",
                         str(_config(tmp_path, source, target, schema, include, synthesizer))]) == 0
@@ -107,7 +108,7 @@ def test_same_dialect_run_keeps_every_check(dialect, schema, include, synthesize
 
 
 @pytest.mark.parametrize("dialect, schema, include", [pytest.param(*c, id=c[0]) for c in SAMPLED_ONLY])
-def test_sampled_frames_keep_every_check(dialect, schema, include, torture):
+def test_sampled_frames_keep_every_check(dialect, schema, include, torture):  # noqa: F811
     from dbsynth.model.hma import HMASynthesizer
     from dbsynth.read import read_tables
 

@@ -13,7 +13,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dbsynth.metadata import CheckConstraint, Column, ForeignKey, Table, UniqueConstraint
+from dbsynth.metadata import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Table,
+    UniqueConstraint,
+)
 from dbsynth.rules import CheckError, StringPattern, compile_checks
 from dbsynth.sample import repair
 from dbsynth.sample.repair import UniqueState
