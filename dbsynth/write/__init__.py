@@ -37,7 +37,7 @@ from .dberrors import Where, describe
 from .ddl import build_schema, check_schema, create_schemas, create_tables, dialect_name, drop_tables, existing_tables, sql_name
 from .loaders import load_batch, update_batch
 from .safety import refuse_source
-from .types import align_foreign_keys
+from .types import align_foreign_keys, text_fallbacks
 
 __all__ = ["write", "WriteSummary", "TableWrite", "MODES", "UPDATE_FLAG"]
 
@@ -84,7 +84,8 @@ class WriteSummary:
     warnings: list[str] = field(default_factory=list)
     """What the target could not hold exactly, once per table.column and kind (``table 't', column 'c': ...``):
     values written as the closest the target has (NaN or infinite floats as NULL on MariaDB, infinite dates as
-    its last date...) and foreign-key columns retyped to their key's type. Also logged as warnings."""
+    its last date...), columns of a type the target has nothing closer to than text, and foreign-key columns
+    retyped to their key's type. The value conversions are also logged as they happen."""
 
     @property
     def total_rows(self) -> int:
@@ -259,6 +260,7 @@ def write(
         table, column = retyped.split(".", 1) if retyped.count(".") == 1 else retyped.rsplit(".", 1)
         summary.warnings.append(f"table '{table}', column '{column}': created with the type of the key it refers "
                                 "to (a foreign key and its key must agree in the target)")
+    summary.warnings.extend(text_fallbacks(metadata, sa_tables, dialect))
     job = Job(data, metadata, mode, batch_size, allow_nonempty, float(lock_timeout), dialect, order, deferred,
               deferred_cols, sa_tables, summary)
     try:

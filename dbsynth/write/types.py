@@ -13,7 +13,7 @@ from ..metadata import sdtypes as st
 from ..metadata.records import Column, Metadata, Table
 from ..read import set_members
 
-__all__ = ["sa_type", "align_foreign_keys"]
+__all__ = ["sa_type", "align_foreign_keys", "text_fallbacks"]
 
 # MariaDB cannot index TEXT without a prefix length: keys and unique columns get a bounded VARCHAR.
 _MYSQL_KEY_LENGTH = 255
@@ -177,6 +177,36 @@ def align_foreign_keys(metadata: Metadata, tables: dict[str, sa.Table], dialect:
                     child.c[a].type = want
                     changed.append(f"{table.name}.{a}")
     return changed
+
+
+def text_fallbacks(metadata: Metadata, tables: dict[str, sa.Table], dialect: str) -> list[str]:
+    """One warning per column of a cross-dialect target that holds as text a type the target has no closer
+    type for (ranges, inet, money, xml, geometry, intervals outside PostgreSQL, wide decimals...).
+
+    Args:
+        metadata: the tables being created.
+        tables: their SQLAlchemy tables (from ``build_schema``).
+        dialect: the target dialect.
+
+    Returns:
+        ``table 't', column 'c': ...`` sentences.
+    """
+    src = metadata.dialect
+    if src is None or src == dialect or {src, dialect} <= {"mysql", "mariadb"}:
+        return []
+    out = []
+    for table in metadata:
+        sat = tables.get(table.name)
+        if sat is None:
+            continue
+        for col in table.columns:
+            if col.type in (st.STRING, st.ENUM, st.UUID, st.JSON) or col.name not in sat.c:
+                continue
+            if isinstance(sat.c[col.name].type, sa.String) and not isinstance(sat.c[col.name].type, sa.Enum):
+                spelled = col.native_type or col.type
+                out.append(f"table '{table.name}', column '{col.name}': {dialect} has no type closer to {spelled}; "
+                           "its values are written as their text")
+    return out
 
 
 class _Native(sa.types.UserDefinedType):

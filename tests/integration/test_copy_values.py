@@ -41,7 +41,7 @@ pytestmark = pytest.mark.db
 DIALECTS = ["postgresql", "mariadb", "sqlite"]
 
 #: PostgreSQL source schemas copied one at a time (several schemas in one run is another item of issue 15).
-PG_SCHEMAS = ["public", "sales"]
+PG_SCHEMAS = ["public", "hr", "sales"]
 
 #: Tables left out of a pair's run, with why (none is a value converter's).
 LEFT_OUT: dict[tuple[str, str], dict[str, str]] = {

@@ -24,7 +24,7 @@ from dbsynth.write.convert import (
 )
 from dbsynth.write.dberrors import Where, describe
 from dbsynth.write.ddl import build_schema
-from dbsynth.write.types import align_foreign_keys, sa_type
+from dbsynth.write.types import align_foreign_keys, sa_type, text_fallbacks
 
 FLOAT = Column("f", "float", "numerical", bits=64)
 JSON = Column("j", "json", "other")
@@ -173,3 +173,14 @@ def test_mariadb_error_1005_names_the_table():
     err = describe(exc, "mysql", Where("ddl", None, None), "the target was left unchanged")
     assert err.table == "item"
     assert "errno 150" in str(err) and "table 'item'" in str(err)
+
+
+def test_a_type_with_nothing_closer_than_text_is_said_once_per_column():
+    rng = Column("r4", "other", "other", native_type="INT4RANGE")
+    t = Table("t_misc", [Column("id", "integer", "id", bits=32, nullable=False), rng], primary_key=["id"])
+    md = Metadata({"t_misc": t}, dialect="postgresql")
+    _, tables = build_schema(md, "mysql", set())
+    assert text_fallbacks(md, tables, "mysql") == [
+        "table 't_misc', column 'r4': mysql has no type closer to INT4RANGE; its values are written as their text"]
+    _, same = build_schema(md, "postgresql", set())
+    assert text_fallbacks(md, same, "postgresql") == []
