@@ -424,7 +424,13 @@ def _binned(real: pd.Series, synthetic: pd.Series, col: Column) -> tuple[pd.Seri
     finite = r[np.isfinite(r.to_numpy())]  # +-Infinity (floats, marker dates) fall in the end bins
     if len(finite) == 0:
         return _labels(real), _labels(synthetic)
-    edges = np.unique(np.histogram_bin_edges(finite.to_numpy(), bins=NUM_BINS))
+    x = finite.to_numpy()
+    with np.errstate(over="ignore"):
+        span = float(x.max()) - float(x.min())
+    if np.isfinite(span) and span < 1e300:
+        edges = np.unique(np.histogram_bin_edges(x, bins=NUM_BINS))
+    else:  # values at both ends of the float range: equal-width bins would be infinitely wide, use quantiles
+        edges = np.unique(np.quantile(x, np.linspace(0.0, 1.0, NUM_BINS + 1), method="inverted_cdf"))
     if len(edges) < 2:
         edges = np.array([r.min() - 0.5, r.min() + 0.5])
 
@@ -631,7 +637,8 @@ def _matrix(frame: pd.DataFrame, cols: list[Column]) -> np.ndarray:
     """Numeric columns as a float matrix, rows with any NULL dropped."""
     parts = {c.name: to_numbers(frame[c.name], c) for c in cols}
     values = pd.DataFrame(parts, index=frame.index).to_numpy(dtype=float)
-    return values[np.isfinite(values).all(axis=1)]  # no distance to an infinite or NULL value
+    # no distance to an infinite or NULL value, nor to one near the float limit (standardising overflows)
+    return values[(np.isfinite(values) & (np.abs(values) < 1e300)).all(axis=1)]
 
 
 def dcr_ratio(real: pd.DataFrame, synthetic: pd.DataFrame, cols: list[Column], seed: int = 0) -> float | None:

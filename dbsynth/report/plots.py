@@ -109,7 +109,11 @@ def histogram(title: str, real: pd.Series, synthetic: pd.Series, *, integer: boo
         span = hi - lo
     if not np.isfinite(span) or span > 1e300:
         # values at both ends of the float range (+-1.8e308) leave no finite bin width: the central 98% is drawn
-        lo, hi = (float(v) for v in np.quantile(both, [0.01, 0.99]))
+        lo, hi = (float(v) for v in np.quantile(both, [0.01, 0.99], method="inverted_cdf"))
+        with np.errstate(over="ignore"):
+            span = hi - lo
+        if not np.isfinite(span) or span > 1e300:  # most values sit at the float limits: one bar per value
+            return bars(title, pd.Series(r).map(repr), pd.Series(s).map(repr))
         r, s = r[(r >= lo) & (r <= hi)], s[(s >= lo) & (s <= hi)]
     if hi <= lo:
         lo, hi = lo - 0.5, hi + 0.5
