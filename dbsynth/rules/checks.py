@@ -34,7 +34,7 @@ import pandas as pd
 
 from ..errors import DbsynthError
 from ..metadata import sdtypes as st
-from ..metadata.records import Column, Table
+from ..metadata.records import CheckConstraint, Column, Table
 from .patterns import PatternError, StringPattern
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "compile_check",
     "compile_checks",
     "declared_rules",
+    "domain_checks",
     "failure_error",
     "first_failure",
     "pattern_of",
@@ -155,23 +156,27 @@ def _signature(table: Table, dialect: str | None) -> tuple:
     return table.name, dialect, cols, keys, checks
 
 
-def compile_checks(table: Table, dialect: str | None = None) -> list[CheckRule]:
+def compile_checks(table: Table, dialect: str | None = None, domains: Iterable | None = None) -> list[CheckRule]:
     """The rules of ``table``'s CHECK constraints (cached: cheap to call on every batch).
 
     Args:
         table: the table.
         dialect: the source's dialect (``Metadata.dialect``: postgresql, mysql, sqlite); None: each is tried.
+        domains: ``Metadata.native_objects`` (or any iterable holding them): the CHECKs of the PostgreSQL
+            domains typing columns of ``table`` become rules on those columns too (see :func:`domain_checks`).
 
     Returns:
-        One :class:`CheckRule` per CHECK constraint, in declaration order; opaque ones are logged once.
+        One :class:`CheckRule` per CHECK constraint, in declaration order (domain CHECKs after the table's);
+        opaque ones are logged once.
     """
-    if not table.check_constraints:
+    checks = list(table.check_constraints) + domain_checks(table, domains)
+    if not checks:
         return []
-    key = _signature(table, dialect)
+    key = (_signature(table, dialect), tuple((c.name, c.sqltext) for c in checks))
     rules = _CACHE.get(key)
     if rules is None:
         rules = [compile_check(table, c.sqltext, c.name or f"{table.name}_check{i + 1}", dialect)
-                 for i, c in enumerate(table.check_constraints)]
+                 for i, c in enumerate(checks)]
         if len(_CACHE) > 4096:
             _CACHE.clear()
         _CACHE[key] = rules
@@ -184,10 +189,68 @@ def compile_checks(table: Table, dialect: str | None = None) -> list[CheckRule]:
 
 
 def declared_rules(metadata) -> dict[str, list[CheckRule]]:
-    """``{table: rules}`` of every table of ``metadata`` with CHECK constraints (for reports: a rule whose
-    ``enforcement`` is ``opaque`` is not kept by the sampler)."""
-    return {name: compile_checks(t, getattr(metadata, "dialect", None))
-            for name, t in metadata.tables.items() if t.check_constraints}
+    """``{table: rules}`` of every table of ``metadata`` with CHECK constraints, its own or its columns'
+    domains' (for reports: a rule whose ``enforcement`` is ``opaque`` is not kept by the sampler)."""
+    domains = getattr(metadata, "native_objects", None)
+    out = {}
+    for name, t in metadata.tables.items():
+        rules = compile_checks(t, getattr(metadata, "dialect", None), domains)
+        if rules:
+            out[name] = rules
+    return out
+
+
+def domain_checks(table: Table, domains: Iterable | None) -> list[CheckConstraint]:
+    """The CHECKs of the PostgreSQL domains typing columns of ``table``, as CHECKs on those columns
+    (``VALUE`` replaced by the column; named ``<constraint> on <column>``).
+
+    A same-dialect clone creates the domains (their statements are in ``Metadata.native_objects``), so the
+    target enforces them as it enforces the table's own CHECKs.
+    """
+    found: dict[str, list[tuple[str, str]]] = {}
+    for o in domains or ():
+        if getattr(o, "kind", None) != "domain":
+            continue
+        for stmt in o.statements:
+            for cname, expr in _domain_constraints(stmt):
+                found.setdefault(o.name.lower(), []).append((cname, expr))
+                found.setdefault(o.name.split(".")[-1].lower(), []).append((cname, expr))
+    if not found:
+        return []
+    out = []
+    for c in table.columns:
+        native = (c.native_type or "").strip('"').lower()
+        for cname, expr in found.get(native, []):
+            out.append(CheckConstraint(_replace_value(expr, c.name), name=f"{cname} on {c.name}"))
+    return out
+
+
+def _domain_constraints(stmt: str) -> list[tuple[str, str]]:
+    """(name, expression) of each ``CONSTRAINT name CHECK (expr)`` of a CREATE DOMAIN statement."""
+    out = []
+    for m in re.finditer(r"CONSTRAINT\s+(\"[^\"]+\"|\S+)\s+CHECK\s*\(", stmt):
+        start = i = m.end()
+        depth, quoted = 1, False
+        while i < len(stmt) and depth:
+            ch = stmt[i]
+            if ch == "'":
+                quoted = not quoted
+            elif not quoted and ch == "(":
+                depth += 1
+            elif not quoted and ch == ")":
+                depth -= 1
+            i += 1
+        if depth == 0:
+            out.append((m.group(1).strip('"'), stmt[start: i - 1]))
+    return out
+
+
+def _replace_value(expr: str, column: str) -> str:
+    """``expr`` with the keyword VALUE (outside string literals) replaced by the quoted column name."""
+    quoted = '"' + column.replace('"', '""') + '"'
+    parts = re.split(r"('(?:[^']|'')*')", expr)
+    return "".join(p if i % 2 else re.sub(r"\bVALUE\b", quoted, p, flags=re.IGNORECASE)
+                   for i, p in enumerate(parts))
 
 
 def compile_check(table: Table, sqltext: str, name: str, dialect: str | None = None) -> CheckRule:

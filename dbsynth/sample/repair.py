@@ -41,7 +41,7 @@ _TIE_BREAK_FAMILIES = (st.STRING, st.INTEGER, st.FLOAT, st.DECIMAL, st.DATE, st.
 
 def repair(
     df: pd.DataFrame, table: Table, rng: np.random.Generator, unique_state: UniqueState | None = None,
-    dialect: str | None = None,
+    dialect: str | None = None, domains=None,
 ) -> pd.DataFrame:
     """Return a copy of ``df`` whose values the database will accept for ``table``.
 
@@ -71,6 +71,8 @@ def repair(
             passed to every batch): unique constraints then hold across batches too. None: within ``df`` only.
         dialect: the source's dialect (``Metadata.dialect``), to read CHECK constraints in; None: each dialect
             is tried in turn.
+        domains: ``Metadata.native_objects``: the CHECKs of PostgreSQL domains typing columns of ``table``
+            are kept too (a same-dialect clone creates the domains). None: the table's own CHECKs only.
 
     Returns:
         The repaired frame (``df`` is not modified).
@@ -107,7 +109,7 @@ def repair(
             out[column.name] = s
     uniques = [c for c in table.unique_constraints if list(c.columns) != list(table.primary_key)]  # keys: the
     # key generator's business
-    rules = compile_checks(table, dialect) if table.check_constraints else []
+    rules = compile_checks(table, dialect, domains) if table.check_constraints or domains else []
     if not rules:
         for constraint in uniques:
             _make_unique(out, table, constraint, unique_state, rng)

@@ -396,3 +396,26 @@ def test_is_null_rule_blanks_a_nullable_integer_as_int64():
     out = repair(df, t, rng())
     assert_all_valid(t, out)
     assert str(out["n"].dtype) == "Int64" and out["n"].tolist() == [pd.NA, 2, pd.NA]
+
+
+def test_domain_checks_become_rules_on_the_columns_they_type():
+    from dbsynth.metadata.records import NativeObject
+
+    domains = [
+        NativeObject(kind="domain", name="public.positive_int",
+                     statements=[("CREATE DOMAIN public.positive_int AS integer CONSTRAINT positive_int_check "
+                                  "CHECK ((VALUE > 0))")]),
+        NativeObject(kind="domain", name="public.country_code",
+                     statements=[("CREATE DOMAIN public.country_code AS character(2) CONSTRAINT country_code_check "
+                                  "CHECK ((VALUE ~ '^[A-Z]{2}$'::text))")]),
+    ]
+    t = table([Column("pos", "integer", "numerical", native_type="positive_int", nullable=False),
+               Column("country", "string", "categorical", native_type="country_code", length=2)])
+    df = pd.DataFrame({"pos": [0, 5, -2], "country": ["US", "x1", None]})
+    assert repair(df, t, rng())["pos"].tolist() == [0, 5, -2]  # without the domains: not known
+    out = repair(df, t, rng(), dialect="postgresql", domains=domains)
+    assert out["pos"].tolist() == [1, 5, 1]
+    assert out["country"].iloc[0] == "US" and out["country"].str.fullmatch("[A-Z]{2}").iloc[1]
+    assert pd.isna(out["country"].iloc[2])
+    names = [r.name for r in compile_checks(t, "postgresql", domains)]
+    assert names == ["positive_int_check on pos", "country_code_check on country"]
