@@ -34,10 +34,10 @@ __all__ = [
     "TargetConfig",
     "check_against",
     "interpolate",
-    "resolve_table_names",
-    "table_key",
     "load_config",
+    "resolve_table_names",
     "resolve_url",
+    "table_key",
 ]
 
 _PACKAGE_DIR = Path(__file__).resolve().parent

@@ -43,7 +43,7 @@ def list_schemas(conn_or_url: sa.Connection | sa.Engine | str | sa.URL) -> list[
     if isinstance(conn_or_url, sa.Connection):
         return _list(conn_or_url)
     own = not isinstance(conn_or_url, sa.Engine)
-    eng = make_engine(conn_or_url, read_only=True) if own else conn_or_url
+    eng: sa.Engine = conn_or_url if isinstance(conn_or_url, sa.Engine) else make_engine(conn_or_url, read_only=True)
     try:
         with read_only_connection(eng) as conn:
             return _list(conn)

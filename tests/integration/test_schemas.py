@@ -6,6 +6,7 @@ Runs on the PostgreSQL torture database (schemas public, hr and sales; sales.ord
 hr.staff, hr.store and sales.orders to public.region).
 """
 
+# ruff: noqa: F811  (pg_torture is a fixture imported from test_torture, used by name)
 from __future__ import annotations
 
 import json

@@ -13,7 +13,13 @@ import yaml
 from dbsynth import cli
 from dbsynth.metadata import sdtypes as st
 from dbsynth.metadata.infer import infer_sdtypes, sdtype_for
-from dbsynth.metadata.records import Column, ForeignKey, Metadata, Table, UniqueConstraint
+from dbsynth.metadata.records import (
+    Column,
+    ForeignKey,
+    Metadata,
+    Table,
+    UniqueConstraint,
+)
 
 
 class _Stat:
