@@ -193,6 +193,27 @@ def _map_nonnull(s: pd.Series, mask: np.ndarray, fn) -> pd.Series:
     return pd.Series(arr, index=s.index, dtype=object)  # object: pandas 3 would infer str and make None NaN
 
 
+def _calendar(s: pd.Series, col: Column, dialect: str) -> pd.Series:
+    """Dates past 9999-12-31 (a PostgreSQL year 10000, or a sampled stamp a float rounded past the last one)
+    as 9999-12-31 23:59:59.999999 in MariaDB/MySQL, which refuses them, said once per table.column; the
+    marker stamps are left to :func:`_with_markers`."""
+    from ..read import MARKERS_US
+
+    if dialect != "mysql" or not len(s) or isinstance(s.dtype, pd.DatetimeTZDtype) \
+            or not pd.api.types.is_datetime64_any_dtype(s.dtype):
+        return s
+    raw = s.astype("datetime64[us]").to_numpy().view("int64")
+    top = np.datetime64("9999-12-31T23:59:59.999999", "us").astype("int64")
+    past = (raw > top) & ~np.isin(raw, MARKERS_US) & ~s.isna().to_numpy()
+    if not past.any():
+        return s
+    warn(col, "past 9999", "MariaDB/MySQL dates end at 9999-12-31; later values are written as "
+                           "9999-12-31 23:59:59.999999")
+    raw = raw.copy()
+    raw[past] = top
+    return pd.Series(raw.view("datetime64[us]"), index=s.index).where(~s.isna(), pd.NaT)
+
+
 def _timestamps(s: pd.Series, col: Column, utc_naive: bool) -> pd.Series:
     ts = pd.to_datetime(s, utc=False) if not isinstance(s.dtype, pd.DatetimeTZDtype) else s
     if isinstance(ts.dtype, pd.DatetimeTZDtype):
@@ -448,10 +469,10 @@ def python_columns(frame: pd.DataFrame, columns: list[Column], dialect: str,
         elif fam == st.BOOL:
             vals = s.astype("boolean").tolist()
         elif fam == st.DATE:
-            d = pd.to_datetime(s)
+            d = _calendar(pd.to_datetime(s), col, dialect)
             vals = _with_markers(d.dt.strftime("%Y-%m-%d"), d, col, dialect).tolist()
         elif fam == st.TIMESTAMP:
-            ts = _timestamps(s, col, utc_naive=True)
+            ts = _calendar(_timestamps(s, col, utc_naive=True), col, dialect)
             vals = _with_markers(ts.dt.strftime("%Y-%m-%d %H:%M:%S.%f"), ts, col, dialect).tolist()
         elif fam == st.TIME:
             vals = _map_nonnull(s, mask, functools.partial(_time_text, col=col) if dialect == "mysql" else str).tolist()

@@ -184,3 +184,18 @@ def test_a_type_with_nothing_closer_than_text_is_said_once_per_column():
         "table 't_misc', column 'r4': mysql has no type closer to INT4RANGE; its values are written as their text"]
     _, same = build_schema(md, "postgresql", set())
     assert text_fallbacks(md, same, "postgresql") == []
+
+
+def test_stamps_past_9999_are_the_last_mariadb_stamp_and_markers_stay():
+    from dbsynth.read import INFINITY_US
+
+    ts = Column("d", "timestamp", "datetime")
+    raw = np.array(["10000-01-01T00:00:00", "2020-01-01T00:00:00.5", "NaT", "2020-01-01"], dtype="datetime64[us]")
+    raw.view("int64")[3] = INFINITY_US
+    frame = pd.DataFrame({"d": pd.Series(raw)})
+    with collect_warnings() as said, converting("t"):
+        assert python_columns(frame, [ts], "mysql") == [
+            ["9999-12-31 23:59:59.999999", "2020-01-01 00:00:00.500000", None, "9999-12-31 23:59:59.999999"]]
+    assert any("end at 9999-12-31" in w for w in said)
+    # SQLite stores text: the marker keeps its word
+    assert python_columns(frame.iloc[1:], [ts], "sqlite")[0][2] == "infinity"
