@@ -230,12 +230,20 @@ def _check_reachable(url: str) -> None:
 
 def _reflect(cfg: Config) -> Metadata:
     from .reflect import reflect
-    from .reflect.schemas import resolve_schemas
+    from .errors import ReflectionError
+    from .reflect.schemas import resolve_schemas, schemas_hint
 
     s = cfg.source
     # '*' is resolved here, against the live source: the config itself never connects anywhere
     schema = resolve_schemas(s.url, s.db_schema)
-    return reflect(s.url, schema=schema, include=s.include, exclude=s.exclude)
+    try:
+        return reflect(s.url, schema=schema, include=s.include, exclude=s.exclude)
+    except ReflectionError as exc:
+        # an empty default schema on PostgreSQL usually means the tables are in other schemas: name them
+        hint = schemas_hint(s.url) if schema is None and "has no tables" in exc.message else None
+        if hint is None:
+            raise
+        raise ReflectionError(exc.message, hint=hint) from None
 
 
 def prepare(cfg: Config, source: Metadata) -> _Prepared:

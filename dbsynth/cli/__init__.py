@@ -245,7 +245,17 @@ def _reflect(url: str, **kwargs):
         from ..reflect import reflect
     except ImportError as exc:  # the reflection stage is built separately; say so in one line
         raise DbsynthError(f"the reflection stage is not available in this installation ({exc})") from None
-    return reflect(url, **kwargs)
+    from ..errors import ReflectionError
+    from ..reflect.schemas import schemas_hint
+
+    try:
+        return reflect(url, **kwargs)
+    except ReflectionError as exc:
+        # an empty default schema on PostgreSQL usually means the tables are in other schemas: name them
+        hint = schemas_hint(url, "--schema") if kwargs.get("schema") is None and "has no tables" in exc.message else None
+        if hint is None:
+            raise
+        raise ReflectionError(exc.message, hint=hint) from None
 
 
 def _register_optional_commands() -> None:

@@ -17,7 +17,7 @@ from ..db import engine as make_engine
 from ..db import make_url, read_only_connection
 from ..errors import ConnectError, ReflectionError, mask_secrets, mask_url
 
-__all__ = ["ALL_SCHEMAS", "list_schemas", "resolve_schemas"]
+__all__ = ["ALL_SCHEMAS", "list_schemas", "resolve_schemas", "schemas_hint"]
 
 #: The ``source.schema`` (and ``--schema``) value meaning every non-system schema.
 ALL_SCHEMAS = "*"
@@ -107,3 +107,25 @@ def resolve_schemas(url: str | sa.URL | sa.Engine, schema: str | list[str] | Non
             hint="Check the database name in source.url.",
         )
     return names[0] if len(names) == 1 else names
+
+
+def schemas_hint(url: str | sa.URL, option: str = "source.schema") -> str | None:
+    """For a PostgreSQL database whose default schema holds no table: which schemas hold some, as a hint.
+
+    Args:
+        url: the database.
+        option: how the user sets the schema (``source.schema``, ``--schema``), for the text.
+
+    Returns:
+        The hint, or None (not PostgreSQL, or no other schema, or the database cannot be listed).
+    """
+    if make_url(url).get_backend_name() != "postgresql":
+        return None
+    try:
+        names = [n for n in list_schemas(url) if n != "public"]
+    except ConnectError:
+        return None
+    if not names:
+        return None
+    shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+    return f"The database has the schemas {shown}: set {option} to one of them, a list of them, or '*' for all."

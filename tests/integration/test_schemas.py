@@ -188,3 +188,21 @@ def test_inspect_with_star(pg_torture, capsys):
     assert cli.run_cli(["--quiet", "inspect", pg_torture, "--schema", "*"]) == 0
     out = capsys.readouterr().out
     assert "hr.store" in out and "sales.orders" in out and "public.t_time" in out
+
+
+def test_an_empty_public_schema_names_the_schemas_that_hold_tables(pg_database, tmp_path, capsys):
+    url = pg_database()
+    eng = sa.create_engine(url)
+    try:
+        with eng.begin() as conn:
+            conn.execute(sa.text("CREATE SCHEMA person; CREATE TABLE person.p (id integer PRIMARY KEY)"))
+    finally:
+        eng.dispose()
+    cfg = _write(tmp_path, {"url": url}, target="sqlite:///unused.sqlite")
+    assert cli.run_cli(["run", "--config", str(cfg), "--dry-run"]) == 2
+    err = _one_line_error(capsys)
+    assert "schemas person" in err and "source.schema" in err
+    assert cli.run_cli(["inspect", url]) == 2
+    assert "--schema" in _one_line_error(capsys)
+    assert cli.run_cli(["--quiet", "inspect", url, "--schema", "*"]) == 0
+    assert "p  (" in capsys.readouterr().out
