@@ -629,13 +629,15 @@ class _Neg(_Expr):
 
 
 class _Cast(_Expr):
-    def __init__(self, inner: _Expr, kind: str, to_date: bool, is_int: bool) -> None:
+    def __init__(self, inner: _Expr, kind: str, to_date: bool, is_int: bool, truncate: bool = False) -> None:
         ok = {("str", "str"), ("num", "str"), ("num", "num"), ("str", "num"), ("bool", "num"), ("time", "time"),
               ("str", "time"), ("bool", "bool"), ("num", "bool")}
         if (inner.kind, kind) not in ok:
             raise _Unsupported(f"cast of {inner.kind} to {kind}")
         self.inner, self.kind, self.cols = inner, kind, inner.cols
         self.to_date = to_date and kind == "time"
+        self.to_int = is_int and kind == "num"
+        self.truncate = truncate
         self.is_int = is_int or (inner.is_int and kind == "num")
 
     def eval(self, ctx):
@@ -644,6 +646,9 @@ class _Cast(_Expr):
         if src == self.kind:
             if self.to_date:
                 return _V("time", (a.v // _DAY_US) * _DAY_US, a.null)
+            if self.to_int:  # CAST(x AS integer): SQLite truncates, the others round half away from zero
+                v = np.trunc(a.v) if self.truncate else np.sign(a.v) * np.floor(np.abs(a.v) + 0.5)
+                return _V("num", v, a.null)
             return a
         if self.kind == "str":  # from numbers
             v = np.array([_num_text(x) for x in a.v], dtype=object)
@@ -716,6 +721,43 @@ class _Func(_Expr):
             out_v[take] = b.v[take]
             out_null &= b.null
         return _V(a.kind, out_v, out_null)
+
+
+class _Part(_Expr):
+    """EXTRACT(part FROM x), date_part('part', x), YEAR(x): a number."""
+
+    _PARTS = ("year", "month", "day", "hour", "minute", "second", "dow", "doy", "quarter", "week")
+
+    def __init__(self, part: str, inner: _Expr) -> None:
+        part = part.strip("'").lower()
+        if inner.kind != "time" or part not in self._PARTS:
+            raise _Unsupported(f"EXTRACT({part}) of a {inner.kind}")
+        self.part, self.inner, self.kind, self.cols, self.is_int = part, inner, "num", inner.cols, part != "second"
+
+    def eval(self, ctx):
+        a = self.inner.eval(ctx)
+        t = pd.Series(a.v.astype("datetime64[us]"))
+        if self.part == "dow":  # PostgreSQL: Sunday is 0
+            v = (t.dt.dayofweek.to_numpy() + 1) % 7
+        elif self.part == "doy":
+            v = t.dt.dayofyear.to_numpy()
+        elif self.part == "week":
+            v = t.dt.isocalendar().week.to_numpy(dtype="int64")
+        elif self.part == "second":
+            v = t.dt.second.to_numpy() + t.dt.microsecond.to_numpy() / 1e6
+        else:
+            v = getattr(t.dt, self.part).to_numpy()
+        return _V("num", np.asarray(v, dtype="float64"), a.null)
+
+
+def _under(e: _Expr) -> str | None:
+    """The column under ``upper``/``lower``/``trim`` (or a cast to its kind): a value of a row where the
+    expression passes can be copied to one where it fails."""
+    if isinstance(e, _Func) and e.name in ("upper", "lower", "trim") and len(e.args) == 1:
+        return _under(e.args[0])
+    if isinstance(e, _Cast) and e.kind == "str":
+        return _under(e.inner)
+    return _lone(e)
 
 
 def _lone(e: _Expr) -> str | None:
@@ -1022,11 +1064,11 @@ class _In(_Pred):
         return _In(self.expr, self.values, self.has_null, not self.negated)
 
     def fixable(self, ctx):
-        name = _lone(self.expr)
+        name = _under(self.expr)
         return name is not None and ctx.can_change(name)
 
     def fix(self, ctx, rows):
-        name = _lone(self.expr)
+        name = _under(self.expr)
         if name is None or not ctx.can_change(name):
             return
         t, _ = self.truth(ctx)
@@ -1382,8 +1424,24 @@ class _Builder:
             return _Func("concat", [self.expr(node.this), self.expr(node.expression)])
         if isinstance(node, exp.Concat):
             return _Func("concat", [self.expr(e) for e in node.expressions])
+        if isinstance(node, exp.Extract):
+            return _Part(str(node.this.name if hasattr(node.this, "name") else node.this), self.expr(node.expression))
+        for cls, part in (("Year", "year"), ("Month", "month"), ("Day", "day")):
+            if type(node).__name__ == cls:
+                inner = node.this
+                if type(inner).__name__ in ("TsOrDsToDate", "TsOrDsToTimestamp"):
+                    inner = inner.this
+                return _Part(part, self.expr(inner))
+        if isinstance(node, (exp.CurrentTimestamp, exp.CurrentDate)) or (
+                isinstance(node, exp.Anonymous) and str(node.this).lower() in ("now", "sysdate")):
+            # a CHECK against the current time holds at insert time: the time of sampling
+            now = pd.Timestamp.now(tz="UTC").tz_localize(None)
+            us = int(now.value // 1000)
+            return _Const((us // _DAY_US) * _DAY_US if isinstance(node, exp.CurrentDate) else us, "time")
         if isinstance(node, exp.Anonymous) and str(node.this).lower() in ("char_length", "character_length", "len"):
             return _Func("length", [self.expr(node.expressions[0])])
+        if isinstance(node, exp.Anonymous) and str(node.this).lower() == "date_part" and len(node.expressions) == 2:
+            return _Part(self._string(node.expressions[0], exp), self.expr(node.expressions[1]))
         raise _Unsupported(f"{type(node).__name__} expression")
 
     def _cast(self, node, exp) -> _Expr:
@@ -1409,7 +1467,7 @@ class _Builder:
             raise _Unsupported(f"cast to {to.sql()}")
         if isinstance(inner, _Const):
             return _const_as(inner, kind, to_date)
-        return _Cast(inner, kind, to_date, is_int)
+        return _Cast(inner, kind, to_date, is_int, truncate=self.dialect == "sqlite")
 
 
 def _strip(node, exp):
@@ -1608,7 +1666,7 @@ def failure_error(table: Table, rule: CheckRule, rows: int) -> CheckError:
     return CheckError(
         f"{rows} sampled row(s) still break the CHECK constraint after repair",
         table=table.name, constraint=rule.name,
-        hint=f"set the table to 'mode: copy' in the config, or report the constraint ({rule.shape}) so that its "
+        hint=f"Set the table to 'mode: copy' in the config, or report the constraint ({rule.shape}) so that its "
              "shape can be kept by construction",
     )
 

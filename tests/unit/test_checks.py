@@ -419,3 +419,22 @@ def test_domain_checks_become_rules_on_the_columns_they_type():
     assert pd.isna(out["country"].iloc[2])
     names = [r.name for r in compile_checks(t, "postgresql", domains)]
     assert names == ["positive_int_check on pos", "country_code_check on country"]
+
+
+def test_casts_extract_and_current_time():
+    t = table([Column("w", "decimal", "numerical", precision=8, scale=2, nullable=False),
+               Column("d", "date", "datetime", nullable=False), Column("name", "string", "categorical")],
+              "w::integer % 2 = 0", "EXTRACT(month FROM d) <> 2", "d <= CURRENT_DATE",
+              "(upper((name)::text) = ANY (ARRAY['L'::text, 'M'::text])) OR (name IS NULL)")
+    rules = compile_checks(t, "postgresql")
+    assert [r.enforcement for r in rules] == ["redraw", "redraw", "construct", "construct"]
+    df = pd.DataFrame({"w": [2.4, 2.6, 3.5, -2.5], "d": pd.to_datetime(["2020-02-10", "2020-03-01", "2999-01-01",
+                                                                          "2021-05-05"]).astype("datetime64[us]"),
+                       "name": ["l", "x", None, "M"]})
+    # ::integer rounds half away from zero (PostgreSQL): 2.4 -> 2, 2.6 -> 3, 3.5 -> 4, -2.5 -> -3
+    assert (~rules[0].is_valid(df)).tolist() == [False, True, False, True]
+    assert (~rules[1].is_valid(df)).tolist() == [True, False, False, False]
+    assert (~rules[2].is_valid(df)).tolist() == [False, False, True, False]
+    assert (~rules[3].is_valid(df)).tolist() == [False, True, False, False]
+    out = repair(df, t, rng(), dialect="postgresql")
+    assert_all_valid(t, out, "postgresql")
