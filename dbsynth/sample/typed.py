@@ -136,17 +136,17 @@ def _pick(shares: dict[str, float], n: int, rng: np.random.Generator, default: s
     return np.asarray(labels, dtype=object)[rng.choice(len(labels), size=n, p=p / p.sum())]
 
 
-def _sentences(rng: np.random.Generator, lengths: np.ndarray) -> list[str]:
-    """Lorem-ipsum text of about ``lengths`` characters each (at least one word when the length is > 0)."""
-    words = _words()
-    out = []
-    for length in lengths.tolist():
-        if length <= 0:
-            out.append("")
-            continue
-        chosen = words[rng.integers(len(words), size=max(1, length // 6 + 1))].tolist()
-        out.append(" ".join(chosen)[:length].rstrip() or chosen[0][:length])
-    return out
+def _lorem(q: list[float], n: int, rng: np.random.Generator) -> list[str]:
+    """``n`` lorem-ipsum texts whose lengths follow quantiles ``q`` (vectorised: :class:`TextGenerator`)."""
+    if n == 0:
+        return []
+    from .generators import _QUANTILE_PROBS
+
+    gen = TextGenerator(Column(name="lorem", type=st.STRING, nullable=False))
+    gen.char_class, gen.case = "words", "lower"
+    levels = np.linspace(0.0, 1.0, len(q)) if q else np.array([0.0, 1.0])
+    gen.quantiles = [float(v) for v in np.interp(_QUANTILE_PROBS, levels, q or [8.0, 8.0])]
+    return gen.generate(n, rng).astype(object).tolist()
 
 
 def _native_base(column: Column) -> str:
@@ -191,7 +191,13 @@ def _gen_binary(p: dict, n: int, rng: np.random.Generator, column: Column) -> li
         lengths = np.full(n, int(p["fixed"]))
     else:
         lengths = _lengths(p.get("len") or [16.0], n, rng, 0, column.length)
-    return [rng.bytes(int(k)) for k in lengths.tolist()]
+    return _chunks(rng.bytes(int(lengths.sum())), lengths)
+
+
+def _chunks(buffer: bytes, lengths: np.ndarray) -> list[bytes]:
+    """``buffer`` cut into pieces of ``lengths`` (one random buffer for a batch: rng.bytes per row is slow)."""
+    ends = np.cumsum(lengths).tolist()
+    return [buffer[e - k:e] for k, e in zip(lengths.tolist(), ends)]
 
 
 FORMS["binary"] = (_fit_binary, _gen_binary)
@@ -258,7 +264,7 @@ def _json_values(shape: dict, n: int, rng: np.random.Generator) -> list:
         elif kind == "bool":
             vals = (rng.random(m) < shape.get("true", 0.5)).tolist()
         elif kind == "string":
-            vals = _sentences(rng, _lengths(shape.get("str") or [8.0], m, rng))
+            vals = _lorem(shape.get("str") or [8.0], m, rng)
         elif kind == "object":
             vals = [{} for _ in range(m)]
             for key, spec in (shape.get("keys") or {}).items():
@@ -326,7 +332,7 @@ def _fit_xml(values: list, column: Column) -> dict:
 
 def _gen_xml(p: dict, n: int, rng: np.random.Generator, column: Column) -> list:
     roots = _pick(p.get("roots") or {}, n, rng, "item")
-    texts = _sentences(rng, _lengths(p.get("text") or [12.0], n, rng))
+    texts = _lorem(p.get("text") or [12.0], n, rng)
     attrs = p.get("attrs") or []
     out = []
     for i, (root, text) in enumerate(zip(roots.tolist(), texts)):
@@ -573,24 +579,31 @@ def _fit_inet(values: list, column: Column) -> dict:
 
 def _gen_inet(p: dict, n: int, rng: np.random.Generator, column: Column, cidr: bool = False) -> list:
     fams = _pick(p.get("family") or {}, n, rng, "4")
-    out = []
-    by_family = {f: {k.split("/")[1]: s for k, s in (p.get("prefix") or {}).items() if k.startswith(f + "/")}
-                 for f in ("4", "6")}
-    for fam in fams.tolist():
+    out: list[str | None] = [None] * n
+    for fam in ("4", "6"):
+        rows = np.flatnonzero(fams == fam)
+        m = len(rows)
+        if not m:
+            continue
         bits = 32 if fam == "4" else 128
-        shares = by_family.get(fam) or {}
-        prefix = int(_pick(shares, 1, rng, str(24 if cidr and bits == 32 else 64 if cidr else bits))[0])
-        raw = int.from_bytes(rng.bytes(bits // 8), "big")
+        shares = {k.split("/")[1]: v for k, v in (p.get("prefix") or {}).items() if k.startswith(fam + "/")}
+        default = str(24 if cidr and bits == 32 else 64 if cidr else bits)
+        prefix = _pick(shares, m, rng, default).astype(np.int64)
+        # 16-bit groups (v6) or octets (v4); private 10.0.0.0/8 and documentation 2001:db8::/32 ranges only,
+        # never a real public host
+        width, size = (4, 8) if bits == 32 else (8, 16)
+        parts = rng.integers(0, 1 << size, size=(m, width), dtype=np.int64)
         if bits == 32:
-            raw = (10 << 24) | (raw & 0x00FFFFFF)  # private range 10.0.0.0/8: never a real public host
+            parts[:, 0] = 10
         else:
-            raw = (0x20010DB8 << 96) | (raw & ((1 << 96) - 1))  # documentation range 2001:db8::/32
-        if cidr:
-            net = ipaddress.ip_network((raw, prefix), strict=False)
-            out.append(str(net))
-        else:
-            iface = ipaddress.ip_interface((raw, prefix))
-            out.append(str(iface.ip) if prefix == bits else str(iface))
+            parts[:, 0], parts[:, 1] = 0x2001, 0x0DB8
+        if cidr:  # the network address: host bits zero
+            kept = np.clip(prefix[:, None] - size * np.arange(width)[None, :], 0, size)
+            parts &= ((1 << size) - 1) ^ ((1 << (size - kept)) - 1)
+        sep, fmt = (".", "{:d}") if bits == 32 else (":", "{:x}")
+        texts = [sep.join(fmt.format(x) for x in row) for row in parts.tolist()]
+        for i, text, pre in zip(rows.tolist(), texts, prefix.tolist()):
+            out[i] = text if (pre == bits and not cidr) else f"{text}/{pre}"
     return out
 
 
@@ -767,36 +780,44 @@ def _gen_pg_geometry(p: dict, n: int, rng: np.random.Generator, column: Column) 
     x0, x1 = (p.get("x") or [0.0, 1.0])[0], (p.get("x") or [0.0, 1.0])[-1]
     y0, y1 = (p.get("y") or [0.0, 1.0])[0], (p.get("y") or [0.0, 1.0])[-1]
 
-    def pts(k: int) -> np.ndarray:
-        return np.column_stack([rng.uniform(x0, x1, k), rng.uniform(y0, y1, k)])
+    def pts(m: int, k: int) -> np.ndarray:
+        """``m`` rows of ``k`` random points in the box, rounded to 6 decimals: shape (m, k, 2)."""
+        xy = np.stack([rng.uniform(x0, x1, (m, k)), rng.uniform(y0, y1, (m, k))], axis=-1)
+        return np.round(xy, 6)
 
-    def fmt(points: np.ndarray) -> str:
-        return ",".join(f"({_num(x)},{_num(y)})" for x, y in points.tolist())
+    def fmt(rows: np.ndarray) -> list[str]:
+        return [",".join(f"({x!r},{y!r})" for x, y in row) for row in rows.tolist()]
 
-    out = []
-    for _ in range(n):
-        if shape == "point":
-            out.append(fmt(pts(1)))
-        elif shape == "circle":
-            r = max(float(_draw(p.get("r") or [1.0], 1, rng)[0]), 0.0)
-            out.append(f"<{fmt(pts(1))},{_num(r)}>")
-        elif shape == "line":
-            a, b = pts(2)
-            if np.allclose(a, b):
-                b = a + 1.0
-            # the line through a and b: A x + B y + C = 0
-            A, B = b[1] - a[1], a[0] - b[0]
-            out.append(f"{{{_num(A)},{_num(B)},{_num(-(A * a[0] + B * a[1]))}}}")
-        elif shape == "lseg":
-            out.append(f"[{fmt(pts(2))}]")
-        elif shape == "box":
-            out.append(fmt(pts(2)))
-        else:  # polygon, closed or open path: vertices sorted by angle around their centre (a simple polygon)
-            k = max(int(round(float(_draw(p.get("n") or [4.0], 1, rng)[0]))), 3 if shape != "open_path" else 2)
-            v = pts(k)
-            c = v.mean(axis=0)
-            v = v[np.argsort(np.arctan2(v[:, 1] - c[1], v[:, 0] - c[0]))]
-            out.append(f"[{fmt(v)}]" if shape == "open_path" else f"({fmt(v)})")
+    if shape == "point":
+        return fmt(pts(n, 1))
+    if shape == "circle":
+        radii = np.round(np.maximum(_draw(p.get("r") or [1.0], n, rng), 0.0), 6).tolist()
+        return [f"<{c},{r!r}>" for c, r in zip(fmt(pts(n, 1)), radii)]
+    if shape == "line":
+        ab = pts(n, 2)
+        a, b = ab[:, 0], ab[:, 1].copy()
+        same = np.all(np.isclose(a, b), axis=1)
+        b[same] += 1.0
+        # the line through a and b: A x + B y + C = 0
+        A, B = b[:, 1] - a[:, 1], a[:, 0] - b[:, 0]
+        C = -(A * a[:, 0] + B * a[:, 1])
+        return [f"{{{_num(u)},{_num(v)},{_num(w)}}}" for u, v, w in zip(A.tolist(), B.tolist(), C.tolist())]
+    if shape == "lseg":
+        return [f"[{t}]" for t in fmt(pts(n, 2))]
+    if shape == "box":
+        return fmt(pts(n, 2))
+    # polygon, closed or open path: vertices sorted by angle around their centre (a simple polygon)
+    least = 2 if shape == "open_path" else 3
+    ks = np.maximum(np.rint(_draw(p.get("n") or [4.0], n, rng)).astype(np.int64), least)
+    out: list[str] = [""] * n
+    for k in np.unique(ks).tolist():
+        rows = np.flatnonzero(ks == k)
+        v = pts(len(rows), k)
+        c = v.mean(axis=1, keepdims=True)
+        order = np.argsort(np.arctan2(v[..., 1] - c[..., 1], v[..., 0] - c[..., 0]), axis=1)
+        v = np.take_along_axis(v, order[..., None], axis=1)
+        for i, text in zip(rows.tolist(), fmt(v)):
+            out[i] = f"[{text}]" if shape == "open_path" else f"({text})"
     return out
 
 
