@@ -228,6 +228,15 @@ def _is_json_valid(ck: CheckConstraint, table: Table) -> bool:
                                                  if c.type == st.JSON)
 
 
+def _same_default(col: Column):
+    """Same dialect (a table built from the records, not the source's DDL): the default as the source spells
+    it, except a sequence's nextval (the sequence is the source's; identity/serial is recreated instead)."""
+    text = (col.default or "").strip()
+    if not text or col.autoincrement or "nextval(" in text.lower():
+        return _portable_default(col)
+    return sa.text(text)
+
+
 def _portable_default(col: Column):
     """A server default that means the same in every dialect, or None (sequences, functions...)."""
     text = (col.default or "").strip()
@@ -310,7 +319,7 @@ def build_schema(
                     sa_type(table, col, dialect, metadata.dialect, col.name in keyed),
                     *args,
                     nullable=col.nullable and col.name not in table.primary_key,
-                    server_default=_portable_default(col),
+                    server_default=_same_default(col) if same else _portable_default(col),
                     autoincrement=(auto if dialect == "postgresql" else is_auto_pk),
                     comment=col.comment if dialect != "sqlite" else None,
                 )

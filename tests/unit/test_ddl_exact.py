@@ -151,3 +151,17 @@ def test_ddl_records_round_trip_and_old_files_still_load():
     bad["tables"]["t"]["native_ddl"]["sql"] = "x"
     with pytest.raises(MetadataError, match="native_ddl"):
         Metadata.from_dict(bad)
+
+
+def test_same_dialect_tables_built_from_records_keep_the_default_text():
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.schema import CreateTable
+
+    md = Metadata(dialect="postgresql")
+    md.add_table(Table(name="t", primary_key=["id"], columns=[
+        Column(name="id", type="integer", autoincrement=True, default="nextval('t_id_seq'::regclass)"),
+        Column(name="at", type="timestamp", default="(now() + '1 day'::interval)"),
+        Column(name="n", type="integer", default="nextval('other_seq'::regclass)")]))
+    _, tables = build_schema(md, "postgresql", set())
+    ddl = str(CreateTable(tables["t"]).compile(dialect=postgresql.dialect()))
+    assert "DEFAULT (now() + '1 day'::interval)" in ddl and "nextval" not in ddl
