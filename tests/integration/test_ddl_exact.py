@@ -203,3 +203,24 @@ def test_one_explicit_schema_is_created_in_the_target(pg_torture, empty_target, 
     assert _run(_config(tmp_path, pg_torture, target, copy=True, schema="hr", include=["store", "staff"])) == 0
     assert _scalar(target, "SELECT count(*) FROM hr.store") == 8
     assert _query(target, "SELECT 1 FROM pg_tables WHERE schemaname = 'public'") == []
+
+
+def test_every_mode_acts_on_the_schema_qualified_tables(empty_target):
+    """create, replace, truncate and append into hr.store / sales.store (one bare name), sequences included."""
+    import pandas as pd
+
+    target = empty_target("postgresql")
+    md = _clashing()
+    md.tables["hr.store"].columns[0].autoincrement = True
+
+    def data():
+        return {"hr.store": pd.DataFrame({"id": [1, 2]}), "sales.store": pd.DataFrame({"id": [7]}),
+                "sales.orders": pd.DataFrame({"id": [1], "store_id": [2]})}
+
+    for mode in ("create", "replace", "truncate"):
+        assert dbsynth.write(data(), target, md, mode=mode).total_rows == 4
+        assert _scalar(target, "SELECT count(*) FROM hr.store") == 2
+    dbsynth.write({"hr.store": pd.DataFrame({"id": [3]})}, target, md, mode="append")
+    assert _scalar(target, "SELECT count(*) FROM hr.store") == 3 and _scalar(target, "SELECT count(*) FROM sales.store") == 1
+    assert _scalar(target, "SELECT nextval(pg_get_serial_sequence('hr.store', 'id'))") == 4
+    assert _query(target, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'") == []
