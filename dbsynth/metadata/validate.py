@@ -41,6 +41,13 @@ def collect_problems(metadata: Metadata) -> list[str]:
             for c in uc.columns:
                 if c not in known:
                     problems.append(f"{where}: unique constraint column '{c}' does not exist")
+        index_names = [ix.name for ix in table.indexes]
+        twice = sorted({n for n in index_names if index_names.count(n) > 1})
+        if twice:
+            problems.append(f"{where}: index name(s) {twice} used twice")
+        if table.native_ddl is not None and table.native_ddl.dialect not in _DIALECTS:
+            problems.append(f"{where}: native_ddl.dialect '{table.native_ddl.dialect}' is not one of "
+                            f"{', '.join(sorted(_DIALECTS))}")
         fk_names = set()
         for fk in table.foreign_keys:
             if not fk.name:
@@ -68,4 +75,12 @@ def collect_problems(metadata: Metadata) -> list[str]:
                     f"{fwhere}: refers to {fk.ref_table}({', '.join(ref)}), which is neither its primary key "
                     "nor a unique constraint"
                 )
+    for obj in metadata.native_objects:
+        if obj.kind not in _OBJECT_KINDS:
+            problems.append(f"native object '{obj.name}': unknown kind '{obj.kind}' (allowed: "
+                            f"{', '.join(sorted(_OBJECT_KINDS))})")
     return problems
+
+
+_DIALECTS = {"postgresql", "mysql", "sqlite"}
+_OBJECT_KINDS = {"schema", "type", "domain", "sequence"}

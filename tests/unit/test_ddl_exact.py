@@ -165,3 +165,14 @@ def test_same_dialect_tables_built_from_records_keep_the_default_text():
     _, tables = build_schema(md, "postgresql", set())
     ddl = str(CreateTable(tables["t"]).compile(dialect=postgresql.dialect()))
     assert "DEFAULT (now() + '1 day'::interval)" in ddl and "nextval" not in ddl
+
+
+def test_validate_names_bad_ddl_records():
+    md = Metadata(dialect="postgresql")
+    t = md.add_table(_native_table(indexes=[Index(name="ix"), Index(name="ix")]))
+    t.native_ddl.dialect = "oracle"
+    md.native_objects.append(NativeObject(kind="view", name="public.v"))
+    with pytest.raises(MetadataError) as err:
+        md.validate()
+    text = str(err.value) + " ".join(getattr(err.value, "problems", []) or [])
+    assert "['ix'] used twice" in text and "'oracle'" in text and "unknown kind 'view'" in text
