@@ -176,3 +176,23 @@ def test_validate_names_bad_ddl_records():
         md.validate()
     text = str(err.value) + " ".join(getattr(err.value, "problems", []) or [])
     assert "['ix'] used twice" in text and "'oracle'" in text and "unknown kind 'view'" in text
+
+
+def test_a_check_sqlite_cannot_run_is_left_out(tmp_path, caplog):
+    import sqlalchemy as sa
+
+    from dbsynth.write.ddl import create_tables
+
+    md = Metadata(dialect="postgresql")
+    md.add_table(Table(name="t", primary_key=["id"], columns=[Column(name="id", type="integer"), Column(name="d")],
+                       check_constraints=[CheckConstraint("(date_part('year', d) > 2000)", "ck_year"),
+                                          CheckConstraint("(id > 0)", "ck_id")]))
+    _, tables = build_schema(md, "sqlite", set(), warnings=[])
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 't.sqlite'}")
+    with engine.begin() as conn:
+        create_tables(conn, md, ["t"], tables, "sqlite")
+        conn.exec_driver_sql("INSERT INTO t VALUES (1, '2020-01-01')")  # would fail: no such function
+        with pytest.raises(sa.exc.IntegrityError):
+            conn.exec_driver_sql("INSERT INTO t VALUES (-1, 'x')")
+    engine.dispose()
+    assert "ck_year" in caplog.text and "'t'" in caplog.text
