@@ -12,6 +12,7 @@ import datetime
 import decimal
 import io
 import itertools
+import json
 from typing import Iterable, Iterator
 
 import numpy as np
@@ -128,8 +129,8 @@ def _select_column(conn: sa.Connection, clause: sa.TableClause, col: Column):
 
 
 class JsonText(str):
-    """A JSON document as the source spelled it (PostgreSQL ``json``/``jsonb`` text): written back verbatim, so
-    a ``json`` column keeps its spacing and key order and big numbers keep their digits (a dict would not)."""
+    """A JSON document as the source spelled it (PostgreSQL ``json`` text): written back verbatim, so a ``json``
+    column keeps its spacing, key order and duplicate keys and big numbers keep their digits (a dict would not)."""
 
     __slots__ = ()
 
@@ -190,8 +191,8 @@ def _register_marker_loaders(conn: sa.Connection) -> None:
         def load(self, data):
             return JsonText(bytes(data).decode())
 
-    for name in ("json", "jsonb"):
-        driver.adapters.register_loader(name, JsonTextLoader)
+    # json (not jsonb, which stores a normalised document that a dict round-trips exactly) keeps the text
+    driver.adapters.register_loader("json", JsonTextLoader)
     driver._dbsynth_markers = True
 
 
@@ -338,12 +339,11 @@ def _convert(values: list, col: Column) -> pd.Series:
                              if isinstance(v, (set, frozenset)) else v for v in values], dtype=object)
         return obj if obj.empty else obj.where(obj.notna(), None)
     if family == st.JSON:
-        # the document's text as the source spelled it (psycopg's loader above, pymysql and sqlite3 hand over
-        # text): written back verbatim; other objects (dicts of a driver that parses) stay as they are
+        # PostgreSQL json: the document's text as the source spelled it (the loader above), written back
+        # verbatim; jsonb arrives parsed; pymysql and sqlite3 hand over text, parsed here
         # (a list, not Series.map: pandas 3 would infer a str column and drop the JsonText type)
-        return pd.Series([JsonText(v.decode() if isinstance(v, bytes) else v)
-                          if isinstance(v, (str, bytes)) and not isinstance(v, JsonText) else v for v in values],
-                         dtype=object)
+        return pd.Series([json.loads(v) if isinstance(v, (str, bytes)) and not isinstance(v, JsonText) else v
+                          for v in values], dtype=object)
     if family == st.BINARY:
         return obj.map(lambda v: bytes(v) if isinstance(v, (memoryview, bytearray)) else v)
     return obj

@@ -71,8 +71,10 @@ def test_plain_floats_without_nan_stay_float64():
 
 def test_json_keeps_the_source_text():
     text = '{"id" : 1, "b": 1e400,  "a": [1, 2]}'
-    s = _convert([text, None], JSON)
+    s = _convert([JsonText(text), None], JSON)  # PostgreSQL json, as the reader's psycopg loader hands it
     assert isinstance(s[0], JsonText) and s[0] == text
+    # MariaDB/SQLite hand text: parsed (the frame contract's dict/list)
+    assert _convert(['{"k": [1]}'], JSON).tolist() == [{"k": [1]}]
     for dialect in ("mysql", "sqlite"):
         assert python_columns(pd.DataFrame({"j": s}), [JSON], dialect)[0] == [text, None]
     assert pg_column(s, JSON).tolist()[0] == text
