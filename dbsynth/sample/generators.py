@@ -1,4 +1,5 @@
-"""Generators for the columns the model does not learn: keys, PII, free text and unsupported types.
+"""Generators for the columns the model does not learn: keys, PII, free text and unsupported types (binary,
+JSON, XML, arrays, ranges, geometry...: :mod:`dbsynth.sample.typed`).
 
 Each generator learns only a handful of statistics in :meth:`ColumnGenerator.fit` (a key pattern, length
 quantiles, character classes, the NULL fraction) and never keeps source rows, since the source is
