@@ -28,6 +28,7 @@ pg_geometry             ``str`` point, line, lseg, box, path, polygon, circle li
                         bounding box
 mysql_geometry          ``bytes``: MariaDB's geometry value (4-byte SRID + WKB) of the observed kinds, in
                         the observed bounding box
+postgis                 ``str``: hex EWKB (PostGIS ``geometry``/``geography`` as text), likewise
 tsvector, tsquery       ``str`` of lorem words (``'lorem':1 'ipsum':2``; ``'lorem' & 'ipsum'``)
 composite               ``str`` record literal ``("f1","f2",...)`` with each field in its observed style
 set                     ``str`` of SET members in declaration order (``Trailers,Commentaries``)
@@ -943,6 +944,47 @@ def _gen_mysql_geometry(p: dict, n: int, rng: np.random.Generator, column: Colum
 FORMS["mysql_geometry"] = (_fit_mysql_geometry, _gen_mysql_geometry)
 
 
+# PostGIS geometry (hex EWKB text, as geometry::text reads) ----------------------------------------------------
+_EWKB_SRID = 0x20000000
+
+
+def _ewkb_as_mysql(text: Any) -> bytes | None:
+    """Hex EWKB (``0101000020E6100000...``) as MariaDB's layout (SRID + WKB), or None (Z/M or not EWKB)."""
+    try:
+        b = bytes.fromhex(str(text))
+    except ValueError:
+        return None
+    if len(b) < 9 or b[0] not in (0, 1):
+        return None
+    e = "<" if b[0] == 1 else ">"
+    kind = struct.unpack(e + "I", b[1:5])[0]
+    srid, rest = 0, b[5:]
+    if kind & _EWKB_SRID:
+        srid, rest = struct.unpack(e + "I", rest[:4])[0], rest[4:]
+    if kind & 0xC0000000 or (kind & 0xFFFF) not in _WKB_KINDS:
+        return None  # with Z or M coordinates: not generated
+    return struct.pack("<I", srid) + b[:1] + struct.pack(e + "I", kind & 0xFFFF) + rest
+
+
+def _fit_postgis(values: list, column: Column) -> dict:
+    parsed = [_ewkb_as_mysql(v) for v in values]
+    if any(b is None for b in parsed):
+        raise ValueError("geometry with Z/M coordinates")
+    return _fit_mysql_geometry(parsed, column)
+
+
+def _gen_postgis(p: dict, n: int, rng: np.random.Generator, column: Column) -> list:
+    out = []
+    for b in _gen_mysql_geometry(p, n, rng, column):
+        srid, kind = struct.unpack("<I", b[:4])[0], struct.unpack("<I", b[5:9])[0]
+        head = b[4:5] + struct.pack("<I", kind | _EWKB_SRID) + struct.pack("<I", srid) if srid else b[4:9]
+        out.append((head + b[9:]).hex().upper())
+    return out
+
+
+FORMS["postgis"] = (_fit_postgis, _gen_postgis)
+
+
 # text search ---------------------------------------------------------------------------------------------------------------
 def _fit_tsvector(values: list, column: Column) -> dict:
     return {"n": _quantiles([len(re.findall(r"'(?:[^']|'')*'(?::[\dA-D,]+)?|\S+", str(v))) for v in values])}
@@ -1179,6 +1221,8 @@ def detect_form(column: Column, values: list) -> str | None:
         return "mysql_bit" if isinstance(first, (bytes, bytearray, memoryview)) else "bit"
     if base in _MYSQL_GEOMETRY and (first is None or isinstance(first, (bytes, bytearray, memoryview))):
         return "mysql_geometry"
+    if base in ("geometry", "geography") and isinstance(first, str):
+        return "postgis"
     if base in _PG_GEOMETRIC:
         return "pg_geometry"
     if base.endswith("range") or base.endswith("multirange"):

@@ -289,3 +289,16 @@ def test_model_file_of_odd_types_holds_no_rare_source_value(tmp_path):
     # and the model still generates values of every column
     out = synth.sample()["t"]
     assert out[list(spec) + ["doc", "raw"]].notna().all().all()
+
+
+def test_postgis_hex_ewkb_of_the_observed_kind_and_srid():
+    # POINT(i, 2i) with SRID 4326, as PostGIS prints geometry::text
+    src = [(b"\x01" + struct.pack("<I", 1 | 0x20000000) + struct.pack("<I", 4326) + struct.pack("<2d", i, 2 * i)).hex().upper()
+           for i in range(1, 40)]
+    out = _present(_gen(_fit(_col(native="geometry(Point,4326)"), src)))
+    for text in out:
+        b = bytes.fromhex(text)
+        kind, srid = struct.unpack("<II", b[1:9])
+        x, y = struct.unpack("<2d", b[9:25])
+        assert (kind, srid) == (1 | 0x20000000, 4326)
+        assert 1 <= x <= 39 and 2 <= y <= 78
