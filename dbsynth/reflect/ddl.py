@@ -62,15 +62,15 @@ def _sqlite(conn: sa.Connection, metadata: Metadata) -> None:
         idx = [(n, s) for typ, n, tbl, s in rows if typ == "index" and tbl == table.name]
         table.native_ddl = NativeDDL(dialect="sqlite", statements=[sql] + [s for _, s in idx],
                                      columns=table.column_names, table=table.name)
-        table.indexes = [Index(name=n, definition=s, unique=bool(re.match(r"\s*CREATE\s+UNIQUE", s, re.I)))
+        table.indexes = [Index(name=n, definition=s, unique=bool(re.match(r"\s*CREATE\s+UNIQUE", s, re.IGNORECASE)))
                          for n, s in idx]
-        m = re.search(r"CONSTRAINT\s+(\"[^\"]+\"|`[^`]+`|\[[^\]]+\]|\w+)\s+PRIMARY\s+KEY", sql, re.I)
+        m = re.search(r"CONSTRAINT\s+(\"[^\"]+\"|`[^`]+`|\[[^\]]+\]|\w+)\s+PRIMARY\s+KEY", sql, re.IGNORECASE)
         if m:
             table.primary_key_name = m.group(1).strip('"`[]')
 
 
 # ---- MariaDB / MySQL ----------------------------------------------------------------------------------------
-_FK_LINE = re.compile(r"^\s*CONSTRAINT\s+`((?:[^`]|``)+)`\s+(FOREIGN\s+KEY\s.*?),?\s*$", re.I)
+_FK_LINE = re.compile(r"^\s*CONSTRAINT\s+`((?:[^`]|``)+)`\s+(FOREIGN\s+KEY\s.*?),?\s*$", re.IGNORECASE)
 _AUTO_INC = re.compile(r"\s+AUTO_INCREMENT=\d+")
 
 
@@ -112,7 +112,7 @@ def _mysql(conn: sa.Connection, metadata: Metadata) -> None:
                 fk.definition = fks[fk.name]
         table.primary_key_name = None  # always PRIMARY: the dialect's default
         kinds = {"SPATIAL": "spatial", "FULLTEXT": "fulltext"}
-        for m in re.finditer(r"^\s*(?:(UNIQUE|SPATIAL|FULLTEXT)\s+)?KEY\s+`((?:[^`]|``)+)`\s+\((.*)\)", body, re.M):
+        for m in re.finditer(r"^\s*(?:(UNIQUE|SPATIAL|FULLTEXT)\s+)?KEY\s+`((?:[^`]|``)+)`\s+\((.*)\)", body, re.MULTILINE):
             if m.group(1) == "UNIQUE":
                 continue  # a UniqueConstraint already
             cols = re.findall(r"`((?:[^`]|``)+)`", m.group(3))
@@ -231,7 +231,7 @@ def _pg_table(conn: sa.Connection, table: Table, schema: str | None) -> None:
     ).first()
     if row is None:
         return
-    oid, relkind, persistence, reloptions, comment, partkey = row
+    oid, _relkind, persistence, reloptions, comment, partkey = row
     cols = conn.exec_driver_sql(
         "SELECT a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
         " pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated, col_description(a.attrelid, a.attnum), "

@@ -24,26 +24,37 @@ How they are created (:func:`create_tables`):
 
 from __future__ import annotations
 
+import logging
 import re
 
 import sqlalchemy as sa
-
-import logging
 
 from ..errors import SchemaMismatchError, WriteError
 from ..metadata import sdtypes as st
 from ..metadata.records import CheckConstraint, Column, Metadata, Table
 from .types import sa_type
 
-__all__ = ["add_checks", "target_name", "target_schema", "build_schema", "create_schemas", "create_tables", "drop_tables",
-           "existing_tables", "schema_differences", "dialect_name", "sql_name", "transpile_check",
-           "same_dialect"]
+__all__ = [
+    "add_checks",
+    "build_schema",
+    "create_schemas",
+    "create_tables",
+    "dialect_name",
+    "drop_tables",
+    "existing_tables",
+    "same_dialect",
+    "schema_differences",
+    "sql_name",
+    "target_name",
+    "target_schema",
+    "transpile_check",
+]
 
 log = logging.getLogger("dbsynth")
 
 _NUMBER = re.compile(r"^\(?-?\d+(\.\d+)?\)?$")
 _QUOTED = re.compile(r"^'((?:[^']|'')*)'(::[\w .\"]+)?$")
-_NOW = re.compile(r"^(now\(\)|current_timestamp(\(\))?|localtimestamp)$", re.I)
+_NOW = re.compile(r"^(now\(\)|current_timestamp(\(\))?|localtimestamp)$", re.IGNORECASE)
 
 
 def dialect_name(engine_or_conn) -> str:
@@ -93,7 +104,7 @@ def _refuse_bare_clashes(metadata: Metadata, dialect: str) -> None:
                 f"tables {' and '.join(sorted(names))} would both be '{target_name(metadata.tables[names[0]])}' in "
                 f"the {dialect} target, which has no schemas; clone those schemas into a PostgreSQL target or "
                 "exclude one of the tables",
-                table=sorted(names)[0],
+                table=min(names),
             )
 
 
@@ -116,7 +127,7 @@ def transpile_check(sqltext: str, source: str | None, target: str) -> str | None
     read, write = _SQLGLOT.get(source or "", None), _SQLGLOT[target]
     try:
         tree = sqlglot.parse_one(sqltext, read=read)
-    except Exception:
+    except Exception:  # noqa: BLE001 - any parser failure means "cannot transpile", said by the caller
         return None
 
     def simplify(node):
@@ -149,7 +160,7 @@ def transpile_check(sqltext: str, source: str | None, target: str) -> str | None
             return None
     try:
         return tree.sql(dialect=write, identify=True)
-    except Exception:
+    except Exception:  # noqa: BLE001 - the generator refuses what the target cannot express
         return None
 
 
@@ -157,10 +168,8 @@ def _check_constraints(table: Table, source: str | None, dialect: str, warnings:
                        sat_warnings: list[str]) -> list:
     out = []
     for ck in table.check_constraints:
-        if _is_json_valid(ck, table):
-            # MariaDB's JSON guard: the target's JSON type (jsonb, JSON) or text column says it already
-            if dialect != "sqlite":
-                continue
+        if _is_json_valid(ck, table) and dialect != "sqlite":
+            continue  # MariaDB's JSON guard: the target's JSON type (jsonb, JSON) says it already
         text = transpile_check(ck.sqltext, source, dialect)
         if text is None:
             msg = (f"CHECK constraint '{ck.name or ck.sqltext[:40]}' of table '{table.name}' cannot be written in "

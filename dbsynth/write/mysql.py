@@ -45,13 +45,13 @@ import sqlalchemy as sa
 
 from .. import faults
 from ..errors import DbsynthError, SchemaMismatchError, WriteError
+from ..metadata.records import ForeignKey, Metadata
 from . import Job, _is_driver_error, _load, check_mode
 from .dberrors import is_connection_lost, is_lock_timeout
-from ..metadata.records import ForeignKey, Metadata
 from .ddl import add_checks, build_schema, check_schema, native_usable
 from .types import align_foreign_keys
 
-__all__ = ["write_mysql", "STAGE_NEW", "STAGE_OLD"]
+__all__ = ["STAGE_NEW", "STAGE_OLD", "write_mysql"]
 
 STAGE_NEW = "_dbsynth_new_"
 STAGE_OLD = "_dbsynth_old_"
@@ -292,8 +292,8 @@ def _write_staged(conn: sa.Connection, job: Job, existing: set[str], state: dict
     _rename_foreign_keys(conn, q, managed, real)
 
 
-_CREATE_HEAD = re.compile(r"^\s*CREATE\s+TABLE\s+(?:`(?:[^`]|``)+`\.)?`(?:[^`]|``)+`", re.I)
-_REFERENCES = re.compile(r"REFERENCES\s+(?:`(?:[^`]|``)+`\.)?`(?:[^`]|``)+`", re.I)
+_CREATE_HEAD = re.compile(r"^\s*CREATE\s+TABLE\s+(?:`(?:[^`]|``)+`\.)?`(?:[^`]|``)+`", re.IGNORECASE)
+_REFERENCES = re.compile(r"REFERENCES\s+(?:`(?:[^`]|``)+`\.)?`(?:[^`]|``)+`", re.IGNORECASE)
 
 
 def create_staged(conn: sa.Connection, metadata: Metadata, order: list[str], staged: dict[str, sa.Table],
@@ -317,7 +317,7 @@ def create_staged(conn: sa.Connection, metadata: Metadata, order: list[str], sta
             name = fk_names.get((n, fk.name or ""), fk.name)
             parent = q(staged[fk.ref_table].name)
             if fk.definition and _REFERENCES.search(fk.definition):
-                clause = _REFERENCES.sub(lambda _m: f"REFERENCES {parent}", fk.definition, count=1)
+                clause = _REFERENCES.sub(lambda _m, p=parent: f"REFERENCES {p}", fk.definition, count=1)
             else:
                 clause = _fk_clause(q, fk, parent)
             head = f"ADD CONSTRAINT {q(name)} " if name else "ADD "

@@ -114,7 +114,7 @@ def test_a_failed_postgres_run_leaves_no_schema_behind(pg_torture, empty_target)
     target = empty_target("postgresql")
     md = _reflect(pg_torture, "postgresql")
     bad = {"sales.order_line": _query(pg_torture, "SELECT 1")}  # not a frame: the load fails after the DDL
-    with pytest.raises(Exception):
+    with pytest.raises(AttributeError):
         dbsynth.write(bad, target, md)
     assert _query(target, "SELECT nspname FROM pg_namespace WHERE nspname IN ('hr', 'sales')") == []
 

@@ -16,7 +16,12 @@ from dbsynth.metadata.records import (
     Table,
 )
 from dbsynth.reflect.ddl import split_mysql_create
-from dbsynth.write.ddl import build_schema, native_usable, target_schema, transpile_check
+from dbsynth.write.ddl import (
+    build_schema,
+    native_usable,
+    target_schema,
+    transpile_check,
+)
 
 
 # ---- CHECK transpiling -----------------------------------------------------------------------------------
