@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -315,7 +317,7 @@ def as_text(s: pd.Series) -> pd.Series:
 
 def _nulls(s: pd.Series) -> np.ndarray:
     # pd.isna broadcasts over list-valued cells: NULL is None/NaN/NaT/NA only
-    return np.fromiter((v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v) for v in s),
+    return np.fromiter((v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v)) for v in s),
                        dtype=bool, count=len(s))
 
 

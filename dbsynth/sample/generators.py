@@ -29,8 +29,8 @@ __all__ = [
     "ColumnGenerator",
     "KeyGenerator",
     "PIIGenerator",
-    "TextGenerator",
     "PlaceholderGenerator",
+    "TextGenerator",
     "generator_for",
     "uuid_strings",
 ]
@@ -206,7 +206,7 @@ class ColumnGenerator:
     """
 
     kind: ClassVar[str] = ""
-    _registry: ClassVar[dict[str, type["ColumnGenerator"]]] = {}
+    _registry: ClassVar[dict[str, type[ColumnGenerator]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -222,7 +222,7 @@ class ColumnGenerator:
         return f"{type(self).__name__}({self.table}.{self.column.name})"
 
     # -- learning --------------------------------------------------------------------------------------
-    def fit(self, series: pd.Series) -> "ColumnGenerator":
+    def fit(self, series: pd.Series) -> ColumnGenerator:
         """Learn the small statistics this generator needs from the real column (never the rows).
 
         Args:
@@ -261,7 +261,7 @@ class ColumnGenerator:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ColumnGenerator":
+    def from_dict(cls, data: dict[str, Any]) -> ColumnGenerator:
         """Rebuild the generator :meth:`to_dict` described (the right subclass, chosen by ``"kind"``).
 
         Raises:
@@ -353,7 +353,7 @@ class KeyGenerator(ColumnGenerator):
         self.width = 0
         self.charset = _UPPER
 
-    def fit(self, series: pd.Series) -> "KeyGenerator":
+    def fit(self, series: pd.Series) -> KeyGenerator:
         """Learn the key pattern (its shape, not the values); integer and time keys learn nothing (new keys
         are ``1..n``, or steps from :data:`TIME_KEY_ORIGIN`)."""
         if self.pattern == "time":
@@ -580,7 +580,7 @@ class TextGenerator(ColumnGenerator):
         self.char_class = "words"
         self.case = "sentence"
 
-    def fit(self, series: pd.Series) -> "TextGenerator":
+    def fit(self, series: pd.Series) -> TextGenerator:
         """Learn the NULL fraction, length quantiles and character class (from at most 10,000 values)."""
         super().fit(series)
         # plain Python over the values: pandas' .str accessors cost more than the work on most columns
@@ -835,4 +835,4 @@ def generator_for(
 
 # The typed generators subclass ColumnGenerator: imported last, so that ``ColumnGenerator.from_dict`` knows
 # their kind whichever module is imported first.
-from . import typed as _typed  # noqa: E402
+from . import typed as _typed

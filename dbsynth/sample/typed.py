@@ -48,20 +48,29 @@ import datetime as _dt
 import ipaddress
 import json
 import logging
+import math
 import re
 import struct
 import threading
 from collections import Counter
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..metadata import sdtypes as st
 from ..metadata.records import Column
-from .generators import PlaceholderGenerator, TextGenerator, _null_mask, _words, placeholder, uuid_strings
+from .generators import (
+    PlaceholderGenerator,
+    TextGenerator,
+    _null_mask,
+    _words,
+    placeholder,
+    uuid_strings,
+)
 
-__all__ = ["ValueGenerator", "FORMS", "detect_form", "take_notes", "note"]
+__all__ = ["FORMS", "ValueGenerator", "detect_form", "note", "take_notes"]
 
 log = logging.getLogger("dbsynth")
 
@@ -258,6 +267,7 @@ def _json_values(shape: dict, n: int, rng: np.random.Generator) -> list:
     for kind in set(kinds.tolist()):
         rows = np.flatnonzero(kinds == kind)
         m = len(rows)
+        vals: list[Any]
         if kind == "int":
             vals = [int(v) for v in np.rint(_draw(shape.get("num") or [0.0], m, rng))]
         elif kind == "float":
@@ -445,7 +455,7 @@ def interval_seconds(v: Any) -> float | None:
 def interval_text(seconds: float) -> str:
     """PostgreSQL interval text for ``seconds`` (``3 days 04:05:06.500000``; negative: every part negative)."""
     neg = seconds < 0
-    us = int(round(abs(seconds) * 1e6))
+    us = round(abs(seconds) * 1e6)
     days, rest = divmod(us, 86400 * 10**6)
     hh, rest = divmod(rest, 3600 * 10**6)
     mm, rest = divmod(rest, 60 * 10**6)
@@ -642,7 +652,7 @@ def _range_element(column: Column, sample: list) -> str:
             b = (m.group(2) or m.group(3)).strip('"')
             if re.match(r"^-?\d+$", b):
                 return "int"
-            if re.match(r"^-?[\d.]+(e[+-]?\d+)?$", b, re.I):
+            if re.match(r"^-?[\d.]+(e[+-]?\d+)?$", b, re.IGNORECASE):
                 return "num"
             if re.match(r"^\d{4}-\d\d-\d\d$", b):
                 return "date"
@@ -692,10 +702,10 @@ def _fit_range(values: list, column: Column) -> dict:
 
 def _bound_text(x: float, element: str) -> str:
     if element == "int":
-        return str(int(round(x)))
+        return str(round(x))
     if element == "num":
         return _num(x)
-    stamp = pd.Timestamp(int(round(x * 1e6)), unit="us")
+    stamp = pd.Timestamp(round(x * 1e6), unit="us")
     if element == "date":
         return stamp.date().isoformat()
     text = stamp.isoformat(sep=" ")
@@ -1013,7 +1023,8 @@ def parse_record(text: str) -> list[str | None] | None:
     text = text.strip()
     if len(text) < 2 or text[0] != "(" or text[-1] != ")":
         return None
-    body, fields, i = text[1:-1], [], 0
+    body, i = text[1:-1], 0
+    fields: list[str | None] = []
     while True:
         if i < len(body) and body[i] == '"':
             i += 1
@@ -1169,6 +1180,7 @@ def _gen_mixed(p: dict, n: int, rng: np.random.Generator, column: Column) -> lis
     for kind in set(kinds.tolist()):
         rows = np.flatnonzero(kinds == kind)
         m = len(rows)
+        vals: list[Any]
         if kind == "int":
             vals = [int(v) for v in np.rint(_draw(p.get("int") or [0.0], m, rng))]
         elif kind == "float":
@@ -1225,7 +1237,7 @@ def detect_form(column: Column, values: list) -> str | None:
         return "postgis"
     if base in _PG_GEOMETRIC:
         return "pg_geometry"
-    if base.endswith("range") or base.endswith("multirange"):
+    if base.endswith(("range", "multirange")):
         return "range" if not base.endswith("multirange") else None
     if base in _BY_NATIVE:
         return _BY_NATIVE[base]
@@ -1275,7 +1287,7 @@ class ValueGenerator(PlaceholderGenerator):
         self.params: dict[str, Any] = {}
         self.note: str | None = None
 
-    def fit(self, series: pd.Series) -> "ValueGenerator":
+    def fit(self, series: pd.Series) -> ValueGenerator:
         """Learn the form and its parameters (shapes, shares, window-mean quantiles; never a value)."""
         super().fit(series)
         values = [v for v in series.to_numpy(dtype=object)[:_FIT_ROWS] if not _is_null(v)]
@@ -1330,4 +1342,4 @@ class ValueGenerator(PlaceholderGenerator):
 def _is_null(v: Any) -> bool:
     if v is None or v is pd.NA or v is pd.NaT:
         return True
-    return isinstance(v, float) and v != v
+    return isinstance(v, float) and math.isnan(v)

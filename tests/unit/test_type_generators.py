@@ -18,7 +18,12 @@ from dbsynth.metadata import sdtypes as st
 from dbsynth.metadata.records import Column, Table
 from dbsynth.sample import generator_for
 from dbsynth.sample.generators import ColumnGenerator
-from dbsynth.sample.typed import ValueGenerator, interval_seconds, parse_record, take_notes
+from dbsynth.sample.typed import (
+    ValueGenerator,
+    interval_seconds,
+    parse_record,
+    take_notes,
+)
 
 
 def _col(name: str = "c", type: str = st.OTHER, native: str | None = None, nullable: bool = True, **kw) -> Column:
