@@ -35,6 +35,7 @@ from .metadata.records import UniqueConstraint
 from .memory import release
 from .metadata import sdtypes as st
 from .sample.generators import PIIGenerator, is_unique
+from .sample.typed import take_notes
 
 __all__ = ["Plan", "RunInterrupted", "RunReport", "TablePlan", "fit", "plan", "prepare", "run", "sample"]
 
@@ -957,9 +958,9 @@ def _sample_and_write(prep: _Prepared, synth, report: RunReport) -> None:
 
 
 def _writer_warnings(report: RunReport, summary) -> None:
-    """What the writer said about the load (a column written another way, values it could not keep), once each."""
-    # getattr: WriteSummary.warnings is being added by the writer's side; until it lands a summary has none
-    for w in getattr(summary, "warnings", None) or []:
+    """What the writer said about the load (a column written another way, values it could not keep), and the
+    columns whose type the sampler could not generate, once each."""
+    for w in [*summary.warnings, *take_notes()]:
         if w not in report.warnings:
             report.warnings.append(w)
 
@@ -972,6 +973,7 @@ def _committed(report: RunReport) -> None:
 
 
 def _start(config_or_path: Config | str | Path, *, need_target: bool) -> tuple[_Prepared, RunReport]:
+    take_notes()  # notes of an earlier run in this process are not this run's
     cfg = _load(config_or_path)
     if need_target and cfg.target is None:
         raise ConfigError(f"{_where(cfg)}: target: required key is missing (where should the rows go?)")

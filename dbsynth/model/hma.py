@@ -497,7 +497,9 @@ class HMASynthesizer:
                 cap = m["others"][e_name]["count_max"]
                 _redraw_duplicates(frame, table, fk, done[fk.ref_table].frame, cap, refs, fk_cols, brng, others[e_name].used)
             within = None if forced_root else self._cap_overlapping(frame, table, m, link, done, brng, state.caps)
-            frame = repair(frame, table, brng, state.unique)
+            # the source's dialect parses its CHECKs; domain CHECKs type the columns they cover
+            frame = repair(frame, table, brng, state.unique, dialect=self.metadata.dialect,
+                           domains=self.metadata.native_objects)
             keep = _unique_mask(frame, table, fk_cols, state.seen, driving, state.unique.exempt)
             for mask in (within, _required_refs_mask(frame, table, done)):
                 if mask is not None:

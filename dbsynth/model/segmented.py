@@ -693,7 +693,7 @@ class SegmentedSynthesizer:
         for fk, pframe, cmax, refs in redraw:
             _refs.redraw_duplicates(frame, table, fk, pframe, cmax, refs, fk_cols, rng)
         within = _refs.cap_overlapping(frame, table, caps, frames, rng)
-        frame = repair(frame, table, rng)
+        frame = repair(frame, table, rng, dialect=self.metadata.dialect, domains=self.metadata.native_objects)
         keep = _refs.unique_mask(frame, table, fk_cols)
         # references deferred to break a cycle are filled once every table exists: not required here
         deferred = {_refs.fk_name(table, fk) for fk in table.foreign_keys if graph.is_deferred(t, fk)}
