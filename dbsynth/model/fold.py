@@ -21,12 +21,14 @@ least the table sizes the result is the in-memory HMA exactly.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..metadata import sdtypes as st
 from ..metadata.graph import Edge
 from . import copula, univariate
 from .generators import make_generator
@@ -35,6 +37,40 @@ from .transforms import checked_columns, fit_transform, latent_family, transform
 
 #: At most this many normal-score columns of a child travel up to its parent as within-parent means.
 MAX_PASSED = 32
+
+
+def valued_key_columns(table) -> frozenset[str]:
+    """Date and timestamp columns of ``table``'s composite primary key that the model learns as values.
+
+    The key generator numbers a key's dates from a fixed epoch (a model file must not hold the source's
+    minimum), which puts them outside a range-partitioned table's partitions (events, partitioned by its
+    ``created_on`` in the key (event_id, created_on)) and far from the data. Such a column keeps its observed
+    distribution instead, through the private quantiles of every value: only when no foreign key of the table
+    covers it (a reference takes its parent's values) and another column of the key is not one of these (a
+    numbered column keeps the key distinct by itself; a key with a reference is kept unique by the sampler).
+
+    Args:
+        table: the table's metadata.
+
+    Returns:
+        The names of those columns (empty for a one-column key).
+    """
+    pk = list(table.primary_key)
+    if len(pk) < 2:
+        return frozenset()
+    ref_cols = {c for fk in table.foreign_keys for c in fk.columns}
+    out = frozenset(
+        c for c in pk
+        if c not in ref_cols and table.has_column(c) and not table.column(c).computed
+        and table.column(c).type in (st.DATE, st.TIMESTAMP)
+    )
+    return out if len(out) < len(pk) else frozenset()
+
+
+def as_value(column):
+    """``column`` with the datetime sdtype when it is a key column of :func:`valued_key_columns` (whose
+    sdtype says id): the transform then learns it as a datetime."""
+    return dataclasses.replace(column, sdtype=st.DATETIME) if column.sdtype == st.ID else column
 
 
 def stable_seed(*parts: object) -> int:
@@ -265,7 +301,8 @@ class Fold:
         rng = synth._rng("fit", t)
         params = synth._table_parameters[t]
         ref_cols = {c for fk in table.foreign_keys for c in fk.columns}
-        key_cols = set(table.primary_key) | ref_cols
+        valued = valued_key_columns(table)
+        key_cols = (set(table.primary_key) - valued) | ref_cols
         checked = checked_columns(table)
 
         transforms: dict[str, dict] = {}
@@ -275,6 +312,8 @@ class Fold:
         for col in table.columns:
             if col.computed or col.name in ref_cols:
                 continue  # references are assigned from the parents' sampled keys
+            if col.name in valued:
+                col = as_value(col)
             if col.is_modelled and n_s > 0 and col.name not in key_cols:
                 # labels a CHECK names are the schema's: all kept, as a generated one would break it
                 spec, lat = fit_transform(col, df[col.name], rng, 1 if col.name in checked else synth.min_category_count)

@@ -462,7 +462,8 @@ class HMASynthesizer:
         forests = self._forests(t, m, graph, n, rng)
         # primary-key columns numbered by the engine, and generated columns distinct by construction: unique
         # constraints holding one need no tracking across batches
-        numbered = {c for c in table.primary_key if c not in fk_cols and c not in m["generators"]}
+        numbered = {c for c in table.primary_key
+                    if c not in fk_cols and c not in m["generators"] and c not in m["transforms"]}
         state = _BatchState(unique=UniqueState(exempt=distinct_columns(m["generators"]) | numbered))
         driving = next((fk.columns for fk in table.foreign_keys if link and _fk_name(t, fk) == link["edge"]), [])
         for b, (lo, hi, plo, phi) in enumerate(plan):
@@ -549,7 +550,8 @@ class HMASynthesizer:
         # primary-key columns that are not references: sequential, of the column's type, unique across batches
         fk_cols = {c for fk in table.foreign_keys for c in fk.columns}
         for c in table.primary_key:
-            if c not in fk_cols and c not in m["generators"]:
+            # a key's date modelled as a value (fold.valued_key_columns) keeps its sampled values
+            if c not in fk_cols and c not in m["generators"] and c not in m["transforms"]:
                 frame[c] = pd.Series(np.arange(start + 1, start + n + 1), dtype="int64")
         return frame, ext
 

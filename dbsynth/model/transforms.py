@@ -60,6 +60,53 @@ def _to_seconds(s: pd.Series, column: Column) -> np.ndarray:
     return out
 
 
+#: Decimals whose magnitude passes this (float64 tops out near 1.8e308) are modelled scaled by a power of ten.
+_SCALED_ABOVE = 1e300
+
+
+def _decimal_exponent(s: pd.Series, x: np.ndarray) -> int | None:
+    """The power of ten a DECIMAL column's values are divided by to be modelled in float64, or None.
+
+    Only for values past float64's range (NUMERIC(1000, 500) near 1e489 reads as infinity as a float). The
+    exponent is a multiple of 10 below the private upper quantile of the values' digit counts, so the model
+    file holds no value of the source: an order of magnitude shared by the column's top k rows.
+    """
+    finite = np.isfinite(x)
+    if finite.all() and not (np.abs(x[finite]) > _SCALED_ABOVE).any():
+        return None
+    from decimal import Decimal
+
+    digits = []
+    for v in s.dropna():
+        if isinstance(v, Decimal) and v.is_finite() and v != 0:
+            digits.append(float(v.adjusted()))
+    if not digits:
+        return None
+    top = float(univariate.private_quantiles(np.sort(np.asarray(digits)), np.array([1.0]))[0])
+    return max(int(np.floor(top / 10.0)) * 10 - 10, 0)
+
+
+def _scaled_floats(s: pd.Series, exp10: int) -> np.ndarray:
+    """Decimal values divided by ``10**exp10``, as float64 (NaN for NULLs and non-numbers)."""
+    from decimal import Decimal
+
+    def one(v):
+        if isinstance(v, Decimal):
+            return float(v.scaleb(-exp10)) if v.is_finite() else np.nan
+        try:
+            return float(Decimal(str(v)).scaleb(-exp10))
+        except ArithmeticError:
+            return np.nan
+    return np.array([one(v) for v in s.to_numpy(dtype=object)], dtype=float) if len(s) else np.zeros(0)
+
+
+def _scaled_decimals(x: np.ndarray, exp10: int) -> pd.Series:
+    """Sampled floats of a scaled DECIMAL column back as Decimals times ``10**exp10`` (None for NaN)."""
+    from decimal import Decimal
+
+    return pd.Series([None if np.isnan(v) else Decimal(repr(float(v))).scaleb(exp10) for v in x], dtype="object")
+
+
 def _labels_to_json(values: list) -> list:
     out = []
     for v in values:
@@ -96,6 +143,9 @@ def fit_transform(
     else:
         x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         kind = "numerical"
+    exp10 = _decimal_exponent(s, x) if column.type == st.DECIMAL and s.dtype == object else None
+    if exp10 is not None:
+        x = _scaled_floats(s, exp10)
     null = np.isnan(x)
     has_null = bool(null.any())
     if null.all():
@@ -122,6 +172,8 @@ def fit_transform(
     }
     if points:
         spec["points"] = points
+    if exp10 is not None:
+        spec["exp10"] = exp10  # values are modelled divided by 10**exp10 (past float64's range)
     filled = np.where(null | (point > 0), spec["fill"], x)
     latent[column.name] = filled
     if has_null:
@@ -339,6 +391,8 @@ def transform(column: Column, spec: dict, s: pd.Series) -> dict[str, np.ndarray]
         return {column.name: centres[codes]}
     if kind == "datetime":
         x = _to_seconds(s, column)
+    elif spec.get("exp10") is not None:
+        x = _scaled_floats(s, spec["exp10"])
     else:
         x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     null = np.isnan(x)
@@ -452,6 +506,8 @@ def inverse_transform(
         u = np.where(np.isnan(r) | top, 0, r).astype(np.uint64)
         u[top] = np.iinfo(np.uint64).max
         return pd.Series(pd.arrays.IntegerArray(u, np.isnan(r))) if np.isnan(r).any() else pd.Series(u)
+    if spec.get("exp10") is not None:
+        return _scaled_decimals(x, spec["exp10"])
     if column.type in (st.FLOAT, st.DECIMAL):
         return pd.Series(np.round(x, column.scale) if column.type == st.DECIMAL and column.scale is not None else x)
     return cast(column, pd.Series(x))

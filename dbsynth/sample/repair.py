@@ -249,6 +249,9 @@ def _max_length(s: pd.Series) -> int:
 
 
 def _fit_decimal(s: pd.Series, column: Column) -> pd.Series:
+    if s.dtype == object and column.precision is None and column.scale is None:
+        # Decimals past float64's range (the model's scaled decimals) have no declared bounds to fit
+        return s
     x = _floats(s)
     if column.scale is not None:
         x = np.round(x, column.scale)
