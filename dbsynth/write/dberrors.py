@@ -248,6 +248,9 @@ def describe(
         state = _pg_state(orig) or ""
         what = _PG_STATE.get(state) or _PG_CLASS.get(state[:2]) or f"PostgreSQL error {state or type(orig).__name__}"
         constraint = diag.constraint_name
+        if state == "23514" and not constraint and (diag.message_primary or "").startswith("no partition of"):
+            # partition routing shares CHECK's SQLSTATE; the message names the relation, never the row's value
+            what = "a row fits no partition of the table (its partition key is outside every partition's bounds)"
         table = table or diag.table_name  # at commit no table is being worked on: the server names it
         column = diag.column_name or _context_column(diag.context, columns or [])
         row = _context_line(diag.context)
