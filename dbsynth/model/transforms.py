@@ -172,6 +172,10 @@ def fit_transform(
     }
     if points:
         spec["points"] = points
+        if kind == "datetime" and column.type != st.TIME:
+            # exact microseconds of each point mass: float seconds near year 9999 are only exact to ~30us,
+            # and 9999-12-31 23:59:59.999999 rounded up is a year the column cannot hold
+            spec["points_us"] = _points_us(s, column, x, points)
     if exp10 is not None:
         spec["exp10"] = exp10  # values are modelled divided by 10**exp10 (past float64's range)
     filled = np.where(null | (point > 0), spec["fill"], x)
@@ -200,6 +204,17 @@ def _point_masses(ok: np.ndarray, min_count: int) -> list[float]:
     keep = [float(v) for v, c in zip(values, counts)
             if float(v) in markers or (c >= max(min_count, POINT_SHARE * len(ok)) and c > 1)]
     return sorted(keep)[:8]
+
+
+def _points_us(s: pd.Series, column: Column, x: np.ndarray, points: list[float]) -> list[int]:
+    """Each point mass (float seconds) as the int microseconds of its most common row value."""
+    ts = pd.to_datetime(s, errors="coerce", utc=True)
+    us = ts.dt.tz_localize(None).to_numpy(dtype="datetime64[us]").view("int64")
+    out = []
+    for v in points:
+        vals, counts = np.unique(us[x == v], return_counts=True)
+        out.append(int(vals[np.argmax(counts)]) if len(vals) else int(round(v * 1e6)))
+    return out
 
 
 def _point_codes(x: np.ndarray, points: list[float]) -> np.ndarray:
@@ -476,6 +491,7 @@ def inverse_transform(
         x = np.clip(x, spec["min"], spec["max"])
     if enforce_rounding and spec.get("digits") is not None:
         x = np.round(x, spec["digits"])
+    code = None
     if spec.get("points"):
         points = np.asarray(spec["points"], dtype=float)
         code = np.clip(np.round(np.asarray(latent[column.name + POINT_SUFFIX], dtype=float)), 0, len(points))
@@ -492,7 +508,11 @@ def inverse_transform(
         if column.type == st.DATE:
             x = np.floor(x / _DAY) * _DAY
         if column.type in (st.DATE, st.TIMESTAMP) and np.all(np.abs(x[~np.isnan(x)]) < _MAX_SECONDS):
-            return _timestamps(column, x)
+            bounds = (spec["min"], spec["max"]) if enforce_min_max else None
+            exact = None
+            if code is not None and spec.get("points_us"):
+                exact = (np.where(np.isnan(x), 0, code).astype(np.int64), np.asarray(spec["points_us"], dtype=np.int64))
+            return _timestamps(column, x, bounds, exact)
         ts = pd.to_datetime(pd.Series(x * 1e6).round(), unit="us", utc=True)
         return cast(column, ts)
     if column.type == st.INTEGER and np.all(np.abs(x[~np.isnan(x)]) < 2.0**63):
@@ -517,17 +537,33 @@ def inverse_transform(
 _MAX_SECONDS = 9.3e12
 
 
-def _timestamps(column: Column, x: np.ndarray) -> pd.Series:
+def _timestamps(
+    column: Column, x: np.ndarray, bounds: tuple[float, float] | None = None,
+    exact: tuple[np.ndarray, np.ndarray] | None = None,
+) -> pd.Series:
     """Float epoch seconds (NaN: NULL) as the frame contract's datetime64[us] of a DATE or TIMESTAMP column.
 
     Values within two days of a marker stamp (infinity, -infinity, the zero date: dbsynth.read.MARKERS_US) are
     that marker exactly: float seconds out there are only exact to a millisecond, and a marker is a point
-    mass the model keeps, never a date near it."""
+    mass the model keeps, never a date near it.
+
+    ``bounds`` (the transform's min and max, float seconds) clip the microseconds inside the range again after
+    the conversion, whose rounding can step past it (float seconds near year 9999 are exact to ~30us);
+    ``exact`` (per row 1 + the index of its point mass, or 0; the points' microseconds) sets point-mass rows
+    to their exact value."""
     from ..read import MARKERS_US
 
     null = np.isnan(x)
     f = np.clip(np.where(null, 0.0, x), -9.2233720368547e12, 9.2233720368547e12)
     us = np.round(f * 1e6).astype(np.int64)
+    if bounds is not None:
+        lo, hi = int(np.ceil(bounds[0] * 1e6)), int(np.floor(bounds[1] * 1e6))
+        if lo <= hi:
+            us = np.clip(us, lo, hi)
+    if exact is not None:
+        codes, points_us = exact
+        hit = codes >= 1
+        us[hit] = points_us[codes[hit] - 1]
     if column.type == st.DATE:
         us = us // _DAY_US * _DAY_US
     for m in MARKERS_US:

@@ -101,6 +101,8 @@ def repair(
             s = _fit_decimal(s, column)
         elif column.type == st.INTEGER:
             s = _fit_integer(s, column)
+            if _is_year(column):
+                s = _fit_year(s)
         if column.enum_values:
             s = _fit_enum(s, column, rng)
         if not column.nullable and column.name not in fk_cols:
@@ -290,6 +292,27 @@ def _fit_integer(s: pd.Series, column: Column) -> pd.Series:
     elif s.notna().any() and (s.min() < lo or s.max() > hi):
         s = s.clip(lo, hi)
     return s
+
+
+#: What a MariaDB/MySQL YEAR holds besides 0 (the zero year).
+_YEAR_RANGE = (1901, 2155)
+
+
+def _is_year(column: Column) -> bool:
+    return (column.native_type or "").upper().startswith("YEAR")
+
+
+def _fit_year(s: pd.Series) -> pd.Series:
+    """YEAR values clipped to 1901..2155, 0 kept: a model's range between the zero year and 1901 (its low
+    quantile averages 0 with the first years) would be rejected by the column."""
+    x = _floats(s)
+    lo, hi = _YEAR_RANGE
+    bad = ~np.isnan(x) & (x != 0) & ((x < lo) | (x > hi))
+    if not bad.any():
+        return s
+    out = s.copy()
+    out[bad] = np.clip(x[bad], lo, hi).astype(np.int64)
+    return out
 
 
 def _fit_enum(s: pd.Series, column: Column, rng: np.random.Generator) -> pd.Series:
