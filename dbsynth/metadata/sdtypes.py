@@ -6,6 +6,8 @@ because the same storage (a ``varchar``) can hold a category, free text, an emai
 
 from __future__ import annotations
 
+import re
+
 # --- sdtypes -------------------------------------------------------------------------------------------
 ID = "id"  #: keys: never modelled, generated (sequential integers, UUIDs, patterned strings)
 NUMERICAL = "numerical"
@@ -71,3 +73,33 @@ OTHER = "other"  #: anything else (tsvector, geometry, money...): Column.native_
 TYPE_FAMILIES = frozenset(
     {INTEGER, FLOAT, DECIMAL, STRING, BOOL, DATE, TIME, TIMESTAMP, INTERVAL, UUID, JSON, BINARY, ENUM, ARRAY, OTHER}
 )
+
+
+_SET_MEMBER = re.compile(r"'((?:[^']|'')*)'")
+
+
+def set_members(native_type: str | None) -> list[str]:
+    """The members of a MariaDB ``SET('a','b',...)`` type spelling, in declaration order ([] for other types).
+
+    A SET column is family :data:`STRING`; its members are schema (the declaration), not values, so they may
+    be stored in metadata and models.
+    """
+    text = (native_type or "").lstrip()
+    if not text.upper().startswith("SET("):
+        return []
+    return [m.replace("''", "'") for m in _SET_MEMBER.findall(text)]
+
+
+def set_length(members: list[str]) -> int:
+    """The longest value of a SET of ``members``: every member at once, comma separated (at least 1)."""
+    return max(1, len(",".join(members)))
+
+
+_MYSQL_YEAR = re.compile(r"YEAR(\(\d+\))?")
+
+
+def is_mysql_year(native_type: str | None) -> bool:
+    """Whether ``native_type`` is MariaDB's ``YEAR`` as SQLAlchemy spells it (``YEAR``, ``YEAR(4)``): an
+    :data:`INTEGER` whose only values are 0 and 1901..2155. Case-sensitive, so that a PostgreSQL domain named
+    ``year`` (any integer its CHECK allows) is not taken for it."""
+    return bool(_MYSQL_YEAR.fullmatch((native_type or "").strip()))

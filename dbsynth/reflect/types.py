@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.engine import Dialect
 
@@ -130,6 +131,10 @@ def _family(sqltype: sa.types.TypeEngine) -> TypeInfo:
         return TypeInfo(st.ARRAY, item_type=_family(sqltype.item_type).type)
     if isinstance(sqltype, sa.types._Binary):
         return TypeInfo(st.BINARY, length=getattr(sqltype, "length", None))
+    if isinstance(sqltype, mysql.SET):
+        # SQLAlchemy gives a SET the length of its longest member; a value may hold every member at once, and
+        # a cut to the longest member makes values the type refuses
+        return TypeInfo(st.STRING, length=st.set_length([str(m) for m in sqltype.values]))
     if isinstance(sqltype, sa.String):
         return TypeInfo(st.STRING, length=sqltype.length)
     # tsvector, money, geometry, inet, NullType for types SQLAlchemy does not know...

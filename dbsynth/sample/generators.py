@@ -31,6 +31,8 @@ __all__ = [
     "PIIGenerator",
     "PlaceholderGenerator",
     "TextGenerator",
+    "fit_set",
+    "generate_set",
     "generator_for",
     "uuid_strings",
 ]
@@ -782,6 +784,112 @@ class PlaceholderGenerator(ColumnGenerator):
         return placeholder(self.column, n, rng)
 
 
+# ---- MariaDB SET ----------------------------------------------------------------------------------------
+def _set_k() -> int:
+    from ..model.univariate import MIN_ROWS_PER_VALUE  # imported late: dbsynth.model imports this module
+
+    return MIN_ROWS_PER_VALUE
+
+
+def _set_key(value: Any, index: dict[str, int]) -> tuple[int, ...]:
+    parts = value if isinstance(value, (set, frozenset, list, tuple)) else str(value).split(",")
+    # MariaDB compares members case-insensitively; parts that are no member (a valid value has none) are dropped
+    return tuple(sorted({index[p] for p in (str(x).lower() for x in parts) if p in index}))
+
+
+def fit_set(values: list, members: list[str]) -> dict[str, Any]:
+    """The parameters of a MariaDB SET column's values (the ``set`` form of :mod:`dbsynth.sample.typed`).
+
+    The members are schema (the type's declaration), so they may be stored; what the rows hold obeys the
+    k rule (k = :data:`~dbsynth.model.univariate.MIN_ROWS_PER_VALUE`): the shares of the combinations k or
+    more rows hold are kept; the other rows are described only by each member's inclusion share and the
+    shares of their member counts, a member or a count held by fewer than k of them being left out (and those
+    rows with it, when nothing is left to describe them). A rare combination is never stored. With fewer
+    than k rows nothing is kept, and every member is drawn with probability 1/2.
+
+    Args:
+        values: the non-NULL values: ``'a,b'`` strings (as :mod:`dbsynth.read` gives them) or sets of members.
+        members: the SET's members in declaration order (:func:`~dbsynth.metadata.sdtypes.set_members`).
+
+    Returns:
+        ``{"combos": {value: share}, "rest": share, "inclusion": [share per member], "counts": [[count,
+        share], ...]}`` for :func:`generate_set`.
+    """
+    k = _set_k()
+    out: dict[str, Any] = {"combos": {}, "rest": 1.0, "inclusion": [0.5] * len(members), "counts": []}
+    if not members or not len(values):
+        return out
+    index = {m.lower(): i for i, m in enumerate(members)}
+    held: dict[tuple[int, ...], int] = {}
+    for v in values:
+        key = _set_key(v, index)
+        held[key] = held.get(key, 0) + 1
+    frequent = {key: c for key, c in held.items() if c >= k}
+    rare = [(key, c) for key, c in held.items() if c < k]
+    rare_rows = sum(c for _, c in rare)
+    by_member = np.zeros(len(members), dtype=np.int64)
+    by_count: dict[int, int] = {}
+    for key, c in rare:
+        by_member[list(key)] += c
+        by_count[len(key)] = by_count.get(len(key), 0) + c
+    counts = {size: c for size, c in by_count.items() if c >= k}
+    # the rare rows are described when k of them agree on a count and k on some member; else they are left
+    # out and the frequent shares renormalised
+    described = bool(counts) and bool((by_member >= k).any())
+    kept = sum(frequent.values()) + (rare_rows if described else 0)
+    if not kept:
+        return out
+    out["combos"] = {",".join(members[i] for i in key): c / kept for key, c in frequent.items()}
+    out["rest"] = rare_rows / kept if described else 0.0
+    if described:
+        out["inclusion"] = [float(c / rare_rows) if c >= k else 0.0 for c in by_member]
+        total = sum(counts.values())
+        out["counts"] = [[float(size), c / total] for size, c in sorted(counts.items())]
+    return out
+
+
+def generate_set(params: dict[str, Any], members: list[str], n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` valid SET values (``str``: members in declaration order joined by commas, ``''`` for none) from
+    :func:`fit_set`'s parameters: a learned combination by its share, else a member count drawn from the
+    learned counts and that many distinct members drawn by their inclusion shares (weighted sampling without
+    replacement, by Gumbel keys)."""
+    out = np.full(n, "", dtype=object)
+    if not members or not n:
+        return out
+    combos = dict(params.get("combos") or {})
+    labels = list(combos)
+    shares = np.asarray([float(combos[v]) for v in labels] + [float(params.get("rest", 1.0))], dtype=float)
+    if shares.sum() <= 0:
+        shares[-1] = 1.0
+    pick = rng.choice(len(shares), size=n, p=shares / shares.sum())
+    for i, v in enumerate(labels):
+        out[pick == i] = v
+    rows = np.flatnonzero(pick == len(labels))
+    if not len(rows):
+        return out
+    m, r = len(members), len(rows)
+    # "p": the per-member shares of models saved before combinations were kept
+    weights = np.asarray(params.get("inclusion") or params.get("p") or [0.5] * m, dtype=float)[:m]
+    if len(weights) < m:
+        weights = np.concatenate([weights, np.zeros(m - len(weights))])
+    counts = params.get("counts") or []
+    if not counts:  # nothing learned: each member in or out by its share
+        chosen = rng.random((r, m)) < weights
+    else:
+        sizes = np.asarray([c for c, _ in counts], dtype=np.int64)
+        p = np.asarray([s for _, s in counts], dtype=float)
+        size = np.minimum(sizes[rng.choice(len(sizes), size=r, p=p / p.sum())], int((weights > 0).sum()))
+        with np.errstate(divide="ignore"):
+            keys = np.log(weights)[None, :] - np.log(-np.log(rng.random((r, m)) + 1e-300))
+        rank = np.empty((r, m), dtype=np.int64)
+        rank[np.arange(r)[:, None], np.argsort(-keys, axis=1)] = np.arange(m)[None, :]
+        chosen = rank < size[:, None]
+    unique, inverse = np.unique(chosen, axis=0, return_inverse=True)
+    values = np.asarray([",".join(members[j] for j in np.flatnonzero(row)) for row in unique], dtype=object)
+    out[rows] = values[np.asarray(inverse).ravel()]
+    return out
+
+
 # ---- choosing a generator ------------------------------------------------------------------------------
 def _fk_columns(table: Table | None) -> set[str]:
     return {c for fk in table.foreign_keys for c in fk.columns} if table is not None else set()
@@ -809,7 +917,7 @@ def generator_for(
     Returns:
         A :class:`KeyGenerator` (sdtype ``id``), :class:`PIIGenerator` (PII kinds, or ``Column.pii`` set on
         a text column), :class:`TextGenerator` (``text``), :class:`~dbsynth.sample.typed.ValueGenerator`
-        (``unsupported``, and MariaDB SET columns of sdtype ``text``);
+        (``unsupported``, and MariaDB SET columns of any other non-modelled sdtype);
         None for modelled sdtypes, foreign-key columns and computed columns (never written).
 
     Raises:
@@ -821,14 +929,18 @@ def generator_for(
     sdtype = column.sdtype
     if sdtype == st.ID:
         return KeyGenerator(column, name)
+    if st.set_members(column.native_type):
+        # a MariaDB SET: valid member combinations (the typed ``set`` form: fit_set, generate_set), whatever
+        # its name or a PII setting suggests
+        return _typed.ValueGenerator(column, name)
     if st.is_pii(sdtype) or (column.pii and sdtype == st.TEXT):
         provider = column.pii or st.PII_KINDS.get(sdtype, sdtype)
         return PIIGenerator(column, name, provider, locales, unique=is_unique(column, table))
-    if sdtype == st.TEXT and not _typed.set_members(column.native_type):
+    if sdtype == st.TEXT:
         return TextGenerator(column, name, unique=is_unique(column, table))
-    if sdtype in (st.UNSUPPORTED, st.TEXT):
-        # types the model does not learn (and MariaDB SET columns of many combinations): valid values of the
-        # type in the observed style (dbsynth.sample.typed), a note where that is not possible
+    if sdtype == st.UNSUPPORTED:
+        # types the model does not learn: valid values of the type in the observed style
+        # (dbsynth.sample.typed), a note where that is not possible
         return _typed.ValueGenerator(column, name)
     raise UnsupportedError(f"unknown sdtype '{sdtype}'", table=name, column=column.name)
 

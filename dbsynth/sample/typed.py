@@ -66,6 +66,8 @@ from .generators import (
     TextGenerator,
     _null_mask,
     _words,
+    fit_set,
+    generate_set,
     placeholder,
     uuid_strings,
 )
@@ -1124,26 +1126,13 @@ def set_members(native_type: str | None) -> list[str]:
     return [m.replace("''", "'") for m in re.findall(r"'((?:[^']|'')*)'", text)]
 
 
-def _set_parts(v: Any) -> set[str]:
-    if isinstance(v, (set, frozenset, list, tuple)):
-        return {str(x) for x in v}
-    return {x for x in str(v).split(",") if x}
-
-
 def _fit_set(values: list, column: Column) -> dict:
-    members = set_members(column.native_type)
-    parts = [_set_parts(v) for v in values]
-    total = max(len(parts), 1)
-    return {"members": members, "p": [sum(1 for s in parts if m in s) / total for m in members]}
+    # frequent combinations, else member inclusion and count shares, each of k rows (dbsynth.sample.generators)
+    return fit_set(values, set_members(column.native_type))
 
 
 def _gen_set(p: dict, n: int, rng: np.random.Generator, column: Column) -> list:
-    members = p.get("members") or set_members(column.native_type)
-    probs = np.asarray(p.get("p") or [0.5] * len(members), dtype=float)
-    if not members:
-        return [""] * n
-    chosen = rng.random((n, len(members))) < probs
-    return [",".join(m for m, c in zip(members, row) if c) for row in chosen.tolist()]
+    return generate_set(p, set_members(column.native_type), n, rng).tolist()
 
 
 FORMS["set"] = (_fit_set, _gen_set)
@@ -1227,6 +1216,8 @@ def detect_form(column: Column, values: list) -> str | None:
         return "uuid"
     if set_members(column.native_type):
         return "set"
+    if fam == st.INTEGER and st.is_mysql_year(column.native_type):
+        return "year"  # MariaDB YEAR is read as an integer: only 0 and 1901..2155 are valid
     if fam not in (st.OTHER, st.STRING):
         return None
     if base == "bit":
