@@ -558,6 +558,9 @@ def _timestamps(
     us = np.round(f * 1e6).astype(np.int64)
     if bounds is not None:
         lo, hi = int(np.ceil(bounds[0] * 1e6)), int(np.floor(bounds[1] * 1e6))
+        if 0 < hi - _END_9999_US <= _FLOAT_SLACK_US:
+            # a range ending at 9999-12-31 23:59:59.999999 reads back as 10000-01-01 in float seconds
+            hi = _END_9999_US
         if lo <= hi:
             us = np.clip(us, lo, hi)
     if exact is not None:
@@ -574,6 +577,10 @@ def _timestamps(
 
 
 _DAY_US = 86_400 * 10**6
+#: The last microsecond of year 9999 (most databases' last timestamp), epoch microseconds.
+_END_9999_US = 253_402_300_799_999_999
+#: How far float seconds near year 9999 can land from the microsecond they stand for (2**-52 of 2.5e17 us).
+_FLOAT_SLACK_US = 64
 
 
 def _take_labels(column: Column, labels: np.ndarray, idx: np.ndarray) -> pd.Series:
