@@ -213,7 +213,7 @@ def _points_us(s: pd.Series, column: Column, x: np.ndarray, points: list[float])
     out = []
     for v in points:
         vals, counts = np.unique(us[x == v], return_counts=True)
-        out.append(int(vals[np.argmax(counts)]) if len(vals) else int(round(v * 1e6)))
+        out.append(int(vals[np.argmax(counts)]) if len(vals) else round(v * 1e6))
     return out
 
 

@@ -6,8 +6,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from test_torture import _config, _query, _run, empty_target, mariadb_torture, pg_torture  # noqa: F401 (fixtures)
-
+from test_torture import (  # noqa: F401 (fixtures)
+    _config,
+    _query,
+    _run,
+    empty_target,
+    mariadb_torture,
+    pg_torture,
+)
 
 
 def test_postgres_events_and_huge_numerics(tmp_path, pg_torture, empty_target):  # noqa: F811
