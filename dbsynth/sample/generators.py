@@ -786,7 +786,8 @@ class PlaceholderGenerator(ColumnGenerator):
 
 # ---- MariaDB SET ----------------------------------------------------------------------------------------
 def _set_k() -> int:
-    from ..model.univariate import MIN_ROWS_PER_VALUE  # imported late: dbsynth.model imports this module
+    """k of the k rule (imported late: dbsynth.model imports this module)."""
+    from ..model.univariate import MIN_ROWS_PER_VALUE
 
     return MIN_ROWS_PER_VALUE
 
