@@ -75,9 +75,8 @@ def infer_sdtypes(metadata: Metadata, stats: dict | None = None) -> None:
     a fresh key it would take one new value per row (more than its type may hold) and lose the repeats the
     data has. So is a ``*_id`` column no key covers: a reference the schema does not declare. Numbers are
     ``numerical``; dates and times ``datetime``; enums ``categorical``; json, arrays, binary and unknown types
-    ``unsupported``; MariaDB SET columns ``text`` (generated as member combinations, not modelled) and MariaDB
-    YEAR ``unsupported`` (valid years drawn by dbsynth.sample.typed); strings a PII kind by name, else
-    ``categorical`` or ``text`` by their distinct ratio.
+    ``unsupported``; MariaDB SET columns ``text`` (generated as member combinations, not modelled); strings a
+    PII kind by name, else ``categorical`` or ``text`` by their distinct ratio.
 
     Args:
         metadata: tables to update.
@@ -142,10 +141,6 @@ def sdtype_for(col: Column, is_key: bool, stat=None, *, constrained: bool | None
             return st.ID
         # no key covers it: a reference the schema does not declare, modelled as the values it holds
     family = col.type
-    if family == st.INTEGER and st.is_mysql_year(col.native_type):
-        # MariaDB YEAR: 0 and 1901..2155 only; a modelled number between them (1600) is refused on write, the
-        # typed ``year`` form draws valid years
-        return st.UNSUPPORTED
     if family == st.BOOL:
         return st.BOOLEAN
     if family in (st.INTEGER, st.FLOAT, st.DECIMAL, st.INTERVAL):

@@ -1,5 +1,6 @@
 """MariaDB SET columns (issue 15): generated as valid member combinations in declaration order, never as made-up
-labels nor cut to the longest member, and what is stored of the rows obeys the k rule (k = 5)."""
+labels nor cut to the longest member, and what is stored of the rows obeys the k rule (k = 5). MariaDB YEAR
+set unsupported gets the typed year form."""
 
 from __future__ import annotations
 
@@ -64,12 +65,13 @@ def test_a_set_column_is_never_a_category_nor_pii():
     assert sdtype_for(_col(), True, few) == st.ID  # a key stays a key
 
 
-def test_mariadb_year_is_drawn_as_years_not_modelled():
+def test_mariadb_year_set_unsupported_is_drawn_as_years():
     year = Column(name="y", type=st.INTEGER, bits=16, native_type="YEAR(4)", nullable=False)
-    assert sdtype_for(year, False, None) == st.UNSUPPORTED
-    # a PostgreSQL domain named year holds whatever its CHECK allows: a number like any other
-    domain = Column(name="release_year", type=st.INTEGER, bits=32, native_type="year", nullable=True)
-    assert sdtype_for(domain, False, None) == st.NUMERICAL
+    # modelled as a number (repair clips it to what YEAR holds: dbsynth.sample.repair)
+    assert sdtype_for(year, False, None) == st.NUMERICAL
+    assert st.is_mysql_year("YEAR") and st.is_mysql_year("YEAR(4)")
+    assert not st.is_mysql_year("year")  # a PostgreSQL domain named year holds whatever its CHECK allows
+    # set unsupported (by a user, or a model that cannot fit it), the typed year form gives valid years
     year.sdtype = st.UNSUPPORTED
     gen = generator_for(year, Table(name="t", columns=[year]))
     assert isinstance(gen, ValueGenerator)

@@ -1,7 +1,7 @@
 """A MariaDB SET column cloned in synthesize and copy mode into MariaDB (a SET again), PostgreSQL and SQLite
 (text as long as every member at once): every value written is a valid member combination in declaration
 order, the longest ones included (issue 15: made-up labels and a cut to the longest member were refused).
-A MariaDB YEAR column beside it gets valid years."""
+A MariaDB YEAR column beside it gets valid years (modelled, clipped by repair)."""
 
 from __future__ import annotations
 
