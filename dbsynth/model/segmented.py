@@ -36,6 +36,7 @@ from ..metadata import Metadata, Table
 from . import _refs
 from ._refs import DEFAULT_BATCH_ROWS, UPDATE_FLAG
 from .copula import sorted_quantiles
+from .fold import as_value, valued_key_columns
 from .generators import generate, generator_from_dict, make_generator, repair
 from .tables import TableSynthesizer, table_synthesizer_class
 from .transforms import checked_columns, frame_of
@@ -368,15 +369,20 @@ class SegmentedSynthesizer:
 
     def _modelled_columns(self, table: Table, n: int) -> list:
         ref_cols = {c for fk in table.foreign_keys for c in fk.columns}
-        key_cols = set(table.primary_key) | ref_cols
-        return [c for c in table.columns if not c.computed and c.name not in key_cols and c.is_modelled and n > 0]
+        # a composite key's dates are learned as values, as HMA does (fold.valued_key_columns: numbered from an
+        # epoch they would fall outside a range-partitioned table's partitions)
+        valued = valued_key_columns(table)
+        key_cols = (set(table.primary_key) - valued) | ref_cols
+        cols = [as_value(c) if c.name in valued else c for c in table.columns]
+        return [c for c in cols if not c.computed and c.name not in key_cols and c.is_modelled and n > 0]
 
     def _segment(self, table: str, s: int) -> TableSynthesizer:
         """The fitted synthesizer of segment ``s`` of ``table`` (rebuilt from the model dict once)."""
         key = (table, s)
         if key not in self._cache:
             m = self._require_fitted()[table]
-            cols = [self.metadata.tables[table].column(c) for c in m["modelled"]]
+            by_name = {c.name: c for c in self._modelled_columns(self.metadata.tables[table], 1)}
+            cols = [by_name[c] for c in m["modelled"]]
             self._cache[key] = TableSynthesizer.from_dict(m["segments"]["models"][s], cols)
         return self._cache[key]
 
@@ -429,7 +435,7 @@ class SegmentedSynthesizer:
         ref_cols = {c for fk in table.foreign_keys for c in fk.columns}
         generators = {}
         for col in table.columns:
-            if col.computed or col.name in ref_cols or col in modelled:
+            if col.computed or col.name in ref_cols or col.name in {c.name for c in modelled}:
                 continue
             gen = make_generator(col, table, self.locales)  # keys (unique, of the column's type), PII, text
             gen.fit(df[col.name] if col.name in df else pd.Series([], dtype="object"))

@@ -4,11 +4,10 @@ checked by the target itself (PostgreSQL casts, MariaDB ST_ and JSON functions, 
 
 Two kinds of run:
 
-* the ``dbsynth run`` of the tables that clone in synthesize mode today (see ``_BLOCKED`` for the others,
-  as strict xfails that flip when their blockers are fixed);
+* the ``dbsynth run`` of every type table of each torture database;
 * an API run of the odd columns alone of every torture table holding them (their keys and the columns whose
   values dbsynth.sample.typed generates; no CHECK constraints), so that composite, geometric and interval
-  columns are checked even while other columns of their tables do not clone yet.
+  columns are checked apart from the rest of their tables.
 """
 
 from __future__ import annotations
@@ -189,15 +188,6 @@ def test_sqlite_run_writes_blobs(sqlite_source, sqlite_url, tmp_path):
     assert _scalar(target, "SELECT count(*) FROM t_affinity WHERE anything IS NOT NULL") > 0
 
 
-#: What stops the rest of the type tables from cloning in synthesize mode today (not the generated types).
-_BLOCKED = {
-    "postgresql": "t_numeric: numeric(1000,500) n1000 'a numeric value is out of range' on write (modelled)",
-    "mariadb": "t_text: SET column features is reflected as length 17 and cut by repair; t_time: dt6 "
-               "'not valid for the column's type' (modelled datetimes)",
-}
-
-
-@pytest.mark.xfail(strict=True, reason=f"issue 15: {_BLOCKED['postgresql']}")
 def test_pg_run_of_every_type_table(pg_source, pg_database, tmp_path):
     target = pg_database()
     _with_address_type(target)
@@ -206,7 +196,6 @@ def test_pg_run_of_every_type_table(pg_source, pg_database, tmp_path):
         assert _filled(pg_source, target, table, checks) == {}, table
 
 
-@pytest.mark.xfail(strict=True, reason=f"issue 15: {_BLOCKED['mariadb']}")
 def test_mariadb_run_of_every_type_table(mariadb_source, mariadb_database, tmp_path):
     target = mariadb_database()
     assert _run(tmp_path, mariadb_source, target, ["t_numeric", "t_text", "t_time", "t_misc"]) == 0
