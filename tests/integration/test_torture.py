@@ -432,7 +432,8 @@ def _mariadb_ddl(url: str) -> dict[str, str]:
     for n in names:
         ddl = re.sub(r" AUTO_INCREMENT=\d+", "", _query(url, f"SHOW CREATE TABLE `{n}`")[0][1])
         # an FK into another database leaves the cloned set: not created in the target (the run warns)
-        out[n] = re.sub(r",\n  CONSTRAINT `[^`]+` FOREIGN KEY \([^)]*\) REFERENCES `[^`]+`\.`[^`]+`[^\n]*", "", ddl)
+        fk = r"\n  CONSTRAINT `[^`]+` FOREIGN KEY \([^)]*\) REFERENCES `[^`]+`\.`[^`]+`[^,\n]*"
+        out[n] = re.sub(r"," + fk + r"(?=\n\))", "", re.sub(fk + ",", "", ddl))  # a middle line, then a last one
     return out
 
 
