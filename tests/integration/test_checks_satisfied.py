@@ -18,13 +18,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 import yaml
-from test_torture import (  # noqa: F401  (fixtures used by name)
-    empty_target,
-    mariadb_torture,
-    pg_torture,
-    sqlite_torture,
-    torture,
-)
 
 from dbsynth import cli
 from dbsynth.reflect import reflect

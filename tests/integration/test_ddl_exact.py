@@ -14,18 +14,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from test_torture import (  # noqa: F401  (fixtures used by name)
+from test_torture import (
     PG_SCHEMAS,
     _config,
     _query,
     _run,
     _scalar,
     dangling,
-    empty_target,
-    mariadb_torture,
-    pg_torture,
-    sqlite_torture,
-    torture,
 )
 
 import dbsynth

@@ -23,17 +23,17 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 import yaml
+from test_write_atomic import checksum, scalar, staging_tables, target_state  # noqa: E402  (same directory)
 
 from dbsynth.read import read_tables
 from dbsynth.reflect import reflect
 from dbsynth.write import write
-
-from test_write_atomic import checksum, scalar, staging_tables, target_state  # noqa: E402  (same directory)
 
 pytestmark = pytest.mark.db
 
@@ -55,9 +55,7 @@ INSERT INTO event (employee_id, kind, at)
 
 @pytest.fixture(scope="module")
 def source(postgres_server):
-    from conftest import unique_name
-
-    name = unique_name("dbsynth_fault_src")
+    name = f"dbsynth_fault_src_{uuid.uuid4().hex[:10]}"
     url = postgres_server.create(name)
     eng = sa.create_engine(url)
     with eng.begin() as conn:

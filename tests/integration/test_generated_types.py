@@ -12,9 +12,7 @@ Two kinds of run:
 
 from __future__ import annotations
 
-import subprocess
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,43 +29,23 @@ from dbsynth.sample.typed import ValueGenerator
 
 pytestmark = pytest.mark.db
 
-TORTURE = Path(__file__).resolve().parents[1] / "data" / "torture"
 
 
 # ---- the torture databases (as in test_torture.py) ---------------------------------------------------------
-def _load(dialect: str, target: str, env: dict[str, str] | None = None) -> None:
-    proc = subprocess.run(["bash", str(TORTURE / "load.sh"), dialect, target], env=env, capture_output=True,
-                          text=True, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"building the {dialect} torture database failed:\n{proc.stderr[-2000:]}")
+# the session's torture databases (tests/integration/conftest.py), under this file's names
+@pytest.fixture
+def pg_source(pg_torture) -> str:
+    return pg_torture
 
 
-def _name() -> str:
-    return f"dbsynth_types_{uuid.uuid4().hex[:10]}"
+@pytest.fixture
+def mariadb_source(mariadb_torture) -> str:
+    return mariadb_torture
 
 
-@pytest.fixture(scope="module")
-def pg_source(postgres_server) -> Iterator[str]:
-    name = _name()
-    _load("postgres", name, postgres_server.env())
-    yield postgres_server.url(name)
-    postgres_server.drop(name)
-
-
-@pytest.fixture(scope="module")
-def mariadb_source(mariadb_server) -> Iterator[str]:
-    name = _name()
-    _load("mariadb", name, mariadb_server.env())
-    yield mariadb_server.url(name)
-    mariadb_server.drop(name)
-    mariadb_server.drop(f"{name}_ext")
-
-
-@pytest.fixture(scope="module")
-def sqlite_source(tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("types") / "torture.sqlite"
-    _load("sqlite", str(path))
-    return f"sqlite:///{path}"
+@pytest.fixture
+def sqlite_source(sqlite_torture) -> str:
+    return sqlite_torture
 
 
 def _query(url: str, sql: str) -> list[tuple]:

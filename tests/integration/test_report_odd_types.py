@@ -5,9 +5,6 @@ geometry, JSON, arrays, ranges, money, bits, infinities and marker dates are sco
 from __future__ import annotations
 
 import json
-import subprocess
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +15,6 @@ from dbsynth import cli
 
 pytestmark = pytest.mark.db
 
-TORTURE = Path(__file__).resolve().parents[1] / "data" / "torture"
 #: The type tables of each torture database (PostgreSQL: schema public).
 TABLES = {"postgresql": ["t_numeric", "t_time", "t_misc", "t_custom"],
           "mariadb": ["t_numeric", "t_text", "t_time", "t_misc"],
@@ -27,38 +23,11 @@ TABLES = {"postgresql": ["t_numeric", "t_time", "t_misc", "t_custom"],
 BINARY = {"postgresql": ("t_misc", "raw"), "mariadb": ("t_misc", "shape"), "sqlite": ("t_affinity", "b")}
 
 
-def _load(dialect: str, target: str, env: dict[str, str] | None = None) -> None:
-    proc = subprocess.run(["bash", str(TORTURE / "load.sh"), dialect, target], env=env, capture_output=True,
-                          text=True, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"building the {dialect} torture database failed:\n{proc.stderr[-2000:]}")
-
-
-@pytest.fixture(scope="module")
-def sources(request, tmp_path_factory) -> Iterator[dict[str, Any]]:
-    """``sources[dialect]()``: the URL of that torture database, built on first use and dropped at the end."""
-    built: dict[str, str] = {}
-    cleanups = []
-
-    def get(dialect: str) -> str:
-        if dialect not in built:
-            name = f"dbsynth_report_{uuid.uuid4().hex[:10]}"
-            if dialect == "sqlite":
-                path = tmp_path_factory.mktemp("report") / "torture.sqlite"
-                _load("sqlite", str(path))
-                built[dialect] = f"sqlite:///{path}"
-            else:
-                server = request.getfixturevalue("postgres_server" if dialect == "postgresql" else "mariadb_server")
-                _load("postgres" if dialect == "postgresql" else "mariadb", name, server.env())
-                built[dialect] = server.url(name)
-                cleanups.append((server, name))
-                if dialect == "mariadb":
-                    cleanups.append((server, f"{name}_ext"))
-        return built[dialect]
-
-    yield {d: (lambda d=d: get(d)) for d in TABLES}
-    for server, name in cleanups:
-        server.drop(name)
+@pytest.fixture
+def sources(request) -> dict[str, Any]:
+    """``sources[dialect]()``: the URL of that dialect's torture database (the session's, see conftest.py)."""
+    names = {"postgresql": "pg_torture", "mariadb": "mariadb_torture", "sqlite": "sqlite_torture"}
+    return {d: (lambda d=d: request.getfixturevalue(names[d])) for d in TABLES}
 
 
 def _target(dialect: str, request, tmp_path: Path) -> str:

@@ -6,13 +6,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from test_torture import (  # noqa: F401 (fixtures)
+from test_torture import (
     _config,
     _query,
     _run,
-    empty_target,
-    mariadb_torture,
-    pg_torture,
 )
 
 

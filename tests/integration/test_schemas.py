@@ -6,7 +6,6 @@ Runs on the PostgreSQL torture database (schemas public, hr and sales; sales.ord
 hr.staff, hr.store and sales.orders to public.region).
 """
 
-# ruff: noqa: F811  (pg_torture is a fixture imported from test_torture, used by name)
 from __future__ import annotations
 
 import json
@@ -18,7 +17,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 import yaml
-from test_torture import PG_TABLES, pg_torture  # noqa: F401  (fixture used by name)
+from test_torture import PG_TABLES
 
 from dbsynth import cli
 from dbsynth.pipeline import plan

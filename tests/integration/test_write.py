@@ -7,10 +7,10 @@ import pytest
 import sqlalchemy as sa
 
 from dbsynth.errors import SchemaMismatchError, UnsafeTargetError, WriteError
-from dbsynth.read import read_tables
-from dbsynth.reflect import reflect
 from dbsynth.metadata import sdtypes as st
 from dbsynth.metadata.records import Metadata
+from dbsynth.read import read_tables
+from dbsynth.reflect import reflect
 from dbsynth.write import write
 
 

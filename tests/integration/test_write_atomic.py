@@ -20,7 +20,13 @@ import sqlalchemy as sa
 
 from dbsynth.errors import WriteError, show_values
 from dbsynth.metadata import sdtypes as st
-from dbsynth.metadata.records import CheckConstraint, Column, ForeignKey, Metadata, Table
+from dbsynth.metadata.records import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Metadata,
+    Table,
+)
 from dbsynth.write import write
 
 pytestmark = pytest.mark.db
