@@ -35,6 +35,7 @@ from .metadata.records import UniqueConstraint
 from .memory import release
 from .metadata import sdtypes as st
 from .sample.generators import PIIGenerator, is_unique
+from .rules import declared_rules
 from .sample.typed import take_notes
 
 __all__ = ["Plan", "RunInterrupted", "RunReport", "TablePlan", "fit", "plan", "prepare", "run", "sample"]
@@ -319,7 +320,22 @@ def prepare(cfg: Config, source: Metadata) -> _Prepared:
             )
         if tcfg.rows is not None and modes.get(name) == "copy":
             warnings.append(f"table '{name}': rows ignored, the table is copied")
+    warnings.extend(_unkept_checks(modelled, modes))
     return _Prepared(cfg, source, written, modelled, modes, warnings)
+
+
+def _unkept_checks(modelled: Metadata, modes: dict[str, str]) -> list[str]:
+    """One warning per CHECK of a synthesized table that the sampler cannot keep (not parsed or evaluated):
+    the target may refuse rows that break it, and the user should know which constraint before the load."""
+    out = []
+    for name, rules in declared_rules(modelled).items():
+        if modes.get(name) != "synthesize":
+            continue
+        for rule in rules:
+            if rule.enforcement == "opaque":
+                out.append(f"table '{name}', CHECK '{rule.name}': {rule.reason}, so synthesized "
+                           "rows may break it; if the target refuses them, set the table to mode: copy")
+    return out
 
 
 def _outside_keys(written: Metadata, source: Metadata, modes: dict[str, str]) -> list[str]:
