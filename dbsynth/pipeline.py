@@ -332,7 +332,7 @@ def _unkept_checks(modelled: Metadata, modes: dict[str, str]) -> list[str]:
         if modes.get(name) != "synthesize":
             continue
         for rule in rules:
-            if rule.enforcement == "opaque":
+            if not rule.enforced:
                 out.append(f"table '{name}', CHECK '{rule.name}': {rule.reason}, so synthesized "
                            "rows may break it; if the target refuses them, set the table to mode: copy")
     return out

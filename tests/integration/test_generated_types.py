@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 import yaml
+from test_torture import _scalar
 
 import dbsynth
 from dbsynth import cli
@@ -30,37 +31,7 @@ from dbsynth.sample.typed import ValueGenerator
 pytestmark = pytest.mark.db
 
 
-
-# ---- the torture databases (as in test_torture.py) ---------------------------------------------------------
-# the session's torture databases (tests/integration/conftest.py), under this file's names
-@pytest.fixture
-def pg_source(pg_torture) -> str:
-    return pg_torture
-
-
-@pytest.fixture
-def mariadb_source(mariadb_torture) -> str:
-    return mariadb_torture
-
-
-@pytest.fixture
-def sqlite_source(sqlite_torture) -> str:
-    return sqlite_torture
-
-
-def _query(url: str, sql: str) -> list[tuple]:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(sa.text(sql))]
-    finally:
-        engine.dispose()
-
-
-def _scalar(url: str, sql: str) -> Any:
-    return _query(url, sql)[0][0]
-
-
+# ---- runs of the torture databases (conftest.py) --------------------------------------------------------------
 def _run(tmp_path: Path, source: str, target: str, include: list[str], schema: str | None = None,
          tables: dict | None = None) -> int:
     src: dict[str, Any] = {"url": source, "include": include}
@@ -138,45 +109,45 @@ def _with_address_type(url: str) -> None:
         engine.dispose()
 
 
-def test_pg_run_writes_values_of_every_odd_type(pg_source, pg_database, tmp_path):
+def test_pg_run_writes_values_of_every_odd_type(pg_torture, pg_database, tmp_path):
     target = pg_database()
     _with_address_type(target)
     tables = ["t_misc", "t_time", "t_custom"]
-    assert _run(tmp_path, pg_source, target, tables, schema="public") == 0
+    assert _run(tmp_path, pg_torture, target, tables, schema="public") == 0
     for table in tables:
-        assert _filled(pg_source, target, table, PG_CHECKS[table]) == {}, table
+        assert _filled(pg_torture, target, table, PG_CHECKS[table]) == {}, table
     # character(5) zip codes inside the composite keep their zero-padded digits
     assert _scalar(target, "SELECT count(*) FROM t_custom WHERE (home::text::address).zip !~ '^[0-9]+ *$'") == 0
 
 
-def test_mariadb_run_writes_blobs_bits_json_and_geometry(mariadb_source, mariadb_database, tmp_path):
+def test_mariadb_run_writes_blobs_bits_json_and_geometry(mariadb_torture, mariadb_database, tmp_path):
     target = mariadb_database()
-    assert _run(tmp_path, mariadb_source, target, ["t_misc", "t_numeric"]) == 0
+    assert _run(tmp_path, mariadb_torture, target, ["t_misc", "t_numeric"]) == 0
     for table, checks in MARIADB_CHECKS.items():
-        assert _filled(mariadb_source, target, table, checks) == {}, table
+        assert _filled(mariadb_torture, target, table, checks) == {}, table
     # a NOT NULL POINT column with a SPATIAL index: real points, never ''
     assert _scalar(target, "SELECT count(*) FROM t_misc WHERE ST_IsEmpty(location) = 0") == \
         _scalar(target, "SELECT count(*) FROM t_misc")
 
 
-def test_sqlite_run_writes_blobs(sqlite_source, sqlite_url, tmp_path):
+def test_sqlite_run_writes_blobs(sqlite_torture, sqlite_url, tmp_path):
     target = sqlite_url("types")
-    assert _run(tmp_path, sqlite_source, target, ["t_affinity", "t_text"]) == 0
-    assert _filled(sqlite_source, target, "t_affinity", SQLITE_CHECKS["t_affinity"]) == {}
+    assert _run(tmp_path, sqlite_torture, target, ["t_affinity", "t_text"]) == 0
+    assert _filled(sqlite_torture, target, "t_affinity", SQLITE_CHECKS["t_affinity"]) == {}
     assert _scalar(target, "SELECT count(*) FROM t_affinity WHERE anything IS NOT NULL") > 0
 
 
-def test_pg_run_of_every_type_table(pg_source, pg_database, tmp_path):
+def test_pg_run_of_every_type_table(pg_torture, pg_database, tmp_path):
     target = pg_database()
     _with_address_type(target)
-    assert _run(tmp_path, pg_source, target, list(PG_CHECKS), schema="public") == 0
+    assert _run(tmp_path, pg_torture, target, list(PG_CHECKS), schema="public") == 0
     for table, checks in PG_CHECKS.items():
-        assert _filled(pg_source, target, table, checks) == {}, table
+        assert _filled(pg_torture, target, table, checks) == {}, table
 
 
-def test_mariadb_run_of_every_type_table(mariadb_source, mariadb_database, tmp_path):
+def test_mariadb_run_of_every_type_table(mariadb_torture, mariadb_database, tmp_path):
     target = mariadb_database()
-    assert _run(tmp_path, mariadb_source, target, ["t_numeric", "t_text", "t_time", "t_misc"]) == 0
+    assert _run(tmp_path, mariadb_torture, target, ["t_numeric", "t_text", "t_time", "t_misc"]) == 0
     assert _scalar(target, "SELECT count(*) FROM t_text WHERE FIND_IN_SET('Commentaries', features) > 0") > 0
 
 
@@ -194,13 +165,13 @@ def _odd_columns_only(md) -> None:
                 setattr(table, attr, empty)
 
 
-def test_pg_odd_columns_of_every_type_table(pg_source, pg_database):
-    md = dbsynth.reflect(pg_source, schema="public", include=list(PG_CHECKS))
+def test_pg_odd_columns_of_every_type_table(pg_torture, pg_database):
+    md = dbsynth.reflect(pg_torture, schema="public", include=list(PG_CHECKS))
     _odd_columns_only(md)
-    frames = read_tables(pg_source, md)
+    frames = read_tables(pg_torture, md)
     synth = HMASynthesizer(md, verbose=False, seed=15).fit(frames)
     target = pg_database()
     _with_address_type(target)  # the clone's DDL is not tested here
     dbsynth.write(synth.sample(), target, md, mode="create", allow_nonempty=True)
     for table, checks in PG_CHECKS.items():
-        assert _filled(pg_source, target, table, checks) == {}, table
+        assert _filled(pg_torture, target, table, checks) == {}, table

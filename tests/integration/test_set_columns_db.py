@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 import yaml
+from test_torture import _query
 
 from dbsynth import cli
 
@@ -24,15 +25,6 @@ _TAGS = "SET(" + ",".join(f"'{m}'" for m in TAGS) + ")"
 # frequent combinations, one of them every member at once (longer than the longest member)
 _FEATURES = ["", "Trailers", "Trailers,Commentaries", ",".join(MEMBERS), "Deleted Scenes",
              "Trailers,Behind the Scenes"]
-
-
-def _query(url: str, sql: str) -> list[tuple]:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(sa.text(sql))]
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture
