@@ -87,6 +87,18 @@ def _reflect(conn: sa.Connection, schema, include, exclude, statistics: bool) ->
     # PostgreSQL partitions are tables of their own in the catalog; they are storage of the parent.
     partition_parent = _pg_partitions(conn) if dialect.name == "postgresql" else {}
 
+    named = [s for s in schemas if s is not None]
+    if named:
+        # a schema that does not exist lists no tables, like an empty one: a typo in a list would pass unseen
+        known = insp.get_schema_names()
+        missing = [s for s in named if s not in known]
+        if missing:
+            shown = ", ".join(n for n in known if n not in ("information_schema", "pg_catalog", "pg_toast"))
+            raise ReflectionError(
+                f"the source database has no schema {', '.join(repr(m) for m in missing)}",
+                hint=f"Its schemas are: {shown}. Fix the schema option (source.schema or --schema).",
+            )
+
     tables: dict[TableKey, str] = {}  # (schema, name) -> metadata key
     for sch in schemas:
         try:
