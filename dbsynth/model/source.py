@@ -10,49 +10,15 @@ in one snapshot (:func:`dbsynth.read.open_sources`). Both follow the frame contr
 
 from __future__ import annotations
 
-from typing import Iterator, Protocol, runtime_checkable
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["TableSource", "FrameSource", "bottom_k", "DEFAULT_SAMPLE_ROWS", "DEFAULT_CHUNK_ROWS"]
+# the protocol and its helpers live in dbsynth.sources (the reader implements them too); re-exported here
+from ..sources import DEFAULT_CHUNK_ROWS, DEFAULT_SAMPLE_ROWS, TableSource, bottom_k
 
-#: Rows of each table the marginals and the copula are learned from (every row of smaller tables).
-DEFAULT_SAMPLE_ROWS = 200_000
-
-#: Rows per chunk of a streamed pass.
-DEFAULT_CHUNK_ROWS = 100_000
-
-
-@runtime_checkable
-class TableSource(Protocol):
-    """One table as the fit reads it.
-
-    Every call to :meth:`chunks` must return the rows in the same order (by primary key for a database), so
-    that positions learned in one pass are valid in the next.
-    """
-
-    n_rows: int
-    """Rows of the table."""
-
-    def sample(self, max_rows: int, seed: int) -> pd.DataFrame:
-        """A uniform sample of at most ``max_rows`` rows (every row when the table is not larger), all columns."""
-        ...
-
-    def chunks(self, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
-        """Every row, in frames of bounded size, in a stable order; only ``columns`` when given."""
-        ...
-
-
-def bottom_k(keys: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the ``k`` smallest ``keys`` (all when fewer), in ascending position order.
-
-    Giving every row a random key and keeping the k smallest is a uniform sample without replacement that can
-    be taken chunk by chunk (keep the k smallest of the kept ones and the new chunk), in one pass.
-    """
-    if len(keys) <= k:
-        return np.arange(len(keys))
-    return np.sort(np.argpartition(keys, k - 1)[:k])
+__all__ = ["DEFAULT_CHUNK_ROWS", "DEFAULT_SAMPLE_ROWS", "FrameSource", "TableSource", "bottom_k"]
 
 
 class FrameSource:
