@@ -13,24 +13,30 @@ from typing import Any
 from .errors import DbsynthError
 from .metadata import Metadata
 
+# `dbsynth.reflect` and `dbsynth.write` name both a subpackage and its entry function. Importing a subpackage
+# (or any module in it) binds the *package* to this module's attribute, so the functions are bound here, after
+# their packages are imported: the function wins, and later imports (already in sys.modules) do not rebind it.
+# Both packages are light (their work is imported on the first call), so this keeps `import dbsynth` cheap.
+# The packages stay reachable as modules: `from dbsynth.write import ddl`, sys.modules["dbsynth.write"].
+from .reflect import reflect
+from .write import write
+
 __version__ = "0.1.0"
 
 # Lazy attributes keep `import dbsynth` cheap (no scipy/pandas/sqlalchemy until needed) and let the
 # stages be built independently.
 _LAZY = {
-    "reflect": "dbsynth.reflect:reflect",
     "HMASynthesizer": "dbsynth.model.hma:HMASynthesizer",
     "HMA1": "dbsynth.model.hma:HMA1",
     "HSASynthesizer": "dbsynth.model.hsa:HSASynthesizer",
     "IndependentSynthesizer": "dbsynth.model.independent:IndependentSynthesizer",
     "load_synthesizer": "dbsynth.model.store:load_synthesizer",
-    "write": "dbsynth.write:write",
     "run": "dbsynth.pipeline:run",
     "evaluate": "dbsynth.report:evaluate",
     "detect_from_dataframes": "dbsynth.metadata:detect_from_dataframes",
 }
 
-__all__ = ["DbsynthError", "Metadata", "__version__", *_LAZY]
+__all__ = ["DbsynthError", "Metadata", "__version__", "reflect", "write", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

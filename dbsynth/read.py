@@ -25,6 +25,8 @@ from .db import read_only_connection
 from .errors import ReflectionError, SchemaMismatchError
 from .metadata import sdtypes as st
 from .metadata.records import Column, Metadata, Table
+# DEFAULT_CHUNK_ROWS: rows per round trip and per frame of iter_table_chunks (one constant, re-exported here)
+from .sources import DEFAULT_CHUNK_ROWS, bottom_k
 
 __all__ = [
     "read_tables", "iter_table_chunks", "open_sources", "DbTableSource", "table_clause", "to_frame", "DEFAULT_CHUNK_ROWS",
@@ -33,9 +35,6 @@ __all__ = [
 
 #: Bytes per block of the COPY CSV parser: the longest row it can read.
 _COPY_BLOCK_BYTES = 16 << 20
-
-#: Rows fetched per round trip (and per frame of :func:`iter_table_chunks` when not told otherwise).
-DEFAULT_CHUNK_ROWS = 50_000
 
 
 def table_clause(table: Table) -> sa.TableClause:
@@ -397,8 +396,6 @@ class DbTableSource:
 
     def sample(self, max_rows: int, seed: int) -> pd.DataFrame:
         """A uniform sample of at most ``max_rows`` rows (the whole table, in key order, when it is not larger)."""
-        from .model.source import bottom_k
-
         n = self.n_rows
         rng = np.random.default_rng(seed)
         if n <= max_rows:

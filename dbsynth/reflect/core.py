@@ -33,27 +33,7 @@ def reflect(
     exclude: Iterable[str] | None = None,
     statistics: bool = True,
 ) -> Metadata:
-    """Describe the tables of a database: columns and types, keys, constraints, sdtypes and row counts.
-
-    Args:
-        url: database URL (text or ``sqlalchemy.URL``) or an engine.
-        schema: schema(s) to reflect; None is the connection's default schema. With several schemas the
-            table names are ``schema.name``.
-        include: table names to keep (all when None).
-        exclude: table names to leave out.
-        statistics: read row counts and cheap per-column statistics (distinct ratios) to choose sdtypes;
-            without them sdtypes are inferred from types and names only.
-
-    Returns:
-        Validated metadata. Views are ignored; PostgreSQL partitioned tables appear once, as the parent.
-        ``source_identity`` tells which database it came from, so that :func:`dbsynth.write` refuses to
-        write into it.
-
-    Raises:
-        ConnectError: the database cannot be reached.
-        ReflectionError: no tables, or include/exclude names that do not exist.
-        MetadataError: the reflected schema is inconsistent (e.g. a foreign key to a non-key column).
-    """
+    """:func:`dbsynth.reflect.reflect` (documented there; this module holds the work, imported on first call)."""
     own_engine = not isinstance(url, sa.Engine)
     eng = make_engine(url, read_only=True) if own_engine else url
     try:

@@ -46,7 +46,7 @@ import sqlalchemy as sa
 from .. import faults
 from ..errors import DbsynthError, SchemaMismatchError, WriteError
 from ..metadata.records import ForeignKey, Metadata
-from . import Job, _is_driver_error, _load, check_mode
+from .core import Job, check_mode, is_driver_error, load
 from .dberrors import is_connection_lost, is_lock_timeout
 from .ddl import add_checks, build_schema, check_schema, native_usable
 from .types import align_foreign_keys
@@ -200,14 +200,14 @@ def write_mysql(eng: sa.Engine, job: Job) -> None:
                 job.outcome = ("the target was left unchanged (the transaction was rolled back; AUTO_INCREMENT "
                                "counters may have moved forward, as after any rolled-back insert)")
                 conn.exec_driver_sql("START TRANSACTION")
-                _load(conn, job)
+                load(conn, job)
                 where.at("commit")
                 faults.point("commit")
                 conn.exec_driver_sql("COMMIT")
                 return
             _write_staged(conn, job, existing, state)
         except BaseException as exc:
-            lost = isinstance(exc, Exception) and _is_driver_error(exc) and is_connection_lost(exc)
+            lost = isinstance(exc, Exception) and is_driver_error(exc) and is_connection_lost(exc)
             if not isinstance(exc, Exception) or lost:
                 # A KeyboardInterrupt mid-statement or a lost session: closing it makes the server roll back its
                 # transaction; the clean-up runs on a new connection.
@@ -221,7 +221,7 @@ def write_mysql(eng: sa.Engine, job: Job) -> None:
             if isinstance(exc, Exception) and is_lock_timeout(exc) and where.phase == "swap":
                 where.table = _blocked_table(eng, job, state.get("targets") or {}) or where.table
             cleaned = _clean_up(eng, job, state)
-            if isinstance(exc, DbsynthError) or not isinstance(exc, Exception) or not _is_driver_error(exc):
+            if isinstance(exc, DbsynthError) or not isinstance(exc, Exception) or not is_driver_error(exc):
                 raise
             if cleaned is not None:
                 job.outcome = cleaned
@@ -268,7 +268,7 @@ def _write_staged(conn: sa.Connection, job: Job, existing: set[str], state: dict
         create_staged(conn, job.metadata, job.order, staged, fk_names)
     job.sa_tables = staged
     conn.exec_driver_sql("START TRANSACTION")
-    _load(conn, job)
+    load(conn, job)
     conn.exec_driver_sql("COMMIT")
     where.at("commit")
     faults.point("commit")

@@ -11,11 +11,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.schema import CreateTable
 
-import dbsynth.write.convert as convert
+from dbsynth.write import convert
 from dbsynth.errors import SchemaMismatchError, UnsafeTargetError, WriteError
 from dbsynth.metadata import sdtypes as st
 from dbsynth.metadata.records import CheckConstraint, Column, ForeignKey, Metadata, Table, UniqueConstraint
-from dbsynth.write import _db_error, write
+from dbsynth.write import write
+from dbsynth.write.core import db_error
 from dbsynth.write.ddl import build_schema
 
 
@@ -194,7 +195,7 @@ def test_mariadb_errors_never_quote_row_values():
         pass
 
     exc = FakeMySQLError(1062, "Duplicate entry 'alice@example.com' for key 'users_email_key'")
-    err = _db_error(exc, "users", 3, "mysql")
+    err = db_error(exc, "users", 3, "mysql")
     assert "alice" not in str(err) and err.constraint == "users_email_key" and "batch 3" in str(err)
 
 
