@@ -36,7 +36,7 @@ Source = Union[str, "Mapping[str, pd.DataFrame]"]
 def _load(source: Source, metadata: Metadata | None) -> tuple[dict[str, pd.DataFrame], Metadata | None]:
     """Frames of ``source`` (a URL is reflected when no metadata is given, then read)."""
     if isinstance(source, str):
-        from ..config import resolve_url
+        from ..urls import resolve_url
         from ..read import read_tables
         from ..reflect import reflect
 
@@ -80,7 +80,7 @@ def evaluate(real: Source, synthetic: Source, metadata: Metadata | None = None, 
 
     report = evaluate_frames(metadata, real_frames, synth_frames, seed=seed)
     if isinstance(synthetic, str):
-        from ..config import resolve_url
+        from ..urls import resolve_url
         from .checks import check_constraints
 
         report.validity.extend(check_constraints(resolve_url(synthetic), present))

@@ -10,24 +10,34 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from ..db import engine, read_only_connection
 from ..metadata.records import CheckConstraint, Metadata, Table
 from .metrics import ValidityCheck
 
 
-def _statement(table: Table, check: CheckConstraint) -> sa.Select:
-    from ..read import table_clause
+def _from(table: Table) -> sa.TableClause:
+    """The table as a FROM clause (no column needed: the expression names them; the dialect quotes the name)."""
+    # A table read from several schemas is named "schema.table" in the metadata; the database knows it by its
+    # bare name in that schema.
+    name = table.name
+    if table.schema and name.startswith(f"{table.schema}."):
+        name = name[len(table.schema) + 1 :]
+    return sa.table(name, schema=table.schema)
 
+
+def _statement(table: Table, check: CheckConstraint) -> sa.Select:
     # A literal column, not text(): a colon in the expression (PostgreSQL casts: '2020-01-01'::date) would
     # read as a bind parameter there; here the dialect only doubles '%' where its driver needs it.
     expr = sa.literal_column(f"({check.sqltext})", sa.Boolean)
     broken = sa.func.sum(sa.case((sa.not_(expr), 1), else_=0))
-    return sa.select(sa.func.count(), broken).select_from(table_clause(table))
+    return sa.select(sa.func.count(), broken).select_from(_from(table))
 
 
 def _why(exc: Exception) -> str:
     """Why the database refused the expression, without its message (which may quote a row's value)."""
     orig = getattr(exc, "orig", None) or exc
-    code = getattr(orig, "sqlstate", None) or (orig.args[0] if getattr(orig, "args", None) and isinstance(orig.args[0], int) else None)
+    args = getattr(orig, "args", None)
+    code = getattr(orig, "sqlstate", None) or (args[0] if args and isinstance(args[0], int) else None)
     return f"the target database cannot evaluate it ({type(orig).__name__}{f' {code}' if code else ''})"
 
 
@@ -45,8 +55,6 @@ def check_constraints(url: str, metadata: Metadata) -> list[ValidityCheck]:
     Raises:
         ConnectError: the database cannot be reached.
     """
-    from ..db import engine, read_only_connection
-
     tables = [t for t in metadata if t.check_constraints]
     if not tables:
         return []

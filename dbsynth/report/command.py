@@ -40,7 +40,7 @@ def report_command(
     """Compare a synthetic database with the real one; write report.json and report.html."""
     # The docstring is the --help text, hence no Raises section: QualityError (exit 1, one line on stderr) when
     # a threshold is missed, which fails the nightly job; BadInputError (exit 2) for a malformed threshold.
-    from ..config import resolve_url
+    from ..urls import resolve_url
     from ..metadata.records import Metadata
     from .metrics import parse_thresholds
     from .render import write_report

@@ -29,6 +29,9 @@ import pandas as pd
 from ..errors import BadInputError, QualityError
 from ..metadata import sdtypes as st
 from ..metadata.records import Column, ForeignKey, Metadata, Table
+# The property names live in a neutral module: the config validates thresholds against them without importing
+# the report. Re-exported here, where the report's callers have always found them.
+from ..properties import PROPERTIES, QUALITY_PROPERTIES
 
 if TYPE_CHECKING:
     from .plots import TablePlots
@@ -45,9 +48,6 @@ DCR_SAMPLE = 5_000
 MAX_PAIR_COLUMNS = 20
 _NULL = "\x00<NULL>"  # stands for NULL in categorical frequencies, so that missingness is compared too
 
-QUALITY_PROPERTIES = ("column_shapes", "column_pair_trends", "cardinality", "intertable_trends")
-#: Every property of :attr:`QualityReport.properties`: the quality ones, then those reported beside the score.
-PROPERTIES = (*QUALITY_PROPERTIES, "generated_columns", "validity", "privacy")
 
 
 def check_thresholds(thresholds: Mapping[str, float], where: str = "--fail-under-property") -> dict[str, float]:

@@ -62,3 +62,18 @@ def test_check_constraints_counted_by_the_target(pg_database):
             assert conn.exec_driver_sql("SELECT count(*) FROM item").scalar() == 5
     finally:
         eng.dispose()
+
+
+def test_check_of_a_table_named_schema_dot_table(pg_database):
+    """A table read from several schemas is "schema.table" in the metadata: counted in that schema, by its name."""
+    from dbsynth.metadata.records import CheckConstraint, Column, Metadata, Table
+    from dbsynth.report.checks import check_constraints
+
+    synthetic = pg_database()
+    # The same name in public with other rows: counting the wrong table would give other figures.
+    _run(synthetic, "CREATE SCHEMA s; CREATE TABLE s.t (n int); INSERT INTO s.t VALUES (1), (-1), (-2);"
+                    "CREATE TABLE public.t (n int); INSERT INTO public.t VALUES (5);")
+    table = Table("s.t", [Column("n", type="integer", sdtype="numerical")], schema="s",
+                  check_constraints=[CheckConstraint("n > 0", name="n_positive")])
+    [check] = check_constraints(synthetic, Metadata({"s.t": table}))
+    assert (check.table, check.rows, check.violations, check.unchecked) == ("s.t", 3, 2, None)
