@@ -28,10 +28,10 @@ if TYPE_CHECKING:
     from ..metadata.records import Metadata
     from .core import Data, TableWrite, WriteSummary
 
-__all__ = ["write", "WriteSummary", "TableWrite", "MODES", "UPDATE_FLAG"]
+__all__ = ["write", "WriteSummary", "TableWrite", "MODES"]
 
 #: Names of :mod:`dbsynth.write.core` this package exports, loaded on first access.
-_FROM_CORE = ("WriteSummary", "TableWrite", "MODES", "UPDATE_FLAG")
+_FROM_CORE = ("WriteSummary", "TableWrite", "MODES", "Data")
 
 
 def write(
@@ -47,10 +47,11 @@ def write(
     """Create (or reuse) the target schema and bulk-load ``data`` into it, atomically.
 
     Args:
-        data: ``{table: DataFrame}`` following the frame contract, or an iterator of ``(table, DataFrame)``
-            batches, every batch of a parent before any batch of its children. A batch flagged
-            ``frame.attrs[UPDATE_FLAG]`` carries primary keys and deferred foreign-key values of rows sent
-            before (cycles whose parent came later); they are set after every row is loaded.
+        data: ``{table: DataFrame}`` following the frame contract, or an iterable of batches: each a
+            :class:`~dbsynth.batch.Batch` or a ``(table, DataFrame)`` pair (rows), every batch of a parent before
+            any batch of its children. A batch of kind :attr:`~dbsynth.batch.BatchKind.UPDATE` carries primary
+            keys and deferred foreign-key values of rows sent before (cycles whose parent came later); they are
+            set after every row is loaded.
         url: target database URL.
         metadata: the tables (types, keys, constraints) to create and load.
         mode: ``create`` (fail if a table exists), ``replace`` (drop and recreate the managed tables),

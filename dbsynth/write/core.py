@@ -16,6 +16,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from .. import faults, progress
+from ..batch import Batch, BatchKind, as_batch
 from ..errors import DbsynthError, SchemaMismatchError, UnsafeTargetError, UnsupportedError, WriteError, mask_url
 from ..metadata import sdtypes as st
 from ..metadata.records import Metadata, Table
@@ -26,13 +27,10 @@ from .loaders import load_batch, update_batch
 from .safety import refuse_source
 from .types import align_foreign_keys, text_fallbacks
 
-__all__ = ["write", "WriteSummary", "TableWrite", "MODES", "UPDATE_FLAG", "Job", "is_driver_error", "load"]
+__all__ = ["write", "WriteSummary", "TableWrite", "MODES", "Data", "Job", "is_driver_error", "load"]
 
 MODES = ("create", "replace", "truncate", "append")
 
-#: ``frame.attrs`` flag of a batch that only carries deferred foreign-key values (with the primary key) of
-#: rows sent in earlier batches; the writer sets them in its second pass instead of inserting rows.
-UPDATE_FLAG = "dbsynth_update"
 
 
 @dataclass
@@ -85,19 +83,33 @@ class WriteSummary:
         return self.total_rows / self.seconds if self.seconds > 0 else 0.0
 
 
-Data = Mapping[str, pd.DataFrame] | Iterable[tuple[str, pd.DataFrame]]
+#: What :func:`write` loads: ``{table: frame}`` (cut into batches of ``batch_size`` rows, parent-first), or
+#: batches in load order, each a :class:`~dbsynth.batch.Batch` or a ``(table, frame)`` pair (rows).
+Data = Mapping[str, pd.DataFrame] | Iterable[Batch | tuple[str, pd.DataFrame]]
 
 
-def _batches(data: Data, order: list[str], batch_size: int) -> Iterator[tuple[str, pd.DataFrame]]:
+def _batches(data: Data, order: list[str], batch_size: int) -> Iterator[Batch]:
     if isinstance(data, Mapping):
         for name in order:
             if name not in data:
                 continue
             frame = data[name]
             for start in range(0, max(len(frame), 1), batch_size):
-                yield name, frame.iloc[start : start + batch_size]
+                yield Batch(name, frame.iloc[start : start + batch_size])
     else:
-        yield from data
+        for item in data:
+            yield _as_batch(item)
+
+
+def _as_batch(item: Batch | tuple[str, pd.DataFrame]) -> Batch:
+    """:func:`dbsynth.batch.as_batch`, also reading the sampler's former update flag on a plain pair.
+
+    transition: removed when the engine yields Batch (until then the sampler marks cycle updates with
+    ``frame.attrs["dbsynth_update"]`` and the pipeline forwards them as pairs).
+    """
+    if not isinstance(item, Batch) and item[1].attrs.get("dbsynth_update"):
+        return Batch(item[0], item[1], BatchKind.UPDATE)
+    return as_batch(item)
 
 
 #: What a failed load that rolled back did to the target.
@@ -420,11 +432,12 @@ def _load_rows(conn, job: Job, saved_fks: list) -> None:
     task = None
     batch_no = 0
     with stack:
-        for name, frame in _batches(data, job.order, job.batch_size):
+        for batch in _batches(data, job.order, job.batch_size):
+            name, frame = batch.table, batch.frame
             if name not in metadata.tables:
                 raise SchemaMismatchError("data holds a table the metadata does not describe", table=name)
             table = metadata.tables[name]
-            if frame.attrs.get(UPDATE_FLAG):
+            if batch.is_update:
                 # values of deferred foreign keys for rows sent earlier: filled by the second pass
                 fk_cols = [c for fk in job.deferred_cols.get(name, []) for c in fk.columns if c not in table.primary_key]
                 cols = [c for c in fk_cols if c in frame.columns]

@@ -15,6 +15,7 @@ from dbsynth.write import convert
 from dbsynth.errors import SchemaMismatchError, UnsafeTargetError, WriteError
 from dbsynth.metadata import sdtypes as st
 from dbsynth.metadata.records import CheckConstraint, Column, ForeignKey, Metadata, Table, UniqueConstraint
+from dbsynth.batch import Batch, BatchKind
 from dbsynth.write import write
 from dbsynth.write.core import db_error
 from dbsynth.write.ddl import build_schema
@@ -201,7 +202,7 @@ def test_mariadb_errors_never_quote_row_values():
 
 def test_iterator_of_batches_and_dbsynth_write_callable(tmp_path):
     import dbsynth
-    import dbsynth.write.ddl  # noqa: F401  binds dbsynth.write to the package: it must stay callable
+    import dbsynth.write.ddl  # noqa: F401  (binds the package to dbsynth.write unless dbsynth binds the function)
 
     url = f"sqlite:///{tmp_path / 't.sqlite'}"
     data = _tree_data()
@@ -209,3 +210,24 @@ def test_iterator_of_batches_and_dbsynth_write_callable(tmp_path):
     summary = dbsynth.write(iter(batches), url, _tree_meta())
     assert summary.tables["employee"].batches == 3 and summary.total_rows == 52
     assert _rows(url, "SELECT COUNT(*) FROM employee WHERE boss IS NOT NULL") == [(49,)]
+
+
+@pytest.mark.parametrize("form", ["batch", "transition pair"])
+def test_update_batches_fill_deferred_keys_of_rows_sent_before(tmp_path, form):
+    """Cycle updates are batches of kind UPDATE: dept rows arrive without their head, employees follow, and an
+    update batch (primary key + deferred key) fills the heads after every row exists. Until the engine yields
+    Batch, a pair flagged the sampler's former way is read as one too (the transition form)."""
+    url = f"sqlite:///{tmp_path / 't.sqlite'}"
+    data = _tree_data()
+    heads = data["dept"][["id", "head"]]
+    if form == "batch":
+        update: Batch | tuple[str, pd.DataFrame] = Batch("dept", heads, BatchKind.UPDATE)
+    else:
+        heads = heads.copy()
+        heads.attrs["dbsynth_update"] = True
+        update = ("dept", heads)
+    dept = data["dept"].assign(head=None)
+    batches = [Batch("dept", dept), ("employee", data["employee"]), update]
+    summary = write(iter(batches), url, _tree_meta())
+    assert summary.tables["dept"].rows == 2 and summary.tables["dept"].batches == 1  # the update adds no rows
+    assert _rows(url, "SELECT id, head FROM dept ORDER BY id") == [(1, 50), (2, 1)]
