@@ -95,7 +95,10 @@ def main() -> None:
         print(json.dumps(run_one(args.name, args.url)))
         return
     jobs = [(args.name, args.url)] if args.name else [("demo", None), ("chinook", None)]
-    print(f"{'dataset':<10} {'fit s':>8} {'sample s':>9} {'peak GB':>8} {'FK ok':>7} {'PK dup':>7} {'cat TVD':>8} {'rows':>16}")
+    print(
+        f"{'dataset':<10} {'fit s':>8} {'sample s':>9} {'peak GB':>8} {'FK ok':>7} {'PK dup':>7} {'cat TVD':>8} "
+        f"{'rows':>16}"
+    )
     for name, url in jobs:
         cmd = [sys.executable, __file__, "--child", "--name", name] + (["--url", url] if url else [])
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
@@ -112,7 +115,8 @@ def main() -> None:
                 f"  vs SDV HMA on Chinook: fit {SDV_CHINOOK['fit_s'] / r['fit_s']:.0f}x faster, "
                 f"sample {SDV_CHINOOK['sample_s'] / r['sample_s']:.0f}x faster, "
                 f"total {total:.2f} s vs {sdv_total:.0f} s ({sdv_total / total:.0f}x; target <= 6.6 s), "
-                f"memory {r['rss_gb']:.2f} GB vs {SDV_CHINOOK['rss_gb']} GB ({SDV_CHINOOK['rss_gb'] / r['rss_gb']:.1f}x less; target < 0.9 GB)"
+                f"memory {r['rss_gb']:.2f} GB vs {SDV_CHINOOK['rss_gb']} GB "
+                f"({SDV_CHINOOK['rss_gb'] / r['rss_gb']:.1f}x less; target < 0.9 GB)"
             )
 
 

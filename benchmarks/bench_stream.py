@@ -24,6 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PG = "postgresql+psycopg://postgres@127.0.0.1/{db}"
+TPCH_TABLES = ("lineitem", "orders", "partsupp", "part", "customer", "supplier", "nation", "region")
 
 
 def _db_name(sf: str) -> str:
@@ -32,15 +33,15 @@ def _db_name(sf: str) -> str:
 
 def _psql(db: str, sql: str) -> str:
     env = {**os.environ, "PGHOST": "127.0.0.1", "PGUSER": "postgres"}
-    return subprocess.run(["psql", "-XAtq", "-d", db, "-c", sql], env=env, capture_output=True, text=True).stdout.strip()
+    proc = subprocess.run(["psql", "-XAtq", "-d", db, "-c", sql], env=env, capture_output=True, text=True)
+    return proc.stdout.strip()
 
 
 def ensure_source(sf: str) -> str:
     """The TPC-H database of scale factor ``sf``, loaded unless it already holds lineitem rows."""
     db = _db_name(sf)
-    if _psql("postgres", f"SELECT 1 FROM pg_database WHERE datname = '{db}'") != "1" or not _psql(
-        db, "SELECT EXISTS (SELECT 1 FROM lineitem LIMIT 1)"
-    ) == "t":
+    exists = _psql("postgres", f"SELECT 1 FROM pg_database WHERE datname = '{db}'") == "1"
+    if not exists or _psql(db, "SELECT EXISTS (SELECT 1 FROM lineitem LIMIT 1)") != "t":
         # the loader generates TPC-H with duckdb from the `python` on PATH: this interpreter's, which has it
         path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
         env = {**os.environ, "PGHOST": "127.0.0.1", "PGUSER": "postgres", "PATH": path}
@@ -69,9 +70,8 @@ def run_one(sf: str, memory_limit: str | None) -> dict:
     started = time.perf_counter()
     report = dbsynth.run(cfg)
     total = time.perf_counter() - started
-    rows_src = int(_psql(_db_name(sf), "SELECT (SELECT count(*) FROM lineitem) + (SELECT count(*) FROM orders) + "
-                         "(SELECT count(*) FROM partsupp) + (SELECT count(*) FROM part) + (SELECT count(*) FROM customer)"
-                         " + (SELECT count(*) FROM supplier) + (SELECT count(*) FROM nation) + (SELECT count(*) FROM region)"))
+    counts = " + ".join(f"(SELECT count(*) FROM {t})" for t in TPCH_TABLES)
+    rows_src = int(_psql(_db_name(sf), f"SELECT {counts}"))
     orphans = _psql(target_db, "SELECT count(*) FROM lineitem l LEFT JOIN orders o ON o.o_orderkey = l.l_orderkey "
                     "WHERE o.o_orderkey IS NULL")
     _psql("postgres", f"DROP DATABASE IF EXISTS {target_db}")
@@ -100,7 +100,8 @@ def main() -> None:
     results = []
     for sf in args.sf:
         ensure_source(sf)
-        cmd = [sys.executable, __file__, "--one", sf] + (["--memory-limit", args.memory_limit] if args.memory_limit else [])
+        limit = ["--memory-limit", args.memory_limit] if args.memory_limit else []
+        cmd = [sys.executable, __file__, "--one", sf, *limit]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             sys.exit(f"SF {sf} failed:\n{proc.stderr[-3000:]}")

@@ -5,8 +5,9 @@ Each (dataset, synthesizer) pair runs in its own process, so peak RSS is its own
 source into memory, which is the same for the three. On small schemas a run takes a tenth of a second and one
 run says more about the machine than about the synthesizer, so each synthesizer runs in ``--rounds`` processes,
 taken in turns, each doing one cold fit + sample (imports, Faker's start-up, the PII pools) and ``--repeat``
-warm ones: fit and sample are medians of the warm runs, "cold" the median cold fit + sample. Fidelity is ``dbsynth.evaluate`` (dbsynth/report):
-overall and per property (column shapes, column pair trends, cardinality, inter-table trends).
+warm ones: fit and sample are medians of the warm runs, "cold" the median cold fit + sample. Fidelity is
+``dbsynth.evaluate`` (dbsynth/report): overall and per property (column shapes, column pair trends, cardinality,
+inter-table trends).
 
 Usage::
 
@@ -121,8 +122,9 @@ def main() -> None:
         return
     jobs = [] if args.no_chinook else [("chinook", f"sqlite:///{ROOT / 'dbsynth' / 'data' / 'chinook.sqlite'}")]
     jobs += [tuple(d.split("=", 1)) for d in args.dataset]
-    head = (f"{'dataset':<11} {'synth':<11} {'fit s':>7} {'sample s':>8} {'cold s':>7} {'peak GB':>7} {'FK ok':>7} {'dup keys':>8} "
-            f"{'overall':>7} {'shapes':>6} {'pairs':>6} {'card':>6} {'inter':>6} {'rows synth/real':>17}")
+    head = (f"{'dataset':<11} {'synth':<11} {'fit s':>7} {'sample s':>8} {'cold s':>7} {'peak GB':>7} {'FK ok':>7} "
+            f"{'dup keys':>8} {'overall':>7} {'shapes':>6} {'pairs':>6} {'card':>6} {'inter':>6} "
+            f"{'rows synth/real':>17}")
     print(head)
     for name, url in jobs:
         runs: dict[str, list[dict]] = {k: [] for k in SYNTHESIZERS}
@@ -137,8 +139,8 @@ def main() -> None:
         results = {k: _merge(v) for k, v in runs.items() if v and "overall" in v[0]}
         for kind, r in results.items():
             print(
-                f"{name:<11} {kind:<11} {r['fit_s']:>7.3f} {r['sample_s']:>8.3f} {r['cold_s']:>7.2f} {r['rss_gb']:>7.2f} "
-                f"{r['fk_integrity']:>7.1%} {r['duplicate_keys']:>8} {_fmt(r['overall']):>7} "
+                f"{name:<11} {kind:<11} {r['fit_s']:>7.3f} {r['sample_s']:>8.3f} {r['cold_s']:>7.2f} "
+                f"{r['rss_gb']:>7.2f} {r['fk_integrity']:>7.1%} {r['duplicate_keys']:>8} {_fmt(r['overall']):>7} "
                 + " ".join(f"{_fmt(r[p]):>6}" for p in PROPS)
                 + f" {r['rows_synth']:>8}/{r['rows_real']:<8}",
                 flush=True,
@@ -148,9 +150,13 @@ def main() -> None:
             for kind in ("hsa", "independent"):
                 if kind in results:
                     r = results[kind]
-                    print(f"  {kind} vs hma: fit {h['fit_s'] / r['fit_s']:.2f}x, sample {h['sample_s'] / r['sample_s']:.2f}x, "
-                          f"fit+sample {h['total_s'] / r['total_s']:.2f}x, cold run {h['cold_s'] / r['cold_s']:.2f}x faster; "
-                          f"overall fidelity {r['overall'] - h['overall']:+.3f}", flush=True)
+                    print(
+                        f"  {kind} vs hma: fit {h['fit_s'] / r['fit_s']:.2f}x, "
+                        f"sample {h['sample_s'] / r['sample_s']:.2f}x, fit+sample {h['total_s'] / r['total_s']:.2f}x, "
+                        f"cold run {h['cold_s'] / r['cold_s']:.2f}x faster; "
+                        f"overall fidelity {r['overall'] - h['overall']:+.3f}",
+                        flush=True,
+                    )
 
 
 if __name__ == "__main__":

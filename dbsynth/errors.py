@@ -12,7 +12,7 @@ is left as it was).
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 __all__ = [
     "DbsynthError",

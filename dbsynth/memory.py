@@ -8,6 +8,7 @@ sizes are clamped so that small budgets still make progress and large ones do no
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import re
@@ -107,7 +108,8 @@ def plan_memory(limit: str | int | None, metadata: Metadata) -> MemoryPlan:
     if size < need:
         raise MemoryBudgetError(
             f"memory_limit {_human(size)} is too small for one batch of table '{widest}' "
-            f"(needs at least {_human(need)}: {_human(BASE_BYTES)} of working memory and {MIN_BATCH_ROWS:,}-row batches)",
+            f"(needs at least {_human(need)}: {_human(BASE_BYTES)} of working memory and "
+            f"{MIN_BATCH_ROWS:,}-row batches)",
             hint=f"Raise memory_limit to {_human(need)} or more.",
         )
     free = size - BASE_BYTES
@@ -166,7 +168,9 @@ def _disk_bytes(col) -> int:
     return 8
 
 
-def estimate_output(plan: MemoryPlan, metadata: Metadata, rows: dict[str, float], *, whole: str = "none") -> OutputEstimate:
+def estimate_output(
+    plan: MemoryPlan, metadata: Metadata, rows: dict[str, float], *, whole: str = "none"
+) -> OutputEstimate:
     """Estimate the memory and disk that sampling ``rows`` of ``metadata``'s tables takes.
 
     Args:
@@ -209,7 +213,7 @@ def estimate_output(plan: MemoryPlan, metadata: Metadata, rows: dict[str, float]
         total_held += max(whole_bytes, default=0.0)
     elif whole == "all":
         total_held += sum(whole_bytes)
-    heaviest = max(held, key=held.get, default=None)
+    heaviest = max(held, key=held.__getitem__, default=None)
     peak = BASE_BYTES + 3 * plan.batch_rows * plan.row_bytes + total_held
     return OutputEstimate(rows=dict(rows), held_bytes=total_held, peak_bytes=peak, heaviest=heaviest, disk_bytes=disk)
 
@@ -234,7 +238,5 @@ def release(collect: bool = False) -> None:
     """
     if collect:
         gc.collect()
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass

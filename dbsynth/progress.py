@@ -17,15 +17,19 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # rich is imported only when bars are shown
+    from rich.progress import Progress, TaskID
 
 log = logging.getLogger("dbsynth")
 
 #: "bars" (rich progress bars on stderr), "log" (one log line per finished task), "json" or "quiet".
 _MODE = "log"
-_bars = None  # the live rich.progress.Progress while mode == "bars"
+_bars: Progress | None = None  # the live rich.progress.Progress while mode == "bars"
 
 
 def configure(mode: str) -> None:
@@ -54,7 +58,7 @@ class Task:
     done: int = 0
     """Count advanced so far."""
     started: float = field(default_factory=time.perf_counter)
-    _bar_id: int | None = None
+    _bar_id: TaskID | None = None
 
     def advance(self, n: int = 1) -> None:
         """Record ``n`` more units done."""

@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -61,7 +62,9 @@ class SyntheticDatabase:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("dbsynth", "synthetic databases (dbsynth)")
-    group.addoption("--dbsynth-config", default=None, help="dbsynth YAML config to build the database from (DBSYNTH_CONFIG).")
+    group.addoption(
+        "--dbsynth-config", default=None, help="dbsynth YAML config to build the database from (DBSYNTH_CONFIG)."
+    )
     group.addoption("--dbsynth-model", default=None, help="saved dbsynth model file to sample from (DBSYNTH_MODEL).")
     group.addoption(
         "--dbsynth-url",
@@ -147,7 +150,8 @@ def build_database(
         # Other tables are skipped; the model then differs from a saved one, so fit in memory.
         from .reflect import reflect
 
-        source = reflect(cfg.source.url, schema=cfg.source.db_schema, include=cfg.source.include, exclude=cfg.source.exclude)
+        src = cfg.source
+        source = reflect(src.url, schema=src.db_schema, include=src.include, exclude=src.exclude)
         keep = set(_ancestors_and(source, tables))
         for name in source.tables:
             if name not in keep:

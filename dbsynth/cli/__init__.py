@@ -14,7 +14,6 @@ import sys
 import traceback
 import warnings
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -95,21 +94,21 @@ def _global(
 @app.command("inspect")
 @_interruptible
 def inspect_cmd(
-    url: Optional[str] = typer.Argument(
+    url: str | None = typer.Argument(
         None, help="Database URL (SQLAlchemy form). Default: the embedded Chinook SQLite (builtin:chinook)."
     ),
-    json_file: Optional[Path] = typer.Option(None, "--json", help="Also save the metadata as JSON to FILE."),
-    diagram: Optional[Path] = typer.Option(
+    json_file: Path | None = typer.Option(None, "--json", help="Also save the metadata as JSON to FILE."),
+    diagram: Path | None = typer.Option(
         None, "--diagram", help="Write the FK graph: Mermaid (.mmd/.md) or Graphviz (.dot/.gv)."
     ),
-    schema: Optional[list[str]] = typer.Option(
+    schema: list[str] | None = typer.Option(
         None,
         "--schema",
         help="Database schema to read (repeatable; several give tables named schema.table). '*': every "
         "non-system schema on PostgreSQL, the connection's database on MariaDB/MySQL and SQLite.",
     ),
-    include: Optional[list[str]] = typer.Option(None, "--include", help="Only these tables (repeatable)."),
-    exclude: Optional[list[str]] = typer.Option(None, "--exclude", help="Leave these tables out (repeatable)."),
+    include: list[str] | None = typer.Option(None, "--include", help="Only these tables (repeatable)."),
+    exclude: list[str] | None = typer.Option(None, "--exclude", help="Leave these tables out (repeatable)."),
 ) -> None:
     """Describe a database: tables, row counts, columns with their sdtypes, keys and cycle handling."""
     from ..config import DEFAULT_URL, resolve_url
@@ -151,7 +150,9 @@ _FORCE = typer.Option(
 @_interruptible
 def run_cmd(
     config: Path = _CONFIG,
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan (tables, modes, rows, order); write nothing."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Print the plan (tables, modes, rows, order); write nothing."
+    ),
     force: bool = _FORCE,
 ) -> None:
     """Reflect the source, fit unless the model is fresh, sample, and write the target (the nightly job)."""
@@ -159,6 +160,7 @@ def run_cmd(
 
     report = run(config, dry_run=dry_run, force=force)
     if dry_run:
+        assert report.plan is not None, "a dry run returns its plan"
         typer.echo(report.plan.render(), nl=False)
         return
     _summary(report, "run")
@@ -177,7 +179,7 @@ def fit_cmd(config: Path = _CONFIG) -> None:
 @_interruptible
 def sample_cmd(
     config: Path = _CONFIG,
-    out: Optional[Path] = typer.Option(None, "--out", help="Write one file per table to DIR instead of the target."),
+    out: Path | None = typer.Option(None, "--out", help="Write one file per table to DIR instead of the target."),
     fmt: str = typer.Option("csv", "--format", help="csv or parquet (with --out)."),
     force: bool = _FORCE,
 ) -> None:
@@ -252,7 +254,8 @@ def _reflect(url: str, **kwargs):
         return reflect(url, **kwargs)
     except ReflectionError as exc:
         # an empty default schema on PostgreSQL usually means the tables are in other schemas: name them
-        hint = schemas_hint(url, "--schema") if kwargs.get("schema") is None and "has no tables" in exc.message else None
+        empty_default = kwargs.get("schema") is None and "has no tables" in exc.message
+        hint = schemas_hint(url, "--schema") if empty_default else None
         if hint is None:
             raise
         raise ReflectionError(exc.message, hint=hint) from None
@@ -334,7 +337,7 @@ def run_cli(argv: list[str] | None = None) -> int:
         state = getattr(exc, "target_state", None)
         typer.echo(f"error: interrupted; {state or 'nothing was written'}", err=True)
         return 130
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, no traceback
+    except Exception as exc:  # the last line of defence: one line, no traceback
         if _state["verbose"]:
             traceback.print_exc()
             typer.echo(f"error: {type(exc).__name__}: {mask_url(exc)}", err=True)

@@ -20,7 +20,10 @@ __all__ = [
 
 
 def detect_from_dataframes(frames, **kwargs):
-    """Build :class:`Metadata` from a dict of DataFrames (see :func:`dbsynth.metadata.detect.detect_from_dataframes`)."""
+    """Build :class:`Metadata` from a dict of DataFrames.
+
+    See :func:`dbsynth.metadata.detect.detect_from_dataframes`.
+    """
     from .detect import detect_from_dataframes as _detect
 
     return _detect(frames, **kwargs)

@@ -10,7 +10,15 @@ import re
 from . import sdtypes as st
 from .records import Column, Metadata
 
-__all__ = ["infer_sdtypes", "outside_sdtype", "sdtype_for", "pii_kind", "normalise_name", "CATEGORICAL_MAX_RATIO", "CATEGORICAL_MAX_DISTINCT"]
+__all__ = [
+    "infer_sdtypes",
+    "outside_sdtype",
+    "sdtype_for",
+    "pii_kind",
+    "normalise_name",
+    "CATEGORICAL_MAX_RATIO",
+    "CATEGORICAL_MAX_DISTINCT",
+]
 
 #: A string column is categorical when it has at most this many distinct values...
 CATEGORICAL_MAX_DISTINCT = 50
@@ -26,7 +34,9 @@ _PII_NAMES: dict[str, str] = {
     **dict.fromkeys(["first_name", "firstname", "given_name", "forename"], "first_name"),
     **dict.fromkeys(["last_name", "lastname", "surname", "family_name"], "last_name"),
     **dict.fromkeys(["full_name", "fullname", "customer_name", "person_name", "contact_name"], "name"),
-    **dict.fromkeys(["phone", "phone_number", "telephone", "mobile", "mobile_phone", "cell_phone", "fax"], "phone_number"),
+    **dict.fromkeys(
+        ["phone", "phone_number", "telephone", "mobile", "mobile_phone", "cell_phone", "fax"], "phone_number"
+    ),
     **dict.fromkeys(["address", "address1", "address2", "address_line1", "address_line2", "street", "street_address"],
                     "street_address"),
     **dict.fromkeys(["postal_code", "postcode", "zip", "zip_code", "zipcode"], "postcode"),

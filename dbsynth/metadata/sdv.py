@@ -47,7 +47,9 @@ def is_sdv(data: dict[str, Any]) -> bool:
     tables = data.get("tables")
     if isinstance(tables, dict):
         # SDV keys columns by name (a dict) or calls them "fields"; dbsynth keeps a list of columns.
-        return any(isinstance(t, dict) and ("fields" in t or isinstance(t.get("columns"), dict)) for t in tables.values())
+        return any(
+            isinstance(t, dict) and ("fields" in t or isinstance(t.get("columns"), dict)) for t in tables.values()
+        )
     return False
 
 
@@ -175,7 +177,8 @@ def _from_v1(tables: dict, source: str) -> Metadata:
             else:
                 family = _FAMILY_OF_SDTYPE.get(sdtype, st.STRING)
             if sdtype == st.CATEGORICAL and fdata.get("pii"):
-                sdtype = fdata.get("pii_category") if fdata.get("pii_category") in st.PII_KINDS else st.TEXT
+                category = fdata.get("pii_category")
+                sdtype = category if isinstance(category, str) and category in st.PII_KINDS else st.TEXT
             if sdtype == st.DATETIME and "%H" not in str(fdata.get("format") or "%H"):
                 family = st.DATE
             table.columns.append(Column(name=cname, type=family, sdtype=sdtype))
@@ -213,7 +216,7 @@ def to_sdv(metadata: Metadata) -> dict[str, Any]:
             elif st.is_pii(col.sdtype) or col.pii:
                 entry["pii"] = True
             elif col.sdtype == st.ID and col.type == st.STRING:
-                entry["regex_format"] = "[A-Za-z0-9]{1,%d}" % min(col.length or 10, 32)
+                entry["regex_format"] = f"[A-Za-z0-9]{{1,{min(col.length or 10, 32)}}}"
             cols[col.name] = entry
         out: dict[str, Any] = {"columns": cols}
         if table.primary_key:

@@ -113,13 +113,16 @@ def database_problems(md: Metadata, real: dict[str, pd.DataFrame] | None,
                 problems.append(f"{t}{fk.columns}: {dangling} reference(s) to missing {fk.ref_table} rows")
             if real is None or not len(parent):
                 continue
-            rpos = positions(real[fk.ref_table], fk.ref_columns, real[t], fk.columns) if len(real[t]) else np.zeros(0, int)
+            child = real[t]
+            rpos = positions(real[fk.ref_table], fk.ref_columns, child, fk.columns) if len(child) else np.zeros(0, int)
             observed = int(np.bincount(rpos[rpos >= 0]).max(initial=0)) if (rpos >= 0).any() else 0
             linked = pos[pos >= 0]
             if len(linked) and len(linked) <= observed * len(parent):
                 most = int(np.bincount(linked).max())
                 if most > observed:
-                    problems.append(f"{t}{fk.columns}: {most} children of one {fk.ref_table} row (observed max {observed})")
+                    problems.append(
+                        f"{t}{fk.columns}: {most} children of one {fk.ref_table} row (observed max {observed})"
+                    )
     return problems
 
 

@@ -58,7 +58,14 @@ def test_run_applies_modes_and_column_overrides(tmp_path, capsys):
         "Artist": {"rows": 30},
         "Playlist": {"mode": "skip"},
         "PlaylistTrack": {"mode": "empty"},
-        "Customer": {"columns": {"Fax": {"null": True}, "Company": {"exclude": True}, "Email": {"pii": "email"}, "City": {"pii": "color_name"}}},
+        "Customer": {
+            "columns": {
+                "Fax": {"null": True},
+                "Company": {"exclude": True},
+                "Email": {"pii": "email"},
+                "City": {"pii": "color_name"},
+            }
+        },
         "Invoice": {"columns": {"BillingCountry": {"constant": "Atlantis"}}},
         "Track": {"columns": {"Milliseconds": {"distribution": "uniform"}}},
     }
@@ -108,7 +115,10 @@ def test_validate_config(tmp_path, capsys):
         ({"seed": "many"}, "seed: Input should be a valid integer"),
         ({"target": {"url": "${NO_SUCH_VAR_DBSYNTH}"}}, "environment variable NO_SUCH_VAR_DBSYNTH is not set"),
         ({"tables": {"Custmer": {}}}, "tables.Custmer: no such table in the source (did you mean 'Customer'?)"),
-        ({"tables": {"Customer": {"columns": {"Emial": {"null": True}}}}}, "no such column in the source (did you mean 'Email'?)"),
+        (
+            {"tables": {"Customer": {"columns": {"Emial": {"null": True}}}}},
+            "no such column in the source (did you mean 'Email'?)",
+        ),
         ({"tables": {"Artist": {"mode": "empty"}}}, "NOT NULL foreign key"),
         ({"tables": {"Album": {"columns": {"Title": {"exclude": True}}}}}, "NOT NULL without a default"),
         ({"tables": {"Album": {"rows": 5}}}, "only root tables"),
@@ -145,7 +155,11 @@ def test_json_log_format_for_schedulers(tmp_path, capsys):
 
 def test_run_writes_the_quality_report(tmp_path, capsys):
     report = {"json": "run.json", "quality": "quality", "fail_under": 0.2, "fail_under_properties": {"validity": 1.0}}
-    tables = {"Genre": {"mode": "copy"}, "Playlist": {"mode": "skip"}, "Invoice": {"columns": {"BillingCountry": {"constant": "X"}}}}
+    tables = {
+        "Genre": {"mode": "copy"},
+        "Playlist": {"mode": "skip"},
+        "Invoice": {"columns": {"BillingCountry": {"constant": "X"}}},
+    }
     cfg = _config(tmp_path, report=report, tables=tables)
     assert cli.run_cli(["run", "--config", str(cfg)]) == 0, capsys.readouterr().err
     quality = json.loads((tmp_path / "quality" / "report.json").read_text())
@@ -177,7 +191,8 @@ def test_run_under_fail_under_exits_one_after_writing(tmp_path, capsys):
 
 def test_report_thresholds_are_checked_with_the_config(tmp_path, capsys):
     bad = _config(tmp_path, report={"quality": "q", "fail_under_properties": {"shapes": 0.8}})
-    assert "report.fail_under_properties: unknown property 'shapes'" in _bad(capsys, ["validate-config", "--config", str(bad)])
+    err = _bad(capsys, ["validate-config", "--config", str(bad)])
+    assert "report.fail_under_properties: unknown property 'shapes'" in err
     bad = _config(tmp_path, report={"fail_under": 0.8})
     assert "need quality" in _bad(capsys, ["validate-config", "--config", str(bad)])
     bad = _config(tmp_path, report={"quality": "q", "fail_under": 1.5})
@@ -193,7 +208,8 @@ def test_run_with_segment_synthesizers(tmp_path, kind):
     assert cli.run_cli(["run", "--config", str(cfg)]) == 0
     db = tmp_path / "out.sqlite"
     assert _rows(db, "SELECT count(*) FROM Track WHERE AlbumId NOT IN (SELECT AlbumId FROM Album)") == [(0,)]
-    assert _rows(db, "SELECT count(*) FROM InvoiceLine WHERE InvoiceId NOT IN (SELECT InvoiceId FROM Invoice)") == [(0,)]
+    orphans = "SELECT count(*) FROM InvoiceLine WHERE InvoiceId NOT IN (SELECT InvoiceId FROM Invoice)"
+    assert _rows(db, orphans) == [(0,)]
     assert _rows(db, "SELECT count(*) > 0 FROM InvoiceLine") == [(1,)]
     model = dbsynth.load_synthesizer(tmp_path / "m.zip")
     assert type(model).__name__ == {"hsa": "HSASynthesizer", "independent": "IndependentSynthesizer"}[kind]
@@ -207,7 +223,8 @@ def test_changing_the_synthesizer_refits_the_saved_model(tmp_path):
 
     first = dbsynth.run(_config(tmp_path, model={"path": "m.zip"}))
     assert first.refit
-    again = dbsynth.run(_config(tmp_path, model={"path": "m.zip"}, target={"url": "sqlite:///out.sqlite", "mode": "replace"}))
+    target = {"url": "sqlite:///out.sqlite", "mode": "replace"}
+    again = dbsynth.run(_config(tmp_path, model={"path": "m.zip"}, target=target))
     assert not again.refit and again.refit_reason == "schema unchanged"
     switched = dbsynth.run(_config(tmp_path, model={"path": "m.zip"}, synthesizer="independent"))
     assert switched.refit and switched.refit_reason == "synthesizer changed to independent"

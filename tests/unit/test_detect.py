@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from dbsynth.errors import MetadataError
-from dbsynth.metadata import detect_from_dataframes, sdtypes as st
+from dbsynth.metadata import detect_from_dataframes
+from dbsynth.metadata import sdtypes as st
 
 DEMO = Path(__file__).parents[1] / "data" / "demo"
 
@@ -43,7 +44,8 @@ def test_demo_types_and_sdtypes(demo):
 
 def test_values_outside_the_parent_are_not_a_foreign_key():
     users = pd.DataFrame({"id": [1, 2, 3], "email": ["a@x.io", "b@x.io", "c@x.io"]})
-    orders = pd.DataFrame({"order_id": [10, 11], "user_id": [1, 99], "placed": pd.to_datetime(["2024-01-01", "2024-01-02"])})
+    placed = pd.to_datetime(["2024-01-01", "2024-01-02"])
+    orders = pd.DataFrame({"order_id": [10, 11], "user_id": [1, 99], "placed": placed})
     md = detect_from_dataframes({"users": users, "orders": orders})
     assert md.table("users").primary_key == ["id"] and md.table("orders").foreign_keys == []
     assert md.table("users").column("email").sdtype == "email"

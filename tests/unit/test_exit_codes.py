@@ -208,7 +208,10 @@ def test_show_values_flag_turns_the_switch_on_and_is_off_by_default(tmp_path, ca
 
 
 def test_lock_timeout_reaches_the_writer(tmp_path, monkeypatch):
-    import dbsynth.write as write_pkg
+    import importlib
+
+    # the package, not dbsynth.write (the function bound over the submodule attribute)
+    write_pkg = importlib.import_module("dbsynth.write")
 
     seen = {}
     real = write_pkg.write

@@ -8,7 +8,7 @@ from dbsynth.metadata import Column, ForeignKey, Metadata, Table
 
 def table(name, fks=(), nullable=True, extra=()):
     cols = [Column("id", "integer", "id", nullable=False)]
-    for ref, col in fks:
+    for _ref, col in fks:
         cols.append(Column(col, "integer", "id", nullable=nullable))
     cols += [Column(c, "float", "numerical") for c in extra]
     return Table(name, cols, ["id"], [ForeignKey([col], ref, ["id"]) for ref, col in fks])

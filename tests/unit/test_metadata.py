@@ -7,7 +7,8 @@ import json
 import pytest
 
 from dbsynth.errors import MetadataError
-from dbsynth.metadata import Column, ForeignKey, Metadata, Table, UniqueConstraint, sdtypes as st
+from dbsynth.metadata import Column, ForeignKey, Metadata, Table, UniqueConstraint
+from dbsynth.metadata import sdtypes as st
 from dbsynth.metadata.infer import normalise_name, pii_kind
 
 

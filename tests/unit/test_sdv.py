@@ -7,7 +7,8 @@ import copy
 import pytest
 
 from dbsynth.errors import MetadataError
-from dbsynth.metadata import Metadata, sdtypes as st
+from dbsynth.metadata import Metadata
+from dbsynth.metadata import sdtypes as st
 from dbsynth.metadata.sdv import from_sdv, to_sdv
 
 V2 = {
