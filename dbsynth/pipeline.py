@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from . import progress
-from .config import Config, check_against, load_config
+from .config import Config, ReportConfig, TargetConfig, check_against, load_config
 from .errors import ConfigError, ModelFileError, QualityError, SchemaMismatchError, UnsafeTargetError, mask_url
 from .metadata import Metadata, Table
 from .metadata.records import UniqueConstraint
@@ -198,6 +198,11 @@ class _Prepared:
     memory: Any = None
     """The :class:`~dbsynth.memory.MemoryPlan` of the run (set by ``_start``)."""
 
+    @property
+    def target(self) -> TargetConfig:
+        """The target of a run that writes one (``_start(need_target=True)`` refused a config without it)."""
+        return _target(self.cfg)
+
 
 def _load(config_or_path: Config | str | Path) -> Config:
     return config_or_path if isinstance(config_or_path, Config) else load_config(config_or_path)
@@ -205,6 +210,18 @@ def _load(config_or_path: Config | str | Path) -> Config:
 
 def _where(cfg: Config) -> str:
     return str(cfg.path) if cfg.path else "config"
+
+
+def _report(cfg: Config) -> ReportConfig:
+    """``cfg.report`` (a config without one asks for no report: the defaults)."""
+    return cfg.report if cfg.report is not None else ReportConfig()
+
+
+def _target(cfg: Config) -> TargetConfig:
+    """``cfg.target``, which a step that writes needs: a config without one is a one-line error."""
+    if cfg.target is None:
+        raise ConfigError(f"{_where(cfg)}: target: required key is missing (where should the rows go?)")
+    return cfg.target
 
 
 def _check_target(cfg: Config) -> None:
@@ -265,7 +282,7 @@ def prepare(cfg: Config, source: Metadata) -> _Prepared:
     check_against(cfg, source)
     where = _where(cfg)
     warnings: list[str] = []
-    modes = {name: cfg.table(name).mode for name in source.tables}
+    modes: dict[str, str] = {name: cfg.table(name).mode for name in source.tables}
     kept = [n for n, m in modes.items() if m != "skip"]
     written = source.subset(kept)
     warnings.extend(_outside_keys(written, source, modes))
@@ -455,9 +472,11 @@ def _decide_refit(prep: _Prepared) -> tuple[bool, str]:
     return True, "schema changed"
 
 
-def _load_model(path: str, seed: int | None = None):
+def _load_model(path: str | None, seed: int | None = None):
     from .model.store import load_synthesizer
 
+    if path is None:  # _decide_refit only loads a model the config names
+        raise ConfigError("model.path: required to load a fitted model", hint="Set model.path in the config.")
     return load_synthesizer(path, seed=seed)  # the config's seed, not the one the file was fitted with
 
 
@@ -679,7 +698,7 @@ def _append_shifts(prep: _Prepared) -> dict[str, dict[str, _KeyShift]]:
 
     cfg, written = prep.cfg, prep.written
     own: dict[str, dict[str, _KeyShift]] = {}
-    eng = engine(cfg.target.url)
+    eng = engine(_target(cfg).url)
     try:
         with eng.connect() as conn:
             existing = set(sa.inspect(conn).get_table_names())
@@ -810,7 +829,7 @@ class _Shaper:
         from .write.ddl import target_name
 
         out: dict[str, set] = {}
-        eng = engine(self.prep.cfg.target.url)
+        eng = engine(self.prep.target.url)
         try:
             with eng.connect() as conn:
                 existing = set(sa.inspect(conn).get_table_names())
@@ -963,8 +982,8 @@ def _sample_and_write(prep: _Prepared, synth, report: RunReport) -> None:
     started = time.perf_counter()
     batches = synth.iter_sample(scale=cfg.scale, num_rows=_num_rows(prep) or None, batch_rows=prep.memory.batch_rows)
     summary = write(
-        _prefetch(_Shaper(prep, report)(batches)), cfg.target.url, prep.written, mode=cfg.target.mode,
-        batch_size=cfg.batch_size, source_url=cfg.source.url, lock_timeout=cfg.target.lock_timeout,
+        _prefetch(_Shaper(prep, report)(batches)), prep.target.url, prep.written, mode=prep.target.mode,
+        batch_size=cfg.batch_size, source_url=cfg.source.url, lock_timeout=prep.target.lock_timeout,
     )
     # sampling and writing overlap: the stage is timed as one
     report.seconds["sample+write"] = round(time.perf_counter() - started, 3)
@@ -991,11 +1010,9 @@ def _committed(report: RunReport) -> None:
 def _start(config_or_path: Config | str | Path, *, need_target: bool) -> tuple[_Prepared, RunReport]:
     take_notes()  # notes of an earlier run in this process are not this run's
     cfg = _load(config_or_path)
-    if need_target and cfg.target is None:
-        raise ConfigError(f"{_where(cfg)}: target: required key is missing (where should the rows go?)")
     _check_target(cfg)
     if need_target:
-        _check_reachable(cfg.target.url)
+        _check_reachable(_target(cfg).url)
     report = RunReport(model_path=cfg.model.path, target=mask_url(cfg.target.url) if cfg.target else None)
     with _timed(report, "reflect"):
         source = _reflect(cfg)
@@ -1084,7 +1101,7 @@ def _check_output(prep: _Prepared, *, out_dir: Path | None = None, force: bool =
                for n in prep.written.tables}
     total = sum(written.values())
     what = f"scale {cfg.scale:g}" if not _num_rows(prep) else "scale and rows"
-    biggest = max(written, key=written.get, default=None)
+    biggest = max(written, key=lambda n: written[n], default="")
     source_total = float(sum(t.row_count or 0 for t in prep.source))
     limit = cfg.max_rows if cfg.max_rows is not None else max(MIN_MAX_ROWS, MAX_ROWS_FACTOR * source_total)
     if total > limit and not force:
@@ -1124,8 +1141,8 @@ def _write(prep: _Prepared, frames: dict[str, pd.DataFrame], report: RunReport) 
     cfg = prep.cfg
     with _timed(report, "write"):
         summary = write(
-            frames, cfg.target.url, prep.written, mode=cfg.target.mode, batch_size=cfg.batch_size,
-            source_url=cfg.source.url, lock_timeout=cfg.target.lock_timeout,
+            frames, prep.target.url, prep.written, mode=prep.target.mode, batch_size=cfg.batch_size,
+            source_url=cfg.source.url, lock_timeout=prep.target.lock_timeout,
         )
     report.tables = {n: t.rows for n, t in summary.tables.items()} or report.tables
     _writer_warnings(report, summary)
@@ -1145,23 +1162,24 @@ def _quality(prep: _Prepared, report: RunReport):
             if "constant" in ccfg.model_fields_set or ccfg.null:
                 # Values the config put there, not the model: scored apart, with the generated columns.
                 scored.tables[name].column(col).sdtype = st.UNSUPPORTED
+    rcfg = _report(cfg)
     with _timed(report, "report"):
         # where the writer put each table (a schema of the same name, or flattened into a schema-less target)
-        quality, _ = evaluate_clone(cfg.source.url, cfg.target.url, scored, seed=cfg.seed or 0)
-        _, html_path = write_report(quality, cfg.report.quality)
+        quality, _ = evaluate_clone(cfg.source.url, prep.target.url, scored, seed=cfg.seed or 0)
+        _, html_path = write_report(quality, rcfg.quality or "report.html")
     report.quality = {"overall": quality.overall, "properties": quality.properties, "html": str(html_path)}
     return quality
 
 
 def _finish(prep: _Prepared, report: RunReport, *, target_written: bool = True) -> RunReport:
-    rcfg = prep.cfg.report
+    rcfg = _report(prep.cfg)
     quality = None
-    if rcfg is not None and rcfg.quality and not report.dry_run:
+    if rcfg.quality and not report.dry_run:
         if target_written:
             quality = _quality(prep, report)
         else:
             report.warnings.append("report.quality: not written, the rows went to files rather than a database")
-    if rcfg is not None and rcfg.json_path and not report.dry_run:
+    if rcfg.json_path and not report.dry_run:
         report.save(rcfg.json_path)
     if quality is not None:
         try:
