@@ -2,17 +2,22 @@
 
 The HTML has no external asset (no script, no stylesheet link, no font), so it reads offline and can be
 attached to a CI run. Score bars are plain CSS; plots (:mod:`dbsynth.report.plots`) are PNG images embedded as
-``data:`` URIs.
+``data:`` URIs. The page is a Jinja2 template (:mod:`dbsynth.report.templates`) rendered with autoescape: this
+module only gathers the values it shows.
 """
 
 from __future__ import annotations
 
-import html
+import functools
+from dataclasses import dataclass
 from pathlib import Path
 
+import jinja2
+
 from ..errors import DbsynthError
-from .metrics import QUALITY_PROPERTIES, QualityReport
+from .metrics import QUALITY_PROPERTIES, QualityReport, Score, TablePrivacy
 from .plots import table_images
+from .templates import TEMPLATES
 
 _LABELS = {
     "column_shapes": "Column shapes",
@@ -23,33 +28,58 @@ _LABELS = {
     "validity": "Validity",
     "privacy": "Privacy (rows not copied)",
 }
+#: Properties whose scores are listed one per column or relationship under each table.
+_DETAILED = ("column_shapes", "generated_columns", "cardinality")
 
-_STYLE = """
-body{font-family:system-ui,sans-serif;margin:2em;color:#222}
-table{border-collapse:collapse;margin:0.5em 0 1.5em}
-td,th{border:1px solid #ccc;padding:0.25em 0.6em;text-align:left}
-.bar{display:inline-block;height:0.8em;background:#4a8;vertical-align:middle}
-.low{background:#d64}
-.num{text-align:right;font-variant-numeric:tabular-nums}
-figure{margin:0.5em 0 1.5em}
-figure img{max-width:100%;height:auto;border:1px solid #eee}
-figcaption{font-size:0.9em;color:#555}
-"""
+@dataclass
+class TableSection:
+    """What the page shows for one table (values only: the template escapes and formats them)."""
+
+    name: str
+    """The table's name."""
+    properties: list[tuple[str, float]]
+    """``(label, score)`` of each property scored for this table."""
+    details: list[Score]
+    """Per-column and per-relationship scores (column shapes, generated columns, cardinality)."""
+    images: list[tuple[str, str]]
+    """``(caption, base64 PNG)`` of the table's plots."""
+    privacy: TablePrivacy | None
+    """The table's privacy findings, when measured."""
 
 
-def _fmt(value: float | None) -> str:
+def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
 
-def _bar(value: float | None) -> str:
-    if value is None:
-        return ""
-    cls = "bar low" if value < 0.7 else "bar"
-    return f'<span class="{cls}" style="width:{value * 10:.1f}em"></span>'
+def _count(n: int) -> str:
+    return f"{n:,}"
 
 
-def _row(*cells: str) -> str:
-    return "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+@functools.cache
+def _environment() -> jinja2.Environment:
+    # autoescape for every template: names and constraint texts come from the database and are shown as text.
+    env = jinja2.Environment(
+        loader=jinja2.DictLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["pct"] = _pct
+    env.filters["count"] = _count
+    return env
+
+
+def _section(report: QualityReport, table: str, privacy: TablePrivacy | None) -> TableSection:
+    scored = [(prop, report.property_score(prop, table)) for prop in (*QUALITY_PROPERTIES, "generated_columns")]
+    return TableSection(
+        name=table,
+        properties=[(_LABELS[prop], value) for prop, value in scored if value is not None],
+        details=[s for s in report.scores if s.table == table and s.property in _DETAILED],
+        images=table_images(report.plots.get(table)),
+        privacy=privacy,
+    )
 
 
 def render_html(report: QualityReport, title: str = "dbsynth quality report") -> str:
@@ -62,61 +92,17 @@ def render_html(report: QualityReport, title: str = "dbsynth quality report") ->
     Returns:
         The HTML text.
     """
-    e = html.escape
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{e(title)}</title><style>{_STYLE}</style></head><body>"]
-    parts.append(f"<h1>{e(title)}</h1>")
-    parts.append(f'<h2 id="summary">Summary: overall quality <span id="overall">{_fmt(report.overall)}</span></h2>')
-    parts.append("<table><tr><th>Property</th><th>Score</th><th></th></tr>")
-    for prop, value in report.properties.items():
-        parts.append(_row(e(_LABELS.get(prop, prop)), f'<span class="num">{_fmt(value)}</span>', _bar(value)))
-    parts.append("</table>")
-    parts.append("<p>Overall quality is the mean of the modelled properties; generated columns, validity and "
-                 "privacy are shown apart so that Faker-made columns do not hide the modelling quality. Generated "
-                 "columns are compared by the length of their values (bytes for binary and geometry values, items "
-                 "for arrays) and their share of NULLs, not by the values.</p>")
-
     privacy = {p.table: p for p in report.privacy}
-    for table in report.tables:
-        parts.append(f"<h2>Table {e(table)}</h2><table><tr><th>Property</th><th>Score</th><th></th></tr>")
-        for prop in (*QUALITY_PROPERTIES, "generated_columns"):
-            value = report.property_score(prop, table)
-            if value is not None:
-                parts.append(_row(e(_LABELS[prop]), _fmt(value), _bar(value)))
-        parts.append("</table>")
-        details = [s for s in report.scores if s.table == table and s.property in ("column_shapes", "generated_columns", "cardinality")]
-        if details:
-            parts.append("<table><tr><th>Column / relationship</th><th>Metric</th><th>Score</th></tr>")
-            for s in details:
-                parts.append(_row(e(", ".join(s.columns)), e(s.metric), _fmt(s.score)))
-            parts.append("</table>")
-        for caption, png in table_images(report.plots.get(table)):
-            parts.append(f'<figure><img alt="{e(caption)} ({e(table)})" src="data:image/png;base64,{png}">'
-                         f"<figcaption>{e(caption)}</figcaption></figure>")
-        if table in privacy:
-            p = privacy[table]
-            rare = ", ".join(f"{e(c)}: {n}" for c, n in p.rare_labels.items()) or "none"
-            parts.append(f"<p>Privacy: {p.identical_rows:,} of {p.synthetic_rows:,} synthetic rows "
-                         f"({_fmt(p.identical_share)}) copy a real row; rare real labels reappearing: {rare}; "
-                         f"distance-to-closest-record ratio: {'n/a' if p.dcr_ratio is None else f'{p.dcr_ratio:.2f}'} "
-                         "(about 1 is good, near 0 means synthetic rows sit on real ones).</p>")
-
     checked = [c for c in report.validity if c.unchecked is None]
-    failed = [c for c in checked if c.violations]
-    unchecked = [c for c in report.validity if c.unchecked is not None]
-    parts.append(f"<h2>Validity</h2><p>{len(checked) - len(failed)} of {len(checked)} checks pass.</p>")
-    if failed:
-        parts.append("<table><tr><th>Table</th><th>Check</th><th>Target</th><th>Violations</th></tr>")
-        for c in failed:
-            parts.append(_row(e(c.table), e(c.kind), e(c.target), f"{c.violations:,} of {c.rows:,}"))
-        parts.append("</table>")
-    if unchecked:
-        parts.append(f"<p>{len(unchecked)} CHECK constraint(s) could not be evaluated by the synthetic database:</p>")
-        parts.append("<table><tr><th>Table</th><th>Constraint</th><th>Why</th></tr>")
-        for c in unchecked:
-            parts.append(_row(e(c.table), e(c.target), e(c.unchecked)))
-        parts.append("</table>")
-    parts.append("</body></html>\n")
-    return "\n".join(parts)
+    return _environment().get_template("report.html.j2").render(
+        title=title,
+        overall=report.overall,
+        summary=[(_LABELS.get(prop, prop), value) for prop, value in report.properties.items()],
+        tables=[_section(report, table, privacy.get(table)) for table in report.tables],
+        checked=checked,
+        failed=[c for c in checked if c.violations],
+        unchecked=[c for c in report.validity if c.unchecked is not None],
+    )
 
 
 def write_report(report: QualityReport, out_dir: str | Path) -> tuple[Path, Path]:

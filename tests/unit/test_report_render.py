@@ -95,3 +95,34 @@ def test_plot_summaries_fold_rare_labels_and_cap_columns():
     children = data["c"].children[0]
     assert children.title == "pid -> p" and sum(children.real) == pytest.approx(1.0)
     assert "plots" not in json.loads(evaluate(real, synth, md).to_json())  # summaries stay out of report.json
+
+
+def test_names_and_constraint_texts_are_escaped_never_markup():
+    """Table, column and constraint names come from the database: a <script> in one is shown as text."""
+    from html.parser import HTMLParser
+
+    from dbsynth.report.metrics import ValidityCheck
+
+    evil, col = "<script>alert('t')</script>", '<img src=x onerror="alert(1)">'
+    md = Metadata({evil: Table(evil, [Column(col, type="float", sdtype="numerical")])})
+    report = evaluate({evil: pd.DataFrame({col: [1.0, 2.0, 3.0]})}, {evil: pd.DataFrame({col: [1.0, 2.0, 7.0]})}, md)
+    report.validity.append(ValidityCheck(evil, "check", "</td><script>x()</script>", 3, 1))
+    report.validity.append(ValidityCheck(evil, "check", "c", 0, 0, unchecked="<b>why</b> & 'how'"))
+    page = render_html(report, title="<i>title</i>")
+
+    tags: list[str] = []
+
+    class Tags(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            tags.append(tag)
+            if tag == "img":  # only the plots' images, whose alt text holds the escaped name
+                src, alt = dict(attrs)["src"], dict(attrs)["alt"]
+                assert src.startswith("data:image/png;base64,") and alt.endswith(f"({evil})")
+
+    Tags().feed(page)
+    assert "script" not in tags and "b" not in tags and "i" not in tags
+    assert tags.count("img") == 1  # the plot; the column's <img> is text
+    assert "&lt;script&gt;alert(&#39;t&#39;)&lt;/script&gt;" in page
+    assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in page
+    assert "&lt;/td&gt;&lt;script&gt;x()&lt;/script&gt;" in page and "&lt;b&gt;why&lt;/b&gt; &amp; &#39;how&#39;" in page
+    assert "<title>&lt;i&gt;title&lt;/i&gt;</title>" in page

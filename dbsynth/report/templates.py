@@ -1,0 +1,89 @@
+"""Jinja2 templates of ``report.html``, kept as Python strings so that they ship inside the package as code.
+
+They are loaded through :class:`jinja2.DictLoader` by :mod:`dbsynth.report.render`, with autoescape on: every
+value the templates print (table and column names, constraint text, reasons, captions) is escaped, so a name
+such as ``<script>`` is shown, never run. Only the markup and the stylesheet written here are raw.
+"""
+
+from __future__ import annotations
+
+__all__ = ["REPORT_TEMPLATE", "TEMPLATES"]
+
+#: The whole page. Context: ``title``, ``overall``, ``summary`` (label, score), ``tables``
+#: (:class:`~dbsynth.report.render.TableSection`), ``checked``, ``failed`` and ``unchecked`` (validity checks).
+#: Filters (from the renderer): ``pct`` (a score as a percentage, n/a for None), ``count`` (thousands separators).
+#: The stylesheet is inline and the plots are data: URIs, so the page has no external asset.
+REPORT_TEMPLATE = """\
+{% macro bar(value) %}{% if value is not none %}<span class="{{ 'bar low' if value < 0.7 else 'bar' }}" \
+style="width:{{ '%.1f' % (value * 10) }}em"></span>{% endif %}{% endmacro %}
+<!doctype html><html><head><meta charset='utf-8'><title>{{ title }}</title><style>
+body{font-family:system-ui,sans-serif;margin:2em;color:#222}
+table{border-collapse:collapse;margin:0.5em 0 1.5em}
+td,th{border:1px solid #ccc;padding:0.25em 0.6em;text-align:left}
+.bar{display:inline-block;height:0.8em;background:#4a8;vertical-align:middle}
+.low{background:#d64}
+.num{text-align:right;font-variant-numeric:tabular-nums}
+figure{margin:0.5em 0 1.5em}
+figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{font-size:0.9em;color:#555}
+</style></head><body>
+<h1>{{ title }}</h1>
+<h2 id="summary">Summary: overall quality <span id="overall">{{ overall | pct }}</span></h2>
+<table><tr><th>Property</th><th>Score</th><th></th></tr>
+{% for label, value in summary %}
+<tr><td>{{ label }}</td><td><span class="num">{{ value | pct }}</span></td><td>{{ bar(value) }}</td></tr>
+{% endfor %}
+</table>
+<p>Overall quality is the mean of the modelled properties; generated columns, validity and privacy are shown \
+apart so that Faker-made columns do not hide the modelling quality. Generated columns are compared by the length \
+of their values (bytes for binary and geometry values, items for arrays) and their share of NULLs, not by the \
+values.</p>
+{% for t in tables %}
+<h2>Table {{ t.name }}</h2><table><tr><th>Property</th><th>Score</th><th></th></tr>
+{% for label, value in t.properties %}
+<tr><td>{{ label }}</td><td>{{ value | pct }}</td><td>{{ bar(value) }}</td></tr>
+{% endfor %}
+</table>
+{% if t.details %}
+<table><tr><th>Column / relationship</th><th>Metric</th><th>Score</th></tr>
+{% for s in t.details %}
+<tr><td>{{ s.columns | join(", ") }}</td><td>{{ s.metric }}</td><td>{{ s.score | pct }}</td></tr>
+{% endfor %}
+</table>
+{% endif %}
+{% for caption, png in t.images %}
+<figure><img alt="{{ caption }} ({{ t.name }})" src="data:image/png;base64,{{ png }}">\
+<figcaption>{{ caption }}</figcaption></figure>
+{% endfor %}
+{% if t.privacy %}
+{% set p = t.privacy %}
+<p>Privacy: {{ p.identical_rows | count }} of {{ p.synthetic_rows | count }} synthetic rows \
+({{ p.identical_share | pct }}) copy a real row; rare real labels reappearing: \
+{% for column, n in p.rare_labels.items() %}{{ column }}: {{ n }}{% if not loop.last %}, {% endif %}\
+{% else %}none{% endfor %}; distance-to-closest-record ratio: \
+{{ "n/a" if p.dcr_ratio is none else "%.2f" % p.dcr_ratio }} \
+(about 1 is good, near 0 means synthetic rows sit on real ones).</p>
+{% endif %}
+{% endfor %}
+<h2>Validity</h2><p>{{ checked | length - failed | length }} of {{ checked | length }} checks pass.</p>
+{% if failed %}
+<table><tr><th>Table</th><th>Check</th><th>Target</th><th>Violations</th></tr>
+{% for c in failed %}
+<tr><td>{{ c.table }}</td><td>{{ c.kind }}</td><td>{{ c.target }}</td>\
+<td>{{ c.violations | count }} of {{ c.rows | count }}</td></tr>
+{% endfor %}
+</table>
+{% endif %}
+{% if unchecked %}
+<p>{{ unchecked | length }} CHECK constraint(s) could not be evaluated by the synthetic database:</p>
+<table><tr><th>Table</th><th>Constraint</th><th>Why</th></tr>
+{% for c in unchecked %}
+<tr><td>{{ c.table }}</td><td>{{ c.target }}</td><td>{{ c.unchecked }}</td></tr>
+{% endfor %}
+</table>
+{% endif %}
+</body></html>
+"""
+
+#: Every template by name, for :class:`jinja2.DictLoader`.
+TEMPLATES = {"report.html.j2": REPORT_TEMPLATE}
