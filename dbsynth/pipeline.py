@@ -22,12 +22,14 @@ import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from . import progress
+from .batch import Batch, BatchKind, as_batch
 from .config import Config, ReportConfig, TargetConfig, check_against, load_config
 from .errors import ConfigError, ModelFileError, QualityError, SchemaMismatchError, UnsafeTargetError, mask_url
 from .metadata import Metadata, Table
@@ -778,12 +780,10 @@ class _Shaper:
         self.held: dict[str, set] = self._copied_keys_held() if self.appending and self.copies else {}
         """Append mode: primary keys each copied table already has in the target (those rows are not sent again)."""
 
-    def __call__(self, batches) -> Iterator[tuple[str, pd.DataFrame]]:
-        from .model.hma import UPDATE_FLAG
-
+    def __call__(self, batches: Iterable[Batch | tuple[str, pd.DataFrame]]) -> Iterator[Batch]:
         written = self.prep.written.tables
         for name in self.empties:
-            yield name, pd.DataFrame({c: pd.Series([], dtype=object) for c in written[name].column_names})
+            yield Batch(name, pd.DataFrame({c: pd.Series([], dtype=object) for c in written[name].column_names}))
         if self.copies:
             with _timed(self.report, "read"):
                 self.real = _read(self.prep.cfg.source.url, self.prep.written, tables=sorted(self.copies))
@@ -792,18 +792,20 @@ class _Shaper:
                 # children still map onto every real key; only the rows the target lacks are sent
                 self.to_send[name] = real[~real[pk].astype(object).isin(held).to_numpy()].reset_index(drop=True)
         try:
-            for name, frame in batches:
+            for item in batches:
+                batch = _sampled_batch(item)
+                name, frame = batch.table, batch.frame
                 if name not in written:
                     continue
-                if frame.attrs.get(UPDATE_FLAG):
-                    yield name, self._move_keys(name, frame)
+                if batch.is_update:
+                    yield batch.with_frame(self._move_keys(name, frame))
                 elif name in self.copies:
                     self._learn(name, frame)
                     if name not in self.sent:  # the real rows, once, in place of the sampled ones
                         self.sent.add(name)
-                        yield name, self.to_send.get(name, self.real[name])
+                        yield Batch(name, self.to_send.get(name, self.real[name]))
                 else:
-                    yield name, self._move_keys(name, self._shape(name, frame))
+                    yield Batch(name, self._move_keys(name, self._shape(name, frame)))
         finally:
             close = getattr(batches, "close", None)  # stopped early: end the sampler (and its progress) now
             if close is not None:
@@ -815,7 +817,6 @@ class _Shaper:
         if not shifts:
             return frame
         out = frame.copy()
-        out.attrs = dict(frame.attrs)
         for col, shift in shifts.items():
             if col in out.columns:
                 out[col] = shift.apply(out[col])
@@ -920,7 +921,17 @@ class _Shaper:
         return gen.generate(n, self.rng, start=start).to_numpy(dtype=object)
 
 
-def _prefetch(batches, depth: int = 2) -> Iterator[tuple[str, pd.DataFrame]]:
+def _sampled_batch(item: Batch | tuple[str, pd.DataFrame]) -> Batch:
+    """A sampled item as a :class:`Batch`.
+
+    transition: removed when the engine yields Batch (until then the sampler marks cycle updates with
+    ``frame.attrs["dbsynth_update"]`` on a (table, frame) pair)."""
+    if not isinstance(item, Batch) and item[1].attrs.get("dbsynth_update"):
+        return Batch(item[0], item[1], BatchKind.UPDATE)
+    return as_batch(item)
+
+
+def _prefetch(batches: Iterator[Batch], depth: int = 2) -> Iterator[Batch]:
     """Draw ``batches`` in a background thread, ``depth`` ahead, so sampling overlaps the writer's COPY.
 
     numpy, pandas and the database driver release the interpreter lock in their heavy parts, so the two use
