@@ -14,6 +14,7 @@ SDV metadata says nothing of storage, so type families are guessed from sdtypes 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from ..errors import MetadataError
@@ -74,6 +75,27 @@ def _keys(value: Any, source: str, path: str) -> list[str]:
     raise _fail(source, path, "expected a column name or a list of column names")
 
 
+def _table_entry(
+    tname: str, tdata: Any, source: str, columns_key: str
+) -> tuple[Table, Iterator[tuple[str, str, dict]]]:
+    """One entry of ``tables``: its :class:`Table` (name, primary key) and its column entries.
+
+    The column entries (``columns_key`` is ``"columns"`` in V2, ``"fields"`` in V1) come as
+    ``(name, path for errors, mapping)``, each checked when reached, so the first error is the first in the file.
+    """
+    tpath = f"tables.{tname}"
+    tdata = _mapping(tdata, source, tpath)
+    entries = _mapping(tdata.get(columns_key), source, f"{tpath}.{columns_key}")
+    table = Table(name=tname, primary_key=_keys(tdata.get("primary_key"), source, f"{tpath}.primary_key"))
+
+    def columns() -> Iterator[tuple[str, str, dict]]:
+        for cname, cdata in entries.items():
+            cpath = f"{tpath}.{columns_key}.{cname}"
+            yield cname, cpath, _mapping(cdata, source, cpath)
+
+    return table, columns()
+
+
 def from_sdv(data: dict[str, Any], source: str = "SDV metadata") -> Metadata:
     """Build dbsynth metadata from SDV multi-table metadata (legacy V1 or current V2 layout).
 
@@ -101,13 +123,8 @@ def from_sdv(data: dict[str, Any], source: str = "SDV metadata") -> Metadata:
 def _from_v2(data: dict, tables: dict, source: str) -> Metadata:
     md = Metadata()
     for tname, tdata in tables.items():
-        tpath = f"tables.{tname}"
-        tdata = _mapping(tdata, source, tpath)
-        cols = _mapping(tdata.get("columns"), source, f"{tpath}.columns")
-        table = Table(name=tname, primary_key=_keys(tdata.get("primary_key"), source, f"{tpath}.primary_key"))
-        for cname, cdata in cols.items():
-            cpath = f"{tpath}.columns.{cname}"
-            cdata = _mapping(cdata, source, cpath)
+        table, columns = _table_entry(tname, tdata, source, "columns")
+        for cname, cpath, cdata in columns:
             sdtype = cdata.get("sdtype")
             if not isinstance(sdtype, str):
                 raise _fail(source, f"{cpath}.sdtype", "missing or not a string")
@@ -160,13 +177,8 @@ def _from_v1(tables: dict, source: str) -> Metadata:
     md = Metadata()
     refs: list[tuple[str, str, str, str]] = []
     for tname, tdata in tables.items():
-        tpath = f"tables.{tname}"
-        tdata = _mapping(tdata, source, tpath)
-        fields = _mapping(tdata.get("fields"), source, f"{tpath}.fields")
-        table = Table(name=tname, primary_key=_keys(tdata.get("primary_key"), source, f"{tpath}.primary_key"))
-        for cname, fdata in fields.items():
-            fpath = f"{tpath}.fields.{cname}"
-            fdata = _mapping(fdata, source, fpath)
+        table, fields = _table_entry(tname, tdata, source, "fields")
+        for cname, fpath, fdata in fields:
             ftype = fdata.get("type")
             if ftype not in _V1_TYPES:
                 raise _fail(source, f"{fpath}.type", f"unknown type {ftype!r} (known: {', '.join(_V1_TYPES)})")

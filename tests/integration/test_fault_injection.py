@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import yaml
-from test_write_atomic import checksum, scalar, staging_tables, target_state  # noqa: E402  (same directory)
+from test_write_atomic import checksum, scalar, staging_tables, target_state
 
 from dbsynth.read import read_tables
 from dbsynth.reflect import reflect
@@ -48,7 +48,8 @@ INSERT INTO dept (name) SELECT 'dept ' || i FROM generate_series(1, 4) i;
 INSERT INTO employee (dept_id, name, salary) SELECT 1 + mod(i, 4), 'emp ' || i, 1000 + i FROM generate_series(1, 60) i;
 UPDATE dept SET head = id * 10;
 INSERT INTO event (employee_id, kind, at)
-  SELECT 1 + mod(i, 60), CASE WHEN mod(i, 3) = 0 THEN 'login' ELSE 'click' END, TIMESTAMP '2024-01-01' + i * INTERVAL '1 hour'
+  SELECT 1 + mod(i, 60), CASE WHEN mod(i, 3) = 0 THEN 'login' ELSE 'click' END,
+         TIMESTAMP '2024-01-01' + i * INTERVAL '1 hour'
   FROM generate_series(1, 600) i;
 """
 
@@ -250,7 +251,8 @@ def test_postgres_backend_of_a_killed_run_does_not_stay_queued_on_a_lock(source,
         holder.exec_driver_sql("LOCK TABLE event IN ACCESS SHARE MODE")
         proc = subprocess.Popen([sys.executable, "-m", "dbsynth", "run", "--config", str(cfg)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        waiting = "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        waiting = ("SELECT COUNT(*) FROM pg_stat_activity"
+                   " WHERE datname = current_database() AND wait_event_type = 'Lock'")
         end = time.monotonic() + 60
         while scalar(target, waiting) == 0:
             assert time.monotonic() < end and proc.poll() is None, "the run never queued on the lock"

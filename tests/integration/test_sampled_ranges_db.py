@@ -13,7 +13,7 @@ from test_torture import (
 )
 
 
-def test_postgres_events_and_huge_numerics(tmp_path, pg_torture, empty_target):  # noqa: F811
+def test_postgres_events_and_huge_numerics(tmp_path, pg_torture, empty_target):
     target = empty_target("postgresql")
     cfg = _config(tmp_path, pg_torture, target, schema="public", include=["events", "t_numeric"])
     assert _run(cfg) == 0
@@ -29,7 +29,7 @@ def test_postgres_events_and_huge_numerics(tmp_path, pg_torture, empty_target): 
     assert min(src) <= min(rows) and max(rows) <= max(src)
 
 
-def test_mariadb_datetime6_and_year(tmp_path, mariadb_torture, empty_target, capsys):  # noqa: F811
+def test_mariadb_datetime6_and_year(tmp_path, mariadb_torture, empty_target, capsys):
     target = empty_target("mariadb")
     cfg = _config(tmp_path, mariadb_torture, target, include=["t_time"])
     capsys.readouterr()
