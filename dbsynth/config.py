@@ -7,13 +7,12 @@ which the report and the CLI use too; its names are re-exported here for the cal
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import difflib
 import os
 import re
 import types
 import typing
+from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
@@ -145,7 +144,7 @@ class ColumnConfig(_Strict):
         return {"provider": value} if isinstance(value, str) else value
 
     @model_validator(mode="after")
-    def _one_override(self) -> "ColumnConfig":
+    def _one_override(self) -> ColumnConfig:
         given = self.overrides()
         if len(given) > 1:
             raise ValueError(f"give only one of pii, constant, null, distribution, exclude (got {', '.join(given)})")
@@ -195,7 +194,7 @@ class ReportConfig(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _thresholds_need_quality(self) -> "ReportConfig":
+    def _thresholds_need_quality(self) -> ReportConfig:
         if (self.fail_under is not None or self.fail_under_properties) and not self.quality:
             raise ValueError("fail_under and fail_under_properties need quality (the directory of the quality report)")
         return self
@@ -238,7 +237,9 @@ class Config(_Strict):
 _VAR = re.compile(r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 
 
-def interpolate(value: Any, *, where: str = "config", env: typing.Mapping[str, str] | None = None, _path: str = "") -> Any:
+def interpolate(
+    value: Any, *, where: str = "config", env: typing.Mapping[str, str] | None = None, _path: str = ""
+) -> Any:
     """Replace ``${VAR}`` and ``${VAR:-default}`` in every string of a parsed YAML tree (``$$`` is a ``$``).
 
     Args:
@@ -254,7 +255,10 @@ def interpolate(value: Any, *, where: str = "config", env: typing.Mapping[str, s
     """
     env = os.environ if env is None else env
     if isinstance(value, dict):
-        return {k: interpolate(v, where=where, env=env, _path=f"{_path}.{k}" if _path else str(k)) for k, v in value.items()}
+        return {
+            k: interpolate(v, where=where, env=env, _path=f"{_path}.{k}" if _path else str(k))
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [interpolate(v, where=where, env=env, _path=f"{_path}[{i}]") for i, v in enumerate(value)]
     if not isinstance(value, str):
@@ -310,7 +314,7 @@ def _keys(model: type[BaseModel]) -> list[str]:
     return [f.alias or n for n, f in model.model_fields.items()]
 
 
-def _describe(where: str, err: dict) -> str:
+def _describe(where: str, err: typing.Mapping[str, Any]) -> str:
     loc = tuple(err["loc"])
     path = ".".join(str(p) for p in loc) or "(top)"
     if err["type"] == "extra_forbidden":

@@ -6,7 +6,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping, Union
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Union
 
 from ..metadata.records import Metadata
 
@@ -36,9 +37,9 @@ Source = Union[str, "Mapping[str, pd.DataFrame]"]
 def _load(source: Source, metadata: Metadata | None) -> tuple[dict[str, pd.DataFrame], Metadata | None]:
     """Frames of ``source`` (a URL is reflected when no metadata is given, then read)."""
     if isinstance(source, str):
-        from ..urls import resolve_url
         from ..read import read_tables
         from ..reflect import reflect
+        from ..urls import resolve_url
 
         url = resolve_url(source)
         if metadata is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, List, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,33 +15,39 @@ if TYPE_CHECKING:
 
 
 def report_command(
-    real: str = typer.Option(..., "--real", help="URL of the real database (builtin:chinook accepted)."),
-    synthetic: str = typer.Option(..., "--synthetic", help="URL of the synthetic database."),
-    metadata: Optional[Path] = typer.Option(
-        None, "--metadata", help="Metadata JSON (dbsynth or SDV layout). Default: reflected from --real."
-    ),
-    out: Path = typer.Option(Path("report"), "--out", help="Directory for report.json and report.html."),
-    fail_under: Optional[float] = typer.Option(
-        None, "--fail-under", min=0.0, max=1.0, help="Exit 1 when the overall score (0..1) is below SCORE."
-    ),
-    fail_under_property: Optional[List[str]] = typer.Option(
-        None,
-        "--fail-under-property",
-        metavar="NAME=SCORE",
-        help="Exit 1 when a property scores below SCORE, e.g. column_shapes=0.8 (repeatable).",
-    ),
-    schema: Optional[List[str]] = typer.Option(
-        None,
-        "--schema",
-        help="Schema of the real database to compare (repeatable, as source.schema; '*': every non-system "
-        "schema on PostgreSQL). Default: the connection's.",
-    ),
+    real: Annotated[str, typer.Option("--real", help="URL of the real database (builtin:chinook accepted).")],
+    synthetic: Annotated[str, typer.Option("--synthetic", help="URL of the synthetic database.")],
+    metadata: Annotated[
+        Path | None,
+        typer.Option("--metadata", help="Metadata JSON (dbsynth or SDV layout). Default: reflected from --real."),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Directory for report.json and report.html.")] = Path("report"),
+    fail_under: Annotated[
+        float | None,
+        typer.Option("--fail-under", min=0.0, max=1.0, help="Exit 1 when the overall score (0..1) is below SCORE."),
+    ] = None,
+    fail_under_property: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fail-under-property",
+            metavar="NAME=SCORE",
+            help="Exit 1 when a property scores below SCORE, e.g. column_shapes=0.8 (repeatable).",
+        ),
+    ] = None,
+    schema: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--schema",
+            help="Schema of the real database to compare (repeatable, as source.schema; '*': every non-system "
+            "schema on PostgreSQL). Default: the connection's.",
+        ),
+    ] = None,
 ) -> None:
     """Compare a synthetic database with the real one; write report.json and report.html."""
     # The docstring is the --help text, hence no Raises section: QualityError (exit 1, one line on stderr) when
     # a threshold is missed, which fails the nightly job; BadInputError (exit 2) for a malformed threshold.
-    from ..urls import resolve_url
     from ..metadata.records import Metadata
+    from ..urls import resolve_url
     from .metrics import parse_thresholds
     from .render import write_report
 
@@ -67,7 +73,9 @@ def report_command(
     report.check(fail_under, thresholds, options=("--fail-under", "--fail-under-property"))
 
 
-def evaluate_clone(real_url: str, synth_url: str, metadata: "Metadata", *, seed: int = 0) -> tuple["QualityReport", list[str]]:
+def evaluate_clone(
+    real_url: str, synth_url: str, metadata: Metadata, *, seed: int = 0
+) -> tuple[QualityReport, list[str]]:
     """Compare a clone with its source, table by table where the writer put each table.
 
     A table read from several schemas of a PostgreSQL source is in the schema of the same name in a PostgreSQL
@@ -125,7 +133,7 @@ def evaluate_clone(real_url: str, synth_url: str, metadata: "Metadata", *, seed:
     return report, missing
 
 
-def _locate(insp, dialect: str, metadata: "Metadata") -> tuple[dict[str, tuple[str | None, str]], list[str]]:
+def _locate(insp, dialect: str, metadata: Metadata) -> tuple[dict[str, tuple[str | None, str]], list[str]]:
     """``{table: (schema, name)}`` in the synthetic database for the tables it holds, and those it does not."""
     from ..write.ddl import target_name, target_schema
 
@@ -135,7 +143,7 @@ def _locate(insp, dialect: str, metadata: "Metadata") -> tuple[dict[str, tuple[s
         if sch not in names:
             try:
                 names[sch] = set(insp.get_table_names(schema=sch))
-            except Exception:  # noqa: BLE001 - a schema the clone does not have holds no table
+            except Exception:
                 names[sch] = set()
         return name in names[sch]
 

@@ -29,6 +29,7 @@ import pandas as pd
 from ..errors import BadInputError, QualityError
 from ..metadata import sdtypes as st
 from ..metadata.records import Column, ForeignKey, Metadata, Table
+
 # The property names live in a neutral module: the config validates thresholds against them without importing
 # the report. Re-exported here, where the report's callers have always found them.
 from ..properties import PROPERTIES, QUALITY_PROPERTIES
@@ -50,11 +51,11 @@ _NULL = "\x00<NULL>"  # stands for NULL in categorical frequencies, so that miss
 
 
 
-def check_thresholds(thresholds: Mapping[str, float], where: str = "--fail-under-property") -> dict[str, float]:
+def check_thresholds(thresholds: Mapping[str, float | str], where: str = "--fail-under-property") -> dict[str, float]:
     """Validate per-property thresholds (``{property: minimum score}``) before any work is done.
 
     Args:
-        thresholds: minimum score in [0, 1] per property name of :data:`PROPERTIES`.
+        thresholds: minimum score in [0, 1] per property name of :data:`PROPERTIES` (a number or its text).
         where: the option or config key named in error messages.
 
     Returns:
@@ -198,7 +199,7 @@ class QualityReport:
     def overall(self) -> float:
         """Mean of the modelling-quality properties that could be scored (1.0 when none could)."""
         props = self.properties
-        values = [props[p] for p in QUALITY_PROPERTIES if props[p] is not None]
+        values = [v for p in QUALITY_PROPERTIES if (v := props[p]) is not None]
         return float(np.mean(values)) if values else 1.0
 
     @property
@@ -206,7 +207,9 @@ class QualityReport:
         """Tables that appear in the report, in first-seen order."""
         return list(dict.fromkeys([s.table for s in self.scores] + [p.table for p in self.privacy]))
 
-    def shortfalls(self, fail_under: float | None = None, properties: Mapping[str, float] | None = None) -> list[Shortfall]:
+    def shortfalls(
+        self, fail_under: float | None = None, properties: Mapping[str, float] | None = None
+    ) -> list[Shortfall]:
         """The thresholds this report does not reach (empty: every one is met).
 
         Args:
@@ -221,9 +224,11 @@ class QualityReport:
             BadInputError: an unknown property name or a threshold outside [0, 1].
         """
         limits = check_thresholds(properties or {})
-        out = [Shortfall("overall", self.overall, fail_under)] if fail_under is not None and self.overall < fail_under else []
+        out = []
+        if fail_under is not None and self.overall < fail_under:
+            out.append(Shortfall("overall", self.overall, fail_under))
         scores = self.properties
-        out += [Shortfall(p, scores[p], t) for p, t in limits.items() if scores[p] is not None and scores[p] < t]
+        out += [Shortfall(p, s, t) for p, t in limits.items() if (s := scores[p]) is not None and s < t]
         return out
 
     def check(
@@ -247,7 +252,8 @@ class QualityReport:
         missed = self.shortfalls(fail_under, properties)
         if missed:
             raise QualityError(
-                "quality: " + "; ".join(m.describe(options[0] if m.property == "overall" else options[1]) for m in missed)
+                "quality: "
+                + "; ".join(m.describe(options[0] if m.property == "overall" else options[1]) for m in missed)
             )
 
     def to_dict(self) -> dict[str, Any]:
@@ -541,11 +547,14 @@ def _join(parent: pd.DataFrame, child: pd.DataFrame, fk: ForeignKey, seed: int) 
     return left.merge(right, on="__key", how="inner")
 
 
-def relationship_scores(metadata: Metadata, real: Mapping[str, pd.DataFrame], synthetic: Mapping[str, pd.DataFrame], seed: int = 0) -> list[Score]:
+def relationship_scores(
+    metadata: Metadata, real: Mapping[str, pd.DataFrame], synthetic: Mapping[str, pd.DataFrame], seed: int = 0
+) -> list[Score]:
     """Cardinality and inter-table trend scores of every foreign key whose tables are in both datasets."""
     out = []
     for child, fk in metadata.relationships():
-        if fk.ref_table not in metadata.tables or any(t not in real or t not in synthetic for t in (child.name, fk.ref_table)):
+        pair = (child.name, fk.ref_table)
+        if fk.ref_table not in metadata.tables or any(t not in real or t not in synthetic for t in pair):
             continue
         parent = metadata.table(fk.ref_table)
         cols = fk.columns + fk.ref_columns
@@ -560,8 +569,10 @@ def relationship_scores(metadata: Metadata, real: Mapping[str, pd.DataFrame], sy
         )
         out.append(Score("cardinality", child.name, [label], "CardinalityKS", value))
         joined = [_join(d[parent.name], d[child.name], fk, seed) for d in (real, synthetic)]
-        pcols = [c for c in _present(parent, real[parent.name], synthetic[parent.name]) if c.is_modelled][:MAX_PAIR_COLUMNS]
-        ccols = [c for c in _present(child, real[child.name], synthetic[child.name]) if c.is_modelled][:MAX_PAIR_COLUMNS]
+        pcols = [c for c in _present(parent, real[parent.name], synthetic[parent.name]) if c.is_modelled]
+        pcols = pcols[:MAX_PAIR_COLUMNS]
+        ccols = [c for c in _present(child, real[child.name], synthetic[child.name]) if c.is_modelled]
+        ccols = ccols[:MAX_PAIR_COLUMNS]
         for pc, cc in itertools.product(pcols, ccols):
             prefixed = Column(**{**asdict(pc), "name": f"parent.{pc.name}"})
             score = pair_trend(joined[0], joined[1], prefixed, cc)
@@ -672,7 +683,9 @@ def dcr_ratio(real: pd.DataFrame, synthetic: pd.DataFrame, cols: list[Column], s
 
 
 # ---- entry point ------------------------------------------------------------------------------------------
-def evaluate_frames(metadata: Metadata, real: Mapping[str, pd.DataFrame], synthetic: Mapping[str, pd.DataFrame], seed: int = 0) -> QualityReport:
+def evaluate_frames(
+    metadata: Metadata, real: Mapping[str, pd.DataFrame], synthetic: Mapping[str, pd.DataFrame], seed: int = 0
+) -> QualityReport:
     """Every metric of :func:`dbsynth.report.evaluate` on frames already loaded."""
     report = QualityReport()
     for table in metadata:

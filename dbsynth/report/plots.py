@@ -90,7 +90,9 @@ def _shares(counts: np.ndarray) -> list[float]:
     return (counts / total).tolist() if total else [0.0] * len(counts)
 
 
-def histogram(title: str, real: pd.Series, synthetic: pd.Series, *, integer: bool = False, datetime: bool = False) -> Distribution:
+def histogram(
+    title: str, real: pd.Series, synthetic: pd.Series, *, integer: bool = False, datetime: bool = False
+) -> Distribution:
     """Shares of two numeric samples on common bins spanning both (NULLs already dropped).
 
     ``integer``: one bar per value when the values are small counts (children per parent).
@@ -167,7 +169,9 @@ def table_plot_data(table: Table, real: pd.DataFrame, synthetic: pd.DataFrame) -
     )
 
 
-def plot_data(metadata: Metadata, real: Mapping[str, pd.DataFrame], synthetic: Mapping[str, pd.DataFrame]) -> dict[str, TablePlots]:
+def plot_data(
+    metadata: Metadata, real: Mapping[str, pd.DataFrame], synthetic: Mapping[str, pd.DataFrame]
+) -> dict[str, TablePlots]:
     """The summaries drawn by :func:`table_images`, per table present on both sides."""
     out = {
         t.name: table_plot_data(t, real[t.name], synthetic[t.name])
@@ -179,7 +183,10 @@ def plot_data(metadata: Metadata, real: Mapping[str, pd.DataFrame], synthetic: M
         if child.name not in out or parent not in out or len(out[child.name].children) >= MAX_RELATIONSHIP_PLOTS:
             continue
         sides = (real, synthetic)
-        if not all(set(fk.columns) <= set(d[child.name].columns) and set(fk.ref_columns) <= set(d[parent].columns) for d in sides):
+        if not all(
+            set(fk.columns) <= set(d[child.name].columns) and set(fk.ref_columns) <= set(d[parent].columns)
+            for d in sides
+        ):
             continue
         counts = [m.children_per_parent(d[parent], d[child.name], fk) for d in sides]
         title = f"{', '.join(fk.columns)} -> {parent}"
@@ -209,7 +216,9 @@ def _panel(ax, d: Distribution) -> None:
         ax.bar(x + 0.2, d.synthetic, width=0.4, color=SYNTHETIC_COLOR, label="synthetic")
         step = -(-len(d.labels) // 12)  # at most 12 tick labels (children-per-parent counts run to 30)
         slanted = step == 1 and len(d.labels) > 4 and max(len(label) for label in d.labels) > 3
-        ax.set_xticks(x[::step], d.labels[::step], rotation=60 if slanted else 0, ha="right" if slanted else "center", fontsize=7)
+        ax.set_xticks(
+            x[::step], d.labels[::step], rotation=60 if slanted else 0, ha="right" if slanted else "center", fontsize=7
+        )
     else:
         edges = np.asarray(d.edges) / 86400.0 if d.datetime else np.asarray(d.edges)  # matplotlib dates: days
         ax.stairs(d.real, edges, fill=True, color=REAL_COLOR, alpha=0.45, label="real")
@@ -249,13 +258,13 @@ def _heatmaps(c: Correlations) -> str:
     side = max(3.0, 0.38 * k + 1.2)
     fig = Figure(figsize=(2 * side + 0.8, side), layout="constrained")
     axes = fig.subplots(1, 2)
-    image = None
+    images = []
     for ax, matrix, name in zip(axes, (c.real, c.synthetic), ("real", "synthetic")):
-        image = ax.imshow(np.asarray(matrix, dtype=float), vmin=-1, vmax=1, cmap="RdBu_r")
+        images.append(ax.imshow(np.asarray(matrix, dtype=float), vmin=-1, vmax=1, cmap="RdBu_r"))
         ax.set_xticks(range(k), c.columns, rotation=60, ha="right", fontsize=7)
         ax.set_yticks(range(k), c.columns if name == "real" else [""] * k, fontsize=7)
         ax.set_title(f"{name} correlations", fontsize=9)
-    fig.colorbar(image, ax=axes, shrink=0.8, label="Pearson r")
+    fig.colorbar(images[-1], ax=axes, shrink=0.8, label="Pearson r")
     return _png(fig)
 
 
@@ -265,10 +274,13 @@ def table_images(plots: TablePlots | None) -> list[tuple[str, str]]:
         return []
     out = []
     if plots.distributions:
-        more = f" (first {len(plots.distributions)}; {plots.omitted_columns} more not drawn)" if plots.omitted_columns else ""
-        out.append((f"Real vs synthetic distributions of the modelled columns{more}", _grid(plots.distributions, "share of rows")))
+        shown, omitted = len(plots.distributions), plots.omitted_columns
+        more = f" (first {shown}; {omitted} more not drawn)" if omitted else ""
+        caption = f"Real vs synthetic distributions of the modelled columns{more}"
+        out.append((caption, _grid(plots.distributions, "share of rows")))
     if plots.correlations is not None:
         out.append(("Correlation heat maps of the numeric columns (real, synthetic)", _heatmaps(plots.correlations)))
     if plots.children:
-        out.append(("Children per parent, per foreign key (share of parent rows)", _grid(plots.children, "share of parents")))
+        caption = "Children per parent, per foreign key (share of parent rows)"
+        out.append((caption, _grid(plots.children, "share of parents")))
     return out

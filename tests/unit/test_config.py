@@ -105,7 +105,8 @@ def test_check_against_metadata_suggests_table_and_column():
     with pytest.raises(ConfigError, match="tables.Custmer: no such table in the source \\(did you mean 'Customer'"):
         check_against(parse_config({"source": {"url": "x"}, "tables": {"Custmer": {}}}), md)
     with pytest.raises(ConfigError, match="tables.Customer.columns.Emial: no such column.*'Email'"):
-        check_against(parse_config({"source": {"url": "x"}, "tables": {"Customer": {"columns": {"Emial": {"null": True}}}}}), md)
+        tables = {"Customer": {"columns": {"Emial": {"null": True}}}}
+        check_against(parse_config({"source": {"url": "x"}, "tables": tables}), md)
     check_against(parse_config({"source": {"url": "x"}, "tables": {"Customer": {}}}), md)
 
 

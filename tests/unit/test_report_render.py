@@ -11,15 +11,15 @@ import pandas as pd
 import pytest
 
 from dbsynth.metadata.records import Column, ForeignKey, Metadata, Table
-from dbsynth.report import evaluate
-from dbsynth.report import plots
+from dbsynth.report import evaluate, plots
 from dbsynth.report.render import render_html, write_report
 
 _IMG = re.compile(r'<img alt="([^"]*)" src="data:image/png;base64,([A-Za-z0-9+/=]+)">')
 
 
 def _report():
-    md = Metadata({"t<x>": Table("t<x>", [Column("n", type="float", sdtype="numerical"), Column("c", sdtype="categorical")])})
+    cols = [Column("n", type="float", sdtype="numerical"), Column("c", sdtype="categorical")]
+    md = Metadata({"t<x>": Table("t<x>", cols)})
     real = {"t<x>": pd.DataFrame({"n": [1.0, 2.0, 3.0, 4.0], "c": ["a", "a", "b", "secret"]})}
     synth = {"t<x>": pd.DataFrame({"n": [1.0, 2.0, 9.0, 9.0], "c": ["a", "b", "b", "secret"]})}
     return evaluate(real, synth, md)
@@ -124,5 +124,6 @@ def test_names_and_constraint_texts_are_escaped_never_markup():
     assert tags.count("img") == 1  # the plot; the column's <img> is text
     assert "&lt;script&gt;alert(&#39;t&#39;)&lt;/script&gt;" in page
     assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in page
-    assert "&lt;/td&gt;&lt;script&gt;x()&lt;/script&gt;" in page and "&lt;b&gt;why&lt;/b&gt; &amp; &#39;how&#39;" in page
+    assert "&lt;/td&gt;&lt;script&gt;x()&lt;/script&gt;" in page
+    assert "&lt;b&gt;why&lt;/b&gt; &amp; &#39;how&#39;" in page
     assert "<title>&lt;i&gt;title&lt;/i&gt;</title>" in page
