@@ -23,13 +23,17 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..metadata import Metadata, Table
 from ..metadata import sdtypes as st
-from ..metadata.graph import Edge
+from ..metadata.graph import Edge, FKGraph
 from . import copula, univariate
 from .generators import make_generator
 from .source import TableSource
@@ -212,18 +216,49 @@ class _Folded:
         """Within-parent means of the passed normal scores, for the kept parent rows."""
 
 
+def driving_edge(table: Table, graph: FKGraph, depths: Mapping[str, int]) -> Edge | None:
+    """The foreign key that drives generation of ``table``'s rows: NOT NULL first, then the deepest parent,
+    then the name (deterministic; every synthesizer's fit, hence the engine, agrees on it)."""
+    edges = graph.parents(table.name)
+    if not edges:
+        return None
+    return min(edges, key=lambda e: (table.fk_is_nullable(e.fk), -depths[e.parent], e.name))
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """What one fit needs of its synthesizer."""
+
+    metadata: Metadata
+    """The tables."""
+    seed: int
+    """The seed every random stream of the fit derives from."""
+    locales: list[str]
+    """Faker locales of PII generators."""
+    min_category_count: int
+    """Categorical labels seen fewer times are never stored."""
+    table_parameters: Mapping[str, Mapping[str, Any]]
+    """Per table, the settings of :meth:`HMASynthesizer.set_table_parameters`."""
+    task: Callable[[str, str, int | None], AbstractContextManager[Any]]
+    """Progress of one stage of one table."""
+
+    def rng(self, *parts: object) -> np.random.Generator:
+        """The random stream named by ``parts``."""
+        return np.random.default_rng(stable_seed(self.seed, *parts))
+
+
 class Fold:
     """One fit: the state shared by the tables of a schema while they are folded children first.
 
     Args:
-        synth: the synthesizer (settings, progress, random streams, driving-edge rule).
+        settings: the synthesizer's settings, progress and random streams.
         sources: one :class:`TableSource` per metadata table.
         sample_rows: rows of each table the copula is learned from.
     """
 
-    def __init__(self, synth, sources: dict[str, TableSource], sample_rows: int) -> None:
-        self.synth = synth
-        self.md = synth.metadata
+    def __init__(self, settings: FitSettings, sources: dict[str, TableSource], sample_rows: int) -> None:
+        self.settings = settings
+        self.md = settings.metadata
         self.sources = sources
         self.sample_rows = int(sample_rows)
         self.graph = self.md.graph()
@@ -251,7 +286,7 @@ class Fold:
 
     def prepare(self) -> None:
         """Draw every table's sample and index the keys children refer to."""
-        seed = self.synth.seed
+        seed = self.settings.seed
         for t in self.graph.children_first():
             self.samples[t] = self.sources[t].sample(self.sample_rows, stable_seed(seed, "sample", t))
         for t, col_sets in self.referenced.items():
@@ -283,7 +318,7 @@ class Fold:
         models: dict[str, dict] = {}
         for t in self.graph.children_first():
             n = self.sources[t].n_rows
-            with self.synth._task("fit", t, n) as task:
+            with self.settings.task("fit", t, n) as task:
                 models[t] = self.fit_table(t)
                 task.advance(n)
             self.samples.pop(t, None)
@@ -293,13 +328,13 @@ class Fold:
 
     # ---- phase 2: one table ---------------------------------------------------------------------------
     def fit_table(self, t: str) -> dict:
-        synth = self.synth
+        synth = self.settings
         table = self.md.tables[t]
         df = self.samples[t]
         src = self.sources[t]
         n_s, n = len(df), src.n_rows
-        rng = synth._rng("fit", t)
-        params = synth._table_parameters[t]
+        rng = synth.rng("fit", t)
+        params = synth.table_parameters[t]
         ref_cols = {c for fk in table.foreign_keys for c in fk.columns}
         valued = valued_key_columns(table)
         key_cols = (set(table.primary_key) - valued) | ref_cols
@@ -379,7 +414,7 @@ class Fold:
         src = self.sources[t]
         n_s, n = len(df), src.n_rows
         names = model["columns"]
-        driving = self.synth._driving_edge(table, self.graph, self.depths)
+        driving = driving_edge(table, self.graph, self.depths)
         passed = [j for j, nm in enumerate(names) if j < model["n_own"] or nm.startswith("__n__")][:MAX_PASSED]
         parents: list[Edge] = self.graph.parents(t)
         deferred = [d.edge for d in self.graph.deferred_for(t)]

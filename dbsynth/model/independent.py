@@ -37,16 +37,8 @@ class IndependentSynthesizer(SegmentedSynthesizer):
         super().__init__(metadata, locales=locales, verbose=verbose, seed=seed,
                          min_category_count=min_category_count, default_num_clusters=1)
 
-    def get_parameters(self) -> dict[str, Any]:
-        """Constructor settings and per-table settings."""
-        p = super().get_parameters()
-        del p["default_num_clusters"]
-        return p
-
-    @classmethod
-    def _from_saved_parameters(cls, metadata: Metadata, p: dict[str, Any]):
-        """A new, unfitted synthesizer with the settings of :meth:`get_parameters` (for model files)."""
-        syn = cls(metadata, locales=p["locales"], verbose=p["verbose"], seed=p["seed"],
-                  min_category_count=p["min_category_count"])
-        syn._table_parameters = p["tables"]
-        return syn
+    def _settings(self) -> dict[str, Any]:
+        # one segment per table is what this synthesizer is, not a setting
+        out = super()._settings()
+        del out["default_num_clusters"]
+        return out

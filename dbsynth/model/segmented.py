@@ -13,8 +13,8 @@ no per-parent loop and no extension columns, so the cost grows linearly with tab
 Sample, parents first: a root's segments are drawn in proportion to their learned weights; a child's rows are
 its parents' rows repeated by counts drawn from each parent segment's count distribution, and each child row's
 segment is drawn from its parent segment's row of the segment matrix; then every segment's synthesizer draws
-its rows at once. Keys, references, nested keys, bridge tables, cycles and self-references follow
-:mod:`dbsynth.model._refs`.
+its rows at once (:class:`SegmentStrategy`); keys, references, nested keys, bridge tables, cycles and
+self-references are the sampling engine's (:mod:`dbsynth.sample.engine`), batch by batch as for HMA.
 
 With one segment per table this is the Independent synthesizer: each table alone plus the children-per-parent
 distribution.
@@ -22,25 +22,27 @@ distribution.
 
 from __future__ import annotations
 
-import contextlib
 import copy
-from pathlib import Path
-from typing import Any, Iterator
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .. import progress
-from ..errors import BadInputError, NotFittedError
+from ..errors import BadInputError
 from ..metadata import Metadata, Table
-from . import _refs
-from ._refs import DEFAULT_BATCH_ROWS, UPDATE_FLAG
+from .base import Synthesizer
 from .copula import sorted_quantiles
-from .fold import as_value, valued_key_columns
-from .generators import generate, generator_from_dict, make_generator, repair
+from .draws import categorical_draw, draw_counts, round_to_total
+from .fold import as_value, count_histogram, driving_edge, valued_key_columns
+from .generators import make_generator
+from .links import check_data, deferred_spec, positions
+from .strategy import Drawn, RowState
 from .tables import TableSynthesizer, table_synthesizer_class
-from .transforms import checked_columns, frame_of
+from .transforms import checked_columns
 
+#: Name of the per-row state a segment-based table leaves its children: each row's segment.
+SEGMENT = "segment"
 #: k-means learns its centroids on at most this many rows per segment asked for (and the scores their medians
 #: and spreads), then assigns every row to the nearest centroid: a few hundred points place a centre well, and
 #: the split is a fixed cost of every table, small ones included.
@@ -163,19 +165,6 @@ def _scores(x: np.ndarray, k: int, rng: np.random.Generator, clip: float = 4.0) 
     return out
 
 
-def _categorical_draw(probs: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A category per entry of ``rows`` from the distribution ``probs[rows]``, stratified like
-    :func:`_draw_counts`: the entries of each row of ``probs`` take each category on its share
-    (:func:`~dbsynth.model._refs.stratified`), in random order, so a rare segment (the two staff members who serve every rental) is
-    neither lost nor doubled by chance."""
-    out = np.zeros(len(rows), dtype=np.int64)
-    for r in np.unique(rows):  # a loop over a handful of parent segments
-        idx = np.flatnonzero(rows == r)
-        per = _refs.stratified(probs[r], len(idx), rng)
-        out[idx] = rng.permutation(np.repeat(np.arange(probs.shape[1]), per))
-    return out
-
-
 def _count_hist(counts: np.ndarray, seg: np.ndarray, k: int) -> list[dict]:
     """Per segment, the distribution of ``counts`` (values and weights); segments without rows get the
     distribution over all rows."""
@@ -184,28 +173,76 @@ def _count_hist(counts: np.ndarray, seg: np.ndarray, k: int) -> list[dict]:
         c = counts[seg == s]
         if len(c) == 0:
             c = counts
-        out.append(_refs.count_histogram(c))
+        out.append(count_histogram(c))
     return out
 
 
-def _draw_counts(hist: list[dict], seg: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Children per parent following the count distribution of each parent's segment.
+class SegmentStrategy:
+    """The segment-based :class:`~dbsynth.model.strategy.TableStrategy`: a root's segments in proportion to
+    their learned weights, a child's segment from its parent segment's row of the segment matrix (orphans from
+    the orphans' mix), each segment's rows drawn by its table synthesizer; children per parent from the parent
+    segment's count distribution (stratified). The per-row state left for children is the segment.
 
-    Stratified, not independent draws: a segment of m parents gets each count value on its share of the m
-    parents (:func:`~dbsynth.model._refs.stratified`), in random order. Independent draws lose heavy tails: when two staff out of
-    1,500 serve every rental, 1,500 draws give no such staff member one time in seven, and the rentals end up
-    spread over everyone.
+    Args:
+        models: the fitted per-table models.
+        segment: the fitted table synthesizer of one segment of a table (``(table, s) -> synthesizer``).
     """
-    out = np.zeros(len(seg), dtype=np.int64)
-    for s, h in enumerate(hist):
-        rows = np.flatnonzero(seg == s)
-        if len(rows):
-            per_value = _refs.stratified(h["weights"], len(rows), rng)
-            out[rows] = rng.permutation(np.repeat(np.asarray(h["values"], dtype=np.int64), per_value))
-    return out
+
+    def __init__(self, models: Mapping[str, dict], segment: Callable[[str, int], TableSynthesizer]) -> None:
+        self.models = models
+        self.segment = segment
+
+    def table_model(self, table: str) -> Mapping[str, Any]:
+        """See :meth:`~dbsynth.model.strategy.TableStrategy.table_model`."""
+        return self.models[table]
+
+    def modelled_columns(self, table: str) -> set[str]:
+        """The columns the segments' synthesizers model."""
+        return set(self.models[table]["modelled"])
+
+    def child_counts(self, table: str, edge: str, parent: RowState, n_parent: int,
+                     rng: np.random.Generator) -> np.ndarray:
+        """Children per parent row drawn from its segment's count distribution (stratified per segment)."""
+        m = self.models[table]
+        link = m["link"]
+        spec = link if link is not None and link["edge"] == edge else m["others"][edge]
+        seg = parent.get(SEGMENT)
+        return draw_counts(spec["counts"], seg if seg is not None else np.zeros(n_parent, np.int64), rng)
+
+    def draw(self, table: str, parent: RowState | None, pidx: np.ndarray, rng: np.random.Generator) -> Drawn:
+        """The segment of every row, then each segment's rows drawn at once (put back in the rows' order)."""
+        m = self.models[table]
+        weights = np.asarray(m["segments"]["weights"], dtype=float)
+        k = len(weights)
+        n = len(pidx)
+        link = m["link"] if parent is not None else None
+        if link is None:
+            seg = rng.permutation(np.repeat(np.arange(k), round_to_total(weights, n, rng)))
+        else:
+            seg = np.zeros(n, dtype=np.int64)
+            linked = pidx >= 0
+            pseg = parent.get(SEGMENT)
+            if linked.any() and pseg is not None:
+                seg[linked] = categorical_draw(np.asarray(link["child_segments"], dtype=float),
+                                               pseg[pidx[linked]].astype(np.int64), rng)
+            if (~linked).any():
+                seg[~linked] = categorical_draw(np.asarray(link["orphan_segments"], dtype=float)[None, :],
+                                                np.zeros(int((~linked).sum()), dtype=np.int64), rng)
+        seg = seg.astype(np.int64)
+        if not m["modelled"]:
+            return Drawn({}, {SEGMENT: seg})
+        # each segment's rows drawn at once and stacked, then put back in the rows' order (the driving
+        # parents travel with the rows)
+        order = np.argsort(seg, kind="stable")
+        synths = [self.segment(table, s) for s in range(k)]
+        stacked = type(synths[0]).sample_segment_columns(synths, np.bincount(seg, minlength=k), rng)
+        back = np.empty(n, dtype=np.int64)
+        back[order] = np.arange(n)
+        cols = {name: col.iloc[back].reset_index(drop=True) for name, col in stacked.items()}
+        return Drawn(cols, {SEGMENT: seg})
 
 
-class SegmentedSynthesizer:
+class SegmentedSynthesizer(Synthesizer):
     """Multi-table synthesizer: segments per table, each modelled by a table synthesizer.
 
     Use :class:`~dbsynth.model.hsa.HSASynthesizer` or :class:`~dbsynth.model.independent.IndependentSynthesizer`.
@@ -230,22 +267,14 @@ class SegmentedSynthesizer:
     ) -> None:
         if int(default_num_clusters) < 1:
             raise BadInputError("default_num_clusters must be >= 1")
-        self.metadata = metadata.copy()
-        self.locales = list(locales or ["en_US"])
-        self.verbose = verbose
-        self.seed = int(seed) if seed is not None else int(np.random.SeedSequence().entropy % (2**63))
-        self.min_category_count = int(min_category_count)
+        super().__init__(metadata, locales=locales, verbose=verbose, seed=seed, min_category_count=min_category_count)
         self.default_num_clusters = int(default_num_clusters)
-        self._table_parameters = {
-            t: {"table_synthesizer": DEFAULT_TABLE_SYNTHESIZER, "table_parameters": {}} for t in self.metadata.tables
-        }
-        self._models: dict[str, dict] | None = None
         self._cache: dict[tuple[str, int], TableSynthesizer] = {}
 
     # ---- settings -----------------------------------------------------------------------------------
-    def get_metadata(self) -> Metadata:
-        """A copy of the metadata."""
-        return self.metadata.copy()
+    def default_table_parameters(self) -> dict[str, Any]:
+        """The default table synthesizer, with its default settings."""
+        return {"table_synthesizer": DEFAULT_TABLE_SYNTHESIZER, "table_parameters": {}}
 
     def set_table_parameters(
         self,
@@ -294,29 +323,8 @@ class SegmentedSynthesizer:
         base = {"min_category_count": self.min_category_count} if "min_category_count" in cls.DEFAULTS else {}
         return cls.validate_parameters({**base, **params})
 
-    def get_parameters(self) -> dict[str, Any]:
-        """Constructor settings and per-table settings."""
-        return {
-            "locales": list(self.locales),
-            "verbose": self.verbose,
-            "seed": self.seed,
-            "min_category_count": self.min_category_count,
-            "default_num_clusters": self.default_num_clusters,
-            "tables": copy.deepcopy(self._table_parameters),
-        }
-
-    @classmethod
-    def _from_saved_parameters(cls, metadata: Metadata, p: dict[str, Any]):
-        """A new, unfitted synthesizer with the settings of :meth:`get_parameters` (for model files)."""
-        syn = cls(metadata, locales=p["locales"], verbose=p["verbose"], seed=p["seed"],
-                  min_category_count=p["min_category_count"], default_num_clusters=p["default_num_clusters"])
-        syn._table_parameters = p["tables"]
-        return syn
-
-    def _require_fitted(self) -> dict[str, dict]:
-        if self._models is None:
-            raise NotFittedError("the synthesizer is not fitted", hint="Call fit(data) first.")
-        return self._models
+    def _settings(self) -> dict[str, Any]:
+        return {**super()._settings(), "default_num_clusters": self.default_num_clusters}
 
     def get_learned_distributions(self, table_name: str) -> dict[str, dict]:
         """The marginal learned for each latent column of ``table_name``.
@@ -328,7 +336,7 @@ class SegmentedSynthesizer:
             NotFittedError: before fit.
             MetadataError: for an unknown table.
         """
-        models = self._require_fitted()
+        models = self.fitted_models()
         self.metadata.table(table_name)
         m = models[table_name]
         per_seg = [self._segment(table_name, s).learned_distributions() for s in range(len(m["segments"]["models"]))]
@@ -336,7 +344,8 @@ class SegmentedSynthesizer:
             return per_seg[0]
         names = list(dict.fromkeys(nm for d in per_seg for nm in d))
         weights = np.asarray(m["segments"]["weights"], dtype=float).tolist()
-        return {nm: {"family": "mixture", "weights": weights, "components": [d.get(nm) for d in per_seg]} for nm in names}
+        return {nm: {"family": "mixture", "weights": weights, "components": [d.get(nm) for d in per_seg]}
+                for nm in names}
 
     def get_loss_values(self, table_name: str | None = None) -> pd.DataFrame:
         """Training losses of neural table synthesizers.
@@ -346,21 +355,13 @@ class SegmentedSynthesizer:
             BadInputError: always so far: every table synthesizer shipped (the Gaussian copula) is fitted in
                 closed form and has no loss values.
         """
-        models = self._require_fitted()
+        models = self.fitted_models()
         tables = [table_name] if table_name is not None else list(models)
         for t in tables:
             self.metadata.table(t)
             for s in range(len(models[t]["segments"]["models"])):
                 self._segment(t, s).loss_values()
         raise BadInputError("no table has loss values", hint="get_loss_values() is for neural table synthesizers.")
-
-    def _task(self, stage: str, table: str, total: int | None):
-        if self.verbose:
-            return progress.task(stage, table=table, total=total)
-        return contextlib.nullcontext(progress.Task(stage, table, total))
-
-    def _rng(self, *parts: object) -> np.random.Generator:
-        return np.random.default_rng(_refs.stable_seed(self.seed, *parts))
 
     def _num_clusters(self, n_rows: int) -> int:
         # a copula per segment needs rows to estimate its marginals and correlations: small tables get fewer
@@ -380,7 +381,7 @@ class SegmentedSynthesizer:
         """The fitted synthesizer of segment ``s`` of ``table`` (rebuilt from the model dict once)."""
         key = (table, s)
         if key not in self._cache:
-            m = self._require_fitted()[table]
+            m = self.fitted_models()[table]
             by_name = {c.name: c for c in self._modelled_columns(self.metadata.tables[table], 1)}
             cols = [by_name[c] for c in m["modelled"]]
             self._cache[key] = TableSynthesizer.from_dict(m["segments"]["models"][s], cols)
@@ -402,18 +403,18 @@ class SegmentedSynthesizer:
         """
         md = self.metadata
         md.validate()
-        _refs.check_data(md, data)
+        check_data(md, data)
         graph = md.graph()
         frames = {t: data[t].reset_index(drop=True) for t in md.tables}
         # where each child row points, per foreign key: computed once, used by both ends of the edge
-        pos = {e.name: _refs.positions(frames[e.parent], e.fk.ref_columns, frames[e.child], e.fk.columns)
+        pos = {e.name: positions(frames[e.parent], e.fk.ref_columns, frames[e.child], e.fk.columns)
                for e in graph.edges}
         depths = graph.depths()
         labels: dict[str, np.ndarray] = {}
         models: dict[str, dict] = {}
         self._cache = {}
         for t in graph.parent_first():
-            with self._task("fit", t, len(frames[t])) as task:
+            with self.progress_task("fit", t, len(frames[t])) as task:
                 models[t], labels[t] = self._fit_table(t, frames, graph, pos)
                 task.advance(len(frames[t]))
         for t in graph.parent_first():
@@ -425,7 +426,7 @@ class SegmentedSynthesizer:
         table = self.metadata.tables[t]
         df = frames[t]
         n = len(df)
-        rng = self._rng("fit", t)
+        rng = self.rng("fit", t)
         tp = self._table_parameters[t]
         cls = table_synthesizer_class(tp["table_synthesizer"], table=t)
         params = self._effective(cls, tp["table_parameters"])
@@ -453,7 +454,7 @@ class SegmentedSynthesizer:
             "segments": {"weights": weights, "models": seg_models},
             "link": None,
             "others": {},
-            "deferred": _refs.deferred_spec(graph, table, df, frames),
+            "deferred": deferred_spec(graph, table, df, frames),
         }
         return model, labels
 
@@ -473,19 +474,12 @@ class SegmentedSynthesizer:
             x[:, len(latent):] *= np.sqrt(len(latent) / len(kids))
         return kmeans(x, k, rng, standardise=False)
 
-    def _driving_edge(self, table: Table, graph, depths):
-        """The foreign key that drives generation: NOT NULL first, then deepest parent, then name."""
-        edges = graph.parents(table.name)
-        if not edges:
-            return None
-        return min(edges, key=lambda e: (table.fk_is_nullable(e.fk), -depths[e.parent], e.name))
-
     def _fit_links(self, t, models, frames, graph, depths, pos, labels) -> None:
         table = self.metadata.tables[t]
         n = len(frames[t])
         model = models[t]
         k_child = len(model["segments"]["models"])
-        driving = self._driving_edge(table, graph, depths)
+        driving = driving_edge(table, graph, depths)
         for e in graph.parents(t):
             p = pos[e.name]
             ok = p >= 0
@@ -521,236 +515,14 @@ class SegmentedSynthesizer:
                 model["others"][e.name] = {**common, "null_share": float((~ok).mean()) if n else 0.0}
 
     # ---- sample -------------------------------------------------------------------------------------
-    def sample(self, scale: float = 1.0, num_rows: dict[str, int] | int | None = None) -> dict[str, pd.DataFrame]:
-        """Synthetic rows for every table, parent-first, following the frame contract.
-
-        Args:
-            scale: size of each root table relative to the source, at least one row at any positive scale when
-                the source has rows (children follow their parents; a child of an empty table gets no rows, or
-                NULL where its key allows).
-            num_rows: rows per root table (``{table: n}``, or one int for every root), overriding ``scale``.
-
-        Returns:
-            One frame per table, in parent-first order.
-
-        Raises:
-            NotFittedError: before fit.
-            BadInputError: for a negative scale.
-        """
-        models, num_rows = self._sample_args(scale, num_rows)
-        return _refs.join_batches(self.metadata, self._iter(models, scale, num_rows, None))
-
-    def iter_sample(
-        self, scale: float = 1.0, num_rows: dict[str, int] | int | None = None, batch_rows: int = DEFAULT_BATCH_ROWS,
-    ) -> Iterator[tuple[str, pd.DataFrame]]:
-        """Synthetic rows as ``(table, frame)`` batches of at most ``batch_rows`` rows, parent-first.
-
-        The contract of :meth:`dbsynth.HMASynthesizer.iter_sample` (what ``dbsynth run`` writes as it samples): a
-        table's batches all come before its children's, and references deferred to break a cycle whose parent
-        table comes later are sent at the end as update frames (``frame.attrs["dbsynth_update"]``). A table is
-        drawn whole (its segments at once), then handed out; of a table whose rows are out only what later
-        tables refer to is kept.
-
-        Raises:
-            NotFittedError: before fit.
-            BadInputError: for a negative scale or ``batch_rows`` below 1.
-        """
-        models, num_rows = self._sample_args(scale, num_rows)
-        if batch_rows < 1:
-            raise BadInputError("batch_rows must be at least 1")
-        return self._iter(models, scale, num_rows, int(batch_rows))
-
-    def _sample_args(self, scale, num_rows) -> tuple[dict[str, dict], dict[str, int]]:
-        models = self._require_fitted()
-        if scale < 0:
-            raise BadInputError("scale must be >= 0")
-        if isinstance(num_rows, (int, np.integer)):
-            num_rows = {r: int(num_rows) for r in self.metadata.graph().roots()}
-        num_rows = dict(num_rows or {})
-        for t in num_rows:
-            self.metadata.table(t)
-        return models, num_rows
-
-    def _iter(self, models, scale, num_rows, batch_rows: int | None) -> Iterator[tuple[str, pd.DataFrame]]:
-        """Every table parent-first as batches (one frame per table when ``batch_rows`` is None), then the
-        update frames of deferred references whose parent came later."""
-        graph = self.metadata.graph()
-        order = graph.parent_first()
-        keep_cols = _refs.kept_columns(self.metadata, graph)
-        frames: dict[str, pd.DataFrame] = {}  # of tables already out: what later tables refer to
-        segs: dict[str, np.ndarray] = {}
-        # tables owning a NOT NULL cycle-breaking key: sent whole after every other table, the key filled
-        held_tables = graph.held()
-        held: dict[str, pd.DataFrame] = {}
-        for t in order:
-            with self._task("sample", t, None) as task:
-                frame, segs[t] = self._sample_table(t, models, graph, frames, segs, scale, num_rows)
-                for d in graph.deferred_for(t):  # self-references, and cycles whose parent is out already
-                    e = d.edge
-                    if e.parent == t or e.parent in frames:
-                        spec = models[t]["deferred"].get(e.name, {"null_share": 1.0})
-                        _refs.fill_deferred_edge(e, spec, frame, frame if e.parent == t else frames[e.parent], self.seed)
-                task.advance(len(frame))
-            if t in held_tables:
-                held[t] = frame
-            elif batch_rows is None:
-                yield t, frame
-            else:
-                for lo in range(0, max(len(frame), 1), batch_rows):
-                    yield t, frame.iloc[lo: lo + batch_rows].reset_index(drop=True)
-            frames[t] = frame if batch_rows is None else frame[keep_cols[t]]
-        # NOT NULL keys first, filled into the held rows, which then go out; then nullable keys as updates
-        for d in sorted(graph.deferred, key=lambda d: not d.not_null):
-            e = d.edge
-            if not d.not_null and held:
-                yield from _held_batches(held, batch_rows)
-                held = {}
-            if e.parent == e.child or order.index(e.parent) < order.index(e.child):
-                continue
-            spec = models[e.child]["deferred"].get(e.name, {"null_share": 1.0})
-            if d.not_null:
-                spec = {**spec, "null_share": 0.0}
-            if d.not_null and e.child in held:
-                _refs.fill_deferred_edge(e, spec, held[e.child], frames[e.parent], self.seed,
-                                         _refs.back_edge(graph, e))
-                continue
-            upd = frames[e.child][self.metadata.tables[e.child].primary_key].copy()
-            _refs.fill_deferred_edge(e, spec, upd, frames[e.parent], self.seed)
-            step = batch_rows or max(len(upd), 1)
-            for lo in range(0, max(len(upd), 1), step):
-                part = upd.iloc[lo: lo + step].reset_index(drop=True)
-                part.attrs[UPDATE_FLAG] = True
-                yield e.child, part
-        yield from _held_batches(held, batch_rows)
-
-    def _sample_table(self, t, models, graph, frames, segs, scale, num_rows) -> tuple[pd.DataFrame, np.ndarray]:
-        table = self.metadata.tables[t]
-        m = models[t]
-        rng = self._rng("sample", t)
-        weights = np.asarray(m["segments"]["weights"], dtype=float)
-        k = len(weights)
-        link = m["link"]
-        if link is not None and link["parent"] not in frames:
-            link = None
-        pidx = None
-        if link is None or t in num_rows:
-            n = int(num_rows[t]) if t in num_rows else _refs.root_rows(m["n_rows"], scale)
-            seg = rng.permutation(np.repeat(np.arange(k), _refs.round_to_total(weights, n, rng)))
-            link = None
-        else:
-            p_model = models[link["parent"]]
-            n_parent = len(frames[link["parent"]])
-            ratio = n_parent / p_model["n_rows"] if p_model["n_rows"] else 0.0
-            pseg = segs[link["parent"]]
-            raw = _draw_counts(link["counts"], pseg, rng)
-            total = int(round(link["n_linked"] * ratio))
-            counts = _refs.capped_counts(raw, total, link["count_min"], link["count_max"], rng)
-            pidx = np.repeat(np.arange(n_parent), counts)
-            seg = _categorical_draw(np.asarray(link["child_segments"], dtype=float), pseg[pidx], rng)
-            n_orph = int(round(link["orphans"] * ratio))
-            orph = _categorical_draw(np.asarray(link["orphan_segments"], dtype=float)[None, :],
-                                     np.zeros(n_orph, dtype=np.int64), rng)
-            seg = np.r_[seg, orph].astype(np.int64)
-            pidx = np.r_[pidx, np.full(n_orph, -1)]
-        # rows grouped by segment, so each segment's rows are drawn at once and simply stacked (row order
-        # means nothing to a table; the references travel with the rows)
-        order = np.argsort(seg, kind="stable")
-        seg = seg[order]
-        if pidx is not None:
-            pidx = pidx[order]
-        n = len(seg)
-        own = self._own_columns(t, m, seg, rng)
-        cols: dict[str, pd.Series] = {}
-        for c in table.columns:  # one frame built at once, in the table's column order
-            if c.computed:
-                continue
-            if c.name in own:
-                cols[c.name] = own[c.name]
-            elif c.name in m["generators"]:
-                cols[c.name] = generate(generator_from_dict(m["generators"][c.name]), n, rng, start=0)
-            else:  # references, set below
-                cols[c.name] = pd.Series([None] * n, dtype="object")
-        frame = frame_of(cols, n)
-        fk_cols = {c for fk in table.foreign_keys for c in fk.columns}
-        caps: dict[str, int] = {}
-        redraw = []
-        # wider keys last: when keys overlap (lineitem's partkey alone and with suppkey), the composite one
-        # wins, and its values are valid for the narrower key too since its parent references the same rows
-        for fk in sorted(table.foreign_keys, key=lambda f: len(f.columns)):
-            name = _refs.fk_name(table, fk)
-            if fk.ref_table not in frames or graph.is_deferred(t, fk):
-                continue  # deferred keys are filled once every table exists
-            pframe = frames[fk.ref_table]
-            if link is not None and name == link["edge"]:
-                _refs.set_refs(frame, fk, pframe, pidx)
-                caps[name] = max(int(link["count_max"]), 1)
-            elif name in m["others"]:
-                o = m["others"][name]
-                want = n - int(round(o["null_share"] * n))
-                raw = _draw_counts(o["counts"], segs[fk.ref_table], rng)
-                cap = _refs.capped_counts(raw, want, o["count_min"], o["count_max"], rng)
-                refs = _refs.match_by_capacity(n, cap, o["null_share"], rng)
-                _refs.set_refs(frame, fk, pframe, refs)
-                caps[name] = max(int(o["count_max"]), 1)
-                redraw.append((fk, pframe, o["count_max"], refs))
-            else:  # the driving key of a table sized by num_rows: any parent
-                refs = rng.integers(0, len(pframe), n) if len(pframe) else np.full(n, -1)
-                _refs.set_refs(frame, fk, pframe, refs)
-        for fk, pframe, cmax, refs in redraw:
-            _refs.redraw_duplicates(frame, table, fk, pframe, cmax, refs, fk_cols, rng)
-        within = _refs.cap_overlapping(frame, table, caps, frames, rng)
-        frame = repair(frame, table, rng, dialect=self.metadata.dialect, domains=self.metadata.native_objects)
-        keep = _refs.unique_mask(frame, table, fk_cols)
-        # references deferred to break a cycle are filled once every table exists: not required here
-        deferred = {_refs.fk_name(table, fk) for fk in table.foreign_keys if graph.is_deferred(t, fk)}
-        for mask in (within, _refs.required_refs_mask(frame, table, frames, deferred)):
-            if mask is not None:
-                keep = mask if keep is None else keep & mask
-        if keep is not None and not keep.all():
-            frame = frame[keep].reset_index(drop=True)
-            seg = seg[keep]
-        return frame, seg
-
-    def _own_columns(self, t: str, m: dict, seg: np.ndarray, rng: np.random.Generator) -> dict[str, pd.Series]:
-        """The modelled columns of every row (``seg`` sorted), each segment's rows drawn at once."""
-        if not m["modelled"]:
-            return {}
-        k = len(m["segments"]["models"])
-        synths = [self._segment(t, s) for s in range(k)]
-        return type(synths[0]).sample_segment_columns(synths, np.bincount(seg, minlength=k), rng)
-
-    # ---- persistence ----------------------------------------------------------------------------------
-    def save(self, path: str | Path) -> Path:
-        """Write the fitted model to ``path`` (zip of JSON + npz; no source rows).
+    def strategy(self) -> SegmentStrategy:
+        """See :class:`SegmentStrategy`.
 
         Raises:
             NotFittedError: before fit.
         """
-        from .store import save_synthesizer
+        return SegmentStrategy(self.fitted_models(), self._segment)
 
-        return save_synthesizer(self, path)
-
-    @classmethod
-    def load(cls, path: str | Path):
-        """Read a model written by :meth:`save`.
-
-        Raises:
-            ModelFileError: for a corrupted, foreign or newer file, or a model of another class.
-        """
-        from ..errors import ModelFileError
-        from .store import load_synthesizer
-
-        syn = load_synthesizer(path)
-        if not isinstance(syn, cls):
-            raise ModelFileError(f"'{Path(path).name}' holds a {type(syn).__name__}, not a {cls.__name__}")
-        return syn
-
-
-def _held_batches(held: dict[str, pd.DataFrame], batch_rows: int | None) -> Iterator[tuple[str, pd.DataFrame]]:
-    """The rows of tables held back for a NOT NULL cycle-breaking key, now filled, as insert batches."""
-    for t, frame in held.items():
-        if batch_rows is None:
-            yield t, frame
-            continue
-        for lo in range(0, max(len(frame), 1), batch_rows):
-            yield t, frame.iloc[lo : lo + batch_rows].reset_index(drop=True)
+    def _unlinked(self, num_rows: dict[str, int]) -> set[str]:
+        """A table sized by ``num_rows`` is drawn at that size, its driving key pointing at any parent."""
+        return set(num_rows)

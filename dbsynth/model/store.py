@@ -16,12 +16,15 @@ import io
 import json
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import ModelFileError, NotFittedError
 from ..metadata import Metadata
+
+if TYPE_CHECKING:
+    from .base import Synthesizer
 
 #: Bumped whenever the layout of a model file changes meaning; newer files are refused with a clear error.
 FORMAT_VERSION = 1
@@ -65,7 +68,7 @@ def _join(obj: Any, arrays) -> Any:
     return obj
 
 
-def save_synthesizer(synthesizer, path: str | Path) -> Path:
+def save_synthesizer(synthesizer: Synthesizer, path: str | Path) -> Path:
     """Write a fitted synthesizer to ``path``.
 
     Args:
@@ -79,9 +82,9 @@ def save_synthesizer(synthesizer, path: str | Path) -> Path:
     Raises:
         NotFittedError: when the synthesizer was not fitted.
     """
-    models = synthesizer._models
-    if models is None:
+    if not synthesizer.is_fitted:
         raise NotFittedError("the synthesizer is not fitted", hint="Call fit(data) before save().")
+    models = synthesizer.fitted_models()
     arrays: dict[str, np.ndarray] = {}
     doc = {
         "format": FORMAT_NAME,
@@ -100,7 +103,7 @@ def save_synthesizer(synthesizer, path: str | Path) -> Path:
     return path
 
 
-def _other_classes() -> dict[str, type]:
+def _other_classes() -> dict[str, type[Synthesizer]]:
     """The segment-based synthesizers, by the class name a model file records."""
     from .hsa import HSASynthesizer
     from .independent import IndependentSynthesizer
@@ -195,7 +198,7 @@ def _check_version(doc: dict, name: str) -> None:
         )
 
 
-def load_synthesizer(path: str | Path, seed: int | None = None, max_bytes: int | None = None):
+def load_synthesizer(path: str | Path, seed: int | None = None, max_bytes: int | None = None) -> Synthesizer:
     """Read a synthesizer written by :func:`save_synthesizer` (or ``synthesizer.save``).
 
     Args:
@@ -258,13 +261,7 @@ def load_synthesizer(path: str | Path, seed: int | None = None, max_bytes: int |
         arrays = _read_arrays(npz_bytes, max_bytes - len(json_bytes), name)
         cls = {"HMASynthesizer": HMASynthesizer, "HMA1": HMA1, **_other_classes()}[doc["class"]]
         md = Metadata.from_dict(doc["metadata"], source=name)
-        p = doc["parameters"]
-        if hasattr(cls, "_from_saved_parameters"):  # synthesizers with settings of their own
-            syn = cls._from_saved_parameters(md, p)
-        else:
-            syn = cls(md, locales=p["locales"], verbose=p["verbose"], seed=p["seed"], min_category_count=p["min_category_count"])
-            syn._table_parameters = p["tables"]
-        syn._models = _join(doc["models"], arrays)
+        syn = cls.from_parameters(md, doc["parameters"], _join(doc["models"], arrays))
     except ModelFileError:
         raise
     except Exception as exc:  # any inconsistency inside means the file was damaged or hand-edited

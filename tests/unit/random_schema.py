@@ -78,7 +78,7 @@ def database_problems(md: Metadata, real: dict[str, pd.DataFrame] | None,
     columns without NULLs; and, given the ``real`` data, children per parent within the observed maximum
     along every foreign key, wherever the parent rows could hold the children at that maximum.
     """
-    from dbsynth.model._refs import positions
+    from dbsynth.model.links import positions
 
     problems: list[str] = []
     for t, table in md.tables.items():

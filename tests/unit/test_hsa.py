@@ -221,7 +221,7 @@ def test_a_registered_table_synthesizer_is_used_per_table():
             syn = cls(md, seed=0, verbose=False)
             syn.set_table_parameters("child", table_synthesizer="MedianSynthesizer")
             out = syn.fit(data).sample()
-            k = len(syn._models["child"]["segments"]["models"])
+            k = len(syn.fitted_models()["child"]["segments"]["models"])
             assert k == (1 if cls is IndependentSynthesizer else 3)
             assert 1 <= out["child"]["amount"].nunique() <= k
             assert out["parent"]["income"].nunique() > 10  # other tables keep the default copula
@@ -239,7 +239,8 @@ def test_kmeans_finds_separated_groups_and_orders_by_size():
 
 def test_rare_heavy_parents_are_kept_whatever_the_seed():
     # two staff members out of 1,500 serve every rental: independent draws lose them one time in seven
-    from dbsynth.model.segmented import _categorical_draw, _draw_counts
+    from dbsynth.model.draws import categorical_draw as _categorical_draw
+    from dbsynth.model.draws import draw_counts as _draw_counts
 
     hist = [{"values": [0, 8000], "weights": [1498 / 1500, 2 / 1500]}]
     probs = np.array([[1498 / 1500, 2 / 1500]])

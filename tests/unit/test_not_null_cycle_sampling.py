@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from dbsynth.metadata import Column, ForeignKey, Metadata, Table
-from dbsynth.model.hma import UPDATE_FLAG, HMASynthesizer
+from dbsynth.model.hma import HMASynthesizer
 from dbsynth.model.hsa import HSASynthesizer
 from dbsynth.model.independent import IndependentSynthesizer
 
@@ -53,9 +53,9 @@ def test_both_sides_of_a_not_null_cycle_are_filled_and_valid(kind):
     assert store["manager_staff_id"].is_unique
     # streamed: no batch of the held table carries a NULL key, and no update frame is needed for it
     batches = list(syn.iter_sample(batch_rows=2))
-    rows = [f for t, f in batches if t == "store" and not f.attrs.get(UPDATE_FLAG)]
+    rows = [b.frame for b in batches if b.table == "store" and not b.is_update]
     assert rows and all(f["manager_staff_id"].notna().all() for f in rows)
-    assert not [f for t, f in batches if t == "store" and f.attrs.get(UPDATE_FLAG)]
+    assert not [b for b in batches if b.table == "store" and b.is_update]
     sent = pd.concat(rows, ignore_index=True)
     ids = pd.concat([f for t, f in batches if t == "staff"], ignore_index=True)["staff_id"]
     assert sent["manager_staff_id"].isin(ids).all()

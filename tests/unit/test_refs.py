@@ -1,4 +1,4 @@
-"""Reference bookkeeping shared by the multi-table synthesizers (dbsynth.model._refs)."""
+"""Reference bookkeeping of the sampling engine (dbsynth.sample.refs) and the stratified draws it uses."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dbsynth.model import _refs
+from dbsynth.model import draws
+from dbsynth.model.fold import count_histogram
+from dbsynth.sample import refs as _refs
 
 
 def _frame(rng: np.random.Generator, n: int) -> pd.DataFrame:
@@ -56,19 +58,19 @@ def test_room_slots_respect_each_parents_room(total_room):
 
 
 def test_rank_matched_counts_follow_the_histogram_exactly_in_the_order_drawn():
-    hist = _refs.count_histogram(np.array([0, 0, 0, 0, 0, 18, 20, 21]))
+    hist = count_histogram(np.array([0, 0, 0, 0, 0, 18, 20, 21]))
     raw = np.array([3.0, 0.5, 11.2, 0.9, 1.0, 2.0, 21.0, 0.1])  # interpolated quantiles, as a copula draws them
-    out = _refs.rank_matched_counts(raw, hist, np.random.default_rng(0))
+    out = draws.rank_matched_counts(raw, hist, np.random.default_rng(0))
     assert sorted(out) == [0, 0, 0, 0, 0, 18, 20, 21]
     assert out[6] == 21 and out[2] == 20 and out[0] == 18  # the largest draws get the largest counts
-    big = _refs.rank_matched_counts(np.random.default_rng(1).normal(size=1000), hist, np.random.default_rng(2))
+    big = draws.rank_matched_counts(np.random.default_rng(1).normal(size=1000), hist, np.random.default_rng(2))
     assert abs((big == 0).mean() - 5 / 8) <= 1 / 1000  # stratified: each share within one parent
 
 
 def test_stratified_counts_sum_and_stay_within_one_of_their_expectation():
     w = np.array([0.5, 0.3, 0.199, 0.001])
     for seed in range(20):
-        per = _refs.stratified(w, 1000, np.random.default_rng(seed))
+        per = draws.stratified(w, 1000, np.random.default_rng(seed))
         assert per.sum() == 1000 and (np.abs(per - w * 1000) < 1).all()
 
 

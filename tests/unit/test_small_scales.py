@@ -78,7 +78,7 @@ def test_small_scales_in_batches_and_over_seeds(datasets, cls):
     md, real = datasets["chinook"]
     for seed in (1, 2):
         syn = cls(md, seed=seed, verbose=False).fit(real)
-        from dbsynth.model._refs import join_batches
+        from dbsynth.sample.refs import join_batches
 
         out = join_batches(md, syn.iter_sample(scale=0.05, batch_rows=7))
         assert database_problems(md, real, out) == [], seed

@@ -1,37 +1,31 @@
-"""Keys and references shared by the multi-table synthesizers (HMA, HSA, Independent).
-
-These are the pieces every multi-table synthesizer needs once the rows of a table exist: which parent row each
-child row points to, so that every foreign key is valid and every key unique, for every schema shape
-(several parents, two keys to one parent, composite and nested keys, nullable keys, self-references and
-cycles). HMA samples in batches and passes what spans batches (``used`` counts, ``seen`` keys, ``prior``
-caps); the segment-based synthesizers draw a table at once and leave those out.
+"""References and keys of sampled rows: which parent row each child row points to, so that every foreign key
+is valid and every key unique, for every schema shape (several parents, two keys to one parent, composite and
+nested keys, nullable keys, bridge tables). The engine (:mod:`dbsynth.sample.engine`) calls these batch by
+batch and passes what spans batches (``seen`` keys, ``used`` counts, ``prior`` caps).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 
-from ..errors import SchemaMismatchError
+from ..batch import Batch, as_batch
 from ..metadata import Metadata, Table
 from ..metadata.records import ForeignKey
-from ..sample.repair import SeenKeys, tie_break_columns, unique_hashes
-from .fold import KeyIndex, count_histogram, stable_seed, tree_shape  # noqa: F401 (count_histogram: shared from here)
-
-#: Rows per batch of the synthesizers' ``iter_sample`` when not told otherwise.
-DEFAULT_BATCH_ROWS = 50_000
-
-#: ``frame.attrs`` flag of a batch that fills deferred foreign keys of rows sent earlier (the writer's flag).
-UPDATE_FLAG = "dbsynth_update"
+from ..model.fold import KeyIndex
+from .repair import SeenKeys, tie_break_columns, unique_hashes
 
 
-def join_batches(metadata: Metadata, batches) -> dict[str, pd.DataFrame]:
-    """Every table in memory from ``(table, frame)`` batches: a table's batches joined in order, then its update
-    frames (:data:`UPDATE_FLAG`, rows in the table's order) applied by position."""
+def join_batches(metadata: Metadata, batches: Iterable[Batch | tuple[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+    """Every table in memory from batches: a table's row batches joined in order, then its update batches
+    (:attr:`~dbsynth.batch.BatchKind.UPDATE`, rows in the table's order) applied by position."""
     parts: dict[str, list[pd.DataFrame]] = {}
     updates: dict[str, list[pd.DataFrame]] = {}
-    for t, frame in batches:
-        (updates if frame.attrs.get(UPDATE_FLAG) else parts).setdefault(t, []).append(frame)
+    for item in batches:
+        b = as_batch(item)
+        (updates if b.is_update else parts).setdefault(b.table, []).append(b.frame)
     out = {t: f[0] if len(f) == 1 else pd.concat(f, ignore_index=True) for t, f in parts.items()}
     for t, frames in updates.items():
         upd = pd.concat(frames, ignore_index=True)
@@ -52,22 +46,6 @@ def root_rows(n_source: int, scale: float) -> int:
 def fk_name(table: Table, fk: ForeignKey) -> str:
     """The name of ``fk`` as the FK graph spells it (constraint name, or ``table(cols)``)."""
     return fk.name or f"{table.name}({','.join(fk.columns)})"
-
-
-def check_data(metadata: Metadata, data: dict[str, pd.DataFrame]) -> None:
-    """Refuse data that lacks a table or a (non-computed) column of the metadata.
-
-    Raises:
-        SchemaMismatchError: naming every missing table and column.
-    """
-    problems = [f"table '{t}' missing" for t in metadata.tables if t not in data]
-    for t, table in metadata.tables.items():
-        if t in data:
-            problems += [
-                f"column '{t}.{c.name}' missing" for c in table.columns if not c.computed and c.name not in data[t]
-            ]
-    if problems:
-        raise SchemaMismatchError("data does not match the metadata: " + "; ".join(problems))
 
 
 def key_tuples(df: pd.DataFrame, cols: list[str]) -> pd.Index:
@@ -108,156 +86,6 @@ def duplicated(codes: np.ndarray) -> np.ndarray:
     out = np.ones(len(codes), dtype=bool)
     out[np.unique(codes, return_index=True)[1]] = False
     return out
-
-
-def positions(parent_df: pd.DataFrame, ref_cols: list[str], child_df: pd.DataFrame, cols: list[str]) -> np.ndarray:
-    """Row position in the parent of each child row's reference (-1 for NULL or dangling)."""
-    return KeyIndex(parent_df, ref_cols).lookup(child_df, cols)
-
-
-def round_to_total(raw: np.ndarray, total: int, rng: np.random.Generator) -> np.ndarray:
-    """Non-negative integers proportional to ``raw`` that sum to ``total`` (largest remainder, random ties)."""
-    raw = np.clip(np.nan_to_num(np.asarray(raw, dtype=float)), 0.0, None)
-    if total <= 0 or len(raw) == 0:
-        return np.zeros(len(raw), dtype=np.int64)
-    s = raw.sum()
-    w = raw / s * total if s > 0 else np.full(len(raw), total / len(raw))
-    base = np.floor(w).astype(np.int64)
-    short = int(total - base.sum())
-    if short > 0:
-        frac = w - base + rng.uniform(0, 1e-9, len(w))
-        base[np.argsort(-frac, kind="stable")[:short]] += 1
-    return base
-
-
-def stratified(weights: np.ndarray, m: int, rng: np.random.Generator) -> np.ndarray:
-    """How many of ``m`` draws take each value of a distribution, by systematic sampling: each count is the floor
-    or the ceiling of its expectation, with the expectation exact (one random offset), so rare values are kept
-    at their rate instead of being lost or doubled by chance as independent draws do."""
-    w = np.clip(np.nan_to_num(np.asarray(weights, dtype=float)), 0.0, None)
-    if m <= 0 or w.sum() <= 0:
-        return np.zeros(len(w), dtype=np.int64)
-    edges = np.floor(np.cumsum(w) / w.sum() * m + rng.random()).astype(np.int64)
-    edges[-1] = m
-    return np.diff(edges, prepend=0)
-
-
-def rank_matched_counts(raw: np.ndarray, hist: dict, rng: np.random.Generator) -> np.ndarray:
-    """Children per parent that follow the learned distribution ``hist`` exactly (stratified), handed out in
-    the order of ``raw``: the parent with the largest ``raw`` gets the largest count, ties in random order.
-
-    ``raw`` is what the model drew for each parent (HMA: the count column of the parent's copula, which carries
-    its dependence on the parent's other columns); its values are interpolated quantiles, which smear a
-    skewed distribution over few parents (eight employees, three of whom serve every customer, come back as
-    1, 2, 11 and 21 customers each). Keeping only its ranks keeps the dependence and the exact shape.
-    """
-    m = len(raw)
-    per = stratified(hist["weights"], m, rng)
-    pool = np.repeat(np.asarray(hist["values"], dtype=float), per)  # ascending, m values
-    out = np.empty(m)
-    out[np.lexsort((rng.random(m), np.asarray(raw, dtype=float)))] = pool
-    return out
-
-
-def capped_counts(raw: np.ndarray, total: int, cmin: int, cmax: int, rng: np.random.Generator) -> np.ndarray:
-    """Children per parent: proportional to ``raw``, within [cmin, cmax], summing to ``total`` when it fits.
-
-    Parents over the cap hand their excess to parents with room, in proportion to the room (water filling),
-    so the table size follows ``scale`` without breaking the observed range.
-    """
-    n = len(raw)
-    cmax = max(cmax, 1)
-    total = int(min(max(total, cmin * n), cmax * n))
-    counts = np.clip(round_to_total(raw, total, rng), cmin, cmax)
-    for _ in range(50):
-        diff = total - int(counts.sum())
-        if diff == 0:
-            break
-        room = (cmax - counts) if diff > 0 else (counts - cmin)
-        if room.sum() <= 0:
-            break
-        step = round_to_total(room.astype(float), min(abs(diff), int(room.sum())), rng)
-        counts = np.clip(counts + np.sign(diff) * np.minimum(step, room), cmin, cmax)
-    return counts
-
-
-def nonnull_mask(n: int, null_share: float, rng: np.random.Generator, first_null: bool = False) -> np.ndarray:
-    """Rows that get a reference: exactly round(null_share * n) NULLs, placed at random (row 0 first if asked)."""
-    k = int(round(null_share * n))
-    if first_null and n:
-        k = max(k, 1)
-    mask = np.ones(n, dtype=bool)
-    if k <= 0:
-        return mask
-    if first_null:
-        mask[0] = False
-        mask[1 + rng.permutation(n - 1)[: k - 1]] = False
-    else:
-        mask[rng.permutation(n)[:k]] = False
-    return mask
-
-
-def sample_forest(n: int, root_share: float, tree: dict, rng: np.random.Generator) -> np.ndarray:
-    """Parent position of each of ``n`` rows (-1: root) forming a forest with the learned shape.
-
-    Roots come first, then each level's nodes draw their number of children from that level's learned
-    fan-out, so every reference points to an earlier row (no cycle) and the depth never exceeds the learned
-    one. Rows left when the levels run out join nodes above the deepest level where the learned maximum
-    fan-out leaves room; rows that find no room stay roots (the key is nullable, while a node with more
-    children, or a deeper tree, than the source ever had would not be a shape the source has).
-    """
-    refs = np.full(n, -1, dtype=np.int64)
-    depth = np.zeros(n, dtype=np.int64)
-    n_roots = min(max(int(round(root_share * n)), 1), n)
-    level = np.arange(n_roots)
-    nxt = n_roots
-    for d, fo in enumerate(tree["fanout"]):
-        if nxt >= n or len(level) == 0:
-            break
-        draws = rng.choice(np.asarray(fo["values"], dtype=np.int64), size=len(level), p=np.asarray(fo["weights"]))
-        kids = np.repeat(level, draws)[: n - nxt]
-        refs[nxt: nxt + len(kids)] = kids
-        depth[nxt: nxt + len(kids)] = d + 1
-        level = np.arange(nxt, nxt + len(kids))
-        nxt += len(kids)
-    if nxt < n:
-        eligible = np.flatnonzero((np.arange(n) < nxt) & (depth < tree["max_depth"]))
-        cap = max((max(fo["values"]) for fo in tree["fanout"]), default=1)
-        used = np.bincount(refs[:nxt][refs[:nxt] >= 0], minlength=n)[eligible]
-        pool = rng.permutation(np.repeat(eligible, np.clip(cap - used, 0, None)))
-        need = n - nxt
-        take = min(need, len(pool))
-        refs[nxt: nxt + take] = pool[:take]  # the rest (no room under the learned maximum) stay roots
-    return refs
-
-
-def capped_refs(
-    n: int, n_parent: int, null_share: float, cmax: int | None, rng: np.random.Generator,
-    used: np.ndarray | None = None,
-) -> np.ndarray:
-    """Parent positions of ``n`` rows along a nullable key (-1: NULL), no parent past ``cmax`` children.
-
-    The deferred keys of cycles are filled this way: ``null_share`` of the rows stay NULL, the others take
-    parents at random among the free places (each parent at most ``cmax`` children, counting ``used``, the
-    children earlier batches gave it, updated here); rows that find no free place stay NULL, which the key
-    allows. ``cmax`` None (model files without it): parents drawn uniformly, without a cap.
-    """
-    refs = np.full(n, -1, dtype=np.int64)
-    nonnull = nonnull_mask(n, null_share, rng) & (n_parent > 0)
-    want = int(nonnull.sum())
-    if not want:
-        return refs
-    if cmax is None:
-        refs[nonnull] = rng.integers(0, n_parent, want)
-        return refs
-    room = np.clip(max(int(cmax), 1) - (used if used is not None else 0), 0, None)
-    room = np.broadcast_to(room, (n_parent,)).astype(np.int64)
-    slots = room_slots(room, want, rng)[:want]
-    rows = np.flatnonzero(nonnull)[: len(slots)]
-    refs[rows] = slots
-    if used is not None:
-        np.add.at(used, slots, 1)
-    return refs
 
 
 def set_refs(frame: pd.DataFrame, fk: ForeignKey, parent: pd.DataFrame, refs: np.ndarray) -> None:
@@ -327,30 +155,6 @@ def required_refs_mask(frame: pd.DataFrame, table: Table, parents, skip=()) -> n
                 if null.any():
                     keep = ~null if keep is None else keep & ~null
     return keep
-
-
-def match_by_capacity(
-    n: int, capacity: np.ndarray, null_share: float, rng: np.random.Generator
-) -> np.ndarray:
-    """Parent positions for ``n`` child rows along a non-driving key, each parent used up to its capacity.
-
-    ``capacity`` is each parent's sampled number of children along this key; the slots are shuffled and dealt
-    out, so no child x parent matrix is ever built. Rows past the total capacity go to random parents.
-
-    Returns:
-        Parent position per row, -1 for the ``null_share`` of rows left NULL.
-    """
-    refs = np.full(n, -1, dtype=np.int64)
-    n_parent = len(capacity)
-    nonnull = nonnull_mask(n, null_share, rng)
-    want = int(nonnull.sum())
-    if n_parent == 0 or want == 0:
-        return refs
-    pool = rng.permutation(np.repeat(np.arange(n_parent), capacity))
-    if len(pool) < want:  # capacities could not reach the row count: the rest go anywhere
-        pool = np.r_[pool, rng.integers(0, n_parent, want - len(pool))]
-    refs[nonnull] = pool[:want]
-    return refs
 
 
 def redraw_duplicates(frame, table, fk, pframe, cmax, refs, fk_cols, rng, used=None, rounds: int = 10) -> None:
@@ -566,35 +370,6 @@ def room_slots(room: np.ndarray, need: int, rng: np.random.Generator) -> np.ndar
     return slots[rank < room[slots]]
 
 
-def fill_deferred_edge(e, spec: dict, child: pd.DataFrame, parent: pd.DataFrame, seed: int, back=None) -> None:
-    """Write into ``child`` the references of one deferred foreign key ``e`` (a cycle or a self-reference),
-    once its parent's rows exist; the writer sets them after insert.
-
-    A self-reference with a learned tree shape (``spec["tree"]``) is grown as a forest; without one, each row
-    points to an earlier row, so there is never a cycle; ``spec["null_share"]`` of the rows stay NULL.
-    ``parent`` holds at least the referenced columns (``child`` itself for a self-reference). The randomness
-    is the edge's own, so edges can be filled in any order. ``back``: the key from the parent back to the child
-    (:func:`back_edge`), to close the learned share of the cycle (:func:`close_refs`).
-    """
-    rng = np.random.default_rng(stable_seed(seed, "deferred", e.name))
-    n = len(child)
-    pn = len(parent)
-    self_ref = e.child == e.parent
-    nonnull = nonnull_mask(n, spec["null_share"], rng, first_null=self_ref)
-    if self_ref and spec.get("tree") and n:
-        refs = sample_forest(n, spec["null_share"], spec["tree"], rng)
-        nonnull = refs >= 0
-    elif self_ref:
-        i = np.arange(n)
-        refs = np.floor(rng.uniform(size=n) * i).astype(np.int64)
-    else:
-        refs = capped_refs(n, pn, spec["null_share"], spec.get("count_max"), rng)
-        refs = close_refs(refs, e, back, spec, child, parent, rng)
-        nonnull = refs >= 0
-    refs[~nonnull] = -1
-    set_refs(child, e.fk, parent, refs)
-
-
 def kept_columns(metadata: Metadata, graph) -> dict[str, list[str]]:
     """Columns of each table that later tables refer to, and its primary key when a deferred reference of it
     is filled after the fact (what a batched sampler keeps of a table once its rows are out)."""
@@ -606,80 +381,7 @@ def kept_columns(metadata: Metadata, graph) -> dict[str, list[str]]:
     for d in graph.deferred:
         child = metadata.tables[d.edge.child]
         cols[child.name] += [c for c in child.primary_key if c not in cols[child.name]]
-        back = back_edge(graph, d.edge)
+        back = graph.back_edge(d.edge)
         if d.not_null and back is not None:  # the parent's reference back, to close the cycle (see close_refs)
             cols[back.child] += [c for c in back.fk.columns if c not in cols[back.child]]
     return cols
-
-
-def back_edge(graph, e):
-    """:meth:`dbsynth.metadata.graph.FKGraph.back_edge` (the key closing a two-table cycle), or None."""
-    return graph.back_edge(e)
-
-
-def closed_share(e, back, child: pd.DataFrame, child_pos_of_parent: np.ndarray, ref_pos: np.ndarray,
-                 own_pos: np.ndarray) -> float:
-    """Share of ``child``'s references along ``e`` whose parent row refers back to that very row (a store's
-    manager works at that store). ``ref_pos``: parent position of each child row's reference; ``own_pos``: each
-    child row's own position; ``child_pos_of_parent``: for each parent row, the child position it refers to."""
-    ok = ref_pos >= 0
-    if not ok.any():
-        return 0.0
-    back_of = np.full(len(ref_pos), -2, dtype=np.int64)
-    back_of[ok] = child_pos_of_parent[ref_pos[ok]]
-    return float(((back_of == own_pos) & ok).sum() / ok.sum())
-
-
-def close_refs(refs: np.ndarray, e, back, spec: dict, child: pd.DataFrame, parent: pd.DataFrame,
-               rng: np.random.Generator) -> np.ndarray:
-    """Point the learned ``spec["closed_share"]`` of ``child``'s references along ``e`` at parent rows that refer
-    back to the same child row (the manager works at the store), where such a row exists. Rows that learned at
-    most one child per parent (a unique manager) keep distinct parents."""
-    share = float(spec.get("closed_share", 0.0))
-    n, pn = len(child), len(parent)
-    if back is None or share <= 0 or not n or not pn:
-        return refs
-    if not all(c in parent.columns for c in back.fk.columns):
-        return refs
-    owner = positions(child, back.fk.ref_columns, parent, back.fk.columns)  # parent row -> child row it is in
-    perm = rng.permutation(pn)
-    cand = np.full(n, -1, dtype=np.int64)
-    hit = owner[perm] >= 0
-    rows, first = np.unique(owner[perm][hit], return_index=True)
-    cand[rows] = perm[hit][first]
-    close = (rng.uniform(size=n) < share) & (cand >= 0)
-    refs = refs.copy()
-    refs[close] = cand[close]
-    if spec.get("count_max") == 1:  # keep one child per parent: others that now collide take unused parents
-        used = np.zeros(pn, dtype=bool)
-        used[refs[close]] = True
-        free = iter(np.flatnonzero(~used & ~np.isin(np.arange(pn), refs[~close & (refs >= 0)])))
-        seen = used.copy()
-        for i in np.flatnonzero(~close & (refs >= 0)):
-            if seen[refs[i]]:
-                refs[i] = next(free, -1)
-            if refs[i] >= 0:
-                seen[refs[i]] = True
-    return refs
-
-
-def deferred_spec(graph, table: Table, df: pd.DataFrame, data: dict[str, pd.DataFrame]) -> dict[str, dict]:
-    """What :func:`fill_deferred_edge` needs of ``table``'s deferred keys: NULL share and, for a self-reference,
-    the learned tree shape."""
-    out: dict[str, dict] = {}
-    n = len(df)
-    for d in graph.deferred_for(table.name):
-        e = d.edge
-        pos = positions(data[e.parent], e.fk.ref_columns, df, e.fk.columns) if n else np.zeros(0, int)
-        out[e.name] = {"parent": e.parent, "null_share": float((pos < 0).mean()) if n else 0.0}
-        if e.parent != table.name:  # children per parent along a cycle's key, at most as many as seen
-            out[e.name]["count_max"] = int(np.bincount(pos[pos >= 0]).max(initial=0)) if (pos >= 0).any() else 0
-            back = back_edge(graph, e)
-            if d.not_null and back is not None and n:
-                owner = positions(df, back.fk.ref_columns, data[e.parent], back.fk.columns)
-                out[e.name]["closed_share"] = closed_share(e, back, df, owner, pos, np.arange(n))
-        if e.parent == table.name and n:
-            tree = tree_shape(pos)
-            if tree is not None:
-                out[e.name]["tree"] = tree
-    return out
