@@ -52,3 +52,19 @@ def test_fail_under_property_exits_one_naming_the_property(synthetic_chinook, tm
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "column_shapes" in err[0] and "under --fail-under-property 99.9%" in err[0]
     assert (tmp_path / "report.html").exists()  # the report is written before the gate fails
+
+
+def test_star_with_other_schemas_is_a_one_line_error(tmp_path, capsys):
+    code = run_cli(["report", "--real", "builtin:chinook", "--synthetic", "builtin:chinook", "--schema", "*",
+                    "--schema", "main", "--out", str(tmp_path / "r")])
+    assert code == 2
+    assert "--schema '*' already means every schema" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_one_schema_is_read_by_its_name(tmp_path, capsys):
+    """SQLite's database is the schema 'main': --schema main reads the same tables (a repeated name counts once)."""
+    code = run_cli(["report", "--real", "builtin:chinook", "--synthetic", "builtin:chinook", "--schema", "main",
+                    "--schema", "main", "--out", str(tmp_path / "r")])
+    assert code == 0, capsys.readouterr().err
+    assert "Invoice" in json.loads((tmp_path / "r" / "report.json").read_text())["tables"]
