@@ -2,7 +2,7 @@
 checks of ``sample`` / ``iter_sample`` and model files.
 
 A synthesizer is a fit procedure (its ``fit``) plus a :class:`~dbsynth.model.strategy.TableStrategy` (its
-:meth:`Synthesizer.strategy`); sampling is the engine's (:mod:`dbsynth.sample.engine`), the same for all.
+:meth:`Synthesizer.strategy`); sampling is the engine's (``sample/engine.py``), the same for all.
 """
 
 from __future__ import annotations

@@ -1,18 +1,16 @@
-"""The model's use of :mod:`dbsynth.sample` for columns the copula does not fit (keys, PII, text, unsupported)."""
+"""The generators of columns the copula does not fit (keys, PII, text, unsupported), as the fit makes them and
+the engine rebuilds them from a model file. The generator classes are per-column models:
+:mod:`dbsynth.model.columns` and :mod:`dbsynth.model.typed`."""
 
 from __future__ import annotations
 
-from ..metadata import Column, Table
-from ..sample import (
-    ColumnGenerator,
-    KeyGenerator,
-    PlaceholderGenerator,
-    generator_for,
-    repair,
-)
-from ..sample.repair import UniqueState
+import numpy as np
+import pandas as pd
 
-__all__ = ["UniqueState", "distinct_columns", "generate", "generator_from_dict", "make_generator", "repair"]
+from ..metadata import Column, Table
+from .columns import ColumnGenerator, KeyGenerator, PlaceholderGenerator, generator_for
+
+__all__ = ["distinct_columns", "generate", "generator_from_dict", "make_generator"]
 
 
 def make_generator(column: Column, table: Table, locales: list[str]) -> ColumnGenerator:
@@ -35,7 +33,7 @@ def generator_from_dict(d: dict) -> ColumnGenerator:
     return ColumnGenerator.from_dict(d)
 
 
-def generate(gen: ColumnGenerator, n: int, rng, start: int = 0):
+def generate(gen: ColumnGenerator, n: int, rng: np.random.Generator, start: int = 0) -> pd.Series:
     """``n`` values of ``gen`` (see :meth:`ColumnGenerator.generate`); for a table with no rows, one value drawn
     and dropped, so that the empty column has the generator's dtype and no generator is asked for zero values
     (zero-padded patterned keys could not build an empty array)."""

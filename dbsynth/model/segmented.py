@@ -14,7 +14,7 @@ Sample, parents first: a root's segments are drawn in proportion to their learne
 its parents' rows repeated by counts drawn from each parent segment's count distribution, and each child row's
 segment is drawn from its parent segment's row of the segment matrix; then every segment's synthesizer draws
 its rows at once (:class:`SegmentStrategy`); keys, references, nested keys, bridge tables, cycles and
-self-references are the sampling engine's (:mod:`dbsynth.sample.engine`), batch by batch as for HMA.
+self-references are the sampling engine's (``sample/engine.py``), batch by batch as for HMA.
 
 With one segment per table this is the Independent synthesizer: each table alone plus the children-per-parent
 distribution.

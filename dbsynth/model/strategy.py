@@ -1,6 +1,6 @@
 """The one thing a multi-table synthesizer adds to the sampling engine: how one table's rows are drawn.
 
-The engine (:mod:`dbsynth.sample.engine`) walks the foreign-key graph parent-first and does everything that is
+The engine (``sample/engine.py``) walks the foreign-key graph parent-first and does everything that is
 the same for every synthesizer: batches, keys, references, unique constraints, cycles, self-references,
 column generators and repair. A :class:`TableStrategy` answers the two questions that differ:
 

@@ -1,13 +1,12 @@
-"""Generators for the columns the model does not learn, and repair of sampled frames.
+"""The sampling stage: the parent-first engine (:mod:`dbsynth.sample.engine`) and what it uses to make rows
+the database accepts (:func:`repair`; references and keys in :mod:`dbsynth.sample.refs`).
 
-* :func:`generator_for` picks the :class:`ColumnGenerator` of a column: :class:`KeyGenerator` for keys,
-  Faker-backed PII, lorem-like free text, placeholders for unsupported types; None for modelled and
-  foreign-key columns (the HMA engine fills those).
-* :func:`repair` makes a sampled frame acceptable to the database (lengths, precision, integer widths,
-  enums, NOT NULL, unique constraints).
+The column generators are per-column models and live in :mod:`dbsynth.model.columns` and
+:mod:`dbsynth.model.typed`; their public names are re-exported here for callers of the former layout
+(``from dbsynth.sample import generator_for``).
 """
 
-from .generators import (
+from ..model.columns import (
     ColumnGenerator,
     KeyGenerator,
     PIIGenerator,

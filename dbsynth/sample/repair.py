@@ -29,7 +29,7 @@ from ..rules.checks import (
     pattern_of,
     satisfy,
 )
-from .generators import placeholder
+from ..model.columns import placeholder
 
 __all__ = ["SeenKeys", "UniqueState", "repair", "tie_break_columns", "unique_hashes"]
 

@@ -26,7 +26,7 @@ from dbsynth import cli
 from dbsynth.model.hma import HMASynthesizer
 from dbsynth.read import read_tables
 from dbsynth.sample import generator_for
-from dbsynth.sample.typed import ValueGenerator
+from dbsynth.model.typed import ValueGenerator
 
 pytestmark = pytest.mark.db
 

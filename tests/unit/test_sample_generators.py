@@ -289,7 +289,7 @@ def test_text_keeps_the_null_fraction_of_nullable_columns_only():
 
 
 def test_pii_pool_is_made_once_and_does_not_depend_on_earlier_requests():
-    from dbsynth.sample.generators import _FakerPool, _pool
+    from dbsynth.model.columns import _FakerPool, _pool
 
     grown = _FakerPool(("en_US",), "city")
     grown.take(2000)

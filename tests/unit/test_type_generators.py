@@ -17,8 +17,8 @@ import pytest
 from dbsynth.metadata import sdtypes as st
 from dbsynth.metadata.records import Column, Table
 from dbsynth.sample import generator_for
-from dbsynth.sample.generators import ColumnGenerator
-from dbsynth.sample.typed import (
+from dbsynth.model.columns import ColumnGenerator
+from dbsynth.model.typed import (
     ValueGenerator,
     interval_seconds,
     parse_record,

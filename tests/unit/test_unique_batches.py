@@ -16,7 +16,7 @@ from dbsynth.metadata import Column, ForeignKey, Metadata, Table, UniqueConstrai
 from dbsynth.model.hma import HMASynthesizer
 from dbsynth.model.hsa import HSASynthesizer
 from dbsynth.model.independent import IndependentSynthesizer
-from dbsynth.sample.generators import TextGenerator
+from dbsynth.model.columns import TextGenerator
 from dbsynth.sample.repair import SeenKeys, UniqueState, repair
 
 SYNTHESIZERS = [HMASynthesizer, HSASynthesizer, IndependentSynthesizer]
