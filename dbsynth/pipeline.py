@@ -1,8 +1,9 @@
 """The run: reflect the source -> fit (unless the model file is fresh) -> sample -> write the target.
 
 This module composes the stages according to a :class:`~dbsynth.config.Config`; it owns the decisions
-that span stages: which tables are modelled (per-table modes), how column overrides reach the model and
-the sampled frames, whether the saved model can be reused (schema fingerprint), and the run report.
+that span stages: which tables are modelled (per-table modes), the :class:`~dbsynth.sample.plan.SamplePlan`
+built once from the config (modes, column overrides, references to remap or NULL), whether the saved model can
+be reused (schema fingerprint), append-mode keys (they depend on what the target holds), and the run report.
 
 Per-table modes:
 
@@ -16,28 +17,28 @@ Per-table modes:
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from collections.abc import Iterable, Iterator
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from . import progress
 from .batch import Batch, BatchKind, as_batch
 from .config import Config, ReportConfig, TargetConfig, check_against, load_config
-from .errors import ConfigError, ModelFileError, QualityError, SchemaMismatchError, UnsafeTargetError, mask_url
-from .metadata import Metadata, Table
-from .metadata.records import UniqueConstraint
+from .errors import ConfigError, ModelFileError, QualityError, SchemaMismatchError, mask_url
 from .memory import release
+from .metadata import Metadata
 from .metadata import sdtypes as st
-from .sample.generators import PIIGenerator, is_unique
+from .metadata.records import UniqueConstraint
 from .rules import declared_rules
+from .sample.plan import ColumnOverride, SamplePlan, TableMode, empty_frame, learn_keys, shape
 from .sample.typed import take_notes
 
 __all__ = ["Plan", "RunInterrupted", "RunReport", "TablePlan", "fit", "plan", "prepare", "run", "sample"]
@@ -197,6 +198,8 @@ class _Prepared:
     """Tables the synthesizer learns (written minus empty tables), with the overrides applied."""
     modes: dict[str, str]
     warnings: list[str]
+    plan: SamplePlan
+    """What sampling does per written table beyond the model: modes, overrides, references to remap or NULL."""
     memory: Any = None
     """The :class:`~dbsynth.memory.MemoryPlan` of the run (set by ``_start``)."""
 
@@ -250,8 +253,8 @@ def _check_reachable(url: str) -> None:
 
 
 def _reflect(cfg: Config) -> Metadata:
-    from .reflect import reflect
     from .errors import ReflectionError
+    from .reflect import reflect
     from .reflect.schemas import resolve_schemas, schemas_hint
 
     s = cfg.source
@@ -297,7 +300,9 @@ def prepare(cfg: Config, source: Metadata) -> _Prepared:
             key = f"{where}: tables.{name}.columns.{col_name}"
             if ccfg.exclude:
                 if not col.nullable and col.default is None and not col.autoincrement:
-                    raise ConfigError(f"{key}: exclude: the column is NOT NULL without a default, so it cannot be left out")
+                    raise ConfigError(
+                        f"{key}: exclude: the column is NOT NULL without a default, so it cannot be left out"
+                    )
                 if col_name in table.primary_key or any(col_name in fk.columns for fk in table.foreign_keys):
                     raise ConfigError(f"{key}: exclude: key columns cannot be left out")
                 table.columns = [c for c in table.columns if c.name != col_name]
@@ -322,12 +327,12 @@ def prepare(cfg: Config, source: Metadata) -> _Prepared:
             continue
         for child in written:
             for fk in child.foreign_keys:
-                if fk.ref_table == name and child.name != name and modes.get(child.name) != "empty":
-                    if not child.fk_is_nullable(fk):
-                        raise ConfigError(
-                            f"{where}: tables.{name}.mode: empty, but {child.name}({', '.join(fk.columns)}) refers to "
-                            f"it with a NOT NULL foreign key (make {child.name} empty or skip too, or copy {name})"
-                        )
+                if (fk.ref_table == name and child.name != name and modes.get(child.name) != "empty"
+                        and not child.fk_is_nullable(fk)):
+                    raise ConfigError(
+                        f"{where}: tables.{name}.mode: empty, but {child.name}({', '.join(fk.columns)}) refers to "
+                        f"it with a NOT NULL foreign key (make {child.name} empty or skip too, or copy {name})"
+                    )
     modelled = written.subset([n for n in written.tables if modes[n] != "empty"])
     _values_in_keys(modelled)
     roots = set(modelled.graph().roots()) if modelled.tables else set()
@@ -340,7 +345,35 @@ def prepare(cfg: Config, source: Metadata) -> _Prepared:
         if tcfg.rows is not None and modes.get(name) == "copy":
             warnings.append(f"table '{name}': rows ignored, the table is copied")
     warnings.extend(_unkept_checks(modelled, modes))
-    return _Prepared(cfg, source, written, modelled, modes, warnings)
+    return _Prepared(cfg, source, written, modelled, modes, warnings, _sample_plan(cfg, written, modes))
+
+
+def _sample_plan(cfg: Config, written: Metadata, modes: dict[str, str]) -> SamplePlan:
+    """The config's column overrides and model settings as the :class:`SamplePlan` of the written tables.
+
+    A PII override in the run's first locale is not in the plan: ``prepare`` made the column a PII column of the
+    metadata, whose generator already draws it; another locale is generated after the model draws the row.
+    """
+    overrides: dict[str, list[ColumnOverride]] = {}
+    params: dict[str, dict[str, Any]] = {}
+    excluded: dict[str, list[str]] = {}
+    for name, tcfg in cfg.tables.items():
+        if name not in written.tables:
+            continue
+        mine = overrides.setdefault(name, [])
+        for col, ccfg in tcfg.columns.items():  # one override per column (the config refuses more)
+            if "constant" in ccfg.model_fields_set:
+                mine.append(ColumnOverride.constant(col, ccfg.constant))
+            elif ccfg.null:
+                mine.append(ColumnOverride.null(col))
+            elif ccfg.pii is not None and ccfg.pii.locale and ccfg.pii.locale not in cfg.locales[:1]:
+                mine.append(ColumnOverride.pii(col, ccfg.pii.provider, ccfg.pii.locale))
+        params[name] = dict(tcfg.table_parameters)
+        dists = {c: cc.distribution for c, cc in tcfg.columns.items() if cc.distribution is not None}
+        if dists:
+            params[name]["numerical_distributions"] = {**params[name].get("numerical_distributions", {}), **dists}
+        excluded[name] = [c for c, cc in tcfg.columns.items() if cc.exclude]
+    return SamplePlan.build(written, modes, cfg.seed, overrides, params, excluded)
 
 
 def _unkept_checks(modelled: Metadata, modes: dict[str, str]) -> list[str]:
@@ -451,7 +484,9 @@ def _decide_refit(prep: _Prepared) -> tuple[bool, str]:
         return True, "refit: always"
     if not Path(path).exists():
         if cfg.model.refit == "never":
-            raise ModelFileError(f"model file {path} does not exist and model.refit is never", hint="Run dbsynth fit first.")
+            raise ModelFileError(
+                f"model file {path} does not exist and model.refit is never", hint="Run dbsynth fit first."
+            )
         return True, "no model file yet"
     model = _load_model(path)
     saved = model.get_metadata().fingerprint()
@@ -551,42 +586,46 @@ _SYNTHESIZER_CLASSES = {
 }
 
 
-def _new_synthesizer(prep: _Prepared):
+#: The class of each ``synthesizer:`` value, as (module, class), imported only when that one is asked for.
+_SYNTHESIZER_IMPORTS = {
+    "hma": ("dbsynth.model.hma", "HMASynthesizer"),
+    "hsa": ("dbsynth.model.hsa", "HSASynthesizer"),
+    "independent": ("dbsynth.model.independent", "IndependentSynthesizer"),
+}
+
+
+def _synthesizer_class(kind: str) -> type[Any]:
+    """The class named by ``synthesizer:``.
+
+    ``type[Any]``: the families share a base class, but it declares neither ``fit`` (streamed sources for the
+    HMA, frames for the segment synthesizers) nor ``set_table_parameters``, so a narrower type would not check
+    the calls made here; a protocol of the model package will.
+    """
+    module, name = _SYNTHESIZER_IMPORTS[kind]
+    cls: type[Any] = getattr(importlib.import_module(module), name)
+    return cls
+
+
+def _new_synthesizer(prep: _Prepared) -> Any:
     """The synthesizer named by ``synthesizer:`` (hma, hsa, independent), with the per-table settings."""
     cfg = prep.cfg
-    kind = cfg.synthesizer
-    if kind == "hsa":
-        from .model.hsa import HSASynthesizer as cls
-    elif kind == "independent":
-        from .model.independent import IndependentSynthesizer as cls
-    else:
-        from .model.hma import HMASynthesizer as cls
+    cls = _synthesizer_class(cfg.synthesizer)
     synth = cls(prep.modelled, locales=cfg.locales, verbose=progress.mode() != "quiet", seed=cfg.seed)
-    for name, tcfg in cfg.tables.items():
-        if name not in prep.modelled.tables:
-            continue
-        params = dict(tcfg.table_parameters)
-        dists = {c: cc.distribution for c, cc in tcfg.columns.items() if cc.distribution is not None}
-        if dists:
-            params["numerical_distributions"] = {**params.get("numerical_distributions", {}), **dists}
-        if params and kind == "hma":
-            synth.set_table_parameters(name, params)
-        elif params:  # the segment-based synthesizers take a table synthesizer and its settings
-            synth.set_table_parameters(name, table_parameters=params)
+    for name, tplan in prep.plan.tables.items():
+        if name in prep.modelled.tables and tplan.table_parameters:
+            # every family takes the settings by this keyword (the segment ones also take a table synthesizer)
+            synth.set_table_parameters(name, table_parameters=tplan.table_parameters)
     return synth
 
 
-def _fits_from_sources(synth) -> bool:
+def _fits_from_sources(synth: Any) -> bool:
     """Whether ``synth`` fits from streamed table sources within the memory budget (the HMA does; the segment
-    synthesizers read the tables into memory)."""
+    synthesizers read the tables into memory).
+
+    transition: the one place that tells the families apart by class, until the synthesizers declare it."""
     from .model.hma import HMASynthesizer
 
     return isinstance(synth, HMASynthesizer)
-
-
-def _samples_in_batches(synth) -> bool:
-    """Whether ``synth`` hands out batches to write while it samples (every multi-table synthesizer does)."""
-    return hasattr(synth, "iter_sample")
 
 
 def _fit(prep: _Prepared, report: RunReport):
@@ -596,9 +635,9 @@ def _fit(prep: _Prepared, report: RunReport):
 
         mem = prep.memory
         # reading and fitting interleave (samples, then one streamed pass per child table): timed as one stage
-        with _timed(report, "fit"):
-            with open_sources(prep.cfg.source.url, prep.modelled, chunk_rows=mem.chunk_rows) as sources:
-                synth.fit(sources, sample_rows=mem.sample_rows)
+        with (_timed(report, "fit"),
+              open_sources(prep.cfg.source.url, prep.modelled, chunk_rows=mem.chunk_rows) as sources):
+            synth.fit(sources, sample_rows=mem.sample_rows)
         release(collect=True)  # the fit's samples and key indexes are gone: give their pages back
     else:
         with _timed(report, "read"):
@@ -717,7 +756,8 @@ def _append_shifts(prep: _Prepared) -> dict[str, dict[str, _KeyShift]]:
                     if col.type == st.INTEGER:
                         top = conn.execute(sa.select(sa.func.max(clause.c[c]))).scalar()
                         if top is not None:
-                            own.setdefault(table.name, {})[c] = _KeyShift(table.name, c, "int", int(top), col.bits or 64)
+                            shift = _KeyShift(table.name, c, "int", int(top), col.bits or 64)
+                            own.setdefault(table.name, {})[c] = shift
                     elif col.type == st.STRING:
                         top = conn.execute(
                             sa.select(clause.c[c]).where(clause.c[c].isnot(None))
@@ -749,70 +789,27 @@ def _append_shifts(prep: _Prepared) -> dict[str, dict[str, _KeyShift]]:
     return shifts
 
 
-class _Shaper:
-    """The per-table modes (copy, empty) and column overrides (constant, null, PII locale), batch by batch.
+@dataclass
+class _AppendKeys:
+    """Append mode: the sampled keys (and references to them) continue past the target's largest, and a copied
+    table sends only the rows whose key the target does not hold yet. Inert outside append mode.
 
-    ``copy`` tables are sent as their real rows (read once) and their sampled keys are mapped onto real keys
-    as their batches pass, so children, which always come later, are remapped batch by batch; ``empty`` tables
-    are sent empty first and references to them are NULL. In ``append`` mode the keys (and references to them)
-    continue past the target's largest (:func:`_append_shifts`), and a copied table sends only the rows whose
-    key the target does not hold yet.
-    """
+    What the target holds is read by :meth:`read` before the writer opens its transaction (which may lock the
+    tables these queries read)."""
 
-    def __init__(self, prep: _Prepared, report: RunReport, *, to_target: bool = True) -> None:
-        self.prep, self.report = prep, report
-        self.rng = np.random.default_rng(prep.cfg.seed)
-        self.copies = {n for n, m in prep.modes.items() if m == "copy" and n in prep.written.tables}
-        self.empties = {n for n, m in prep.modes.items() if m == "empty" and n in prep.written.tables}
-        self.maps: dict[tuple[str, str], pd.Series] = {}
-        self.real_keys: dict[tuple[str, str], np.ndarray] = {}
-        self.real_rows: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
-        self.row_maps: dict[tuple[str, tuple[str, ...]], dict[tuple, tuple]] = {}
-        """Composite keys of copied tables: sampled key row -> real key row."""
-        self.real: dict[str, pd.DataFrame] = {}
-        self.sent: set[str] = set()
-        self.to_send: dict[str, pd.DataFrame] = {}
-        self.pii_rows: dict[tuple[str, str], int] = {}
-        target = prep.cfg.target
-        self.appending = to_target and target is not None and target.mode == "append"
-        # Read now, before the writer opens its transaction (which may lock the tables these queries read)
-        self.shifts: dict[str, dict[str, _KeyShift]] = _append_shifts(prep) if self.appending else {}
-        self.held: dict[str, set] = self._copied_keys_held() if self.appending and self.copies else {}
-        """Append mode: primary keys each copied table already has in the target (those rows are not sent again)."""
+    shifts: dict[str, dict[str, _KeyShift]] = field(default_factory=dict)
+    """Per table, per key or reference column, how its values move (:func:`_append_shifts`)."""
+    held: dict[str, set] = field(default_factory=dict)
+    """Per copied table (one-column primary key), the keys the target already has: those rows are not sent."""
 
-    def __call__(self, batches: Iterable[Batch | tuple[str, pd.DataFrame]]) -> Iterator[Batch]:
-        written = self.prep.written.tables
-        for name in self.empties:
-            yield Batch(name, pd.DataFrame({c: pd.Series([], dtype=object) for c in written[name].column_names}))
-        if self.copies:
-            with _timed(self.report, "read"):
-                self.real = _read(self.prep.cfg.source.url, self.prep.written, tables=sorted(self.copies))
-            for name, held in self.held.items():
-                real, pk = self.real[name], self.prep.written.tables[name].primary_key[0]
-                # children still map onto every real key; only the rows the target lacks are sent
-                self.to_send[name] = real[~real[pk].astype(object).isin(held).to_numpy()].reset_index(drop=True)
-        try:
-            for item in batches:
-                batch = _sampled_batch(item)
-                name, frame = batch.table, batch.frame
-                if name not in written:
-                    continue
-                if batch.is_update:
-                    yield batch.with_frame(self._move_keys(name, frame))
-                elif name in self.copies:
-                    self._learn(name, frame)
-                    if name not in self.sent:  # the real rows, once, in place of the sampled ones
-                        self.sent.add(name)
-                        yield Batch(name, self.to_send.get(name, self.real[name]))
-                else:
-                    yield Batch(name, self._move_keys(name, self._shape(name, frame)))
-        finally:
-            close = getattr(batches, "close", None)  # stopped early: end the sampler (and its progress) now
-            if close is not None:
-                close()
+    @classmethod
+    def read(cls, prep: _Prepared) -> _AppendKeys:
+        """The target's keys, for an append of ``prep``'s tables."""
+        copies = prep.plan.tables_in(TableMode.COPY)
+        return cls(_append_shifts(prep), _copied_keys_held(prep, copies) if copies else {})
 
-    def _move_keys(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
-        """Append mode: this batch's keys and references past the target's largest (a no-op otherwise)."""
+    def move(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """This batch's keys and references past the target's largest (``frame`` itself when none moves)."""
         shifts = self.shifts.get(name)
         if not shifts:
             return frame
@@ -822,103 +819,91 @@ class _Shaper:
                 out[col] = shift.apply(out[col])
         return out
 
-    def _copied_keys_held(self) -> dict[str, set]:
-        """Append mode: the primary keys each copied table (with a one-column key) already has in the target."""
-        import sqlalchemy as sa
+    def unsent(self, name: str, real: pd.DataFrame, table_pk: list[str]) -> pd.DataFrame:
+        """The real rows of copied table ``name`` the target lacks (children still map onto every real key)."""
+        held = self.held.get(name)
+        if held is None:
+            return real
+        return real[~real[table_pk[0]].astype(object).isin(held).to_numpy()].reset_index(drop=True)
 
-        from .db import engine
-        from .write.ddl import target_name
 
-        out: dict[str, set] = {}
-        eng = engine(self.prep.target.url)
+def _copied_keys_held(prep: _Prepared, copies: list[str]) -> dict[str, set]:
+    """Append mode: the primary keys each copied table (with a one-column key) already has in the target."""
+    import sqlalchemy as sa
+
+    from .db import engine
+    from .write.ddl import target_name
+
+    out: dict[str, set] = {}
+    eng = engine(prep.target.url)
+    try:
+        with eng.connect() as conn:
+            existing = set(sa.inspect(conn).get_table_names())
+            for name in copies:
+                table = prep.written.tables[name]
+                tname = target_name(table)
+                if len(table.primary_key) != 1 or tname not in existing:
+                    continue
+                pk = table.primary_key[0]
+                clause = sa.table(tname, sa.column(pk))
+                out[name] = {r[0] for r in conn.execute(sa.select(clause.c[pk]))}
+    finally:
+        eng.dispose()
+    return out
+
+
+class _Shaper:
+    """The sample plan applied batch by batch, until the engine applies it (then only :class:`_AppendKeys` stays).
+
+    ``empty`` tables are sent empty first. ``copy`` tables are sent as their real rows (read once), and their
+    sampled keys are mapped onto real keys as their batches pass (:class:`~dbsynth.sample.plan.KeyMap`), so
+    children, which always come later, are remapped batch by batch. Synthesized batches go through
+    :func:`~dbsynth.sample.plan.shape` (references remapped or NULLed, overrides). In ``append`` mode the keys
+    move past the target's (:class:`_AppendKeys`).
+    """
+
+    def __init__(self, prep: _Prepared, report: RunReport, *, to_target: bool = True) -> None:
+        self.prep, self.report = prep, report
+        self.rng = prep.plan.rng()
+        target = prep.cfg.target
+        appending = to_target and target is not None and target.mode == "append"
+        self.append = _AppendKeys.read(prep) if appending else _AppendKeys()
+
+    def __call__(self, batches: Iterable[Batch | tuple[str, pd.DataFrame]]) -> Iterator[Batch]:
+        written = self.prep.written.tables
+        plan = self.prep.plan
+        for name in plan.tables_in(TableMode.EMPTY):
+            yield Batch(name, empty_frame(written[name]))
+        copies = plan.tables_in(TableMode.COPY)
+        if copies:
+            with _timed(self.report, "read"):
+                plan = plan.with_real_rows(_read(self.prep.cfg.source.url, self.prep.written, tables=sorted(copies)))
+        maps = plan.key_maps()
+        sent: set[str] = set()
+        rows: dict[str, int] = {}
         try:
-            with eng.connect() as conn:
-                existing = set(sa.inspect(conn).get_table_names())
-                for name in self.copies:
-                    table = self.prep.written.tables[name]
-                    tname = target_name(table)
-                    if len(table.primary_key) != 1 or tname not in existing:
-                        continue
-                    pk = table.primary_key[0]
-                    clause = sa.table(tname, sa.column(pk))
-                    out[name] = {r[0] for r in conn.execute(sa.select(clause.c[pk]))}
+            for item in batches:
+                batch = _sampled_batch(item)
+                name, frame = batch.table, batch.frame
+                tplan = plan.tables.get(name)
+                if tplan is None:  # not written
+                    continue
+                if batch.is_update:
+                    yield batch.with_frame(self.append.move(name, frame))
+                elif tplan.mode is TableMode.COPY:
+                    learn_keys(frame, tplan, maps, self.rng)
+                    if name not in sent and tplan.real_rows is not None:  # the real rows, once, for the sampled
+                        sent.add(name)
+                        yield Batch(name, self.append.unsent(name, tplan.real_rows, written[name].primary_key))
+                elif tplan.mode is TableMode.SYNTHESIZE:
+                    start = rows.get(name, 0)
+                    rows[name] = start + len(frame)
+                    shaped = shape(frame, written[name], tplan, maps, self.rng, start)
+                    yield Batch(name, self.append.move(name, shaped))
         finally:
-            eng.dispose()
-        return out
-
-    def _learn(self, parent: str, frame: pd.DataFrame) -> None:
-        """Map this batch's sampled keys of a copied table onto its real keys (a permutation, cycled)."""
-        real = self.real[parent]
-        for ref in {fk.ref_columns[0] for t in self.prep.written for fk in t.foreign_keys
-                    if fk.ref_table == parent and len(fk.columns) == 1}:
-            if (parent, ref) not in self.real_keys:
-                self.real_keys[(parent, ref)] = self.rng.permutation(real[ref].dropna().to_numpy())
-            real_keys = self.real_keys[(parent, ref)]
-            old = self.maps.get((parent, ref), pd.Series(dtype=object))
-            sampled = pd.unique(frame[ref].dropna())
-            if len(real_keys) == 0 or len(sampled) == 0:
-                continue
-            targets = real_keys[(len(old) + np.arange(len(sampled))) % len(real_keys)]
-            self.maps[(parent, ref)] = pd.concat([old, pd.Series(targets, index=sampled)]) if len(old) else pd.Series(targets, index=sampled)
-        # composite keys (product_code, variant): whole sampled key rows map onto whole real key rows
-        for refs in {tuple(fk.ref_columns) for t in self.prep.written for fk in t.foreign_keys
-                     if fk.ref_table == parent and len(fk.columns) > 1}:
-            cols = list(refs)
-            if (parent, refs) not in self.real_rows:
-                rows = real[cols].dropna().drop_duplicates()
-                self.real_rows[(parent, refs)] = rows.iloc[self.rng.permutation(len(rows))].to_numpy(dtype=object)
-            real_rows = self.real_rows[(parent, refs)]
-            sampled_rows = frame[cols].dropna().drop_duplicates()
-            if len(real_rows) == 0 or len(sampled_rows) == 0:
-                continue
-            old_map = self.row_maps.setdefault((parent, refs), {})
-            start = len(old_map)
-            new = [k for k in map(tuple, sampled_rows.to_numpy(dtype=object)) if k not in old_map]
-            for i, k in enumerate(new):  # a permutation of the real keys, cycled, as for one column
-                old_map[k] = tuple(real_rows[(start + i) % len(real_rows)])
-
-    def _shape(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
-        cfg = self.prep.cfg
-        table = self.prep.written.tables[name]
-        frame = frame.copy()
-        if self.prep.modes[name] == "synthesize":
-            for fk in table.outside_foreign_keys:  # the parent is not cloned: a value would point at nothing
-                if table.fk_is_nullable(fk):
-                    for c in fk.columns:
-                        if c in frame.columns:
-                            frame[c] = None
-        for fk in table.foreign_keys:
-            if fk.ref_table in self.empties:
-                for c in fk.columns:
-                    frame[c] = None
-            elif fk.ref_table in self.copies and len(fk.columns) == 1 and fk.columns[0] in frame.columns:
-                mapping = self.maps.get((fk.ref_table, fk.ref_columns[0]))
-                frame[fk.columns[0]] = frame[fk.columns[0]].map(mapping) if mapping is not None else None
-            elif fk.ref_table in self.copies and all(c in frame.columns for c in fk.columns):
-                # a composite reference to a copied table: the whole sampled key row becomes a real one
-                mapping = self.row_maps.get((fk.ref_table, tuple(fk.ref_columns)), {})
-                rows = [mapping.get(k) for k in map(tuple, frame[fk.columns].to_numpy(dtype=object))]
-                for j, c in enumerate(fk.columns):
-                    frame[c] = pd.Series([None if r is None else r[j] for r in rows], index=frame.index, dtype=object)
-        tcfg = cfg.tables.get(name)
-        if tcfg is not None and self.prep.modes[name] == "synthesize":
-            for col, ccfg in tcfg.columns.items():
-                if "constant" in ccfg.model_fields_set:
-                    frame[col] = ccfg.constant
-                elif ccfg.null:
-                    frame[col] = None
-                elif ccfg.pii is not None and ccfg.pii.locale and ccfg.pii.locale not in cfg.locales[:1] and len(frame):
-                    frame[col] = self._pii(table, col, ccfg.pii.provider, ccfg.pii.locale, len(frame))
-        return frame[[c for c in table.column_names if c in frame.columns]]
-
-    def _pii(self, table: Table, col: str, provider: str, locale: str, n: int) -> np.ndarray:
-        """``n`` values of a column whose config asks for Faker ``provider`` in another ``locale``: the PII
-        generator's pool, drawn with the run's randomness, numbered on across batches when the column is unique."""
-        gen = PIIGenerator(table.column(col), table.name, st.PII_KINDS.get(provider, provider), [locale],
-                           unique=is_unique(table.column(col), table))
-        start = self.pii_rows.get((table.name, col), 0)
-        self.pii_rows[(table.name, col)] = start + n
-        return gen.generate(n, self.rng, start=start).to_numpy(dtype=object)
+            close = getattr(batches, "close", None)  # stopped early: end the sampler (and its progress) now
+            if close is not None:
+                close()
 
 
 def _sampled_batch(item: Batch | tuple[str, pd.DataFrame]) -> Batch:
@@ -986,10 +971,6 @@ def _sample_and_write(prep: _Prepared, synth, report: RunReport) -> None:
 
     cfg = prep.cfg
     report.modes = {n: prep.modes[n] for n in prep.written.tables}
-    if not _samples_in_batches(synth):
-        frames = _sample_frames(prep, synth, report)
-        _write(prep, frames, report)
-        return
     started = time.perf_counter()
     batches = synth.iter_sample(scale=cfg.scale, num_rows=_num_rows(prep) or None, batch_rows=prep.memory.batch_rows)
     summary = write(
@@ -1089,7 +1070,9 @@ def _free_bytes(path: Path) -> int:
     return shutil.disk_usage(path).free
 
 
-def _check_output(prep: _Prepared, *, out_dir: Path | None = None, force: bool = False, whole: str | None = None) -> None:
+def _check_output(
+    prep: _Prepared, *, out_dir: Path | None = None, force: bool = False, whole: str | None = None
+) -> None:
     """Refuse, before anything is fitted or sampled, an output too big for the budget, the disk or reason.
 
     Checked: the estimated rows against ``max_rows`` (default :data:`MAX_ROWS_FACTOR` times the source's;
@@ -1118,7 +1101,8 @@ def _check_output(prep: _Prepared, *, out_dir: Path | None = None, force: bool =
     if total > limit and not force:
         key = "max_rows" if cfg.max_rows is not None else f"the default max_rows ({MAX_ROWS_FACTOR}x the source)"
         raise ConfigError(
-            f"{where}: {what} would write about {min(total, 2**63):,.0f} rows ({biggest}: {min(written[biggest], 2**63):,.0f}), "
+            f"{where}: {what} would write about {min(total, 2**63):,.0f} rows "
+            f"({biggest}: {min(written[biggest], 2**63):,.0f}), "
             f"more than {key} of {limit:,.0f}",
             hint="Lower scale or rows, raise max_rows, or pass --force if that many rows is meant.",
         )
@@ -1146,20 +1130,6 @@ def _check_output(prep: _Prepared, *, out_dir: Path | None = None, force: bool =
             )
 
 
-def _write(prep: _Prepared, frames: dict[str, pd.DataFrame], report: RunReport) -> None:
-    from .write import write
-
-    cfg = prep.cfg
-    with _timed(report, "write"):
-        summary = write(
-            frames, prep.target.url, prep.written, mode=prep.target.mode, batch_size=cfg.batch_size,
-            source_url=cfg.source.url, lock_timeout=prep.target.lock_timeout,
-        )
-    report.tables = {n: t.rows for n, t in summary.tables.items()} or report.tables
-    _writer_warnings(report, summary)
-    _committed(report)
-
-
 def _quality(prep: _Prepared, report: RunReport):
     """Score the written target against the source and write the quality report into ``report.quality``."""
     from .report.command import evaluate_clone
@@ -1167,12 +1137,11 @@ def _quality(prep: _Prepared, report: RunReport):
 
     cfg = prep.cfg
     # Synthesized tables only: copied tables are the real rows (they would read as leaks), empty ones have none.
-    scored = prep.written.subset([n for n in prep.written.tables if prep.modes[n] == "synthesize"])
-    for name, tcfg in cfg.tables.items():
-        for col, ccfg in tcfg.columns.items() if name in scored.tables else ():
-            if "constant" in ccfg.model_fields_set or ccfg.null:
-                # Values the config put there, not the model: scored apart, with the generated columns.
-                scored.tables[name].column(col).sdtype = st.UNSUPPORTED
+    scored = prep.written.subset(prep.plan.tables_in(TableMode.SYNTHESIZE))
+    for table in scored:
+        for col in prep.plan.tables[table.name].fixed_columns:
+            # Values the config put there, not the model: scored apart, with the generated columns.
+            table.column(col).sdtype = st.UNSUPPORTED
     rcfg = _report(cfg)
     with _timed(report, "report"):
         # where the writer put each table (a schema of the same name, or flattened into a schema-less target)
@@ -1194,7 +1163,8 @@ def _finish(prep: _Prepared, report: RunReport, *, target_written: bool = True) 
         report.save(rcfg.json_path)
     if quality is not None:
         try:
-            quality.check(rcfg.fail_under, rcfg.fail_under_properties, options=("report.fail_under", "report.fail_under_properties"))
+            quality.check(rcfg.fail_under, rcfg.fail_under_properties,
+                          options=("report.fail_under", "report.fail_under_properties"))
         except QualityError as exc:
             hint = f"The target {report.target} was written anyway; the quality report is in {rcfg.quality}."
             raise QualityError(exc.message, hint=hint) from None
@@ -1289,7 +1259,9 @@ def sample(
     prep, report = _start(config_or_path, need_target=out_dir is None)
     path = prep.cfg.model.path
     if not path or not Path(path).exists():
-        raise ModelFileError(f"model file {path or '(model.path not set)'} does not exist", hint="Run dbsynth fit first.")
+        raise ModelFileError(
+            f"model file {path or '(model.path not set)'} does not exist", hint="Run dbsynth fit first."
+        )
     _check_output(prep, out_dir=Path(out_dir) if out_dir is not None else None, force=force,
                   whole="all" if out_dir is not None else None)
     synth = _load_model(path)
