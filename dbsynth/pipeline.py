@@ -37,9 +37,9 @@ from .memory import release
 from .metadata import Metadata
 from .metadata import sdtypes as st
 from .metadata.records import UniqueConstraint
+from .model.typed import take_notes
 from .rules import declared_rules
 from .sample.plan import ColumnOverride, SamplePlan, TableMode, empty_frame, learn_keys, shape
-from .sample.typed import take_notes
 
 __all__ = ["Plan", "RunInterrupted", "RunReport", "TablePlan", "fit", "plan", "prepare", "run", "sample"]
 

@@ -33,7 +33,7 @@ import pandas as pd
 
 from ..metadata import Metadata, Table
 from ..metadata import sdtypes as st
-from .generators import PIIGenerator, is_unique
+from ..model.columns import PIIGenerator, is_unique
 
 __all__ = [
     "ColumnOverride",
