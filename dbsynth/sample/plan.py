@@ -33,6 +33,7 @@ import pandas as pd
 
 from ..metadata import Metadata, Table
 from ..metadata import sdtypes as st
+from ..metadata.records import ForeignKey
 from ..model.columns import PIIGenerator, is_unique
 
 __all__ = [
@@ -232,7 +233,7 @@ class SamplePlan:
         return out
 
 
-def _reference(fk: Any) -> Reference:
+def _reference(fk: ForeignKey) -> Reference:
     return Reference(tuple(fk.columns), fk.ref_table, tuple(fk.ref_columns))
 
 
