@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
+from .dialects import DEFAULT, DIALECTS, MYSQL, POSTGRESQL, SQLITE, capabilities
 from .errors import ConnectError, mask_secrets, mask_url
 from .metadata.records import DatabaseIdentity
 
@@ -30,12 +31,7 @@ __all__ = [
 ]
 
 # Plain scheme -> the driver dbsynth ships with (psycopg 3, pymysql); explicit drivers are kept as given.
-_DEFAULT_DRIVERS = {
-    "postgresql": "postgresql+psycopg",
-    "postgres": "postgresql+psycopg",
-    "mysql": "mysql+pymysql",
-    "mariadb": "mariadb+pymysql",
-}
+_DEFAULT_DRIVERS = {scheme: driver for d in DIALECTS.values() for scheme, driver in d.drivers.items()}
 _CONNECT_TIMEOUT_S = 10
 
 
@@ -90,9 +86,9 @@ def engine(url: str | URL, *, read_only: bool = False) -> sa.Engine:
     """
     parsed = make_url(url)
     shown = mask_url(parsed)
-    backend = parsed.get_backend_name()
+    caps = capabilities(parsed)
     kwargs: dict = {}
-    if backend == "sqlite":
+    if caps.file_identity:
         path = parsed.database
         if path and path != ":memory:" and not path.startswith("file:"):
             if not Path(path).exists():
@@ -101,7 +97,7 @@ def engine(url: str | URL, *, read_only: bool = False) -> sa.Engine:
                 # A URI connection is the only way to make sqlite3 refuse writes at the file level.
                 uri = Path(path).resolve().as_uri() + "?mode=ro"
                 parsed = parsed.set(database=uri, query={**parsed.query, "uri": "true"})
-    elif backend in ("postgresql", "mysql", "mariadb"):
+    elif caps.server and caps is not DEFAULT:
         kwargs["connect_args"] = {"connect_timeout": _CONNECT_TIMEOUT_S}
     try:
         eng = sa.create_engine(parsed, **kwargs)
@@ -142,12 +138,13 @@ def same_database(url_a: str | URL, url_b: str | URL) -> bool:
     a, b = make_url(url_a), make_url(url_b)
     if _family(a) != _family(b):
         return False
-    if a.get_backend_name() == "sqlite":
+    caps = capabilities(a)
+    if caps.file_identity:
         da, db_ = a.database or "", b.database or ""
         if da in ("", ":memory:") or db_ in ("", ":memory:"):
             return False  # two in-memory databases are never the same one
         return _sqlite_path(da) == _sqlite_path(db_)
-    default_port = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}.get(a.get_backend_name())
+    default_port = caps.default_port
     return (
         _host(a) == _host(b)
         and (a.port or default_port) == (b.port or default_port)
@@ -157,8 +154,8 @@ def same_database(url_a: str | URL, url_b: str | URL) -> bool:
 
 def _family(url: URL) -> str:
     # mysql:// and mariadb:// reach the same kind of server
-    backend = url.get_backend_name()
-    return "mysql" if backend == "mariadb" else backend
+    caps = capabilities(url)
+    return caps.name if caps is not DEFAULT else url.get_backend_name()
 
 
 def _host(url: URL) -> str:
@@ -185,10 +182,10 @@ def database_identity(conn: sa.Connection) -> DatabaseIdentity | None:
         The :class:`~dbsynth.metadata.records.DatabaseIdentity`, or None for an in-memory or temporary SQLite
         database (which is never the same as any other) and for another dialect, which has no way to tell.
     """
-    backend = conn.dialect.name
-    if backend == "postgresql":
+    caps = capabilities(conn)
+    if caps is POSTGRESQL:
         return _pg_identity(conn)
-    if backend in ("mysql", "mariadb"):
+    if caps is MYSQL:
         database, hostname, port, datadir = conn.exec_driver_sql(
             "SELECT DATABASE(), @@hostname, @@port, @@datadir"
         ).one()
@@ -197,9 +194,9 @@ def database_identity(conn: sa.Connection) -> DatabaseIdentity | None:
         if has_uuid is not None:
             server_uuid = has_uuid[1] or None
         return DatabaseIdentity(
-            "mysql", database=database, server_id=server_uuid, instance=f"{hostname}:{port}:{datadir}"
+            MYSQL.name, database=database, server_id=server_uuid, instance=f"{hostname}:{port}:{datadir}"
         )
-    if backend == "sqlite":
+    if caps.file_identity:
         for _seq, name, file in conn.exec_driver_sql("PRAGMA database_list").all():
             if name == "main":
                 return _file_identity(file) if file else None
@@ -226,7 +223,7 @@ def _pg_identity(conn: sa.Connection) -> DatabaseIdentity:
         # epoch, not the timestamp's text: that follows the session's TimeZone, which a URL can set
         started = conn.exec_driver_sql("SELECT extract(epoch FROM pg_postmaster_start_time())::text").scalar()
         instance = f"{port}/{started}"
-    return DatabaseIdentity("postgresql", database=database, server_id=system_id, instance=instance, address=address)
+    return DatabaseIdentity(POSTGRESQL.name, database=database, server_id=system_id, instance=instance, address=address)
 
 
 def _file_identity(path: str | Path) -> DatabaseIdentity | None:
@@ -234,7 +231,7 @@ def _file_identity(path: str | Path) -> DatabaseIdentity | None:
         st = os.stat(path)  # follows symlinks; a hard link has the same inode
     except OSError:
         return None
-    return DatabaseIdentity("sqlite", server_id=f"{st.st_dev}:{st.st_ino}")
+    return DatabaseIdentity(SQLITE.name, server_id=f"{st.st_dev}:{st.st_ino}")
 
 
 def identity_of(url: str | URL) -> DatabaseIdentity | None:
@@ -254,7 +251,7 @@ def identity_of(url: str | URL) -> DatabaseIdentity | None:
         ConnectError: the server cannot be reached (one line, URL masked).
     """
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
+    if capabilities(parsed).file_identity:
         database = parsed.database or ""
         if database in ("", ":memory:") or "mode=memory" in database:
             return None
@@ -281,12 +278,12 @@ def read_only_connection(eng: sa.Engine) -> Iterator[sa.Connection]:
     Yields:
         The connection.
     """
-    backend = eng.dialect.name
+    caps = capabilities(eng)
     with eng.connect() as conn:
-        if backend == "postgresql":
+        if caps is POSTGRESQL:
             conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
             conn.begin()
-        elif backend in ("mysql", "mariadb"):
+        elif caps is MYSQL:
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
             # SQLAlchemy would emit a plain BEGIN; READ ONLY must be part of the START TRANSACTION itself.
             conn.exec_driver_sql("START TRANSACTION READ ONLY")
@@ -299,7 +296,7 @@ def read_only_connection(eng: sa.Engine) -> Iterator[sa.Connection]:
         finally:
             try:
                 conn.rollback()
-                if backend == "sqlite":
+                if caps is not POSTGRESQL and caps is not MYSQL:
                     conn.exec_driver_sql("PRAGMA query_only = OFF")
                     conn.rollback()
             except Exception:  # the connection is returned to the pool (and reset) regardless

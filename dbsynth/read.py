@@ -13,7 +13,8 @@ import decimal
 import io
 import itertools
 import json
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -22,15 +23,20 @@ from sqlalchemy.engine import URL
 
 from .db import engine as make_engine
 from .db import read_only_connection
+from .dialects import capabilities
 from .errors import ReflectionError, SchemaMismatchError
 from .metadata import sdtypes as st
 from .metadata.records import Column, Metadata, Table
+
 # DEFAULT_CHUNK_ROWS: rows per round trip and per frame of iter_table_chunks (one constant, re-exported here)
 from .sources import DEFAULT_CHUNK_ROWS, bottom_k
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 __all__ = [
-    "read_tables", "iter_table_chunks", "open_sources", "DbTableSource", "table_clause", "to_frame", "DEFAULT_CHUNK_ROWS",
-    "JsonText",
+    "read_tables", "iter_table_chunks", "open_sources", "DbTableSource", "table_clause", "to_frame",
+    "DEFAULT_CHUNK_ROWS", "JsonText",
 ]
 
 #: Bytes per block of the COPY CSV parser: the longest row it can read.
@@ -69,7 +75,7 @@ def read_tables(
     """
     names = [metadata.table(n).name for n in tables] if tables is not None else list(metadata.tables)
     own = not isinstance(url_or_engine, sa.Engine)
-    eng = make_engine(url_or_engine, read_only=True) if own else url_or_engine
+    eng = url_or_engine if isinstance(url_or_engine, sa.Engine) else make_engine(url_or_engine, read_only=True)
     try:
         out: dict[str, pd.DataFrame] = {}
         with read_only_connection(eng) as conn:
@@ -120,9 +126,10 @@ def _select_column(conn: sa.Connection, clause: sa.TableClause, col: Column):
     PostgreSQL columns of no portable family (ranges, inet, money, bit, interval, xml, geometric and composite
     types...) as their text form, which their input function reads back exactly (psycopg's objects are not
     exact: an interval of '1 mon' loads as 30 days)."""
-    if conn.dialect.name == "sqlite" and col.type == st.BINARY:
+    caps = capabilities(conn)
+    if caps.blob_cast_of_binary and col.type == st.BINARY:
         return sa.cast(clause.c[col.name], sa.LargeBinary).label(col.name)
-    if conn.dialect.name == "postgresql" and col.type == st.OTHER:
+    if caps.text_cast_of_unknown_types and col.type == st.OTHER:
         return sa.cast(clause.c[col.name], sa.Text).label(col.name)
     return clause.c[col.name]
 
@@ -150,7 +157,7 @@ def _stream(conn: sa.Connection, query, table: Table, cols: list[Column], chunk_
             hint="Reflect the database again or fix the metadata.",
         ) from None
     except sa.exc.OperationalError as exc:
-        if conn.dialect.name == "sqlite":  # "no such table/column" is an OperationalError in sqlite3
+        if capabilities(conn).missing_objects_are_operational_errors:  # "no such table/column" in sqlite3
             raise SchemaMismatchError(
                 f"cannot read it: {str(exc.orig)}", table=table.name, hint="Reflect the database again."
             ) from None
@@ -166,15 +173,15 @@ def _stream(conn: sa.Connection, query, table: Table, cols: list[Column], chunk_
 def _register_marker_loaders(conn: sa.Connection) -> None:
     """On psycopg, load 'infinity'/'-infinity' dates and timestamps as that text (psycopg's loaders refuse
     them: "date too large"); :func:`_datetimes` turns the text into the marker stamps."""
-    if conn.dialect.name != "postgresql":
+    if not capabilities(conn).copy:  # psycopg's loaders (the driver of the COPY dialect)
         return
     driver = conn.connection.driver_connection
-    if getattr(driver, "_dbsynth_markers", False):
+    if driver is None or getattr(driver, "_dbsynth_markers", False):
         return
     from psycopg.types import datetime as pgdt
 
     def marker_loader(base):
-        class Loader(base):  # type: ignore[misc, valid-type]
+        class Loader(base):
             def load(self, data):
                 if bytes(data) in (b"infinity", b"-infinity"):
                     return bytes(data).decode()
@@ -195,7 +202,7 @@ def _register_marker_loaders(conn: sa.Connection) -> None:
     driver._dbsynth_markers = True
 
 
-def to_frame(rows: list, table: Table, columns: list[Column] | None = None) -> pd.DataFrame:
+def to_frame(rows: Sequence[Any], table: Table, columns: list[Column] | None = None) -> pd.DataFrame:
     """Build a contract-typed frame from driver rows (tuples in ``columns`` order, default ``table.columns``)."""
     cols = table.columns if columns is None else columns
     values_by_col = list(zip(*rows)) if rows else [()] * len(cols)
@@ -390,7 +397,7 @@ class DbTableSource:
         times faster than building a Python tuple per row); other types take the server-side cursor.
         """
         cols = self.table.columns if columns is None else [self.table.column(c) for c in columns]
-        if self.conn.dialect.name == "postgresql" and all(c.type in _COPY_TYPES and not exact_decimal(c) for c in cols):
+        if capabilities(self.conn).copy and all(c.type in _COPY_TYPES and not exact_decimal(c) for c in cols):
             return _copy_chunks(self.conn, self.table, cols, self.chunk_rows)
         return iter_table_chunks(self.conn, self.table, self.chunk_rows, columns)
 
@@ -400,7 +407,7 @@ class DbTableSource:
         rng = np.random.default_rng(seed)
         if n <= max_rows:
             frames = list(self.chunks())
-        elif self.conn.dialect.name == "postgresql":
+        elif capabilities(self.conn).tablesample:
             # 10% above the target so the binomial draw rarely falls short; trimmed to max_rows below
             pct = min(100.0, 110.0 * max_rows / n)
             clause = table_clause(self.table)
@@ -439,7 +446,7 @@ def open_sources(
         ConnectError: the database cannot be reached.
     """
     own = not isinstance(url_or_engine, sa.Engine)
-    eng = make_engine(url_or_engine, read_only=True) if own else url_or_engine
+    eng = url_or_engine if isinstance(url_or_engine, sa.Engine) else make_engine(url_or_engine, read_only=True)
     try:
         with read_only_connection(eng) as conn:
             yield {t.name: DbTableSource(conn, t, chunk_rows) for t in metadata}
@@ -488,6 +495,12 @@ class _CopyStream(io.RawIOBase):
         return n
 
 
+def _arrow_type(alias: str) -> pa.DataType:
+    import pyarrow as pa
+
+    return pa.timestamp("us") if alias == "timestamp" else pa.type_for_alias(alias)
+
+
 def _copy_chunks(conn: sa.Connection, table: Table, cols: list[Column], chunk_rows: int) -> Iterator[pd.DataFrame]:
     """Stream ``cols`` of ``table`` by primary key through COPY TO STDOUT (CSV) and pyarrow, in this transaction.
 
@@ -516,11 +529,12 @@ def _copy_chunks(conn: sa.Connection, table: Table, cols: list[Column], chunk_ro
     exprs += signs
     order = f" ORDER BY {', '.join(q(c) for c in table.primary_key)}" if table.primary_key else ""
     sql = f"COPY (SELECT {', '.join(exprs)} FROM {name}{order}) TO STDOUT (FORMAT csv)"
-    types = {c.name: (pa.timestamp("us") if _COPY_TYPES[c.type] == "timestamp" else pa.type_for_alias(_COPY_TYPES[c.type]))
-             for c in cols}
+    types = {c.name: _arrow_type(_COPY_TYPES[c.type]) for c in cols}
     types.update({s: pa.int8() for s in sign_names})
     names = [c.name for c in cols] + sign_names
-    cur = conn.connection.driver_connection.cursor()
+    raw = conn.connection.driver_connection
+    assert raw is not None  # an open connection has its driver's
+    cur = raw.cursor()
     # the system allocator, so that what the parser frees goes back with the rest (memory.release); small
     # blocks on one thread: the chunk, not the parser's read-ahead, should be what a pass holds
     pool = pa.system_memory_pool()
@@ -594,7 +608,7 @@ def _arrow_frame(tbl, cols: list[Column]) -> pd.DataFrame:
             import pyarrow as pa
 
             us = arr.cast(pa.timestamp("us")) if arr.num_chunks else None
-            s = pd.Series(us.to_numpy(), dtype="datetime64[us]") if us is not None else pd.Series([], dtype="datetime64[us]")
+            s = pd.Series(us.to_numpy() if us is not None else [], dtype="datetime64[us]")
             sign = tbl.column(_SIGN_PREFIX + c.name).to_numpy(zero_copy_only=False) if arr.num_chunks else None
             if sign is not None:
                 s = _put_marker(s, sign == 1, INFINITY_US)

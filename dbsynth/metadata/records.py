@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
+from ..dialects import capabilities
 from ..errors import MetadataError
 from . import sdtypes as st
 
@@ -283,7 +285,7 @@ class DatabaseIdentity:
     """PostgreSQL: ``<inet_server_addr()>:<port>`` the session reached (None over a Unix socket). Tells a
     restarted source from a copy of it on another machine when ``instance`` differs."""
 
-    def same_as(self, other: "DatabaseIdentity | None") -> bool:
+    def same_as(self, other: DatabaseIdentity | None) -> bool:
         """True when ``other`` is (or cannot be told apart from) the database of ``self``.
 
         Same database name, and then: another system identifier (or server uuid) is another server; the same
@@ -294,7 +296,8 @@ class DatabaseIdentity:
         """
         if other is None or self.dialect != other.dialect:
             return False
-        if self.dialect == "sqlite":
+        caps = capabilities(self.dialect)
+        if caps.file_identity:
             return self.server_id is not None and self.server_id == other.server_id
         if _db_name(self) != _db_name(other):
             return False
@@ -303,7 +306,7 @@ class DatabaseIdentity:
             return False
         if self.instance and self.instance == other.instance:
             return True
-        if self.dialect == "mysql":
+        if caps.stable_instance:
             # hostname:port:datadir survives restarts; without a uuid, another instance is another server
             return both_ids or not (self.instance and other.instance)
         # PostgreSQL, the same system identifier (or one unknown) and another instance: the source restarted
@@ -315,7 +318,7 @@ class DatabaseIdentity:
 
     def describe(self) -> str:
         """A short, credential-free description for messages (``database 'src' on server 7714...``)."""
-        if self.dialect == "sqlite":
+        if capabilities(self.dialect).file_identity:
             return f"SQLite file {self.server_id} (device:inode)"
         server = self.server_id or self.instance or "an unidentified server"
         return f"database '{self.database}' on server {server}"
@@ -336,7 +339,7 @@ def _db_name(identity: DatabaseIdentity) -> str | None:
     # MariaDB/MySQL database names are case-insensitive where lower_case_table_names is set; taking them as
     # such everywhere can only refuse more.
     name = identity.database
-    return name.casefold() if name is not None and identity.dialect == "mysql" else name
+    return name.casefold() if name is not None and capabilities(identity.dialect).case_insensitive_names else name
 
 
 @dataclass
@@ -394,11 +397,11 @@ class Metadata:
             for fk in table.foreign_keys:
                 yield table, fk
 
-    def copy(self) -> "Metadata":
+    def copy(self) -> Metadata:
         """A deep copy (through the JSON form, which is the contract)."""
         return Metadata.from_dict(self.to_dict())
 
-    def subset(self, names: list[str]) -> "Metadata":
+    def subset(self, names: list[str]) -> Metadata:
         """A copy holding only ``names``; foreign keys to tables left out move to ``outside_foreign_keys``."""
         keep = set(names)
         out = self.copy()
@@ -416,7 +419,7 @@ class Metadata:
         return FKGraph(self)
 
     # ---- checks ---------------------------------------------------------------------------------------
-    def validate(self) -> "Metadata":
+    def validate(self) -> Metadata:
         """Check the metadata is consistent; fill missing foreign-key names.
 
         Every problem is collected first, then reported at once.
@@ -461,7 +464,7 @@ class Metadata:
         return to_dict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], *, source: str = "metadata") -> "Metadata":
+    def from_dict(cls, data: dict[str, Any], *, source: str = "metadata") -> Metadata:
         """Build metadata from :meth:`to_dict`'s layout (or SDV's, detected automatically).
 
         Args:
@@ -486,7 +489,7 @@ class Metadata:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "Metadata":
+    def load(cls, path: str | Path) -> Metadata:
         """Read metadata from a JSON file (dbsynth's layout or SDV's V1/V2 multi-table layouts).
 
         Raises:
@@ -498,7 +501,7 @@ class Metadata:
 
     # ---- SDV ----------------------------------------------------------------------------------------
     @classmethod
-    def from_sdv(cls, data: dict[str, Any]) -> "Metadata":
+    def from_sdv(cls, data: dict[str, Any]) -> Metadata:
         """Import SDV multi-table metadata (V1 ``{"tables": {t: {"fields": ...}}}`` or V2 layout)."""
         from .sdv import from_sdv
 

@@ -6,19 +6,28 @@ per table), inside a read-only transaction: reflection never writes to the sourc
 
 from __future__ import annotations
 
+import contextlib
 import re
 import warnings
-from typing import Iterable
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Inspector
+from sqlalchemy.engine.interfaces import (
+    ReflectedCheckConstraint,
+    ReflectedColumn,
+    ReflectedIndex,
+    ReflectedTableComment,
+    ReflectedUniqueConstraint,
+)
 
-from ..db import engine as make_engine
 from ..db import database_identity, read_only_connection
+from ..db import engine as make_engine
+from ..dialects import capabilities
 from ..errors import ConnectError, ReflectionError, mask_secrets, mask_url
 from ..metadata import sdtypes as st
-from ..metadata.records import CheckConstraint, Column, ForeignKey, Metadata, Table, UniqueConstraint
 from ..metadata.infer import infer_sdtypes
+from ..metadata.records import CheckConstraint, Column, ForeignKey, Metadata, Table, UniqueConstraint
 from .types import map_type
 
 __all__ = ["reflect"]
@@ -35,7 +44,7 @@ def reflect(
 ) -> Metadata:
     """:func:`dbsynth.reflect.reflect` (documented there; this module holds the work, imported on first call)."""
     own_engine = not isinstance(url, sa.Engine)
-    eng = make_engine(url, read_only=True) if own_engine else url
+    eng = url if isinstance(url, sa.Engine) else make_engine(url, read_only=True)
     try:
         with read_only_connection(eng) as conn, warnings.catch_warnings():
             # Types SQLAlchemy does not know (citext, ltree...) become family "other"; its warning is noise.
@@ -65,7 +74,7 @@ def _reflect(conn: sa.Connection, schema, include, exclude, statistics: bool) ->
         return f"{sch or default_schema}.{name}" if multi else name
 
     # PostgreSQL partitions are tables of their own in the catalog; they are storage of the parent.
-    partition_parent = _pg_partitions(conn) if dialect.name == "postgresql" else {}
+    partition_parent = _pg_partitions(conn) if capabilities(dialect).partitions else {}
 
     named = [s for s in schemas if s is not None]
     if named:
@@ -86,7 +95,8 @@ def _reflect(conn: sa.Connection, schema, include, exclude, statistics: bool) ->
         except sa.exc.NoSuchTableError:
             names = []
         except sa.exc.DBAPIError as exc:
-            raise ReflectionError(f"cannot list the tables of schema '{sch}': {str(exc.orig).splitlines()[0]}") from None
+            reason = str(exc.orig).splitlines()[0]
+            raise ReflectionError(f"cannot list the tables of schema '{sch}': {reason}") from None
         for name in names:
             if (sch or default_schema, name) in partition_parent:
                 continue
@@ -106,26 +116,23 @@ def _reflect(conn: sa.Connection, schema, include, exclude, statistics: bool) ->
         by_schema.setdefault(sch, []).append(name)
 
     for sch, names in by_schema.items():
-        kw = {"schema": sch, "filter_names": names}
-        columns = insp.get_multi_columns(**kw)
-        pks = insp.get_multi_pk_constraint(**kw)
+        columns = insp.get_multi_columns(schema=sch, filter_names=names)
+        pks = insp.get_multi_pk_constraint(schema=sch, filter_names=names)
         fks = _fks_with_partitions(insp, sch, names, partition_parent, default_schema)
-        uniques = insp.get_multi_unique_constraints(**kw)
-        indexes = insp.get_multi_indexes(**kw)
-        try:
-            checks = insp.get_multi_check_constraints(**kw)
-        except NotImplementedError:  # pragma: no cover - every supported dialect has them
-            checks = {}
-        try:
-            comments = insp.get_multi_table_comment(**kw)
-        except NotImplementedError:  # SQLite keeps no comments
-            comments = {}
-        json_checks = _mysql_checks(conn, sch) if dialect.name in ("mysql", "mariadb") else {}
+        uniques = insp.get_multi_unique_constraints(schema=sch, filter_names=names)
+        indexes = insp.get_multi_indexes(schema=sch, filter_names=names)
+        checks: dict[TableKey, list[ReflectedCheckConstraint]] = {}
+        with contextlib.suppress(NotImplementedError):  # every supported dialect has them
+            checks = dict(insp.get_multi_check_constraints(schema=sch, filter_names=names))
+        comments: dict[TableKey, ReflectedTableComment] = {}
+        with contextlib.suppress(NotImplementedError):  # SQLite keeps no comments
+            comments = dict(insp.get_multi_table_comment(schema=sch, filter_names=names))
+        json_checks = _mysql_checks(conn, sch) if capabilities(dialect).json_valid_checks else {}
         for name in names:
             k = (sch, name)
             table = Table(name=tables[k], schema=sch)
-            pk = pks.get(k) or {}
-            table.primary_key = list(pk.get("constrained_columns") or [])
+            pk = pks.get(k)
+            table.primary_key = list(pk["constrained_columns"] or []) if pk else []
             for info in columns.get(k, []):
                 table.columns.append(_column(info, dialect))
             _sqlite_rowid_autoincrement(table, dialect.name)
@@ -136,7 +143,8 @@ def _reflect(conn: sa.Connection, schema, include, exclude, statistics: bool) ->
             table.check_constraints = [
                 CheckConstraint(sqltext=str(c["sqltext"]), name=c.get("name")) for c in checks.get(k, [])
             ]
-            table.comment = (comments.get(k) or {}).get("text")
+            comment = comments.get(k)
+            table.comment = comment["text"] if comment else None
             _mariadb_json(table, json_checks.get(name, ()))
             metadata.add_table(table)
 
@@ -204,7 +212,7 @@ def _apply_filters(tables: dict[TableKey, str], include, exclude) -> None:
         raise ReflectionError("include/exclude left no tables to reflect")
 
 
-def _column(info: dict, dialect) -> Column:
+def _column(info: ReflectedColumn, dialect: sa.Dialect) -> Column:
     t = map_type(info["type"], dialect)
     computed = info.get("computed")
     default = info.get("default")
@@ -231,7 +239,7 @@ def _column(info: dict, dialect) -> Column:
 
 def _sqlite_rowid_autoincrement(table: Table, dialect_name: str) -> None:
     # An INTEGER PRIMARY KEY is SQLite's rowid: the database generates it, like a serial.
-    if dialect_name == "sqlite" and len(table.primary_key) == 1:
+    if capabilities(dialect_name).rowid and len(table.primary_key) == 1:
         col = table.column(table.primary_key[0])
         if col.type == st.INTEGER and (col.native_type or "").upper() == "INTEGER":
             col.autoincrement = True
@@ -342,19 +350,23 @@ def _foreign_keys(
     return out, outside
 
 
-def _uniques(constraints: list[dict], indexes: list[dict], pk: list[str]) -> list[UniqueConstraint]:
+def _uniques(constraints: list[ReflectedUniqueConstraint], indexes: list[ReflectedIndex],
+             pk: list[str]) -> list[UniqueConstraint]:
     out: list[UniqueConstraint] = []
     seen = {tuple(pk)}
-    candidates = [(c.get("name"), c.get("column_names") or []) for c in constraints]
+    candidates: list[tuple[str | None, list[str | None]]] = [
+        (c.get("name"), list(c.get("column_names") or [])) for c in constraints
+    ]
     # Unique indexes act as constraints; expression/partial indexes cannot be described by columns.
     candidates += [
         (ix.get("name"), ix.get("column_names") or [])
         for ix in indexes
         if ix.get("unique") and not (ix.get("dialect_options") or {}).get("postgresql_where")
     ]
-    for name, cols in candidates:
-        if not cols or any(c is None for c in cols) or tuple(cols) in seen:
+    for name, maybe in candidates:
+        cols = [c for c in maybe if c is not None]
+        if not cols or len(cols) < len(maybe) or tuple(cols) in seen:
             continue
         seen.add(tuple(cols))
-        out.append(UniqueConstraint(columns=list(cols), name=name))
+        out.append(UniqueConstraint(columns=cols, name=name))
     return out

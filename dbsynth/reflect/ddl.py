@@ -28,9 +28,11 @@ tables from the portable records (types mapped by :mod:`dbsynth.write.types`, CH
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import sqlalchemy as sa
 
+from ..dialects import MYSQL, POSTGRESQL, SQLITE, Dialect, capabilities
 from ..metadata.records import Index, Metadata, NativeDDL, NativeObject, Table
 
 __all__ = ["capture_ddl"]
@@ -40,13 +42,15 @@ def capture_ddl(conn: sa.Connection, metadata: Metadata, default_schema: str | N
     """Fill ``native_ddl``, ``primary_key_name``, ``indexes`` and FK ``definition`` of every table, and
     ``metadata.native_objects``, from the source's catalog. Best effort: a table whose DDL cannot be read
     keeps ``native_ddl`` None (the writer then builds it from the records)."""
-    name = conn.dialect.name
-    if name == "postgresql":
-        _postgres(conn, metadata, default_schema)
-    elif name in ("mysql", "mariadb"):
-        _mysql(conn, metadata)
-    elif name == "sqlite":
-        _sqlite(conn, metadata)
+    # the catalog queries are each dialect's own; a dialect without a reader keeps the portable records only
+    readers: dict[Dialect, Callable[[], None]] = {
+        POSTGRESQL: lambda: _postgres(conn, metadata, default_schema),
+        MYSQL: lambda: _mysql(conn, metadata),
+        SQLITE: lambda: _sqlite(conn, metadata),
+    }
+    read = readers.get(capabilities(conn))
+    if read is not None:
+        read()
 
 
 # ---- SQLite -------------------------------------------------------------------------------------------------
@@ -60,7 +64,7 @@ def _sqlite(conn: sa.Connection, metadata: Metadata) -> None:
         if sql is None:
             continue
         idx = [(n, s) for typ, n, tbl, s in rows if typ == "index" and tbl == table.name]
-        table.native_ddl = NativeDDL(dialect="sqlite", statements=[sql] + [s for _, s in idx],
+        table.native_ddl = NativeDDL(dialect=SQLITE.name, statements=[sql] + [s for _, s in idx],
                                      columns=table.column_names, table=table.name)
         table.indexes = [Index(name=n, definition=s, unique=bool(re.match(r"\s*CREATE\s+UNIQUE", s, re.IGNORECASE)))
                          for n, s in idx]
@@ -105,14 +109,15 @@ def _mysql(conn: sa.Connection, metadata: Metadata) -> None:
         except sa.exc.DBAPIError:
             continue
         body, fks = split_mysql_create(sql)
-        table.native_ddl = NativeDDL(dialect="mysql", statements=[body], columns=table.column_names,
+        table.native_ddl = NativeDDL(dialect=MYSQL.name, statements=[body], columns=table.column_names,
                                      schema=table.schema, table=bare)
         for fk in [*table.foreign_keys, *table.outside_foreign_keys]:
             if fk.name in fks:
                 fk.definition = fks[fk.name]
         table.primary_key_name = None  # always PRIMARY: the dialect's default
         kinds = {"SPATIAL": "spatial", "FULLTEXT": "fulltext"}
-        for m in re.finditer(r"^\s*(?:(UNIQUE|SPATIAL|FULLTEXT)\s+)?KEY\s+`((?:[^`]|``)+)`\s+\((.*)\)", body, re.MULTILINE):
+        keys = r"^\s*(?:(UNIQUE|SPATIAL|FULLTEXT)\s+)?KEY\s+`((?:[^`]|``)+)`\s+\((.*)\)"
+        for m in re.finditer(keys, body, re.MULTILINE):
             if m.group(1) == "UNIQUE":
                 continue  # a UniqueConstraint already
             cols = re.findall(r"`((?:[^`]|``)+)`", m.group(3))
@@ -121,7 +126,7 @@ def _mysql(conn: sa.Connection, metadata: Metadata) -> None:
 
 # ---- PostgreSQL ---------------------------------------------------------------------------------------------
 def _lit(conn: sa.Connection, text: str) -> str:
-    return conn.exec_driver_sql("SELECT quote_literal(%(t)s)", {"t": text}).scalar()
+    return str(conn.exec_driver_sql("SELECT quote_literal(%(t)s)", {"t": text}).scalar_one())
 
 
 def _postgres(conn: sa.Connection, metadata: Metadata, default_schema: str | None) -> None:
@@ -129,7 +134,7 @@ def _postgres(conn: sa.Connection, metadata: Metadata, default_schema: str | Non
     old_path = conn.exec_driver_sql("SELECT current_setting('search_path')").scalar()
     conn.exec_driver_sql("SELECT set_config('search_path', 'pg_catalog', true)")
     try:
-        schemas = sorted({t.schema or default_schema for t in metadata} - {None})
+        schemas = sorted({s for s in (t.schema or default_schema for t in metadata) if s is not None})
         metadata.native_objects = _pg_objects(conn, schemas)
         for table in metadata:
             _pg_table(conn, table, table.schema or default_schema)
@@ -205,7 +210,8 @@ def _pg_objects(conn: sa.Connection, schemas: list[str]) -> list[NativeObject]:
         " WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i', 'e')) "
         "ORDER BY c.oid", {"s": schemas}
     ).all():
-        out.append(NativeObject(kind="sequence", name=name, statements=[f"CREATE SEQUENCE {name}{_seq_options(conn, oid)}"]))
+        create = f"CREATE SEQUENCE {name}{_seq_options(conn, oid)}"
+        out.append(NativeObject(kind="sequence", name=name, statements=[create]))
     return out
 
 
@@ -312,7 +318,7 @@ def _pg_table(conn: sa.Connection, table: Table, schema: str | None) -> None:
                                    kind=None if method == "btree" else method, where=pred, definition=idef))
     if comment is not None:
         stmts.append(f"COMMENT ON TABLE {qname} IS {_lit(conn, comment)}")
-    table.native_ddl = NativeDDL(dialect="postgresql", statements=stmts + after, columns=table.column_names,
+    table.native_ddl = NativeDDL(dialect=POSTGRESQL.name, statements=stmts + after, columns=table.column_names,
                                  schema=schema, table=bare)
 
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from ..db import engine as make_engine
 from ..db import make_url, read_only_connection
+from ..dialects import Schemas, capabilities
 from ..errors import ConnectError, ReflectionError, mask_secrets, mask_url
 
 __all__ = ["ALL_SCHEMAS", "list_schemas", "resolve_schemas", "schemas_hint"]
@@ -58,12 +59,12 @@ def list_schemas(conn_or_url: sa.Connection | sa.Engine | str | sa.URL) -> list[
 
 
 def _list(conn: sa.Connection) -> list[str]:
-    name = conn.dialect.name
-    if name == "postgresql":
+    caps = capabilities(conn)
+    if caps.schemas is Schemas.SCHEMAS:
         names = [str(n) for n in sa.inspect(conn).get_schema_names()]
         names = [n for n in names if n not in _PG_SYSTEM and not _PG_TEMP.match(n)]
         return sorted(names, key=lambda n: (n != "public", n))
-    if name == "sqlite":
+    if caps.schemas is Schemas.ATTACHED:
         return ["main"]
     # MariaDB/MySQL (and any other dialect): the connection's own schema
     current = sa.inspect(conn).default_schema_name
@@ -97,8 +98,7 @@ def resolve_schemas(url: str | sa.URL | sa.Engine, schema: str | list[str] | Non
             return list(schema)
     if schema != ALL_SCHEMAS:
         return schema
-    backend = (url.url if isinstance(url, sa.Engine) else make_url(url)).get_backend_name()
-    if backend != "postgresql":
+    if capabilities(url.url if isinstance(url, sa.Engine) else make_url(url)).schemas is not Schemas.SCHEMAS:
         return None  # a schema is a database there: '*' is the connection's
     names = list_schemas(url)
     if not names:
@@ -119,7 +119,7 @@ def schemas_hint(url: str | sa.URL, option: str = "source.schema") -> str | None
     Returns:
         The hint, or None (not PostgreSQL, or no other schema, or the database cannot be listed).
     """
-    if make_url(url).get_backend_name() != "postgresql":
+    if capabilities(make_url(url)).schemas is not Schemas.SCHEMAS:
         return None
     try:
         names = [n for n in list_schemas(url) if n != "public"]

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..dialects import MYSQL, POSTGRESQL, SQLITE, Dialect, capabilities
 from ..errors import DbsynthError
 from ..metadata import sdtypes as st
 from ..metadata.records import CheckConstraint, Column, Table
@@ -68,8 +69,6 @@ _MIN_US = -62135596800_000000
 _MAX_US = 253402300799_999999
 _DAY_US = 86_400_000_000
 
-_SQLGLOT_DIALECT = {"postgresql": "postgres", "postgres": "postgres", "mysql": "mysql", "mariadb": "mysql",
-                    "sqlite": "sqlite"}
 
 
 class CheckError(DbsynthError):
@@ -263,7 +262,7 @@ def compile_check(table: Table, sqltext: str, name: str, dialect: str | None = N
     for d in _dialect_order(sqltext, dialect):
         try:
             tree = sqlglot.parse_one(sqltext, read=d)
-        except Exception as e:  # noqa: BLE001 - sqlglot raises several error types; any means "not this dialect"
+        except Exception as e:
             reasons.append(f"{d}: {type(e).__name__}")
             continue
         try:
@@ -284,16 +283,20 @@ def compile_check(table: Table, sqltext: str, name: str, dialect: str | None = N
     return CheckRule(table.name, name, sqltext, "declared", "opaque", (), OPAQUE, f"not understood: {reason}")
 
 
+def _sqlglot(dialect: Dialect) -> str:
+    return dialect.sqlglot or dialect.name
+
+
 def _dialect_order(sqltext: str, dialect: str | None) -> list[str]:
     order = []
     if dialect:
-        order.append(_SQLGLOT_DIALECT.get(dialect, dialect))
+        order.append(capabilities(dialect).sqlglot or dialect)
     # a guess from the spelling: backquotes are MySQL's, '::' casts and '~' matches PostgreSQL's
     if "`" in sqltext:
-        order.append("mysql")
+        order.append(_sqlglot(MYSQL))
     if "::" in sqltext or "~" in sqltext:
-        order.append("postgres")
-    order += ["postgres", "sqlite", "mysql"]
+        order.append(_sqlglot(POSTGRESQL))
+    order += [_sqlglot(d) for d in (POSTGRESQL, SQLITE, MYSQL)]
     return list(dict.fromkeys(order))
 
 
@@ -371,11 +374,12 @@ class _Ctx:
 
     def __init__(self, frame: pd.DataFrame | None, info: dict[str, _ColInfo], rng: np.random.Generator | None = None,
                  state: CheckState | None = None) -> None:
-        self.frame = frame
+        # a context that only asks what a fix may change (compile time) has no rows and never draws
+        self.frame: pd.DataFrame = frame if frame is not None else pd.DataFrame()
         self.info = info
-        self.rng = rng
+        self.rng: np.random.Generator = rng if rng is not None else np.random.default_rng(0)
         self.state = state
-        self.n = 0 if frame is None else len(frame)
+        self.n = len(self.frame)
         self._cache: dict[str, _V] = {}
 
     # what a fix may change
@@ -964,7 +968,7 @@ def _order(ctx: _Ctx, a: str, op: str, b: str, rows: np.ndarray) -> None:
     order = [hi, lo] if ctx.can_change(hi) else [lo]
     if ctx.can_change(lo) and lo not in order:
         order.append(lo)
-    for attempt, target in enumerate(order):
+    for target in order:
         hv, lv = ctx.val(hi), ctx.val(lo)
         bad = rows & pair & ~((hv.v > lv.v) if strict else (hv.v >= lv.v))
         if not bad.any():
@@ -1296,7 +1300,7 @@ class _Builder:
                 return self._like(inner, esc, exp)
             raise _Unsupported("ESCAPE")
         if isinstance(node, (exp.Like, exp.ILike)):
-            return self._like(node, None if self.dialect == "sqlite" else "\\", exp)
+            return self._like(node, capabilities(self.dialect).like_escape, exp)
         if isinstance(node, (exp.RegexpLike, exp.RegexpILike)):
             x = self.expr(node.this)
             pattern = StringPattern.regexp(self._string(node.expression, exp),
@@ -1353,7 +1357,8 @@ class _Builder:
             if c.value is None:
                 has_null = True
                 continue
-            _, c = _unify(x, c)
+            _, unified = _unify(x, c)
+            c = unified if isinstance(unified, _Const) else c  # _unify turns a constant into a constant
             if c.kind != x.kind and not {c.kind, x.kind} <= {"num", "bool"}:
                 raise _Unsupported(f"IN list of {c.kind} values for a {x.kind}")
             values.append(float(c.value) if x.kind in ("num", "bool") else c.value)
@@ -1383,6 +1388,7 @@ class _Builder:
             if node.is_string:
                 return _Const(node.this, "str")
             text = node.this
+            value: int | float
             try:
                 value = int(text)
             except ValueError:
@@ -1401,7 +1407,7 @@ class _Builder:
         for cls, op in arith.items():
             if type(node) is cls:
                 left, right = self.expr(node.this), self.expr(node.expression)
-                return _Arith(op, left, right, int_division=self.dialect != "mysql")
+                return _Arith(op, left, right, int_division=capabilities(self.dialect).integer_division)
         if isinstance(node, exp.Interval):
             return _Const(_interval_us(node, exp), "span")
         if isinstance(node, (exp.Cast, exp.TryCast)):
@@ -1426,8 +1432,8 @@ class _Builder:
             return _Func("concat", [self.expr(e) for e in node.expressions])
         if isinstance(node, exp.Extract):
             return _Part(str(node.this.name if hasattr(node.this, "name") else node.this), self.expr(node.expression))
-        for cls, part in (("Year", "year"), ("Month", "month"), ("Day", "day")):
-            if type(node).__name__ == cls:
+        for class_name, part in (("Year", "year"), ("Month", "month"), ("Day", "day")):
+            if type(node).__name__ == class_name:
                 inner = node.this
                 if type(inner).__name__ in ("TsOrDsToDate", "TsOrDsToTimestamp"):
                     inner = inner.this
@@ -1467,7 +1473,7 @@ class _Builder:
             raise _Unsupported(f"cast to {to.sql()}")
         if isinstance(inner, _Const):
             return _const_as(inner, kind, to_date)
-        return _Cast(inner, kind, to_date, is_int, truncate=self.dialect == "sqlite")
+        return _Cast(inner, kind, to_date, is_int, truncate=capabilities(self.dialect).cast_truncates)
 
 
 def _strip(node, exp):
@@ -1611,7 +1617,7 @@ def _redraw(ctx: _Ctx, rule: CheckRule, bad: np.ndarray) -> None:
     cols = [c for c in rule.columns if ctx.can_change(c)]
     if not cols:
         return
-    extra = ctx.state.pool.get(rule.name) if ctx.state is not None else None
+    extra: pd.DataFrame | None = ctx.state.pool.get(rule.name) if ctx.state is not None else None
     for _ in range(_REDRAW_ROUNDS):
         ok = np.flatnonzero(~rule.predicate.fails(ctx))
         n_extra = 0 if extra is None else len(extra)
@@ -1621,7 +1627,7 @@ def _redraw(ctx: _Ctx, rule: CheckRule, bad: np.ndarray) -> None:
         pick = ctx.rng.integers(len(ok) + n_extra, size=k)
         local = pick < len(ok)
         for c in cols:
-            if local.all():
+            if local.all() or extra is None:  # a pick past the passing rows is one of the pool's (extra)
                 ctx.take(c, bad, ok[pick])
             else:
                 s = ctx.frame[c]

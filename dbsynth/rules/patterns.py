@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 try:  # Python 3.11+: the parser of the re module (its tree is what values are generated from)
-    import re._constants as _src  # type: ignore[import-not-found]
-    import re._parser as _sre  # type: ignore[import-not-found]
+    import re._constants as _src
+    import re._parser as _sre
 except ImportError:  # pragma: no cover - Python 3.10
-    import sre_constants as _src  # type: ignore[no-redef]
-    import sre_parse as _sre  # type: ignore[no-redef]
+    import sre_constants as _src
+    import sre_parse as _sre
 
 __all__ = ["PatternError", "StringPattern", "glob_to_regex", "like_to_regex", "posix_to_python"]
 
@@ -90,8 +91,9 @@ def glob_to_regex(pattern: str) -> str:
 
 
 _POSIX_CLASSES = {
-    "alpha": "a-zA-Z", "digit": "0-9", "alnum": "a-zA-Z0-9", "upper": "A-Z", "lower": "a-z", "space": " \\t\\n\\r\\f\\v",
-    "xdigit": "0-9A-Fa-f", "punct": re.escape(string.punctuation), "word": "\\w", "blank": " \\t",
+    "alpha": "a-zA-Z", "digit": "0-9", "alnum": "a-zA-Z0-9", "upper": "A-Z", "lower": "a-z",
+    "space": " \\t\\n\\r\\f\\v", "xdigit": "0-9A-Fa-f", "punct": re.escape(string.punctuation),
+    "word": "\\w", "blank": " \\t",
 }
 
 
@@ -238,7 +240,8 @@ def _like_segments(pattern: str, escape: str | None) -> list[tuple[str, str]]:
     return out
 
 
-def _like_fill(segments: list, fill: list[str], rng: np.random.Generator, length: int | None) -> np.ndarray:
+def _like_fill(segments: list, fill: Sequence[str] | np.ndarray, rng: np.random.Generator,
+               length: int | None) -> np.ndarray:
     """Values of a LIKE pattern: its literals, a random letter or digit per ``_``, ``fill[i]`` (cut to fit
     ``length``) in the first ``%`` and nothing in the others."""
     n = len(fill)
@@ -436,7 +439,7 @@ def _count(tree) -> int | None:
             k = _count(av)
         elif op == BRANCH:
             parts = [_count(a) for a in av[1]]
-            k = None if any(p is None for p in parts) else sum(parts)
+            k = None if any(p is None for p in parts) else sum(p for p in parts if p is not None)
         elif op in _REPEATS:
             lo, hi, sub = av
             if hi == MAXREPEAT:

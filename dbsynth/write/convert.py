@@ -15,11 +15,13 @@ import io
 import json
 import logging
 import uuid
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..dialects import POSTGRESQL, capabilities
 from ..metadata import sdtypes as st
 from ..metadata.records import Column
 
@@ -199,16 +201,17 @@ def _calendar(s: pd.Series, col: Column, dialect: str) -> pd.Series:
     marker stamps are left to :func:`_with_markers`."""
     from ..read import MARKERS_US
 
-    if dialect != "mysql" or not len(s) or isinstance(s.dtype, pd.DatetimeTZDtype) \
+    last = capabilities(dialect).last_date
+    if last is None or not len(s) or isinstance(s.dtype, pd.DatetimeTZDtype) \
             or not pd.api.types.is_datetime64_any_dtype(s.dtype):
         return s
     raw = s.astype("datetime64[us]").to_numpy().view("int64")
-    top = np.datetime64("9999-12-31T23:59:59.999999", "us").astype("int64")
+    top = np.datetime64(last.replace(" ", "T"), "us").astype("int64")
     past = (raw > top) & ~np.isin(raw, MARKERS_US) & ~s.isna().to_numpy()
     if not past.any():
         return s
-    warn(col, "past 9999", "MariaDB/MySQL dates end at 9999-12-31; later values are written as "
-                           "9999-12-31 23:59:59.999999")
+    warn(col, "past 9999", f"{capabilities(dialect).label} dates end at {last[:10]}; later values are written as "
+                           f"{last}")
     raw = raw.copy()
     raw[past] = top
     return pd.Series(raw.view("datetime64[us]"), index=s.index).where(~s.isna(), pd.NaT)
@@ -224,33 +227,30 @@ def _timestamps(s: pd.Series, col: Column, utc_naive: bool) -> pd.Series:
     return ts
 
 
-#: How each target writes the marker stamps of the frame contract (infinity, -infinity, the zero date), per
-#: (dialect, type family). PostgreSQL keeps infinities exactly and has no zero date (it becomes -infinity,
-#: which sorts where MariaDB's zero date does); SQLite stores dates as text, so every marker keeps its text
-#: (read back as the same marker); MariaDB has no infinity: they become its last/first date, said once per
-#: column in the log (a known approximation), and the zero date stays '0000-00-00'.
-_MARKER_TEXT: dict[tuple[str, str], tuple[str, str, str]] = {
-    ("postgresql", st.DATE): ("infinity", "-infinity", "-infinity"),
-    ("postgresql", st.TIMESTAMP): ("infinity", "-infinity", "-infinity"),
-    ("sqlite", st.DATE): ("infinity", "-infinity", "0000-00-00"),
-    ("sqlite", st.TIMESTAMP): ("infinity", "-infinity", "0000-00-00 00:00:00"),
-    ("mysql", st.DATE): ("9999-12-31", "0001-01-01", "0000-00-00"),
-    ("mysql", st.TIMESTAMP): ("9999-12-31 23:59:59.999999", "0001-01-01 00:00:00", "0000-00-00 00:00:00"),
-}
+#: How a target without a table of its own in :attr:`dbsynth.dialects.Dialect.marker_text` writes the marker
+#: stamps of the frame contract (infinity, -infinity, the zero date). The records say it per dialect:
+#: PostgreSQL keeps infinities exactly and has no zero date (it becomes -infinity, which sorts where MariaDB's
+#: zero date does); SQLite stores dates as text, so every marker keeps its text (read back as the same marker);
+#: MariaDB has no infinity: they become its last/first date, said once per column in the log (a known
+#: approximation), and the zero date stays '0000-00-00'.
+_GENERIC_MARKERS = {st.DATE: ("infinity", "-infinity", "0000-00-00"),
+                    st.TIMESTAMP: ("infinity", "-infinity", "0000-00-00 00:00:00")}
+
 
 def _with_markers(text: pd.Series, s: pd.Series, col: Column, dialect: str) -> pd.Series:
     """``text`` (the formatted values of datetime series ``s``) with marker stamps in ``dialect``'s words."""
     from ..read import INFINITY_US, NEG_INFINITY_US, ZERO_DATE_US, marker_mask
 
-    words = _MARKER_TEXT[(dialect, col.type)]
+    caps = capabilities(dialect)
+    words = caps.marker_text.get(col.type) or _GENERIC_MARKERS[col.type]
     for stamp, word in zip((INFINITY_US, NEG_INFINITY_US, ZERO_DATE_US), words):
         mask = marker_mask(s, stamp)
         if mask.any():
-            if dialect == "mysql" and stamp != ZERO_DATE_US:
-                warn(col, "infinite date", f"MariaDB/MySQL have no infinite dates; 'infinity' is written as "
+            if stamp != ZERO_DATE_US and words[0] != "infinity":
+                warn(col, "infinite date", f"{caps.label} have no infinite dates; 'infinity' is written as "
                                            f"{words[0]} and '-infinity' as {words[1]}")
-            elif dialect == "postgresql" and stamp == ZERO_DATE_US:
-                warn(col, "zero date", "PostgreSQL has no zero date; '0000-00-00' is written as '-infinity'")
+            elif stamp == ZERO_DATE_US and word == "-infinity":
+                warn(col, "zero date", f"{caps.label} has no zero date; '0000-00-00' is written as '-infinity'")
             text = text.astype(object)
             text[mask] = word
     return text
@@ -288,7 +288,7 @@ def _nan_values(s: pd.Series, col: Column, dialect: str) -> np.ndarray:
     values = s.array._data  # the float values under the NULL mask
     bad = np.isnan(values) & ~s.isna().to_numpy()
     if bad.any():
-        name = "MariaDB/MySQL" if dialect == "mysql" else "SQLite"
+        name = capabilities(dialect).label
         if not col.nullable:
             raise ConversionError(col.name, f"a NaN float cannot be stored in {name} and the column is NOT NULL: "
                                             "make it nullable in the target, or exclude the column")
@@ -308,12 +308,12 @@ def pg_column(s: pd.Series, col: Column) -> pd.Series:
         return s if s.dtype.kind == "b" else s.astype("boolean")
     if fam == st.DATE:
         d = pd.to_datetime(s)
-        return _with_markers(d.dt.strftime("%Y-%m-%d"), d, col, "postgresql")
+        return _with_markers(d.dt.strftime("%Y-%m-%d"), d, col, POSTGRESQL.name)
     if fam == st.TIMESTAMP:
         # Naive UTC: the load transaction runs with TimeZone = UTC, and naive stamps format much faster.
         ts = _timestamps(s, col, utc_naive=True)
         if _has_markers(ts):
-            return _with_markers(ts.dt.strftime("%Y-%m-%d %H:%M:%S.%f"), ts, col, "postgresql")
+            return _with_markers(ts.dt.strftime("%Y-%m-%d %H:%M:%S.%f"), ts, col, POSTGRESQL.name)
         return ts
     if fam == st.TIME and s.dtype == object:
         # ISO text keeps the UTC offset of a time with time zone (arrow's time type would drop it)
@@ -361,10 +361,10 @@ def pg_csv(frame: pd.DataFrame, columns: list[Column]) -> tuple[str | bytes, str
             return sink.getvalue().to_pybytes(), ""
     null = "\\N"
     for c in out.columns:
-        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c].dtype):
-            if (out[c] == null).any():
-                null = "NULL-" + uuid.uuid4().hex
-                break
+        textual = out[c].dtype == object or pd.api.types.is_string_dtype(out[c].dtype)
+        if textual and (out[c] == null).any():
+            null = "NULL-" + uuid.uuid4().hex
+            break
     buf = io.StringIO()
     out.to_csv(buf, header=False, index=False, na_rep=null, quoting=csv.QUOTE_MINIMAL, lineterminator="\n",
                date_format=None)
@@ -433,7 +433,8 @@ def python_columns(frame: pd.DataFrame, columns: list[Column], dialect: str,
         targets: the target columns' SQLAlchemy types by name, when known: a value of no portable family goes
             into a text column as text (bytes as hex), into its own native type as it is.
     """
-    lite = dialect == "sqlite"
+    caps = capabilities(dialect)
+    lite = caps.dates_as_text  # SQLite: ISO text for dates and times, no Decimal, int64 integers
     targets = targets or {}
     result = []
     for col in columns:
@@ -452,12 +453,13 @@ def python_columns(frame: pd.DataFrame, columns: list[Column], dialect: str,
                 vals = [None if v is None or v is pd.NA else str(int(v)) for v in vals]
         elif fam == st.FLOAT:
             f = pd.to_numeric(s).astype("float64")
-            mask = mask | _nan_values(s, col, dialect)
-            if dialect == "mysql":
+            if not caps.nan_floats:
+                mask = mask | _nan_values(s, col, dialect)
+            if not caps.infinite_floats:
                 mask = mask | _no_infinity(f, col)
             vals = f.tolist()
         elif fam == st.DECIMAL:
-            if dialect == "mysql" and s.dtype != object:
+            if not caps.infinite_floats and s.dtype != object:
                 mask = mask | _no_infinity(pd.to_numeric(s).astype("float64"), col)
             if s.dtype == object and _text_target(targets.get(col.name)):
                 vals = [_decimal_text(v) for v in s.tolist()]  # a decimal MariaDB cannot hold: its digits as text
@@ -475,7 +477,9 @@ def python_columns(frame: pd.DataFrame, columns: list[Column], dialect: str,
             ts = _calendar(_timestamps(s, col, utc_naive=True), col, dialect)
             vals = _with_markers(ts.dt.strftime("%Y-%m-%d %H:%M:%S.%f"), ts, col, dialect).tolist()
         elif fam == st.TIME:
-            vals = _map_nonnull(s, mask, functools.partial(_time_text, col=col) if dialect == "mysql" else str).tolist()
+            # a zone the target's TIME cannot keep becomes UTC wall time; text (SQLite) keeps the offset
+            as_text = functools.partial(_time_text, col=col) if not caps.time_zones and not lite else str
+            vals = _map_nonnull(s, mask, as_text).tolist()
         elif fam == st.INTERVAL:
             vals = pd.to_timedelta(s).map(str, na_action="ignore").tolist()
         elif fam in (st.JSON, st.ARRAY):

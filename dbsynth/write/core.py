@@ -9,20 +9,30 @@ from __future__ import annotations
 import contextlib
 import itertools
 import time
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Mapping
 
 import pandas as pd
 import sqlalchemy as sa
 
 from .. import faults, progress
 from ..batch import Batch, BatchKind, as_batch
+from ..dialects import LockWait, capabilities
 from ..errors import DbsynthError, SchemaMismatchError, UnsafeTargetError, UnsupportedError, WriteError, mask_url
 from ..metadata import sdtypes as st
 from ..metadata.records import Metadata, Table
 from .convert import ConversionError, collect_warnings
 from .dberrors import Where, describe
-from .ddl import build_schema, check_schema, create_schemas, create_tables, dialect_name, drop_tables, existing_tables, sql_name
+from .ddl import (
+    build_schema,
+    check_schema,
+    create_schemas,
+    create_tables,
+    dialect_name,
+    drop_tables,
+    existing_tables,
+    sql_name,
+)
 from .loaders import load_batch, update_batch
 from .safety import refuse_source
 from .types import align_foreign_keys, text_fallbacks
@@ -162,12 +172,13 @@ def _engine(url: str | sa.URL, lock_timeout: float = 30.0) -> sa.Engine:
         parsed = make_url(url)
     except ImportError:
         parsed = sa.make_url(url)
-    if parsed.get_backend_name() == "sqlite":
+    caps = capabilities(parsed)
+    if caps.lock_wait is LockWait.BUSY_TIMEOUT:
         # the busy timeout: how long a statement waits for another connection's lock on the file
         eng = sa.create_engine(parsed, connect_args={"timeout": float(lock_timeout)})
     else:
         eng = sa.create_engine(parsed)
-    if eng.dialect.name == "sqlite":
+    if caps.fk_pragma:
         # pysqlite's own transaction handling runs DDL outside transactions; take over so DDL is atomic
         # too, and enforce foreign keys so a broken reference fails the load.
         @sa.event.listens_for(eng, "connect")
@@ -239,7 +250,8 @@ def write(
     try:
         with collect_warnings() as said:
             try:
-                if dialect == "mysql":
+                if not capabilities(dialect).transactional_ddl:
+                    # MariaDB/MySQL: staging tables swapped in by one RENAME (atomic_rename)
                     from .mysql import write_mysql
 
                     write_mysql(eng, job)
@@ -262,9 +274,11 @@ def _write_one_transaction(eng: sa.Engine, job: Job) -> None:
         try:
             where.at("ddl")
             trans = conn.begin()  # SQLite's BEGIN IMMEDIATE waits here for another writer (busy timeout)
-            if job.dialect == "postgresql":
+            caps = capabilities(job.dialect)
+            if caps.utc_session:
                 # Timestamps travel as naive UTC text (see convert.pg_column).
                 conn.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")
+            if caps.lock_wait is LockWait.SET_LOCAL:
                 # A lock held by another session fails the load after lock_timeout instead of queueing forever
                 # (and a backend whose client died gives up too, instead of staying queued on a DROP).
                 conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(job.lock_timeout * 1000)}ms'")
@@ -314,7 +328,6 @@ def _rollback(conn: sa.Connection, trans) -> None:
 
 def _lock_tables(conn: sa.Connection, job: Job, existing: set[str]) -> None:
     """PostgreSQL: lock the managed tables one at a time, so a lock timeout names the table another holds."""
-    q = conn.dialect.identifier_preparer.quote
     for name in job.order:
         sat = job.sa_tables[name]
         if sat.key in existing:
@@ -329,7 +342,8 @@ def _prepare(conn: sa.Connection, job: Job) -> None:
     where.at("ddl")
     faults.point("ddl")
     existing = existing_tables(conn, ordered)
-    if dialect == "postgresql" and mode != "create":
+    caps = capabilities(dialect)
+    if caps.lock_table and mode != "create":
         _lock_tables(conn, job, existing)
     where.at("ddl")
     check_mode(job, existing)
@@ -343,8 +357,7 @@ def _prepare(conn: sa.Connection, job: Job) -> None:
     else:
         check_schema(conn, job.metadata, job.sa_tables)
         if mode == "truncate":
-            q = conn.dialect.identifier_preparer.quote
-            if dialect == "postgresql":
+            if caps.truncate_many:
                 conn.exec_driver_sql("TRUNCATE " + ", ".join(sql_name(conn, t) for t in ordered))
             else:
                 for t in reversed(ordered):
@@ -405,10 +418,11 @@ def _restore_foreign_keys(conn, saved: list[tuple[str, str, str, str]], job: Job
 def load(conn, job: Job) -> None:
     """First pass (rows, deferred keys set aside), second pass (cycles), constraints, checks, sequences."""
     metadata, dialect = job.metadata, job.dialect
-    saved_fks = _drop_foreign_keys(conn, job) if dialect == "postgresql" else []
+    caps = capabilities(dialect)
+    saved_fks = _drop_foreign_keys(conn, job) if caps.readd_fks_after_load else []
     # rows of a NOT NULL cycle come with their keys filled, some before the rows they refer to: InnoDB would
     # refuse them, so its checks are off for the load; the SQL check in _after then proves every reference
-    checks_off = dialect == "mysql" and any(not metadata.tables[n].fk_is_nullable(fk)
+    checks_off = caps.fk_check_switch and any(not metadata.tables[n].fk_is_nullable(fk)
                                             for n, fks in job.deferred_cols.items() for fk in fks)
     if checks_off:
         conn.exec_driver_sql("SET SESSION foreign_key_checks = 0")
@@ -429,7 +443,7 @@ def _load_rows(conn, job: Job, saved_fks: list) -> None:
     staged: dict[str, list[pd.DataFrame]] = {}
     current: str | None = None
     stack = contextlib.ExitStack()
-    task = None
+    task: progress.Task | None = None
     batch_no = 0
     with stack:
         for batch in _batches(data, job.order, job.batch_size):
@@ -439,7 +453,8 @@ def _load_rows(conn, job: Job, saved_fks: list) -> None:
             table = metadata.tables[name]
             if batch.is_update:
                 # values of deferred foreign keys for rows sent earlier: filled by the second pass
-                fk_cols = [c for fk in job.deferred_cols.get(name, []) for c in fk.columns if c not in table.primary_key]
+                fk_cols = [c for fk in job.deferred_cols.get(name, []) for c in fk.columns
+                           if c not in table.primary_key]
                 cols = [c for c in fk_cols if c in frame.columns]
                 if cols:
                     staged.setdefault(name, []).append(frame[table.primary_key + cols].copy())
@@ -463,7 +478,8 @@ def _load_rows(conn, job: Job, saved_fks: list) -> None:
             try:
                 load_batch(conn, dialect, sa_tables[name], frame, cols, label=name)
             except ConversionError as exc:
-                raise WriteError(f"{exc.what} in batch {batch_no}; {job.outcome}", table=name, column=exc.column) from None
+                raise WriteError(f"{exc.what} in batch {batch_no}; {job.outcome}", table=name,
+                                 column=exc.column) from None
             except (ValueError, TypeError, OverflowError) as exc:
                 if is_driver_error(exc):
                     raise
@@ -477,7 +493,8 @@ def _load_rows(conn, job: Job, saved_fks: list) -> None:
             rec.rows += len(frame)
             rec.batches += 1
             rec.seconds += time.perf_counter() - t0
-            task.advance(len(frame))
+            if task is not None:  # entered with the table's first batch
+                task.advance(len(frame))
     for name, frames in staged.items():
         table = metadata.tables[name]
         where.at("cycle", name)
@@ -526,7 +543,6 @@ def _defer(frame: pd.DataFrame, table: Table, fks: list, staged: dict[str, list[
 def _after(conn, job: Job, before: dict[str, int]) -> None:
     """Checks by SQL (row counts, foreign keys), then sequences and statistics (PostgreSQL)."""
     metadata, sa_tables, summary, where = job.metadata, job.sa_tables, job.summary, job.where
-    q = conn.dialect.identifier_preparer.quote
     # Row counts: the target must hold exactly what was written (plus what it held, in append mode).
     for name in job.order:
         where.at("checks", name)
@@ -557,11 +573,13 @@ def _after(conn, job: Job, before: dict[str, int]) -> None:
             )
     summary.checks.append("foreign keys")
     # MariaDB (InnoDB) and SQLite's INTEGER PRIMARY KEY advance by themselves when explicit keys are inserted.
-    if job.dialect == "postgresql":
+    caps = capabilities(job.dialect)
+    if caps.sequences:
         where.at("sequences")
         faults.point("sequences")
         _reset_sequences(conn, job)
         summary.checks.append("sequences reset")
+    if caps.analyze:
         where.at("analyze")
         faults.point("analyze")
         for name in job.order:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..dialects import DriverErrors, capabilities
 from ..errors import WriteError, mask_url, show_values
 
 __all__ = ["Where", "describe", "is_connection_lost", "is_lock_timeout"]
@@ -30,7 +31,7 @@ class Where:
     batch: int | None = None
     """1-based batch number within ``table`` (load phase only)."""
 
-    def at(self, phase: str, table: str | None = None, batch: int | None = None) -> "Where":
+    def at(self, phase: str, table: str | None = None, batch: int | None = None) -> Where:
         """Move to ``phase`` (on ``table``, ``batch``) and return self."""
         self.phase, self.table, self.batch = phase, table, batch
         return self
@@ -177,9 +178,7 @@ def is_connection_lost(exc: BaseException) -> bool:
         )
     if mod.startswith("pymysql") and getattr(orig, "args", None):
         return orig.args[0] in _MY_LOST if isinstance(orig.args[0], int) else False
-    if isinstance(orig, (ConnectionError, BrokenPipeError)):
-        return True
-    return False
+    return isinstance(orig, (ConnectionError, BrokenPipeError))
 
 
 def is_lock_timeout(exc: BaseException) -> bool:
@@ -187,7 +186,7 @@ def is_lock_timeout(exc: BaseException) -> bool:
     orig = _orig(exc)
     if _pg_state(orig) == "55P03":
         return True
-    args = getattr(orig, "args", None) or ()
+    args: tuple[object, ...] = getattr(orig, "args", None) or ()
     if (type(orig).__module__ or "").startswith("pymysql"):
         return bool(args) and args[0] == 1205
     return "database is locked" in str(orig) or "database table is locked" in str(orig)
@@ -233,6 +232,7 @@ def describe(
         The error to raise (``from None``: the driver's exception would print its values in a traceback).
     """
     orig = _orig(exc)
+    caps = capabilities(dialect)
     table, column, constraint = where.table, None, None
     row = None
     what = None
@@ -240,11 +240,10 @@ def describe(
         what = "the connection to the target was lost (the server ended the session)"
     elif is_lock_timeout(exc):
         who = "another session holds a lock on it" if table else "another session holds a lock on a target table"
-        if dialect == "sqlite":
+        if not caps.server:
             who = "another connection holds a lock on the target database file"
         what = f"lock timeout: {who}"
-    elif dialect == "postgresql" and getattr(orig, "diag", None) is not None:
-        diag = orig.diag
+    elif caps.errors is DriverErrors.SQLSTATE and (diag := getattr(orig, "diag", None)) is not None:
         state = _pg_state(orig) or ""
         what = _PG_STATE.get(state) or _PG_CLASS.get(state[:2]) or f"PostgreSQL error {state or type(orig).__name__}"
         constraint = diag.constraint_name
@@ -254,7 +253,7 @@ def describe(
         table = table or diag.table_name  # at commit no table is being worked on: the server names it
         column = diag.column_name or _context_column(diag.context, columns or [])
         row = _context_line(diag.context)
-    elif dialect == "mysql" and getattr(orig, "args", None) and isinstance(orig.args[0], int):
+    elif caps.errors is DriverErrors.ERRNO and getattr(orig, "args", None) and isinstance(orig.args[0], int):
         code, text = orig.args[0], str(orig.args[-1])
         what = _MY_CODE.get(code, f"MariaDB error {code}")
         m = _MY_CHECK.search(text) or _MY_CONSTRAINT.search(text) or _MY_KEY.search(text)
@@ -270,7 +269,7 @@ def describe(
         if code in (1005, 1215) and "150" in text:
             what = ("a foreign key was refused (errno 150: its column type, charset or index differs from "
                     "the key it refers to)")
-    elif dialect == "sqlite":
+    elif caps.errors is DriverErrors.MESSAGE:
         text = str(orig)
         for needle, generic in _LITE:
             if needle in text:

@@ -29,6 +29,7 @@ import re
 
 import sqlalchemy as sa
 
+from ..dialects import DEFAULT, EnumKind, Regexp, Schemas, capabilities, same_dialect
 from ..errors import SchemaMismatchError, WriteError
 from ..metadata import sdtypes as st
 from ..metadata.records import CheckConstraint, Column, Metadata, Table
@@ -58,9 +59,10 @@ _NOW = re.compile(r"^(now\(\)|current_timestamp(\(\))?|localtimestamp)$", re.IGN
 
 
 def dialect_name(engine_or_conn) -> str:
-    """``postgresql``, ``mysql`` (MariaDB included) or ``sqlite``."""
-    name = engine_or_conn.dialect.name
-    return "mysql" if name == "mariadb" else name
+    """The dialect name dbsynth uses (``postgresql``, ``mysql`` for MariaDB too, ``sqlite``; see
+    :func:`dbsynth.dialects.capabilities`); another SQLAlchemy dialect keeps its own name."""
+    caps = capabilities(engine_or_conn)
+    return caps.name if caps is not DEFAULT else str(engine_or_conn.dialect.name)
 
 
 def target_name(table: Table) -> str:
@@ -70,23 +72,17 @@ def target_name(table: Table) -> str:
     return table.name
 
 
-def same_dialect(source: str | None, target: str) -> bool:
-    """True when a clone from ``source`` into ``target`` is same-dialect (MariaDB and MySQL are one family)."""
-    fam = {"mariadb": "mysql"}
-    return source is not None and fam.get(source, source) == fam.get(target, target)
-
-
 def target_schema(metadata: Metadata, table: Table, dialect: str) -> str | None:
     """The schema ``table`` is created in on a ``dialect`` target (None: the target's default schema).
 
     PostgreSQL keeps the source's schema when the metadata names one (a PostgreSQL source with a schema set,
     or any source read from several schemas); MariaDB/MySQL and SQLite targets have no schemas.
     """
-    if dialect != "postgresql" or not table.schema:
+    if capabilities(dialect).schemas is not Schemas.SCHEMAS or not table.schema:
         return None
     # several schemas read: the keys are schema.name
     multi = any(name != target_name(t) for name, t in metadata.tables.items())
-    return table.schema if metadata.dialect == "postgresql" or multi else None
+    return table.schema if capabilities(metadata.dialect).schemas is Schemas.SCHEMAS or multi else None
 
 
 def sql_name(conn: sa.Connection, table: sa.Table) -> str:
@@ -108,7 +104,6 @@ def _refuse_bare_clashes(metadata: Metadata, dialect: str) -> None:
             )
 
 
-_SQLGLOT = {"postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql", "sqlite": "sqlite"}
 #: types PostgreSQL's deparser casts literals and expressions to in CHECKs; noise in other dialects
 _NOISE_CASTS = {"TEXT", "VARCHAR", "CHAR", "NCHAR", "NVARCHAR", "DECIMAL", "BIGDECIMAL", "INT", "BIGINT",
                 "SMALLINT", "DOUBLE", "FLOAT", "BPCHAR"}
@@ -124,10 +119,11 @@ def transpile_check(sqltext: str, source: str | None, target: str) -> str | None
     import sqlglot
     from sqlglot import exp
 
-    read, write = _SQLGLOT.get(source or "", None), _SQLGLOT[target]
+    target_caps = capabilities(target)
+    read, write = capabilities(source).sqlglot, target_caps.sqlglot
     try:
         tree = sqlglot.parse_one(sqltext, read=read)
-    except Exception:  # noqa: BLE001 - any parser failure means "cannot transpile", said by the caller
+    except Exception:
         return None
 
     def simplify(node):
@@ -146,7 +142,7 @@ def transpile_check(sqltext: str, source: str | None, target: str) -> str | None
         return node
 
     tree = tree.transform(simplify).transform(simplify)  # the second pass reaches inside rewritten nodes
-    if write == "mysql":
+    if target_caps.regexp is Regexp.OPERATOR:
         # MariaDB has the REGEXP operator, not MySQL 8's REGEXP_LIKE() that sqlglot writes
         tree = tree.transform(lambda n: exp.var(
             f"({n.this.sql(dialect=write, identify=True)} REGEXP {n.expression.sql(dialect=write, identify=True)})"
@@ -154,13 +150,13 @@ def transpile_check(sqltext: str, source: str | None, target: str) -> str | None
     for node in tree.walk():
         if isinstance(node, (exp.Anonymous, exp.Any, exp.All, exp.Array)):
             return None
-        if isinstance(node, exp.RegexpLike) and write == "sqlite":
+        if isinstance(node, exp.RegexpLike) and target_caps.regexp is Regexp.NONE:
             return None  # SQLite has no REGEXP function unless the application defines one
-        if isinstance(node, exp.Glob) and write != "sqlite":
+        if isinstance(node, exp.Glob) and not target_caps.glob:
             return None
     try:
         return tree.sql(dialect=write, identify=True)
-    except Exception:  # noqa: BLE001 - the generator refuses what the target cannot express
+    except Exception:
         return None
 
 
@@ -168,7 +164,7 @@ def _check_constraints(table: Table, source: str | None, dialect: str, warnings:
                        sat_warnings: list[str]) -> list:
     out = []
     for ck in table.check_constraints:
-        if _is_json_valid(ck, table) and dialect != "sqlite":
+        if _is_json_valid(ck, table) and capabilities(dialect).native_json:
             continue  # MariaDB's JSON guard: the target's JSON type (jsonb, JSON) says it already
         text = transpile_check(ck.sqltext, source, dialect)
         if text is None:
@@ -217,7 +213,7 @@ def add_checks(conn: sa.Connection, tables: list[sa.Table], dialect: str) -> lis
             head = f"ADD CONSTRAINT {quote(name)} " if name else "ADD "
             sql = f"ALTER TABLE {sql_name(conn, sat)} {head}CHECK ({text})".replace("%", "%%")
             try:
-                if dialect == "postgresql":
+                if capabilities(dialect).transactional_ddl:
                     with conn.begin_nested():
                         conn.exec_driver_sql(sql)
                 else:
@@ -250,8 +246,9 @@ def _probe_sqlite_checks(conn: sa.Connection, tables: list[sa.Table]) -> None:
                 label = sat.info["dbsynth_table"]
                 reason = str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
                 sat.constraints.discard(ck)
-                _say(label, ck.name or str(ck.sqltext)[:40],
-                     f"CHECK constraint '{ck.name or str(ck.sqltext)[:40]}' of table '{label}' was refused by the "
+                shown = str(ck.name) if ck.name else str(ck.sqltext)[:40]
+                _say(label, shown,
+                     f"CHECK constraint '{shown}' of table '{label}' was refused by the "
                      f"target ({reason[:120]}) and left out")
 
 
@@ -316,7 +313,8 @@ def build_schema(
         WriteError: two tables would get the same name in a MariaDB/MySQL or SQLite target.
     """
     same = same_dialect(metadata.dialect, dialect)
-    if dialect != "postgresql":
+    caps = capabilities(dialect)
+    if caps.schemas is not Schemas.SCHEMAS:
         _refuse_bare_clashes(metadata, dialect)
     md = sa.MetaData()
     index_names: set[str] = set()
@@ -343,7 +341,7 @@ def build_schema(
                 continue
             args: list = []
             auto = col.autoincrement and col.type == st.INTEGER
-            if auto and dialect == "postgresql":
+            if auto and caps.identity_columns:
                 args.append(sa.Identity())  # BY DEFAULT: explicit keys can still be loaded
             is_auto_pk = auto and single_int_pk and col.name in table.primary_key
             cols.append(
@@ -353,14 +351,15 @@ def build_schema(
                     *args,
                     nullable=col.nullable and col.name not in table.primary_key,
                     server_default=_same_default(col) if same else _portable_default(col),
-                    autoincrement=(auto if dialect == "postgresql" else is_auto_pk),
-                    comment=col.comment if dialect != "sqlite" else None,
+                    autoincrement=(auto if caps.identity_columns else is_auto_pk),
+                    comment=col.comment if caps.column_comments else None,
                 )
             )
         constraints: list = []
         if table.primary_key:
             # MariaDB names every primary key PRIMARY; elsewhere the source's name is kept
-            pk_name = table.primary_key_name if dialect != "mysql" and table.primary_key_name != "PRIMARY" else None
+            named = caps.named_primary_keys and table.primary_key_name != "PRIMARY"
+            pk_name = table.primary_key_name if named else None
             constraints.append(sa.PrimaryKeyConstraint(*table.primary_key, name=_short(pk_name, dialect)))
         for uc in table.unique_constraints:
             constraints.append(sa.UniqueConstraint(*uc.columns, name=_short(uc.name, dialect)))
@@ -370,14 +369,14 @@ def build_schema(
         else:
             untranspiled: list[str] = []
             checks = _check_constraints(table, metadata.dialect, dialect, warnings, untranspiled)
-            if dialect == "sqlite":
+            if not caps.alter_add_constraint:
                 constraints += checks  # SQLite cannot add a constraint to an existing table
         sat = sa.Table((names or {}).get(table.name) or target_name(table), md, *cols, *constraints,
                        schema=target_schema(metadata, table, dialect))
         if not same:
             sat.info[_UNSAID] = untranspiled
             sat.info["dbsynth_table"] = table.name  # for messages: sat may be a MariaDB staging table
-        if not same and dialect != "sqlite":
+        if not same and caps.alter_add_constraint:
             # added one by one after CREATE TABLE (add_checks): a transpiled CHECK the target refuses (types
             # differ: a 0/1 test on what became a boolean) is dropped with a warning instead of failing the run
             sat.info[_CHECKS] = [(c.name, str(c.sqltext)) for c in checks]
@@ -397,7 +396,7 @@ def build_schema(
                     [parent.c[c] for c in fk.ref_columns],
                     name=_short(name, dialect),
                     ondelete=fk.on_delete if fk.on_delete and fk.on_delete.upper() != "NO ACTION" else None,
-                    use_alter=(table.name, fk.name) in deferred and dialect != "sqlite",
+                    use_alter=(table.name, fk.name) in deferred and caps.alter_add_constraint,
                 )
             )
     return md, out
@@ -425,7 +424,7 @@ def _short(name: str | None, dialect: str) -> str | None:
     # MariaDB caps identifiers at 64 characters, PostgreSQL at 63.
     if name is None:
         return None
-    return name[: 64 if dialect == "mysql" else 63]
+    return name[: capabilities(dialect).max_identifier_length]
 
 
 def existing_tables(conn: sa.Connection, tables: list[sa.Table]) -> set[str]:
@@ -445,7 +444,7 @@ def existing_tables(conn: sa.Connection, tables: list[sa.Table]) -> set[str]:
 def create_schemas(conn: sa.Connection, tables: list[sa.Table]) -> None:
     """PostgreSQL: ``CREATE SCHEMA IF NOT EXISTS`` for every schema ``tables`` go to (in the caller's
     transaction, so a failed load leaves none behind)."""
-    if conn.dialect.name != "postgresql":
+    if capabilities(conn).schemas is not Schemas.SCHEMAS:
         return
     quote = conn.dialect.identifier_preparer.quote
     for schema in sorted({t.schema for t in tables if t.schema}):
@@ -461,9 +460,10 @@ def native_usable(metadata: Metadata, table: Table, sat: sa.Table, dialect: str,
         return False
     if native.table is not None and native.table != target_name(table):
         return False
-    if dialect == "postgresql":
+    caps = capabilities(dialect)
+    if caps.schemas is Schemas.SCHEMAS:
         return native.schema == (sat.schema or default_schema)
-    if dialect == "sqlite":
+    if not caps.alter_add_constraint:
         # the statement names the table and carries its foreign keys: a parent left out would be missing
         return not table.outside_foreign_keys and target_name(table) == sat.name
     return True
@@ -472,7 +472,7 @@ def native_usable(metadata: Metadata, table: Table, sat: sa.Table, dialect: str,
 def _native_objects(conn: sa.Connection, metadata: Metadata) -> None:
     """PostgreSQL: the source's enums, domains, composite types, sequences and schema comments, where missing."""
     for obj in metadata.native_objects:
-        if obj.dialect != "postgresql":
+        if not capabilities(obj.dialect).native_objects:
             continue
         if obj.kind == "schema":
             found = conn.exec_driver_sql("SELECT 1 FROM pg_namespace WHERE nspname = %(n)s", {"n": obj.name}).first()
@@ -493,6 +493,10 @@ def _native_objects(conn: sa.Connection, metadata: Metadata) -> None:
             conn.exec_driver_sql(stmt.replace("%", "%%"))
 
 
+def _native_statements(table: Table) -> list[str]:
+    return table.native_ddl.statements if table.native_ddl is not None else []
+
+
 def create_tables(conn: sa.Connection, metadata: Metadata, order: list[str], tables: dict[str, sa.Table],
                   dialect: str) -> None:
     """Create ``tables`` (metadata name -> SQLAlchemy table) in ``order``, parents first.
@@ -501,29 +505,30 @@ def create_tables(conn: sa.Connection, metadata: Metadata, order: list[str], tab
     defines them. The others: SQLAlchemy's CREATE TABLE from the records. PostgreSQL and SQLite (MariaDB uses
     :func:`dbsynth.write.mysql.create_staged`, which adds the staging renames).
     """
-    default_schema = conn.dialect.default_schema_name if dialect == "postgresql" else None
+    caps = capabilities(dialect)
+    default_schema = conn.dialect.default_schema_name if caps.schemas is Schemas.SCHEMAS else None
     native = [n for n in order if native_usable(metadata, metadata.tables[n], tables[n], dialect, default_schema)]
-    if native and dialect == "postgresql":
+    if native and caps.native_objects:
         _native_objects(conn, metadata)
     for n in native:
-        for stmt in metadata.tables[n].native_ddl.statements:
+        for stmt in _native_statements(metadata.tables[n]):
             # exec_driver_sql: a % in a literal would be taken for a parameter marker by psycopg
-            conn.exec_driver_sql(stmt.replace("%", "%%") if dialect == "postgresql" else stmt)
+            conn.exec_driver_sql(stmt.replace("%", "%%") if caps.percent_in_sql_is_a_marker else stmt)
     rest = [tables[n] for n in order if n not in native]
     if rest:
-        if dialect == "sqlite":
+        if not caps.alter_add_constraint:
             _probe_sqlite_checks(conn, rest)
         rest[0].metadata.create_all(conn, tables=rest, checkfirst=False)
         add_checks(conn, rest, dialect)
-    if dialect != "postgresql":
+    if not native or not caps.alter_add_constraint:
         return  # SQLite: the foreign keys are part of the CREATE TABLE statement
     quote = conn.dialect.identifier_preparer.quote
     for n in native:
         table = metadata.tables[n]
         by_name = {fk.name: fk for fk in table.foreign_keys}
         for fkc in tables[n].foreign_key_constraints:
-            fk = by_name.get(fkc.name)
-            if fk is not None and fk.definition:
+            fk = by_name.get(str(fkc.name)) if fkc.name else None
+            if fk is not None and fk.name and fk.definition:
                 conn.exec_driver_sql(f"ALTER TABLE {sql_name(conn, tables[n])} ADD CONSTRAINT {quote(fk.name)} "
                                      f"{fk.definition}".replace("%", "%%"))
             else:
@@ -540,14 +545,15 @@ def drop_tables(conn: sa.Connection, tables: list[sa.Table], dialect: str) -> No
     for t in reversed(tables):
         if t.key not in existing:
             continue
-        cascade = " CASCADE" if dialect == "postgresql" else ""
+        cascade = " CASCADE" if capabilities(dialect).drop_cascade else ""
         conn.exec_driver_sql(f"DROP TABLE {sql_name(conn, t)}{cascade}")
-    if dialect == "postgresql":
+    if capabilities(dialect).enum is EnumKind.TYPE:
         quote = conn.dialect.identifier_preparer.quote
         for t in tables:
             for c in t.columns:
                 if isinstance(c.type, sa.Enum) and c.type.name:
-                    schema = f"{quote(c.type.schema)}." if getattr(c.type, "schema", None) else ""
+                    type_schema = c.type.schema
+                    schema = f"{quote(type_schema)}." if type_schema else ""
                     conn.exec_driver_sql(f"DROP TYPE IF EXISTS {schema}{quote(c.type.name)} CASCADE")
 
 
@@ -573,7 +579,8 @@ def schema_differences(conn: sa.Connection, metadata: Metadata, tables: dict[str
             if col in wanted or info.get("nullable", True):
                 continue
             if info.get("default") is None and not info.get("autoincrement") and not info.get("identity"):
-                problems.append(f"target column '{sat.name}.{col}' is NOT NULL without a default and not in the metadata")
+                problems.append(f"target column '{sat.name}.{col}' is NOT NULL without a default and not in the "
+                                "metadata")
     return problems
 
 

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from .. import faults
+from ..dialects import MYSQL
 from ..errors import DbsynthError, SchemaMismatchError, WriteError
 from ..metadata.records import ForeignKey, Metadata
 from .core import Job, check_mode, is_driver_error, load
@@ -244,8 +245,8 @@ def _write_staged(conn: sa.Connection, job: Job, existing: set[str], state: dict
     # staging name -> the name the constraint has (or gets) in the target
     real = {stage: str(f)[:_MAX_IDENT] for (_t, f), stage in fk_names.items()}
     # warnings=[]: write() built (and warned about) the same schema under the real names already
-    _, staged = build_schema(job.metadata, "mysql", job.deferred, names=new, fk_names=fk_names, warnings=[])
-    align_foreign_keys(job.metadata, staged, "mysql")  # as write() did for the tables under their real names
+    _, staged = build_schema(job.metadata, MYSQL.name, job.deferred, names=new, fk_names=fk_names, warnings=[])
+    align_foreign_keys(job.metadata, staged, MYSQL.name)  # as write() did for the tables under their real names
     job.outcome = "the target was left unchanged (the rows went into staging tables, which were dropped)"
     state["staged"] = True
     state["new"], state["old"], state["targets"] = list(new.values()), list(old.values()), targets
@@ -302,14 +303,16 @@ def create_staged(conn: sa.Connection, metadata: Metadata, order: list[str], sta
     the metadata) under the staging name, the others from the records; then the foreign keys of the former
     under their temporary names, referring to the staging parents."""
     q = conn.dialect.identifier_preparer.quote
-    native = [n for n in order if native_usable(metadata, metadata.tables[n], staged[n], "mysql", None)]
+    native = [n for n in order if native_usable(metadata, metadata.tables[n], staged[n], MYSQL.name, None)]
     for n in native:
-        body = metadata.tables[n].native_ddl.statements[0]
+        native_ddl = metadata.tables[n].native_ddl
+        assert native_ddl is not None  # native_usable checked it
+        body = native_ddl.statements[0]
         conn.exec_driver_sql(_CREATE_HEAD.sub(f"CREATE TABLE {q(staged[n].name)}", body, count=1).replace("%", "%%"))
     rest = [staged[n] for n in order if n not in native]
     if rest:
         rest[0].metadata.create_all(conn, tables=rest, checkfirst=False)
-        add_checks(conn, rest, "mysql")
+        add_checks(conn, rest, MYSQL.name)
     for n in native:
         for fk in metadata.tables[n].foreign_keys:
             if fk.ref_table not in staged:
@@ -317,7 +320,7 @@ def create_staged(conn: sa.Connection, metadata: Metadata, order: list[str], sta
             name = fk_names.get((n, fk.name or ""), fk.name)
             parent = q(staged[fk.ref_table].name)
             if fk.definition and _REFERENCES.search(fk.definition):
-                clause = _REFERENCES.sub(lambda _m, p=parent: f"REFERENCES {p}", fk.definition, count=1)
+                clause = _REFERENCES.sub(f"REFERENCES {parent}".replace("\\", "\\\\"), fk.definition, count=1)
             else:
                 clause = _fk_clause(q, fk, parent)
             head = f"ADD CONSTRAINT {q(name)} " if name else "ADD "
@@ -340,7 +343,8 @@ def _rename_foreign_keys(conn: sa.Connection, q, managed: set[str], real: dict[s
     try:
         for fk in fks:
             conn.exec_driver_sql(
-                f"ALTER TABLE {q(fk.table)} DROP FOREIGN KEY {q(fk.name)}, {_fk_sql(q, fk, real[fk.name], fk.ref_table)}"
+                f"ALTER TABLE {q(fk.table)} DROP FOREIGN KEY {q(fk.name)}, "
+                f"{_fk_sql(q, fk, real[fk.name], fk.ref_table)}"
             )
     finally:
         conn.exec_driver_sql("SET SESSION foreign_key_checks = 1")

@@ -50,7 +50,8 @@ def refuse_source(
     if source_url is None and known is None:
         return
     if source_url is not None and same_database(url, source_url):
-        raise UnsafeTargetError(f"the target {mask_url(url)} is the source database; refusing to write into it", hint=hint)
+        raise UnsafeTargetError(f"the target {mask_url(url)} is the source database; refusing to write into it",
+                                hint=hint)
     try:
         target = identity_of(url)
         if target is None:

@@ -7,142 +7,129 @@ same dialect (a ``tsvector`` stays a ``tsvector`` PostgreSQL -> PostgreSQL), oth
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql, postgresql
+from sqlalchemy.dialects import postgresql
 
+from ..dialects import Dialect, EnumKind, capabilities, same_dialect
 from ..metadata import sdtypes as st
 from ..metadata.records import Column, Metadata, Table
 from ..read import set_members
 
 __all__ = ["sa_type", "align_foreign_keys", "text_fallbacks"]
 
-# MariaDB cannot index TEXT without a prefix length: keys and unique columns get a bounded VARCHAR.
-_MYSQL_KEY_LENGTH = 255
-
 
 def _enum_name(table: Table, col: Column) -> str:
     return col.enum_name or f"{table.name.split('.')[-1]}_{col.name}_enum"[:63]
 
 
-def sa_type(table: Table, col: Column, dialect: str, source_dialect: str | None, keyed: bool) -> sa.types.TypeEngine:
+def sa_type(table: Table, col: Column, dialect: str | Dialect, source_dialect: str | None,
+            keyed: bool) -> sa.types.TypeEngine:
     """The SQLAlchemy type to declare ``col`` with in ``dialect``.
+
+    The dialect's :class:`~dbsynth.dialects.TypeTable` gives the type of each family; what stays here is what
+    the column's own fields decide (widths, lengths, precision, the source's spelling in a same-dialect clone).
 
     Args:
         table: the table owning the column (names enum types).
         col: the column.
-        dialect: target dialect name (``postgresql``, ``mysql``/``mariadb``, ``sqlite``).
+        dialect: target dialect (a name, ``postgresql``, ``mysql``/``mariadb``, ``sqlite``, or its record).
         source_dialect: the dialect the metadata was read from (``Metadata.dialect``), if known.
         keyed: the column is part of a primary/unique/foreign key (MariaDB needs bounded strings there).
 
     Returns:
         A type object rendered by SQLAlchemy for the target.
     """
-    fam = col.type
-    is_pg, is_my, is_lite = dialect == "postgresql", dialect in ("mysql", "mariadb"), dialect == "sqlite"
-    same = source_dialect is not None and (source_dialect == dialect or {source_dialect, dialect} <= {"mysql", "mariadb"})
+    target, source = capabilities(dialect), capabilities(source_dialect)
+    same = same_dialect(source_dialect, dialect)
     native = (col.native_type or "").strip()
-    if is_lite and same and fam != st.ENUM and (native or fam == st.OTHER):
-        # SQLite -> SQLite: the declared type as written (its affinity decides what the values become); a
-        # column declared without a type stays without one (it keeps integers, reals, text and blobs as given)
+    if same and (native or col.type == st.OTHER) and (target.declared_types_verbatim and col.type != st.ENUM
+                                                       or _verbatim(col, native, target)):
+        # the source's spelling, where nothing portable says it better: SQLite's declared types (their
+        # affinity decides what the values become; a column declared without a type stays without one),
+        # a MariaDB YEAR or SET, a tsvector, money or geometry
         return _Native(native)
-    if fam == st.INTEGER:
-        if is_lite and col.autoincrement:
-            return sa.Integer()  # only INTEGER PRIMARY KEY is SQLite's auto-assigned rowid
-        if native.upper().startswith("YEAR"):
-            return _Native(native) if is_my and same else sa.SmallInteger()
-        if "unsigned" in native.lower():
-            if col.autoincrement and (col.bits or 32) >= 64 and not is_my:
-                return sa.BigInteger()  # an identity must be an integer type; keys past 2**63-1 do not happen
-            return _unsigned(col.bits or 32, dialect)
-        if col.bits == 16:
-            return sa.SmallInteger()
-        if col.bits == 64:
-            return sa.BigInteger()
-        if is_my and same and col.bits in (8, 24):
-            return mysql.TINYINT() if col.bits == 8 else mysql.MEDIUMINT()
-        return sa.Integer()
-    if fam == st.FLOAT:
-        return sa.Float(24) if col.bits == 32 else sa.Double()
-    if fam == st.DECIMAL:
-        if is_lite and (col.precision is None or col.precision > 15):
-            # SQLite has no decimal: NUMERIC affinity turns any number of more than 15 digits into a REAL, so
-            # wide and unconstrained decimals are kept as their exact text (TEXT affinity)
-            return sa.Text()
-        if col.precision:
-            return sa.Numeric(col.precision, col.scale or 0, asdecimal=True)
-        if is_my and source_dialect == "postgresql":
-            # a PostgreSQL numeric without precision (or wider than 1000 digits' worth read as one) holds up to
-            # 131072 digits: MariaDB's DECIMAL stops at 65, so its exact digits go as text
-            return mysql.LONGTEXT()
-        # MariaDB needs a precision: its widest, with 30 places (a float's 17 significant digits fit there
-        # exactly, a SQLite NUMERIC's int64 too)
-        return sa.Numeric(65, 30) if is_my else sa.Numeric()
-    if fam == st.STRING:
-        members = set_members(native)
-        if members:
-            # MariaDB SET: the same type in MariaDB, else text as long as every member at once
-            return _Native(native) if is_my and same else sa.String(max(1, len(",".join(members))))
-        if col.length:
-            return sa.String(col.length)
-        if is_my:
-            return sa.String(_MYSQL_KEY_LENGTH) if keyed else mysql.LONGTEXT()
-        return sa.Text()
-    if fam == st.BOOL:
-        return sa.Boolean()
-    if fam == st.DATE:
-        return sa.Date()
-    if fam == st.TIME:
-        return mysql.TIME(fsp=6) if is_my else sa.Time(timezone=col.timezone and is_pg)
-    if fam == st.TIMESTAMP:
-        if is_my:
-            return mysql.DATETIME(fsp=6)  # MariaDB has no zone: values are written as UTC
-        return sa.DateTime(timezone=col.timezone)
-    if fam == st.INTERVAL:
-        return postgresql.INTERVAL() if is_pg else sa.String(64)
-    if fam == st.UUID:
-        return postgresql.UUID(as_uuid=False) if is_pg else sa.String(36)
-    if fam == st.JSON:
-        if is_pg:
-            return postgresql.JSONB() if (col.native_type or "").lower() == "jsonb" else postgresql.JSON()
-        return sa.JSON()
-    if fam == st.BINARY:
-        return mysql.LONGBLOB() if is_my else sa.LargeBinary()
-    if fam == st.ENUM and col.enum_values:
-        # PostgreSQL: CREATE TYPE; MariaDB: ENUM(...); SQLite: VARCHAR with a CHECK of the allowed values.
-        return sa.Enum(
-            *col.enum_values,
-            name=_enum_name(table, col),
-            create_constraint=is_lite,
-            native_enum=not is_lite,
-            validate_strings=False,
-            length=max(len(v) for v in col.enum_values),
-        )
-    if fam == st.ARRAY:
-        if is_pg:
-            item = Column(name=col.name, type=col.item_type or st.STRING)
-            return postgresql.ARRAY(sa_type(table, item, dialect, source_dialect, False))
-        return sa.JSON() if not is_lite else sa.Text()
-    if fam == st.OTHER and not same and source_dialect in ("mysql", "mariadb") and native.upper().startswith("BIT"):
+    build = _BY_FAMILY.get(col.type)
+    if build is not None:
+        return build(table, col, target, source, keyed)
+    if col.type == st.OTHER and source.bit_is_number and not same and native.upper().startswith("BIT"):
         return sa.BigInteger()  # MariaDB BIT(n <= 64): its value as a number (the writer turns the bytes into it)
-    if fam == st.OTHER and same and col.native_type:
-        # Same dialect: keep the native type (tsvector, money, geometry...) verbatim.
-        return _Native(col.native_type)
-    if is_my:
-        return sa.String(_MYSQL_KEY_LENGTH) if keyed else mysql.LONGTEXT()
-    return sa.Text()
+    types = target.types
+    if col.type in types.families:
+        return types.families[col.type](col)
+    return types.key_text(col) if keyed else types.text(col)
 
 
-def _unsigned(bits: int, dialect: str) -> sa.types.TypeEngine:
-    """An unsigned integer of ``bits``: the same UNSIGNED type in MariaDB, else the next wider signed type
-    (PostgreSQL NUMERIC(20, 0) for BIGINT UNSIGNED; SQLite VARCHAR(20) for it, since SQLite's integers are
-    int64 and a larger value sent as text to a numeric column would be rounded to REAL)."""
-    if dialect in ("mysql", "mariadb"):
-        kind = {8: mysql.TINYINT, 16: mysql.SMALLINT, 24: mysql.MEDIUMINT, 32: mysql.INTEGER}.get(bits, mysql.BIGINT)
-        return kind(unsigned=True)
-    if bits >= 64:
-        return sa.Numeric(20, 0) if dialect == "postgresql" else sa.String(20)
-    if bits >= 32:
-        return sa.BigInteger()
-    return sa.Integer() if bits >= 16 else sa.SmallInteger()
+def _verbatim(col: Column, native: str, target: Dialect) -> bool:
+    """A type of the source no family describes exactly, kept as spelled in a same-dialect clone."""
+    if col.type == st.OTHER:
+        return bool(native)
+    return native.upper().startswith(target.verbatim_spellings.get(col.type, ()))
+
+
+def _integer(table: Table, col: Column, target: Dialect, source: Dialect, keyed: bool) -> sa.types.TypeEngine:
+    types = target.types
+    native = (col.native_type or "").strip()
+    if col.autoincrement and types.autoincrement_integer is not None:
+        return types.autoincrement_integer(col)
+    if native.upper().startswith("YEAR"):
+        return sa.SmallInteger()  # a MariaDB YEAR elsewhere (1901..2155, and 0)
+    if "unsigned" in native.lower():
+        unsigned = types.unsigned.get(col.bits or 32, types.unsigned[64])(col)
+        if col.autoincrement and not isinstance(unsigned, sa.Integer):
+            return sa.BigInteger()  # an identity must be an integer type; keys past 2**63-1 do not happen
+        return unsigned
+    make = types.integers.get(col.bits or 32)
+    return make(col) if make is not None else sa.Integer()
+
+
+def _float(table: Table, col: Column, target: Dialect, source: Dialect, keyed: bool) -> sa.types.TypeEngine:
+    return sa.Float(24) if col.bits == 32 else sa.Double()
+
+
+def _decimal(table: Table, col: Column, target: Dialect, source: Dialect, keyed: bool) -> sa.types.TypeEngine:
+    fits = col.precision and (target.max_decimal_digits is None or col.precision <= target.max_decimal_digits)
+    if fits:
+        return sa.Numeric(col.precision, col.scale or 0, asdecimal=True)
+    if not col.precision and source.unbounded_decimal and not target.unbounded_decimal:
+        # a PostgreSQL numeric without precision (or wider than 1000 digits' worth read as one) holds up to
+        # 131072 digits: a target whose decimals stop short gets its exact digits as text
+        return target.types.text(col)
+    return target.types.widest_decimal(col)
+
+
+def _string(table: Table, col: Column, target: Dialect, source: Dialect, keyed: bool) -> sa.types.TypeEngine:
+    members = set_members((col.native_type or "").strip())
+    if members:
+        return sa.String(max(1, len(",".join(members))))  # a SET elsewhere: text as long as every member at once
+    if col.length:
+        return sa.String(col.length)
+    return target.types.key_text(col) if keyed else target.types.text(col)
+
+
+def _enum(table: Table, col: Column, target: Dialect, source: Dialect, keyed: bool) -> sa.types.TypeEngine:
+    if not col.enum_values:
+        return target.types.key_text(col) if keyed else target.types.text(col)
+    # PostgreSQL: CREATE TYPE; MariaDB: ENUM(...); SQLite and others: VARCHAR with a CHECK of the allowed values.
+    checked = target.enum is EnumKind.CHECK
+    return sa.Enum(*col.enum_values, name=_enum_name(table, col), create_constraint=checked, native_enum=not checked,
+                   validate_strings=False, length=max(len(v) for v in col.enum_values))
+
+
+def _array(table: Table, col: Column, target: Dialect, source: Dialect, keyed: bool) -> sa.types.TypeEngine:
+    if not target.arrays:
+        return target.types.families[st.ARRAY](col)
+    item = Column(name=col.name, type=col.item_type or st.STRING)
+    return postgresql.ARRAY(sa_type(table, item, target, source.name, False))
+
+
+#: The families whose type the column's fields decide; the others come from the dialect's type table.
+_BY_FAMILY = {
+    st.INTEGER: _integer,
+    st.FLOAT: _float,
+    st.DECIMAL: _decimal,
+    st.STRING: _string,
+    st.ENUM: _enum,
+    st.ARRAY: _array,
+}
 
 
 def align_foreign_keys(metadata: Metadata, tables: dict[str, sa.Table], dialect: str) -> list[str]:
@@ -160,8 +147,7 @@ def align_foreign_keys(metadata: Metadata, tables: dict[str, sa.Table], dialect:
     Returns:
         ``table.column`` of every column whose type was changed.
     """
-    src = metadata.dialect
-    if src is not None and (src == dialect or {src, dialect} <= {"mysql", "mariadb"}):
+    if same_dialect(metadata.dialect, dialect):
         return []
     changed = []
     for table in metadata:
@@ -191,8 +177,7 @@ def text_fallbacks(metadata: Metadata, tables: dict[str, sa.Table], dialect: str
     Returns:
         ``table 't', column 'c': ...`` sentences.
     """
-    src = metadata.dialect
-    if src is None or src == dialect or {src, dialect} <= {"mysql", "mariadb"}:
+    if metadata.dialect is None or same_dialect(metadata.dialect, dialect):
         return []
     out = []
     for table in metadata:

@@ -72,7 +72,7 @@ def _target_name(engine: sa.Engine, dialect: str, schema: str | None, table: str
 
 @pytest.mark.parametrize("dialect, schema, include, synthesizer", [
     pytest.param(*c, id=f"{c[0]}{'-' + c[1] if c[1] else ''}-{c[3]}") for c in CASES])
-def test_same_dialect_run_keeps_every_check(dialect, schema, include, synthesizer, torture, empty_target,  # noqa: F811
+def test_same_dialect_run_keeps_every_check(dialect, schema, include, synthesizer, torture, empty_target,
                                             tmp_path):
     source, target = torture(dialect), empty_target(dialect)
     assert cli.run_cli(["--quiet", "run", "--config",
@@ -102,7 +102,7 @@ def test_same_dialect_run_keeps_every_check(dialect, schema, include, synthesize
 
 
 @pytest.mark.parametrize("dialect, schema, include", [pytest.param(*c, id=c[0]) for c in SAMPLED_ONLY])
-def test_sampled_frames_keep_every_check(dialect, schema, include, torture):  # noqa: F811
+def test_sampled_frames_keep_every_check(dialect, schema, include, torture):
     from dbsynth.model.hma import HMASynthesizer
     from dbsynth.read import read_tables
 
@@ -122,7 +122,7 @@ def test_sampled_frames_keep_every_check(dialect, schema, include, torture):  # 
 
 
 @pytest.mark.parametrize("schema, include", [("sales", ["product", "orders", "order_line"]), ("public", ["t_custom"])])
-def test_checks_and_keys_hold_over_small_batches(schema, include, pg_torture):  # noqa: F811
+def test_checks_and_keys_hold_over_small_batches(schema, include, pg_torture):
     """Pattern CHECKs on a string key (sales.product) and on a unique column (t_custom.code), sampled 40 rows a
     batch: every CHECK holds, keys and unique values stay distinct over all the batches, references resolve."""
     from dbsynth.model.hma import HMASynthesizer

@@ -20,7 +20,7 @@ def _meta() -> Metadata:
 def test_write_is_the_function_after_its_submodules_are_imported(tmp_path):
     import dbsynth
     import dbsynth.write
-    import dbsynth.write.ddl  # noqa: F401  (importing a submodule must not rebind dbsynth.write)
+    import dbsynth.write.ddl
     from dbsynth.write import ddl
 
     assert isinstance(ddl, types.ModuleType) and callable(ddl.sql_name)
@@ -33,7 +33,7 @@ def test_write_is_the_function_after_its_submodules_are_imported(tmp_path):
 
 def test_reflect_is_the_function_after_its_submodules_are_imported(tmp_path):
     import dbsynth
-    import dbsynth.reflect.core  # noqa: F401
+    import dbsynth.reflect.core
     from dbsynth.reflect import reflect
 
     url = f"sqlite:///{tmp_path / 'b.sqlite'}"

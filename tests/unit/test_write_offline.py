@@ -11,12 +11,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.schema import CreateTable
 
-from dbsynth.write import convert
+from dbsynth.batch import Batch, BatchKind
 from dbsynth.errors import SchemaMismatchError, UnsafeTargetError, WriteError
 from dbsynth.metadata import sdtypes as st
 from dbsynth.metadata.records import CheckConstraint, Column, ForeignKey, Metadata, Table, UniqueConstraint
-from dbsynth.batch import Batch, BatchKind
-from dbsynth.write import write
+from dbsynth.write import convert, write
 from dbsynth.write.core import db_error
 from dbsynth.write.ddl import build_schema
 
@@ -202,7 +201,7 @@ def test_mariadb_errors_never_quote_row_values():
 
 def test_iterator_of_batches_and_dbsynth_write_callable(tmp_path):
     import dbsynth
-    import dbsynth.write.ddl  # noqa: F401  (binds the package to dbsynth.write unless dbsynth binds the function)
+    import dbsynth.write.ddl
 
     url = f"sqlite:///{tmp_path / 't.sqlite'}"
     data = _tree_data()
