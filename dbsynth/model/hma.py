@@ -38,7 +38,7 @@ from .base import DEFAULT_BATCH_ROWS, Synthesizer
 from .draws import rank_matched_counts
 from .fold import FitSettings, Fold, count_col, mean_col
 from .source import DEFAULT_SAMPLE_ROWS, FrameSource, TableSource
-from .strategy import Drawn, RowState
+from .strategy import Drawn, FittedStrategy, RowState
 from .transforms import inverse_transform
 
 __all__ = ["DEFAULT_BATCH_ROWS", "HMA1", "HMASynthesizer", "HMAStrategy"]
@@ -81,7 +81,7 @@ def _rematch(z: np.ndarray) -> np.ndarray:
     return special.ndtri((ranks + 0.5) / n)
 
 
-class HMAStrategy:
+class HMAStrategy(FittedStrategy):
     """HMA's :class:`~dbsynth.model.strategy.TableStrategy`: a child's normal scores are its driving parent's
     sampled means plus pooled residual noise (re-matched to the normal), orphans and roots draw from the
     table's copula; children per parent follow the parent's sampled count column, rank-matched to the learned
@@ -93,27 +93,19 @@ class HMAStrategy:
         table_parameters: per table, the settings of :meth:`HMASynthesizer.set_table_parameters`.
     """
 
+    modelled_key = "transforms"  # the copula's columns
+
     def __init__(self, metadata: Metadata, models: Mapping[str, dict],
                  table_parameters: Mapping[str, Mapping[str, Any]]) -> None:
+        super().__init__(models)
         self.metadata = metadata
-        self.models = models
         self.table_parameters = table_parameters
-
-    def table_model(self, table: str) -> Mapping[str, Any]:
-        """See :meth:`~dbsynth.model.strategy.TableStrategy.table_model`."""
-        return self.models[table]
-
-    def modelled_columns(self, table: str) -> set[str]:
-        """The columns with a transform (the copula's)."""
-        return set(self.models[table]["transforms"])
 
     def child_counts(self, table: str, edge: str, parent: RowState, n_parent: int,
                      rng: np.random.Generator) -> np.ndarray:
         """The parent's sampled count column along ``edge``, rank-matched to the learned distribution (model
         files without one: as drawn; a parent without the column: one each)."""
-        m = self.models[table]
-        link = m["link"]
-        spec = link if link is not None and link["edge"] == edge else m["others"][edge]
+        spec = self.edge_spec(table, edge)
         raw = parent.get(count_col(edge))
         if raw is None:
             raw = np.ones(n_parent)

@@ -23,11 +23,13 @@ distribution.
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.cluster import vq
 
 from ..errors import BadInputError
 from ..metadata import Metadata, Table
@@ -37,7 +39,7 @@ from .draws import categorical_draw, draw_counts, round_to_total
 from .fold import as_value, count_histogram, driving_edge, valued_key_columns
 from .generators import make_generator
 from .links import check_data, deferred_spec, positions
-from .strategy import Drawn, RowState
+from .strategy import Drawn, FittedStrategy, RowState
 from .tables import TableSynthesizer, table_synthesizer_class
 from .transforms import checked_columns
 
@@ -55,7 +57,7 @@ MIN_SEGMENT_ROWS = 100
 def kmeans(
     x: np.ndarray, k: int, rng: np.random.Generator, iters: int = 6, restarts: int = 1, standardise: bool = True
 ) -> np.ndarray:
-    """Segment labels of the rows of ``x`` by k-means (greedy k-means++ seeding, Lloyd iterations).
+    """Segment labels of the rows of ``x`` by k-means (:func:`scipy.cluster.vq.kmeans2`, k-means++ seeding).
 
     Columns are centred (and standardised unless ``standardise`` is False: the caller scaled them; constant
     ones are dropped). Centroids are learned on a sample of at most ``k`` x :data:`KMEANS_ROWS_PER_SEGMENT`
@@ -66,7 +68,7 @@ def kmeans(
         x: rows x features.
         k: the number of segments asked for.
         rng: randomness of the seeding and of the sample.
-        iters: Lloyd iterations at most.
+        iters: Lloyd iterations.
         restarts: seedings tried; the one with the smallest within-segment sum of squares is kept.
         standardise: divide each column by its standard deviation.
 
@@ -86,47 +88,21 @@ def kmeans(
     mu = train[:, keep].mean(axis=0)
     sd = sd[keep] if standardise else np.ones(int(keep.sum()))
     train = (train[:, keep] - mu) / sd
-
-    sq = (train**2).sum(axis=1)  # |p|^2 does not move the argmin: computed once, added for distances only
-    rows = np.arange(len(train))
-
-    def nearest(points: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        d = (centres**2).sum(1)[None, :] - 2 * points @ centres.T
-        lab = d.argmin(axis=1)
-        return lab, np.maximum(d[rows, lab] + sq, 0.0)
-
+    # k-means++ needs k distinct points (it divides by the distance left to the nearest centre)
+    k = min(k, len(np.unique(train, axis=0)))
+    if k <= 1:
+        return np.zeros(n, dtype=np.int64)
     best, best_inertia = None, np.inf
-    tries = 2 + int(np.log(k))  # candidates per new centre (greedy k-means++)
     for _ in range(restarts):  # seedings tried, the tightest kept
-        # greedy k-means++: each new centre is the best of a few rows drawn with probability proportional to
-        # the squared distance to the nearest centre, so one seeding rarely merges two modes
-        centres = train[[rng.integers(len(train))]]
-        _, d2 = nearest(train, centres)
-        for _ in range(1, k):
-            if d2.sum() <= 0:
-                break
-            cum = np.cumsum(d2)  # inverse-CDF draws: rng.choice(p=...) re-validates p on every call
-            cand = train[np.minimum(np.searchsorted(cum, rng.random(tries) * cum[-1], side="right"), len(train) - 1)]
-            to_cand = np.maximum(sq[:, None] - 2 * train @ cand.T + (cand**2).sum(1)[None, :], 0.0)
-            pot = np.minimum(d2[:, None], to_cand)
-            best_c = int(pot.sum(axis=0).argmin())
-            centres = np.vstack([centres, cand[best_c]])
-            d2 = pot[:, best_c]
-        prev = None
-        for _ in range(iters):
-            lab, _ = nearest(train, centres)
-            if prev is not None and np.count_nonzero(lab != prev) <= len(lab) // 200:
-                break  # hardly a row (0.5%) changed segment: the centres have settled
-            prev = lab
-            # sums per centre by one sort of the rows (no rows x k one-hot, no copy per centre)
-            order = np.argsort(lab, kind="stable")
-            cnt = np.bincount(lab, minlength=len(centres))
-            starts = np.cumsum(cnt) - cnt
-            sums = np.add.reduceat(train[order], np.minimum(starts, len(train) - 1), axis=0)
-            centres = np.where(cnt[:, None] > 0, sums / np.maximum(cnt, 1)[:, None], centres)
-        inertia = nearest(train, centres)[1].sum() if restarts > 1 else 0.0
+        with warnings.catch_warnings():  # a centre left without points stays put: its segment is simply empty
+            warnings.simplefilter("ignore", UserWarning)
+            centres, lab = vq.kmeans2(train, k, iter=iters, minit="++", missing="warn", seed=rng)
+        centres = centres[np.isfinite(centres).all(axis=1)]  # never a centre no row can be nearest to
+        lab = vq.vq(train, centres)[0] if len(centres) < k else lab
+        inertia = float(((train - centres[lab]) ** 2).sum()) if restarts > 1 else 0.0
         if best is None or inertia < best_inertia:
             best, best_inertia = centres, inertia
+    assert best is not None
     # every row to its nearest centre without a standardised copy of the whole table: in original units the
     # distance to centre m is sum(((x - m) / sd)^2), whose argmin only needs x @ (m / sd^2) and a bias
     m = mu + best * sd
@@ -136,11 +112,10 @@ def kmeans(
     labels = np.empty(n, dtype=np.int64)
     for lo in range(0, n, 1 << 18):  # in slices: the n x k distance matrix stays small
         labels[lo: lo + (1 << 18)] = (bias - 2 * x[lo: lo + (1 << 18)] @ weights.T).argmin(axis=1)
-    centres = best
-    sizes = np.bincount(labels, minlength=len(centres))
+    sizes = np.bincount(labels, minlength=len(best))
     order = np.argsort(-sizes, kind="stable")
-    remap = np.full(len(centres), -1, dtype=np.int64)
-    remap[order] = np.arange(len(centres))
+    remap = np.full(len(best), -1, dtype=np.int64)
+    remap[order] = np.arange(len(best))
     return remap[labels]
 
 
@@ -177,7 +152,7 @@ def _count_hist(counts: np.ndarray, seg: np.ndarray, k: int) -> list[dict]:
     return out
 
 
-class SegmentStrategy:
+class SegmentStrategy(FittedStrategy):
     """The segment-based :class:`~dbsynth.model.strategy.TableStrategy`: a root's segments in proportion to
     their learned weights, a child's segment from its parent segment's row of the segment matrix (orphans from
     the orphans' mix), each segment's rows drawn by its table synthesizer; children per parent from the parent
@@ -188,24 +163,16 @@ class SegmentStrategy:
         segment: the fitted table synthesizer of one segment of a table (``(table, s) -> synthesizer``).
     """
 
+    modelled_key = "modelled"  # the columns the segments' synthesizers model
+
     def __init__(self, models: Mapping[str, dict], segment: Callable[[str, int], TableSynthesizer]) -> None:
-        self.models = models
+        super().__init__(models)
         self.segment = segment
-
-    def table_model(self, table: str) -> Mapping[str, Any]:
-        """See :meth:`~dbsynth.model.strategy.TableStrategy.table_model`."""
-        return self.models[table]
-
-    def modelled_columns(self, table: str) -> set[str]:
-        """The columns the segments' synthesizers model."""
-        return set(self.models[table]["modelled"])
 
     def child_counts(self, table: str, edge: str, parent: RowState, n_parent: int,
                      rng: np.random.Generator) -> np.ndarray:
         """Children per parent row drawn from its segment's count distribution (stratified per segment)."""
-        m = self.models[table]
-        link = m["link"]
-        spec = link if link is not None and link["edge"] == edge else m["others"][edge]
+        spec = self.edge_spec(table, edge)
         seg = parent.get(SEGMENT)
         return draw_counts(spec["counts"], seg if seg is not None else np.zeros(n_parent, np.int64), rng)
 
@@ -249,25 +216,14 @@ class SegmentedSynthesizer(Synthesizer):
 
     Args:
         metadata: the tables (validated on fit).
-        locales: Faker locales for PII columns.
-        verbose: report progress through :mod:`dbsynth.progress`.
-        seed: seed of every random draw (None: fresh entropy, fixed at construction).
-        min_category_count: categorical labels seen fewer times are never stored (generated labels take their place).
         default_num_clusters: segments per table (fewer when a table has too few rows).
+        **settings: ``locales``, ``verbose``, ``seed``, ``min_category_count`` (see :class:`Synthesizer`).
     """
 
-    def __init__(
-        self,
-        metadata: Metadata,
-        locales: list[str] | None = None,
-        verbose: bool = True,
-        seed: int | None = None,
-        min_category_count: int = 5,
-        default_num_clusters: int = 3,
-    ) -> None:
+    def __init__(self, metadata: Metadata, default_num_clusters: int = 3, **settings: Any) -> None:
         if int(default_num_clusters) < 1:
             raise BadInputError("default_num_clusters must be >= 1")
-        super().__init__(metadata, locales=locales, verbose=verbose, seed=seed, min_category_count=min_category_count)
+        super().__init__(metadata, **settings)
         self.default_num_clusters = int(default_num_clusters)
         self._cache: dict[tuple[str, int], TableSynthesizer] = {}
 

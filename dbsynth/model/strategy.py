@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["Drawn", "TableStrategy"]
+__all__ = ["Drawn", "FittedStrategy", "TableStrategy"]
 
 #: Per-row state a table's draw leaves for its children, by name (arrays aligned with the table's rows).
 RowState = Mapping[str, np.ndarray]
@@ -76,3 +76,31 @@ class TableStrategy(Protocol):
             rng: the batch's random stream.
         """
         ...
+
+
+class FittedStrategy:
+    """What the shipped strategies share: the fitted per-table models and how the engine reads them.
+
+    Args:
+        models: the fitted per-table models.
+    """
+
+    modelled_key: ClassVar[str]
+    """The key of a table's model listing the columns :meth:`TableStrategy.draw` returns."""
+
+    def __init__(self, models: Mapping[str, dict]) -> None:
+        self.models = models
+
+    def table_model(self, table: str) -> Mapping[str, Any]:
+        """See :meth:`TableStrategy.table_model`."""
+        return self.models[table]
+
+    def modelled_columns(self, table: str) -> set[str]:
+        """See :meth:`TableStrategy.modelled_columns`."""
+        return set(self.models[table][self.modelled_key])
+
+    def edge_spec(self, table: str, edge: str) -> Mapping[str, Any]:
+        """What the fit learned of ``table``'s key ``edge``: its link when it drives, else its entry in
+        ``others``."""
+        link = self.models[table]["link"]
+        return link if link is not None and link["edge"] == edge else self.models[table]["others"][edge]

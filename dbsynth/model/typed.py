@@ -263,38 +263,47 @@ def _json_shape(values: list, depth: int = 0) -> dict:
     return shape
 
 
-def _json_values(shape: dict, n: int, rng: np.random.Generator) -> list:
-    kinds = _pick(shape.get("kinds") or {}, n, rng, "null")
+def _by_kind(kinds: np.ndarray, n: int, values: Callable[[str, int], list]) -> list:
+    """One value per row: the rows of each kind get ``values(kind, how many)``, in their order."""
     out: list[Any] = [None] * n
     for kind in set(kinds.tolist()):
         rows = np.flatnonzero(kinds == kind)
-        m = len(rows)
-        vals: list[Any]
-        if kind == "int":
-            vals = [int(v) for v in np.rint(_draw(shape.get("num") or [0.0], m, rng))]
-        elif kind == "float":
-            vals = [round(float(v), 6) for v in _draw(shape.get("num") or [0.0], m, rng)]
-        elif kind == "bool":
-            vals = (rng.random(m) < shape.get("true", 0.5)).tolist()
-        elif kind == "string":
-            vals = _lorem(shape.get("str") or [8.0], m, rng)
-        elif kind == "object":
-            vals = [{} for _ in range(m)]
-            for key, spec in (shape.get("keys") or {}).items():
-                has = np.flatnonzero(rng.random(m) < spec["p"])
-                sub = _json_values(spec["shape"], len(has), rng)
-                for i, v in zip(has.tolist(), sub):
-                    vals[i][key] = v
-        elif kind == "array":
-            lengths = _lengths(shape.get("len") or [0.0], m, rng)
-            flat = _json_values(shape.get("items") or {"kinds": {"null": 1.0}}, int(lengths.sum()), rng)
-            ends = np.cumsum(lengths)
-            vals = [flat[e - k:e] for k, e in zip(lengths.tolist(), ends.tolist())]
-        else:
-            vals = [None] * m
-        for i, v in zip(rows.tolist(), vals):
+        for i, v in zip(rows.tolist(), values(kind, len(rows))):
             out[i] = v
     return out
+
+
+def _json_values(shape: dict, n: int, rng: np.random.Generator) -> list:
+    kinds = _pick(shape.get("kinds") or {}, n, rng, "null")
+    return _by_kind(kinds, n, lambda kind, m: _json_kind(shape, kind, m, rng))
+
+
+def _json_kind(shape: dict, kind: str, m: int, rng: np.random.Generator) -> list:
+    """``m`` JSON values of one kind (``int``, ``float``, ``bool``, ``string``, ``object``, ``array``, null)."""
+    vals: list[Any]
+    if kind == "int":
+        vals = [int(v) for v in np.rint(_draw(shape.get("num") or [0.0], m, rng))]
+    elif kind == "float":
+        vals = [round(float(v), 6) for v in _draw(shape.get("num") or [0.0], m, rng)]
+    elif kind == "bool":
+        vals = (rng.random(m) < shape.get("true", 0.5)).tolist()
+    elif kind == "string":
+        vals = _lorem(shape.get("str") or [8.0], m, rng)
+    elif kind == "object":
+        vals = [{} for _ in range(m)]
+        for key, spec in (shape.get("keys") or {}).items():
+            has = np.flatnonzero(rng.random(m) < spec["p"])
+            sub = _json_values(spec["shape"], len(has), rng)
+            for i, v in zip(has.tolist(), sub):
+                vals[i][key] = v
+    elif kind == "array":
+        lengths = _lengths(shape.get("len") or [0.0], m, rng)
+        flat = _json_values(shape.get("items") or {"kinds": {"null": 1.0}}, int(lengths.sum()), rng)
+        ends = np.cumsum(lengths)
+        vals = [flat[e - k:e] for k, e in zip(lengths.tolist(), ends.tolist())]
+    else:
+        vals = [None] * m
+    return vals
 
 
 def _parse_json(v: Any) -> Any:
@@ -1165,24 +1174,19 @@ def _fit_mixed(values: list, column: Column) -> dict:
 
 def _gen_mixed(p: dict, n: int, rng: np.random.Generator, column: Column) -> list:
     kinds = _pick(p.get("kinds") or {}, n, rng, "str")
-    out: list[Any] = [None] * n
-    for kind in set(kinds.tolist()):
-        rows = np.flatnonzero(kinds == kind)
-        m = len(rows)
-        vals: list[Any]
+
+    def values(kind: str, m: int) -> list:
         if kind == "int":
-            vals = [int(v) for v in np.rint(_draw(p.get("int") or [0.0], m, rng))]
-        elif kind == "float":
-            vals = [float(v) for v in _draw(p.get("float") or [0.0], m, rng)]
-        elif kind == "bytes":
-            vals = [rng.bytes(int(k)) for k in _lengths(p.get("bytes") or [4.0], m, rng)]
-        else:
-            gen = TextGenerator(Column(name=column.name, type=st.STRING, nullable=False))
-            gen._load_state(p["str"]) if p.get("str") else None
-            vals = gen.generate(m, rng).astype(object).tolist()
-        for i, v in zip(rows.tolist(), vals):
-            out[i] = v
-    return out
+            return [int(v) for v in np.rint(_draw(p.get("int") or [0.0], m, rng))]
+        if kind == "float":
+            return [float(v) for v in _draw(p.get("float") or [0.0], m, rng)]
+        if kind == "bytes":
+            return [rng.bytes(int(k)) for k in _lengths(p.get("bytes") or [4.0], m, rng)]
+        gen = TextGenerator(Column(name=column.name, type=st.STRING, nullable=False))
+        gen._load_state(p["str"]) if p.get("str") else None
+        return gen.generate(m, rng).astype(object).tolist()
+
+    return _by_kind(kinds, n, values)
 
 
 FORMS["mixed"] = (_fit_mixed, _gen_mixed)

@@ -18,14 +18,6 @@ from ..model.columns import (
 )
 from .repair import repair
 
-__all__ = [
-    "ColumnGenerator",
-    "KeyGenerator",
-    "PIIGenerator",
-    "PlaceholderGenerator",
-    "TextGenerator",
-    "generator_for",
-    "placeholder",
-    "repair",
-    "uuid_strings",
-]
+# the generators' names of the former layout, then the stage's own
+__all__ = ["ColumnGenerator", "KeyGenerator", "PIIGenerator", "PlaceholderGenerator", "TextGenerator"]
+__all__ += ["generator_for", "placeholder", "uuid_strings", "repair"]

@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 from ..errors import DbsynthError
 from ..metadata import sdtypes as st
 from ..metadata.records import Column, Table, UniqueConstraint
+from ..model.columns import placeholder
 from ..rules.checks import (
     CheckError,
     CheckState,
@@ -29,7 +30,6 @@ from ..rules.checks import (
     pattern_of,
     satisfy,
 )
-from ..model.columns import placeholder
 
 __all__ = ["SeenKeys", "UniqueState", "repair", "tie_break_columns", "unique_hashes"]
 
@@ -161,7 +161,7 @@ def _repair_checks(
     for constraint in uniques:
         _remember_unique(out, table, constraint, state)
     if check_state is not None:
-        for name, key in keyed.items():
+        for key in keyed.values():
             h, full = unique_hashes(out, key)
             check_state.seen.setdefault(_key_name(key), SeenKeys()).add(h[full])
     return out
@@ -386,6 +386,11 @@ class SeenKeys:
         return out
 
 
+def _no_room(message: str, table: Table, column: Column, constraint: Any, hint: str) -> DbsynthError:
+    """The error of a unique constraint the column's type leaves no room to keep."""
+    return DbsynthError(message, table=table.name, column=column.name, constraint=constraint, hint=hint)
+
+
 @dataclass
 class UniqueState:
     """What :func:`repair` keeps between the batches of one table so that unique constraints hold across them.
@@ -533,13 +538,8 @@ def _separate(
         if column.length is not None:
             room = column.length - suffix.str.len().to_numpy()
             if (room < 0).any():
-                raise DbsynthError(
-                    f"values cannot be made unique within length {column.length}",
-                    table=table.name,
-                    column=column.name,
-                    constraint=constraint,
-                    hint="Widen the column or sample fewer rows.",
-                )
+                raise _no_room(f"values cannot be made unique within length {column.length}", table, column,
+                               constraint, "Widen the column or sample fewer rows.")
             over = base.str.len().to_numpy() > room
             for size in np.unique(room[over]):  # a handful of sizes (digit counts): one cut per size
                 rows = over & (room == size)
@@ -565,13 +565,8 @@ def _separate(
         top = _running_top(s, column, state)
         top = 0 if pd.isna(top) else int(top)
         if top + count > limit:
-            raise DbsynthError(
-                f"no room left in a {bits}-bit integer to make values unique",
-                table=table.name,
-                column=column.name,
-                constraint=constraint,
-                hint="Use a wider integer type or sample fewer rows.",
-            )
+            raise _no_room(f"no room left in a {bits}-bit integer to make values unique", table, column, constraint,
+                           "Use a wider integer type or sample fewer rows.")
         s = s.copy()
         s[dup] = top + np.arange(1, count + 1, dtype=np.int64)
         _keep_top(state, column, top + count)
