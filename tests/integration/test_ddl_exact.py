@@ -45,8 +45,8 @@ def _mariadb_ddl(url: str) -> dict[str, str]:
     names = [r[0] for r in _query(url, "SHOW FULL TABLES WHERE Table_type = 'BASE TABLE'")]
     out = {n: re.sub(r" AUTO_INCREMENT=\d+", "", _query(url, f"SHOW CREATE TABLE `{n}`")[0][1]) for n in names}
     # a foreign key into another database is never cloned (its rows are not drawn from that table)
-    return {n: re.sub(r"\n  CONSTRAINT `[^`]+` FOREIGN KEY [^\n]*REFERENCES `[^`]+`\.`[^\n]*", "", s).replace(",\n)", "\n)")
-            for n, s in out.items()}
+    outside = r"\n  CONSTRAINT `[^`]+` FOREIGN KEY [^\n]*REFERENCES `[^`]+`\.`[^\n]*"
+    return {n: re.sub(outside, "", s).replace(",\n)", "\n)") for n, s in out.items()}
 
 
 def _sqlite_ddl(url: str) -> dict[str, str]:
@@ -100,7 +100,8 @@ def test_postgres_schemas_and_cross_schema_foreign_keys_are_kept(pg_torture, emp
             ("sales.orders", "fk_orders_staff", "hr.staff"), ("sales.order_line", "fk_line_product", "sales.product")
             } <= fks
     assert fks == _pg_fks(pg_torture)
-    assert _scalar(target, "SELECT count(*) FROM sales.orders") == _scalar(pg_torture, "SELECT count(*) FROM sales.orders")
+    count = "SELECT count(*) FROM sales.orders"
+    assert _scalar(target, count) == _scalar(pg_torture, count)
     assert dangling(target) == {}
 
 
@@ -216,6 +217,7 @@ def test_every_mode_acts_on_the_schema_qualified_tables(empty_target):
         assert dbsynth.write(data(), target, md, mode=mode).total_rows == 4
         assert _scalar(target, "SELECT count(*) FROM hr.store") == 2
     dbsynth.write({"hr.store": pd.DataFrame({"id": [3]})}, target, md, mode="append")
-    assert _scalar(target, "SELECT count(*) FROM hr.store") == 3 and _scalar(target, "SELECT count(*) FROM sales.store") == 1
+    assert _scalar(target, "SELECT count(*) FROM hr.store") == 3
+    assert _scalar(target, "SELECT count(*) FROM sales.store") == 1
     assert _scalar(target, "SELECT nextval(pg_get_serial_sequence('hr.store', 'id'))") == 4
     assert _query(target, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'") == []

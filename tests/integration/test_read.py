@@ -95,7 +95,8 @@ def test_mariadb_types_reflected_and_read(mariadb_database):
         ))
         conn.execute(sa.text(
             "INSERT INTO item (flag, size, doc, at, dur, price, n) VALUES"
-            " (1, 'M', '{\"k\": 1}', '2024-05-01 08:00:00', '01:30:00', 9.99, NULL), (0, 'S', NULL, NULL, NULL, NULL, 5)"
+            " (1, 'M', '{\"k\": 1}', '2024-05-01 08:00:00', '01:30:00', 9.99, NULL),"
+            " (0, 'S', NULL, NULL, NULL, NULL, 5)"
         ))
     eng.dispose()
     md = reflect(url)
@@ -121,5 +122,6 @@ def test_a_ten_megabyte_text_value_reads_through_copy(pg_database):
     eng.dispose()
     md = reflect(url, statistics=False)
     frame = read_tables(url, md)["doc"].sort_values("id")
-    assert frame["body"].str.len().tolist()[:2] == [10_000_000, 5] and frame["body"].isna().tolist() == [False, False, True]
+    assert frame["body"].str.len().tolist()[:2] == [10_000_000, 5]
+    assert frame["body"].isna().tolist() == [False, False, True]
     assert frame["n"].tolist() == [1, 2, 3]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -137,9 +138,9 @@ def test_bad_urls_are_one_line_connect_errors(url):
 
 def test_reflection_never_writes_sqlite(chinook_sqlite):
     path = chinook_sqlite.removeprefix("sqlite:///")
-    before = open(path, "rb").read()
+    before = Path(path).read_bytes()
     reflect(chinook_sqlite)
-    assert open(path, "rb").read() == before
+    assert Path(path).read_bytes() == before
 
 
 def test_postgres_schemas_identity_generated_views(pg_database):

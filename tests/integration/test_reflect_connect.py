@@ -33,9 +33,8 @@ def test_read_only_connection_refuses_writes(kind, pg_dataset, mariadb_dataset, 
 
 def test_sqlite_read_only_engine_cannot_write(chinook_sqlite):
     eng = engine(chinook_sqlite, read_only=True)
-    with pytest.raises(sa.exc.OperationalError, match="readonly"):
-        with eng.begin() as conn:
-            conn.exec_driver_sql("DELETE FROM Genre")
+    with pytest.raises(sa.exc.OperationalError, match="readonly"), eng.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM Genre")
     eng.dispose()
 
 

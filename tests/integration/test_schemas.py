@@ -55,7 +55,8 @@ def test_a_list_of_schemas_plans_every_table_and_the_cross_schema_keys(pg_tortur
     names = [t.name for t in p.tables]
     assert sorted(names) == ALL
     # parents first across schemas: the orders' store and staff are written before them
-    assert names.index("hr.store") < names.index("sales.orders") and names.index("hr.staff") < names.index("sales.orders")
+    assert names.index("hr.store") < names.index("sales.orders")
+    assert names.index("hr.staff") < names.index("sales.orders")
 
 
 def test_star_reads_every_non_system_schema(pg_torture, tmp_path):

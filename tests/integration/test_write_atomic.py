@@ -36,7 +36,7 @@ STAGING = ("_dbsynth_new_", "_dbsynth_old_")
 
 # ---- the state of a target, for "left unchanged" ------------------------------------------------------------
 def _rows(conn, q, table: str) -> list:
-    return sorted((tuple(repr(v) for v in r) for r in conn.exec_driver_sql(f"SELECT * FROM {q(table)}").all()))
+    return sorted(tuple(repr(v) for v in r) for r in conn.exec_driver_sql(f"SELECT * FROM {q(table)}").all())
 
 
 def target_state(url: str, *, staging: bool = False) -> dict:
@@ -111,7 +111,8 @@ def cycle_meta(dialect: str | None) -> Metadata:
     md = Metadata(dialect=dialect)
     md.add_table(Table("dept", [Column("id", st.INTEGER, nullable=False, autoincrement=True),
                                 Column("head", st.INTEGER), Column("name", st.STRING, length=40)],
-                       primary_key=["id"], foreign_keys=[ForeignKey(["head"], "employee", ["id"], name="dept_head_fk")]))
+                       primary_key=["id"],
+                       foreign_keys=[ForeignKey(["head"], "employee", ["id"], name="dept_head_fk")]))
     md.add_table(Table("employee", [Column("id", st.INTEGER, nullable=False, autoincrement=True),
                                     Column("boss", st.INTEGER), Column("dept", st.INTEGER),
                                     Column("score", st.FLOAT), Column("email", st.STRING, length=80)],

@@ -110,7 +110,8 @@ def test_not_in_takes_values_of_passing_rows():
 
 # ---- order between columns ---------------------------------------------------------------------------------
 def test_date_order_moves_the_non_key_column_by_a_gap_of_valid_rows():
-    cols = [Column("staff_id", "integer", "id", nullable=False), Column("from_date", "date", "datetime", nullable=False),
+    cols = [Column("staff_id", "integer", "id", nullable=False),
+            Column("from_date", "date", "datetime", nullable=False),
             Column("to_date", "date", "datetime", nullable=False)]
     t = table(cols, "to_date > from_date", pk=["staff_id", "from_date"])
     start = pd.Timestamp("2015-01-01") + pd.to_timedelta(np.arange(100) * 30, unit="D")
@@ -143,7 +144,8 @@ def test_null_or_order_on_timestamps(sql):
 
 
 def test_order_when_the_first_column_is_a_foreign_key_moves_the_other():
-    t = table([Column("a", "integer", "numerical", nullable=False), Column("b", "integer", "numerical", nullable=False)],
+    t = table([Column("a", "integer", "numerical", nullable=False),
+               Column("b", "integer", "numerical", nullable=False)],
               "a >= b", fks=[ForeignKey(["a"], "p", ["id"])])
     df = pd.DataFrame({"a": [5, 5, 1, 10], "b": [3, 9, 4, 2]})
     out = repair(df, t, rng())
@@ -206,7 +208,8 @@ def test_length_bound_cuts_and_pads():
 
 # ---- unique columns with a pattern -----------------------------------------------------------------------------
 def test_unique_column_with_a_pattern_gets_pattern_values_not_suffixes():
-    t = table([Column("id", "integer", "id", nullable=False), Column("product_code", "string", "categorical", length=5)],
+    t = table([Column("id", "integer", "id", nullable=False),
+               Column("product_code", "string", "categorical", length=5)],
               "product_code ~ '^[A-Z]{2}-[0-9]{2}$'", pk=["id"], uniques=[["product_code"]])
     df = pd.DataFrame({"id": np.arange(400), "product_code": ["AB-12", "CD-34"] * 200})
     out = repair(df, t, rng())
@@ -262,7 +265,8 @@ def test_pattern_fresh_values_and_space():
 
 # ---- redraw and errors -------------------------------------------------------------------------------------------
 def test_unknown_shape_is_redrawn_from_passing_rows():
-    t = table([Column("x", "integer", "numerical", nullable=False), Column("y", "integer", "numerical", nullable=False)],
+    t = table([Column("x", "integer", "numerical", nullable=False),
+               Column("y", "integer", "numerical", nullable=False)],
               "(x + y) % 2 = 0")
     rule = compile_checks(t)[0]
     assert rule.enforcement == "redraw"
@@ -375,7 +379,8 @@ def test_timestamp_precision_of_the_column_is_the_step():
     # a DATETIME(0) target keeps whole seconds: a strict order needs a whole second between the values
     t = table([Column("a", "timestamp", "datetime", native_type="DATETIME(0)", nullable=False),
                Column("b", "timestamp", "datetime", native_type="DATETIME(0)", nullable=False)], "b > a")
-    a = pd.Series(pd.to_datetime(["2024-01-01 10:00:00.2", "2024-01-01 11:00:00.0"], format="ISO8601")).astype("datetime64[us]")
+    stamps = pd.to_datetime(["2024-01-01 10:00:00.2", "2024-01-01 11:00:00.0"], format="ISO8601")
+    a = pd.Series(stamps).astype("datetime64[us]")
     df = pd.DataFrame({"a": a, "b": a + pd.to_timedelta([0.5, -5], unit="s")})
     out = repair(df, t, rng())
     assert_all_valid(t, out)

@@ -171,7 +171,9 @@ def test_mariadb_error_1005_names_the_table():
     import pymysql
 
     exc = pymysql.err.OperationalError(
-        1005, "Can't create table `db`.`_dbsynth_new_item` (errno: 150 \"Foreign key constraint is incorrectly formed\")")
+        1005,
+        "Can't create table `db`.`_dbsynth_new_item` (errno: 150 \"Foreign key constraint is incorrectly formed\")",
+    )
     err = describe(exc, "mysql", Where("ddl", None, None), "the target was left unchanged")
     assert err.table == "item"
     assert "errno 150" in str(err) and "table 'item'" in str(err)

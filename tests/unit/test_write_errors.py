@@ -57,7 +57,7 @@ def test_lost_connection_lock_timeout_and_commit():
     lock = _PgError("55P03", 'canceling statement due to lock timeout')
     text = str(describe(lock, "postgresql", Where("ddl", "film"), "the target was left unchanged", []))
     assert "another session holds a lock on it" in text and "lock_timeout" in text
-    dup = _PgError("23505", f"duplicate key value violates unique constraint \"acct_email_key\"",
+    dup = _PgError("23505", "duplicate key value violates unique constraint \"acct_email_key\"",
                    constraint="acct_email_key", table="acct")
     err = describe(dup, "postgresql", Where("commit"), "the target was left unchanged", [])
     assert err.table == "acct" and err.constraint == "acct_email_key" and "at commit" in str(err)
