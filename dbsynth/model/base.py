@@ -33,6 +33,12 @@ DEFAULT_BATCH_ROWS = 50_000
 S = TypeVar("S", bound="Synthesizer")
 
 
+def _fresh_seed() -> int:
+    entropy = np.random.SeedSequence().entropy  # an int: no entropy was passed in
+    assert isinstance(entropy, int)
+    return entropy % (2**63)
+
+
 class Synthesizer:
     """Base of :class:`~dbsynth.model.hma.HMASynthesizer` and the segment-based synthesizers.
 
@@ -56,7 +62,7 @@ class Synthesizer:
         self.metadata = metadata.copy()
         self.locales = list(locales or ["en_US"])
         self.verbose = verbose
-        self.seed = int(seed) if seed is not None else int(np.random.SeedSequence().entropy % (2**63))
+        self.seed = int(seed) if seed is not None else _fresh_seed()
         self.min_category_count = int(min_category_count)
         self._table_parameters: dict[str, dict[str, Any]] = {
             t: self.default_table_parameters() for t in self.metadata.tables

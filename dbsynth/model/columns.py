@@ -638,9 +638,9 @@ class TextGenerator(ColumnGenerator):
                 out[nonempty] = np.where((head >= 97) & (head <= 122), head - 32, head)
             last = ends[lengths > 0] - 2
             out[last] = np.where(out[last] == 32, ord("."), out[last])
-        values = out.tobytes().decode("ascii").split("\0")[:n] if n else []
+        values: list[str] = out.tobytes().decode("ascii").split("\0")[:n] if n else []
         if self.unique:
-            values = self._distinct(values, start, n)
+            return _strings(self._distinct(values, start, n), _null_mask(rng, n, self.null_fraction))
         return _strings(values, _null_mask(rng, n, self.null_fraction))
 
     def _distinct(self, values: list[str], start: int, n: int) -> np.ndarray:

@@ -351,7 +351,8 @@ class Fold:
                 col = as_value(col)
             if col.is_modelled and n_s > 0 and col.name not in key_cols:
                 # labels a CHECK names are the schema's: all kept, as a generated one would break it
-                spec, lat = fit_transform(col, df[col.name], rng, 1 if col.name in checked else synth.min_category_count)
+                k = 1 if col.name in checked else synth.min_category_count
+                spec, lat = fit_transform(col, df[col.name], rng, k)
                 transforms[col.name] = spec
                 for name, arr in lat.items():
                     latent[name] = arr
@@ -371,7 +372,7 @@ class Fold:
             counts = np.where(known, f.counts[safe], 0) if len(own_pos) else np.zeros(0, np.int64)
             latent[count_col(e.name)] = counts.astype(float)
             families.append("empirical")
-            if f.means is not None:
+            if f.means is not None and f.slot_of is not None:
                 width = f.means.shape[1]
                 means = np.zeros((len(own_pos), width))
                 if len(own_pos) and len(f.means):
@@ -430,8 +431,10 @@ class Fold:
                    if d.not_null and (back := self.graph.back_edge(d.edge)) is not None}
         closed = {name: [0, 0] for name in closing}
 
-        slot_of = sums = None
-        sample_ppos = None
+        # off a driving key these stay empty (read only along one)
+        slot_of = np.zeros(0, dtype=np.int64)
+        sums = np.zeros((0, len(passed)))
+        sample_ppos = np.zeros(0, dtype=np.int64)
         if driving is not None:
             p = driving.parent
             sample_ppos = self.index(p, driving.fk.ref_columns).lookup(df, driving.fk.columns)
@@ -451,7 +454,8 @@ class Fold:
                 pos = self.index(e.parent, e.fk.ref_columns).lookup(chunk, e.fk.columns)
                 ok = pos >= 0
                 counts[e.name] += np.bincount(pos[ok], minlength=len(counts[e.name]))
-                if driving is not None and e.name == driving.name and len(passed) and ok.any():  # (an empty parent: none)
+                # (an empty parent: none)
+                if driving is not None and e.name == driving.name and len(passed) and ok.any():
                     slots = slot_of[np.where(ok, pos, 0)]
                     hit = ok & (slots >= 0)
                     for j in range(len(passed)):  # a loop over columns, never over parents

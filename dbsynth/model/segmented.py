@@ -188,7 +188,7 @@ class SegmentStrategy(FittedStrategy):
         else:
             seg = np.zeros(n, dtype=np.int64)
             linked = pidx >= 0
-            pseg = parent.get(SEGMENT)
+            pseg = parent.get(SEGMENT) if parent is not None else None
             if linked.any() and pseg is not None:
                 seg[linked] = categorical_draw(np.asarray(link["child_segments"], dtype=float),
                                                pseg[pidx[linked]].astype(np.int64), rng)
@@ -252,9 +252,11 @@ class SegmentedSynthesizer(Synthesizer):
             BadInputError: for an unknown table, synthesizer, setting, distribution or column.
         """
         table = self.metadata.table(table_name)
-        if isinstance(table_synthesizer, dict):
-            table_synthesizer, table_parameters = DEFAULT_TABLE_SYNTHESIZER, table_synthesizer
-        cls = table_synthesizer_class(table_synthesizer, table=table_name)
+        if isinstance(table_synthesizer, dict):  # the call shape of HMASynthesizer: (table_name, table_parameters)
+            name, table_parameters = DEFAULT_TABLE_SYNTHESIZER, table_synthesizer
+        else:
+            name = table_synthesizer
+        cls = table_synthesizer_class(name, table=table_name)
         params = dict(table_parameters or {})
         cls.validate_parameters(params, table=table_name)
         for col in params.get("numerical_distributions") or {}:

@@ -95,7 +95,7 @@ def save_synthesizer(synthesizer: Synthesizer, path: str | Path) -> Path:
         "models": _split(models, arrays),
     }
     buf = io.BytesIO()
-    np.savez(buf, **arrays)
+    np.savez(buf, **arrays)  # type: ignore[arg-type]  # numpy's stub types the first keyword as allow_pickle
     path = Path(path)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(_JSON, json.dumps(doc))
@@ -241,7 +241,8 @@ def load_synthesizer(path: str | Path, seed: int | None = None, max_bytes: int |
         raise
     except RecursionError:
         raise ModelFileError(
-            f"'{name}' is refused: its {_JSON} nests deeper than a model file does", hint="Re-create it with fit() and save()."
+            f"'{name}' is refused: its {_JSON} nests deeper than a model file does",
+            hint="Re-create it with fit() and save().",
         ) from None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, json.JSONDecodeError, UnicodeDecodeError, OSError, EOFError,
             KeyError, NotImplementedError, ValueError, RuntimeError) as exc:
@@ -251,7 +252,8 @@ def load_synthesizer(path: str | Path, seed: int | None = None, max_bytes: int |
         ) from None
     if not _json_depth_ok(doc, MAX_JSON_DEPTH):
         raise ModelFileError(
-            f"'{name}' is refused: its {_JSON} nests deeper than {MAX_JSON_DEPTH} levels (a model file nests about ten)",
+            f"'{name}' is refused: its {_JSON} nests deeper than {MAX_JSON_DEPTH} levels "
+            "(a model file nests about ten)",
             hint="Re-create it with fit() and save().",
         )
     if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
@@ -259,7 +261,8 @@ def load_synthesizer(path: str | Path, seed: int | None = None, max_bytes: int |
     _check_version(doc, name)
     try:
         arrays = _read_arrays(npz_bytes, max_bytes - len(json_bytes), name)
-        cls = {"HMASynthesizer": HMASynthesizer, "HMA1": HMA1, **_other_classes()}[doc["class"]]
+        classes: dict[str, type[Synthesizer]] = {"HMASynthesizer": HMASynthesizer, "HMA1": HMA1, **_other_classes()}
+        cls = classes[doc["class"]]
         md = Metadata.from_dict(doc["metadata"], source=name)
         syn = cls.from_parameters(md, doc["parameters"], _join(doc["models"], arrays))
     except ModelFileError:

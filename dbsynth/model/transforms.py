@@ -22,7 +22,9 @@ import datetime as dt
 import re
 import string
 import zlib
+from collections.abc import Mapping
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -178,7 +180,7 @@ def fit_transform(
             spec["points_us"] = _points_us(s, column, x, points)
     if exp10 is not None:
         spec["exp10"] = exp10  # values are modelled divided by 10**exp10 (past float64's range)
-    filled = np.where(null | (point > 0), spec["fill"], x)
+    filled = np.where(null | (point > 0), np.asarray(spec["fill"], dtype=float), x)
     latent[column.name] = filled
     if has_null:
         latent[column.name + NULL_SUFFIX] = null.astype(float)
@@ -420,7 +422,7 @@ def transform(column: Column, spec: dict, s: pd.Series) -> dict[str, np.ndarray]
     return out
 
 
-def latent_family(spec: dict, name: str, params: dict) -> str:
+def latent_family(spec: dict, name: str, params: Mapping[str, Any]) -> str:
     """The marginal family of latent column ``name`` of a transform, under a table's parameters.
 
     Categories are interval centres whose score is the label's share (``unit``); null indicators are
@@ -508,11 +510,11 @@ def inverse_transform(
         if column.type == st.DATE:
             x = np.floor(x / _DAY) * _DAY
         if column.type in (st.DATE, st.TIMESTAMP) and np.all(np.abs(x[~np.isnan(x)]) < _MAX_SECONDS):
-            bounds = (spec["min"], spec["max"]) if enforce_min_max else None
+            span: tuple[float, float] | None = (spec["min"], spec["max"]) if enforce_min_max else None
             exact = None
             if code is not None and spec.get("points_us"):
                 exact = (np.where(np.isnan(x), 0, code).astype(np.int64), np.asarray(spec["points_us"], dtype=np.int64))
-            return _timestamps(column, x, bounds, exact)
+            return _timestamps(column, x, span, exact)
         ts = pd.to_datetime(pd.Series(x * 1e6).round(), unit="us", utc=True)
         return cast(column, ts)
     if column.type == st.INTEGER and np.all(np.abs(x[~np.isnan(x)]) < 2.0**63):

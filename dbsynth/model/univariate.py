@@ -197,6 +197,7 @@ def _fit_auto(x: np.ndarray) -> dict:
         ks = _ks(xs, m)
         if ks < best_ks:  # strict: ties keep the earlier (simpler) family, deterministically
             best, best_ks = m, ks
+    assert best is not None  # FAMILIES is never empty
     return best
 
 

@@ -105,7 +105,7 @@ def set_refs(frame: pd.DataFrame, fk: ForeignKey, parent: pd.DataFrame, refs: np
 
 
 def unique_mask(
-    frame: pd.DataFrame, table: Table, fk_cols: set[str], seen: dict | None = None, driving: list[str] = (),
+    frame: pd.DataFrame, table: Table, fk_cols: set[str], seen: dict | None = None, driving: list[str] | tuple[()] = (),
     exempt: frozenset[str] = frozenset(),
 ) -> np.ndarray | None:
     """Rows to keep so that keys made of references (bridge tables, one-to-one) stay unique, and unique
