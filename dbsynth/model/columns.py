@@ -200,7 +200,7 @@ class ColumnGenerator:
     """Makes values for one non-modelled column.
 
     Subclasses set :attr:`kind` (the key of :meth:`to_dict`) and implement :meth:`fit`,
-    :meth:`generate`, :meth:`_state` and :meth:`_load_state`.
+    :meth:`generate`, :meth:`state` and :meth:`load_state`.
 
     Args:
         column: the column generated.
@@ -259,7 +259,7 @@ class ColumnGenerator:
             "table": self.table,
             "column": _column_dict(self.column),
             "null_fraction": self.null_fraction,
-            **self._state(),
+            **self.state(),
         }
 
     @classmethod
@@ -275,7 +275,7 @@ class ColumnGenerator:
             gen = sub.__new__(sub)
             ColumnGenerator.__init__(gen, column, data.get("table"))
             gen.null_fraction = float(data.get("null_fraction", 0.0))
-            gen._load_state(data)
+            gen.load_state(data)
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(
                 f"column generator is malformed or of an unknown kind ({type(exc).__name__}: {exc})",
@@ -284,11 +284,12 @@ class ColumnGenerator:
             ) from None
         return gen
 
-    def _state(self) -> dict[str, Any]:
+    def state(self) -> dict[str, Any]:
+        """What :meth:`fit` learned, as JSON values (the generator's part of :meth:`to_dict`)."""
         return {}
 
-    def _load_state(self, data: dict[str, Any]) -> None:
-        pass
+    def load_state(self, data: dict[str, Any]) -> None:
+        """Take back what :meth:`state` returned."""
 
     def _error(self, message: str, hint: str | None = None) -> DbsynthError:
         return DbsynthError(message, table=self.table, column=self.column.name, hint=hint)
@@ -438,10 +439,10 @@ class KeyGenerator(ColumnGenerator):
             numbers = (numbers * _SCATTER + space // 3) % space
         return _strings(_encode(numbers, charset, width))
 
-    def _state(self) -> dict[str, Any]:
+    def state(self) -> dict[str, Any]:
         return {"pattern": self.pattern, "prefix": self.prefix, "width": self.width, "charset": self.charset}
 
-    def _load_state(self, data: dict[str, Any]) -> None:
+    def load_state(self, data: dict[str, Any]) -> None:
         self.pattern = data["pattern"]
         self.prefix = data.get("prefix", "")
         self.width = int(data.get("width", 0))
@@ -533,17 +534,17 @@ class PIIGenerator(ColumnGenerator):
                 local[rows] = local[rows].str.slice(0, int(size))
         return local + tail
 
-    def _state(self) -> dict[str, Any]:
+    def state(self) -> dict[str, Any]:
         return {"provider": self.provider, "locales": self.locales, "unique": self.unique}
 
-    def _load_state(self, data: dict[str, Any]) -> None:
+    def load_state(self, data: dict[str, Any]) -> None:
         self.provider = data["provider"]
         self.locales = list(data.get("locales") or ["en_US"])
         self.unique = bool(data.get("unique", False))
 
 
 # ---- free text -----------------------------------------------------------------------------------------
-_QUANTILE_PROBS = np.linspace(0.0, 1.0, 21)
+QUANTILE_PROBS = np.linspace(0.0, 1.0, 21)
 
 
 @lru_cache(maxsize=1)
@@ -578,7 +579,7 @@ class TextGenerator(ColumnGenerator):
         super().__init__(column, table)
         self.unique = unique
         default_max = min(column.length or 40, 40)
-        self.quantiles = list(np.linspace(min(5, default_max), default_max, len(_QUANTILE_PROBS)))
+        self.quantiles = list(np.linspace(min(5, default_max), default_max, len(QUANTILE_PROBS)))
         self.char_class = "words"
         self.case = "sentence"
 
@@ -591,7 +592,7 @@ class TextGenerator(ColumnGenerator):
             return self
         values = [v if type(v) is str else str(v) for v in present]
         lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
-        self.quantiles = [float(q) for q in np.quantile(lengths, _QUANTILE_PROBS)]
+        self.quantiles = [float(q) for q in np.quantile(lengths, QUANTILE_PROBS)]
         sample = set("".join(values[:10_000]))
         letters = {c for c in sample if c.isalpha()}
         has_upper = any(c.isupper() for c in letters)
@@ -612,7 +613,7 @@ class TextGenerator(ColumnGenerator):
 
     def generate(self, n: int, rng: np.random.Generator, start: int = 0) -> pd.Series:
         """``n`` strings with lengths following the learned quantiles (cut to ``Column.length``)."""
-        lengths = np.rint(np.interp(rng.random(n), _QUANTILE_PROBS, self.quantiles)).astype(np.int64)
+        lengths = np.rint(np.interp(rng.random(n), QUANTILE_PROBS, self.quantiles)).astype(np.int64)
         if self.column.length is not None:
             lengths = np.minimum(lengths, self.column.length)
         lengths = np.maximum(lengths, 0)
@@ -693,10 +694,10 @@ class TextGenerator(ColumnGenerator):
         buffer = chars[rng.integers(len(chars), size=size)]
         return buffer, np.arange(size, dtype=np.int64)
 
-    def _state(self) -> dict[str, Any]:
+    def state(self) -> dict[str, Any]:
         return {"quantiles": self.quantiles, "char_class": self.char_class, "case": self.case, "unique": self.unique}
 
-    def _load_state(self, data: dict[str, Any]) -> None:
+    def load_state(self, data: dict[str, Any]) -> None:
         self.quantiles = [float(q) for q in data["quantiles"]]
         self.char_class = data.get("char_class", "words")
         self.case = data.get("case", "sentence")
@@ -948,4 +949,4 @@ def generator_for(
 
 # The typed generators subclass ColumnGenerator: imported last, so that ``ColumnGenerator.from_dict`` knows
 # their kind whichever module is imported first.
-from . import typed as _typed
+from . import typed as _typed  # noqa: E402 (after the base classes it subclasses: see above)

@@ -152,12 +152,12 @@ def _lorem(q: list[float], n: int, rng: np.random.Generator) -> list[str]:
     """``n`` lorem-ipsum texts whose lengths follow quantiles ``q`` (vectorised: :class:`TextGenerator`)."""
     if n == 0:
         return []
-    from .columns import _QUANTILE_PROBS
+    from .columns import QUANTILE_PROBS
 
     gen = TextGenerator(Column(name="lorem", type=st.STRING, nullable=False))
     gen.char_class, gen.case = "words", "lower"
     levels = np.linspace(0.0, 1.0, len(q)) if q else np.array([0.0, 1.0])
-    gen.quantiles = [float(v) for v in np.interp(_QUANTILE_PROBS, levels, q or [8.0, 8.0])]
+    gen.quantiles = [float(v) for v in np.interp(QUANTILE_PROBS, levels, q or [8.0, 8.0])]
     return gen.generate(n, rng).astype(object).tolist()
 
 
@@ -391,7 +391,7 @@ def _fit_items(present: list, item: Column) -> dict:
         return {}
     gen = TextGenerator(Column(name=item.name, type=st.STRING, nullable=False))
     gen.fit(pd.Series([str(v) for v in present], dtype=object))
-    return {"text": gen._state()}
+    return {"text": gen.state()}
 
 
 def _gen_items(p: dict, item: Column, m: int, rng: np.random.Generator) -> list:
@@ -414,7 +414,7 @@ def _gen_items(p: dict, item: Column, m: int, rng: np.random.Generator) -> list:
         return [rng.bytes(8) for _ in range(m)]
     gen = TextGenerator(Column(name=item.name, type=st.STRING, nullable=False))
     if p.get("text"):
-        gen._load_state(p["text"])
+        gen.load_state(p["text"])
     return gen.generate(m, rng).astype(object).tolist() if m else []
 
 
@@ -1091,7 +1091,7 @@ def _fit_composite(values: list, column: Column) -> dict:
         else:
             gen = TextGenerator(Column(name=column.name, type=st.STRING, nullable=False))
             gen.fit(pd.Series(present, dtype=object))
-            spec.update(kind="text", text=gen._state())
+            spec.update(kind="text", text=gen.state())
         fields.append(spec)
     return {"fields": fields}
 
@@ -1110,7 +1110,7 @@ def _gen_composite(p: dict, n: int, rng: np.random.Generator, column: Column) ->
         else:
             gen = TextGenerator(Column(name=column.name, type=st.STRING, nullable=False))
             if spec.get("text"):
-                gen._load_state(spec["text"])
+                gen.load_state(spec["text"])
             vals = gen.generate(n, rng).astype(object).tolist() if n else []
         nulls = rng.random(n) < float(spec.get("null", 0.0))
         columns.append([None if z else v for v, z in zip(vals, nulls.tolist())])
@@ -1168,7 +1168,7 @@ def _fit_mixed(values: list, column: Column) -> dict:
     p["bytes"] = _quantiles([len(bytes(v)) for v in values if _mixed_kind(v) == "bytes"])
     gen = TextGenerator(Column(name=column.name, type=st.STRING, nullable=False))
     gen.fit(pd.Series([str(v) for v in values if _mixed_kind(v) == "str"], dtype=object))
-    p["str"] = gen._state()
+    p["str"] = gen.state()
     return p
 
 
@@ -1183,7 +1183,7 @@ def _gen_mixed(p: dict, n: int, rng: np.random.Generator, column: Column) -> lis
         if kind == "bytes":
             return [rng.bytes(int(k)) for k in _lengths(p.get("bytes") or [4.0], m, rng)]
         gen = TextGenerator(Column(name=column.name, type=st.STRING, nullable=False))
-        gen._load_state(p["str"]) if p.get("str") else None
+        gen.load_state(p["str"]) if p.get("str") else None
         return gen.generate(m, rng).astype(object).tolist()
 
     return _by_kind(kinds, n, values)
@@ -1323,10 +1323,10 @@ class ValueGenerator(PlaceholderGenerator):
             arr[nulls] = None
         return pd.Series(arr, dtype=object)
 
-    def _state(self) -> dict[str, Any]:
+    def state(self) -> dict[str, Any]:
         return {"form": self.form, "params": self.params, "note": self.note}
 
-    def _load_state(self, data: dict[str, Any]) -> None:
+    def load_state(self, data: dict[str, Any]) -> None:
         self.form = data.get("form")
         if self.form is not None and self.form not in FORMS and self.form != "uuid":
             raise ValueError(f"unknown value form '{self.form}'")
