@@ -46,6 +46,15 @@ def test_hma1_load(tmp_path):
                                   m.sample("users", num_rows=4, sample_children=False))
 
 
+def test_hma1_loads_an_hma_model_file_as_a_new_hma1(tmp_path):
+    m = HMASynthesizer(demo_metadata(), seed=2, verbose=False).fit(demo_tables())
+    m.save(tmp_path / "m.zip")
+    again = HMA1.load(tmp_path / "m.zip")
+    assert type(again) is HMA1 and type(HMASynthesizer.load(tmp_path / "m.zip")) is HMASynthesizer
+    assert again.get_parameters() == m.get_parameters()
+    pd.testing.assert_frame_equal(again.sample()["users"], m.sample()["users"])
+
+
 def test_model_file_holds_no_source_rows(tmp_path):
     # the whole file (every member, strings and numbers) scanned for every value fewer than 5 rows hold
     from test_model_privacy import _leaks, _rare_values

@@ -357,3 +357,28 @@ def test_hma_and_hsa_agree_on_the_frame_contract():
     for t in a:
         assert list(a[t].columns) == list(b[t].columns)
         assert list(a[t].dtypes) == list(b[t].dtypes), t
+
+
+@pytest.mark.parametrize("cls", [HMASynthesizer, *BOTH])
+def test_set_table_parameters_has_one_call_shape_for_every_synthesizer(cls):
+    md, _ = _world(50)
+    for call in ({"table_parameters": {"default_distribution": "beta"}}, {}):
+        syn = cls(md, seed=1, verbose=False)
+        if call:  # keyword
+            syn.set_table_parameters("parent", **call)
+        else:  # positional: (table_name, table_parameters)
+            syn.set_table_parameters("parent", {"default_distribution": "beta"})
+        got = syn.get_table_parameters("parent")
+        got = got.get("table_parameters", got)  # segment models nest the table synthesizer's settings
+        assert got["default_distribution"] == "beta"
+
+
+@pytest.mark.parametrize("cls", [HMASynthesizer, *BOTH])
+def test_model_files_rebuild_the_class_asked_for(cls, tmp_path):
+    md, data = _world(60)
+    syn = cls(md, seed=2, verbose=False).fit(data)
+    path = syn.save(tmp_path / "m.zip")
+    loaded = cls.load(path)
+    assert type(loaded) is cls and loaded.fitted_models().keys() == syn.fitted_models().keys()
+    rebuilt = cls.from_parameters(md, syn.get_parameters(), syn.fitted_models())
+    assert rebuilt.get_parameters() == syn.get_parameters()
