@@ -26,10 +26,10 @@ from . import copula, univariate
 from .transforms import fit_transform, frame_of, inverse_transform, latent_family
 
 #: Table synthesizers by the name ``set_table_parameters`` accepts.
-TABLE_SYNTHESIZERS: dict[str, type["TableSynthesizer"]] = {}
+TABLE_SYNTHESIZERS: dict[str, type[TableSynthesizer]] = {}
 
 
-def register_table_synthesizer(cls: type["TableSynthesizer"]) -> type["TableSynthesizer"]:
+def register_table_synthesizer(cls: type[TableSynthesizer]) -> type[TableSynthesizer]:
     """Make ``cls`` available by its ``name`` (usable as a class decorator).
 
     Returns:
@@ -39,7 +39,7 @@ def register_table_synthesizer(cls: type["TableSynthesizer"]) -> type["TableSynt
     return cls
 
 
-def table_synthesizer_class(name: str, table: str | None = None) -> type["TableSynthesizer"]:
+def table_synthesizer_class(name: str, table: str | None = None) -> type[TableSynthesizer]:
     """The registered table synthesizer called ``name``.
 
     Raises:
@@ -119,7 +119,7 @@ class TableSynthesizer:
             )
         return {**_copy.deepcopy(cls.DEFAULTS), **_copy.deepcopy(parameters)}
 
-    def fit(self, frame: pd.DataFrame, rng: np.random.Generator) -> "TableSynthesizer":
+    def fit(self, frame: pd.DataFrame, rng: np.random.Generator) -> TableSynthesizer:
         """Learn from ``frame`` (one column per entry of ``columns``).
 
         Returns:
@@ -139,7 +139,7 @@ class TableSynthesizer:
     def fit_segments(
         cls, columns: list[Column], parameters: dict[str, Any], frame: pd.DataFrame, segment: Segmenter,
         rng: np.random.Generator,
-    ) -> tuple[list["TableSynthesizer"], np.ndarray]:
+    ) -> tuple[list[TableSynthesizer], np.ndarray]:
         """Split the rows of ``frame`` into segments and fit one synthesizer per segment.
 
         ``segment`` receives the frame's latent columns and returns a label per row (``0 .. k-1``). This
@@ -160,7 +160,7 @@ class TableSynthesizer:
 
     @classmethod
     def sample_segments(
-        cls, synthesizers: list["TableSynthesizer"], sizes: np.ndarray, rng: np.random.Generator
+        cls, synthesizers: list[TableSynthesizer], sizes: np.ndarray, rng: np.random.Generator
     ) -> pd.DataFrame:
         """``sizes[s]`` rows of each segment's synthesizer, stacked in segment order.
 
@@ -174,7 +174,7 @@ class TableSynthesizer:
 
     @classmethod
     def sample_segment_columns(
-        cls, synthesizers: list["TableSynthesizer"], sizes: np.ndarray, rng: np.random.Generator
+        cls, synthesizers: list[TableSynthesizer], sizes: np.ndarray, rng: np.random.Generator
     ) -> dict[str, pd.Series]:
         """:meth:`sample_segments` as one Series per column (RangeIndex), for a caller that builds a frame of
         its own with more columns; a subclass can skip building the frame."""
@@ -210,7 +210,7 @@ class TableSynthesizer:
                 "fitted": self._require_fitted()}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], columns: list[Column]) -> "TableSynthesizer":
+    def from_dict(cls, data: dict[str, Any], columns: list[Column]) -> TableSynthesizer:
         """Rebuild a fitted synthesizer from :meth:`to_dict` output (dispatching on its ``type``).
 
         Args:
@@ -271,7 +271,7 @@ class GaussianCopulaSynthesizer(TableSynthesizer):
                 raise BadInputError(f"unknown distribution '{d}' (known: {', '.join(sorted(fams))})", table=table)
         return out
 
-    def fit(self, frame: pd.DataFrame, rng: np.random.Generator) -> "GaussianCopulaSynthesizer":
+    def fit(self, frame: pd.DataFrame, rng: np.random.Generator) -> GaussianCopulaSynthesizer:
         """Fit transforms, marginals and the correlation of normal scores on ``frame``.
 
         Returns:

@@ -24,9 +24,9 @@ from test_torture import _scalar
 import dbsynth
 from dbsynth import cli
 from dbsynth.model.hma import HMASynthesizer
+from dbsynth.model.typed import ValueGenerator
 from dbsynth.read import read_tables
 from dbsynth.sample import generator_for
-from dbsynth.model.typed import ValueGenerator
 
 pytestmark = pytest.mark.db
 

@@ -14,7 +14,7 @@ from dbsynth.read import read_tables
 from dbsynth.reflect import reflect
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests/ is not a package: share the checks by path
-from test_hma_datasets import check_sample  # noqa: E402
+from test_hma_datasets import check_sample
 
 BOTH = [HSASynthesizer, IndependentSynthesizer]
 

@@ -70,7 +70,7 @@ def test_rare_label_comes_back_in_proportion(fitted):
     _, data, out = fitted
     real = (data["parent"]["label"] == "rare").mean()
     synth = (out["parent"]["label"] == "rare").mean()
-    assert 0 < synth and abs(synth - real) < 0.02
+    assert synth > 0 and abs(synth - real) < 0.02
 
 
 def test_missing_values_follow_another_column(fitted):

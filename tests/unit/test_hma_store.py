@@ -16,7 +16,7 @@ from dbsynth.errors import ModelFileError
 from dbsynth.model.hma import HMA1, HMASynthesizer
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests/ is not a package: share the demo helpers by path
-from test_hma_demo import demo_metadata, demo_tables  # noqa: E402
+from test_hma_demo import demo_metadata, demo_tables
 
 
 def test_save_then_load_in_fresh_process_gives_same_sample(tmp_path):

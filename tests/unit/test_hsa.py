@@ -24,9 +24,10 @@ from dbsynth.model.tables import (
 )
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests/ is not a package: share helpers by path
-from random_schema import random_schema  # noqa: E402
-from test_hma_fidelity import _world  # noqa: E402
-from test_hma_shapes import _data as _shapes, _org_chart, _tree_stats  # noqa: E402
+from random_schema import random_schema
+from test_hma_fidelity import _world
+from test_hma_shapes import _data as _shapes
+from test_hma_shapes import _org_chart, _tree_stats
 
 BOTH = [HSASynthesizer, IndependentSynthesizer]
 

@@ -19,7 +19,7 @@ from dbsynth.model import store
 from dbsynth.model.hma import HMASynthesizer
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests/ is not a package: share the demo helpers by path
-from test_hma_demo import demo_metadata, demo_tables  # noqa: E402
+from test_hma_demo import demo_metadata, demo_tables
 
 
 @pytest.fixture(scope="module")

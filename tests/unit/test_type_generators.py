@@ -16,7 +16,6 @@ import pytest
 
 from dbsynth.metadata import sdtypes as st
 from dbsynth.metadata.records import Column, Table
-from dbsynth.sample import generator_for
 from dbsynth.model.columns import ColumnGenerator
 from dbsynth.model.typed import (
     ValueGenerator,
@@ -24,6 +23,7 @@ from dbsynth.model.typed import (
     parse_record,
     take_notes,
 )
+from dbsynth.sample import generator_for
 
 
 def _col(name: str = "c", type: str = st.OTHER, native: str | None = None, nullable: bool = True, **kw) -> Column:
@@ -77,7 +77,7 @@ def test_saved_parameters_hold_no_rare_value():
 def test_binary_lengths_and_fixed_width():
     out = _present(_gen(_fit(_col(type=st.BINARY, native="BYTEA"), [bytes(range(n % 40 + 10)) for n in range(200)])))
     assert all(isinstance(v, bytes) for v in out)
-    assert 10 <= min(map(len, out)) and max(map(len, out)) <= 49
+    assert min(map(len, out)) >= 10 and max(map(len, out)) <= 49
     fixed = _gen(_fit(_col(type=st.BINARY, native="BINARY(16)", length=16, nullable=False), [b"\x00" * 16] * 30))
     assert {len(v) for v in fixed} == {16}
     # trailing zero bytes survive the object column (numpy's bytes_ would strip them)
@@ -180,7 +180,7 @@ def test_pg_geometric_literals_of_the_observed_kind_and_box(native, src, pattern
     assert out and all(re.match(pattern, v) for v in out), out[:3]
     if pattern.startswith(r"^\(([^,]+)"):
         xs = [float(re.match(pattern, v).group(1)) for v in out]
-        assert 0.5 <= min(xs) and max(xs) <= 29.5
+        assert min(xs) >= 0.5 and max(xs) <= 29.5
 
 
 def _wkb_kind(b: bytes) -> tuple[int, int, list[float]]:

@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 
 from dbsynth.metadata import Column, ForeignKey, Metadata, Table, UniqueConstraint
+from dbsynth.model.columns import TextGenerator
 from dbsynth.model.hma import HMASynthesizer
 from dbsynth.model.hsa import HSASynthesizer
 from dbsynth.model.independent import IndependentSynthesizer
-from dbsynth.model.columns import TextGenerator
 from dbsynth.sample.repair import SeenKeys, UniqueState, repair
 
 SYNTHESIZERS = [HMASynthesizer, HSASynthesizer, IndependentSynthesizer]
