@@ -30,7 +30,7 @@ from typing import Any
 import pandas as pd
 
 from . import progress
-from .batch import Batch, BatchKind, as_batch
+from .batch import Batch, as_batch
 from .config import Config, ReportConfig, TargetConfig, check_against, load_config
 from .errors import ConfigError, ModelFileError, QualityError, SchemaMismatchError, mask_url
 from .memory import release
@@ -883,7 +883,7 @@ class _Shaper:
         rows: dict[str, int] = {}
         try:
             for item in batches:
-                batch = _sampled_batch(item)
+                batch = as_batch(item)
                 name, frame = batch.table, batch.frame
                 tplan = plan.tables.get(name)
                 if tplan is None:  # not written
@@ -904,16 +904,6 @@ class _Shaper:
             close = getattr(batches, "close", None)  # stopped early: end the sampler (and its progress) now
             if close is not None:
                 close()
-
-
-def _sampled_batch(item: Batch | tuple[str, pd.DataFrame]) -> Batch:
-    """A sampled item as a :class:`Batch`.
-
-    transition: removed when the engine yields Batch (until then the sampler marks cycle updates with
-    ``frame.attrs["dbsynth_update"]`` on a (table, frame) pair)."""
-    if not isinstance(item, Batch) and item[1].attrs.get("dbsynth_update"):
-        return Batch(item[0], item[1], BatchKind.UPDATE)
-    return as_batch(item)
 
 
 def _prefetch(batches: Iterator[Batch], depth: int = 2) -> Iterator[Batch]:

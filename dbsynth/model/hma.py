@@ -43,10 +43,6 @@ from .transforms import inverse_transform
 
 __all__ = ["DEFAULT_BATCH_ROWS", "HMA1", "HMASynthesizer", "HMAStrategy"]
 
-#: Kept while the pipeline still reads it (the engine no longer sets ``DataFrame.attrs``: batches say their
-#: kind in :attr:`dbsynth.batch.Batch.kind`).
-UPDATE_FLAG = "dbsynth_update"
-
 DEFAULT_TABLE_PARAMETERS: dict[str, Any] = {
     "default_distribution": "empirical",
     "numerical_distributions": {},

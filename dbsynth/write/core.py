@@ -16,7 +16,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from .. import faults, progress
-from ..batch import Batch, BatchKind, as_batch
+from ..batch import Batch, as_batch
 from ..dialects import LockWait, capabilities
 from ..errors import DbsynthError, SchemaMismatchError, UnsafeTargetError, UnsupportedError, WriteError, mask_url
 from ..metadata import sdtypes as st
@@ -108,18 +108,7 @@ def _batches(data: Data, order: list[str], batch_size: int) -> Iterator[Batch]:
                 yield Batch(name, frame.iloc[start : start + batch_size])
     else:
         for item in data:
-            yield _as_batch(item)
-
-
-def _as_batch(item: Batch | tuple[str, pd.DataFrame]) -> Batch:
-    """:func:`dbsynth.batch.as_batch`, also reading the sampler's former update flag on a plain pair.
-
-    transition: removed when the engine yields Batch (until then the sampler marks cycle updates with
-    ``frame.attrs["dbsynth_update"]`` and the pipeline forwards them as pairs).
-    """
-    if not isinstance(item, Batch) and item[1].attrs.get("dbsynth_update"):
-        return Batch(item[0], item[1], BatchKind.UPDATE)
-    return as_batch(item)
+            yield as_batch(item)
 
 
 #: What a failed load that rolled back did to the target.

@@ -20,7 +20,6 @@ import sqlalchemy as sa
 import yaml
 
 from dbsynth import cli
-from dbsynth.batch import Batch
 from dbsynth.reflect import reflect
 from dbsynth.rules import compile_checks
 
@@ -134,9 +133,7 @@ def test_checks_and_keys_hold_over_small_batches(schema, include, pg_torture):
     parts: dict[str, list] = {}
     for item in synth.iter_sample(scale=3.0, batch_rows=40):
         name, frame = item
-        # transition: the sampler's former flag until the engine yields Batch
-        update = item.is_update if isinstance(item, Batch) else frame.attrs.get("dbsynth_update")
-        if not update:
+        if not item.is_update:
             parts.setdefault(name, []).append(frame)
     import pandas as pd
 

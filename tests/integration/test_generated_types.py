@@ -6,7 +6,7 @@ Two kinds of run:
 
 * the ``dbsynth run`` of every type table of each torture database;
 * an API run of the odd columns alone of every torture table holding them (their keys and the columns whose
-  values dbsynth.sample.typed generates; no CHECK constraints), so that composite, geometric and interval
+  values dbsynth.model.typed generates; no CHECK constraints), so that composite, geometric and interval
   columns are checked apart from the rest of their tables.
 """
 
@@ -23,10 +23,10 @@ from test_torture import _scalar
 
 import dbsynth
 from dbsynth import cli
+from dbsynth.model.columns import generator_for
 from dbsynth.model.hma import HMASynthesizer
 from dbsynth.model.typed import ValueGenerator
 from dbsynth.read import read_tables
-from dbsynth.sample import generator_for
 
 pytestmark = pytest.mark.db
 
@@ -153,7 +153,7 @@ def test_mariadb_run_of_every_type_table(mariadb_torture, mariadb_database, tmp_
 
 # ---- the odd columns alone, every table ----------------------------------------------------------------------
 def _odd_columns_only(md) -> None:
-    """Keep each table's primary key and the columns dbsynth.sample.typed generates; no constraints besides."""
+    """Keep each table's primary key and the columns dbsynth.model.typed generates; no constraints besides."""
     for table in md:
         keep = set(table.primary_key) | {c.name for c in table.columns
                                          if isinstance(generator_for(c, table), ValueGenerator)}

@@ -34,13 +34,13 @@ def test_tablesample_fit_matches_exact_folds(pg_dataset):
     url = pg_dataset("pagila")
     md = reflect(url)
     data = read_tables(url, md)
-    full = HMASynthesizer(md, seed=1, verbose=False).fit(data)._models
+    full = HMASynthesizer(md, seed=1, verbose=False).fit(data).fitted_models()
     with open_sources(url, md, chunk_rows=2_000) as sources:
         sample = sources["rental"].sample(3_000, seed=4)
         assert 0 < len(sample) <= 3_000 and not sample["rental_id"].duplicated().any()
         again = sources["rental"].sample(3_000, seed=4)  # REPEATABLE: the same rows for the same seed
         assert sorted(sample["rental_id"]) == sorted(again["rental_id"])
-        streamed = HMASynthesizer(md, seed=1, verbose=False).fit(sources, sample_rows=3_000)._models
+        streamed = HMASynthesizer(md, seed=1, verbose=False).fit(sources, sample_rows=3_000).fitted_models()
     for t, m in full.items():
         if m["link"]:
             for k in ("n_linked", "orphans", "count_min", "count_max"):
@@ -76,11 +76,11 @@ def test_run_streams_batches_into_the_target(pg_dataset, pg_database, mariadb_da
 def test_mariadb_reservoir_fit_matches_exact_folds(mariadb_dataset):
     url = mariadb_dataset("chinook")
     md = reflect(url)
-    full = HMASynthesizer(md, seed=1, verbose=False).fit(read_tables(url, md))._models
+    full = HMASynthesizer(md, seed=1, verbose=False).fit(read_tables(url, md)).fitted_models()
     with open_sources(url, md, chunk_rows=500) as sources:
         sample = sources["PlaylistTrack"].sample(1_000, seed=2)  # one streamed pass, bottom-k of random keys
         assert len(sample) == 1_000 and not sample.duplicated(["PlaylistId", "TrackId"]).any()
-        streamed = HMASynthesizer(md, seed=1, verbose=False).fit(sources, sample_rows=1_000)._models
+        streamed = HMASynthesizer(md, seed=1, verbose=False).fit(sources, sample_rows=1_000).fitted_models()
     for t, m in full.items():
         if m["link"]:
             for k in ("n_linked", "orphans", "count_min", "count_max"):

@@ -9,7 +9,7 @@ import pytest
 
 from dbsynth.errors import DbsynthError, ModelFileError, UnsupportedError
 from dbsynth.metadata import Column, ForeignKey, Table, UniqueConstraint
-from dbsynth.sample import (
+from dbsynth.model.columns import (
     ColumnGenerator,
     KeyGenerator,
     PIIGenerator,

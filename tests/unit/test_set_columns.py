@@ -14,11 +14,10 @@ from sqlalchemy.dialects import mysql
 from dbsynth.metadata import sdtypes as st
 from dbsynth.metadata.infer import sdtype_for
 from dbsynth.metadata.records import Column, Table
-from dbsynth.model.columns import ColumnGenerator, fit_set, generate_set
+from dbsynth.model.columns import ColumnGenerator, fit_set, generate_set, generator_for
 from dbsynth.model.typed import ValueGenerator
 from dbsynth.model.univariate import MIN_ROWS_PER_VALUE as K
 from dbsynth.reflect.types import map_type
-from dbsynth.sample import generator_for
 
 MEMBERS = ["Trailers", "Commentaries", "Deleted Scenes", "Behind the Scenes"]
 NATIVE = "SET('Trailers','Commentaries','Deleted Scenes','Behind the Scenes')"

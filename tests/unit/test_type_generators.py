@@ -1,4 +1,4 @@
-"""Values of the types the model does not learn (dbsynth.sample.typed, issue 15): valid, of the observed
+"""Values of the types the model does not learn (dbsynth.model.typed, issue 15): valid, of the observed
 style, deterministic given a seed, in read's representation, and model parameters that hold no value."""
 
 from __future__ import annotations
@@ -16,14 +16,13 @@ import pytest
 
 from dbsynth.metadata import sdtypes as st
 from dbsynth.metadata.records import Column, Table
-from dbsynth.model.columns import ColumnGenerator
+from dbsynth.model.columns import ColumnGenerator, generator_for
 from dbsynth.model.typed import (
     ValueGenerator,
     interval_seconds,
     parse_record,
     take_notes,
 )
-from dbsynth.sample import generator_for
 
 
 def _col(name: str = "c", type: str = st.OTHER, native: str | None = None, nullable: bool = True, **kw) -> Column:

@@ -211,20 +211,12 @@ def test_iterator_of_batches_and_dbsynth_write_callable(tmp_path):
     assert _rows(url, "SELECT COUNT(*) FROM employee WHERE boss IS NOT NULL") == [(49,)]
 
 
-@pytest.mark.parametrize("form", ["batch", "transition pair"])
-def test_update_batches_fill_deferred_keys_of_rows_sent_before(tmp_path, form):
+def test_update_batches_fill_deferred_keys_of_rows_sent_before(tmp_path):
     """Cycle updates are batches of kind UPDATE: dept rows arrive without their head, employees follow, and an
-    update batch (primary key + deferred key) fills the heads after every row exists. Until the engine yields
-    Batch, a pair flagged the sampler's former way is read as one too (the transition form)."""
+    update batch (primary key + deferred key) fills the heads after every row exists."""
     url = f"sqlite:///{tmp_path / 't.sqlite'}"
     data = _tree_data()
-    heads = data["dept"][["id", "head"]]
-    if form == "batch":
-        update: Batch | tuple[str, pd.DataFrame] = Batch("dept", heads, BatchKind.UPDATE)
-    else:
-        heads = heads.copy()
-        heads.attrs["dbsynth_update"] = True
-        update = ("dept", heads)
+    update = Batch("dept", data["dept"][["id", "head"]], BatchKind.UPDATE)
     dept = data["dept"].assign(head=None)
     batches = [Batch("dept", dept), ("employee", data["employee"]), update]
     summary = write(iter(batches), url, _tree_meta())
