@@ -155,7 +155,10 @@ class TableSynthesizer:
         frame = frame[[c.name for c in columns]]
         labels = np.asarray(segment(latent_columns(columns, frame, rng)), dtype=np.int64)
         k = int(labels.max()) + 1 if len(labels) else 1
-        parts = [frame] if k == 1 else [frame.iloc[np.flatnonzero(labels == s)].reset_index(drop=True) for s in range(k)]
+        if k == 1:
+            parts = [frame]
+        else:
+            parts = [frame.iloc[np.flatnonzero(labels == s)].reset_index(drop=True) for s in range(k)]
         return [cls(columns, **parameters).fit(part, rng) for part in parts], labels
 
     @classmethod

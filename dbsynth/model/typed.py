@@ -44,6 +44,7 @@ and a note, said once per table.column (:func:`take_notes`).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import ipaddress
 import json
@@ -333,7 +334,10 @@ FORMS["json"] = (_fit_json, _gen_json)
 
 
 # xml -------------------------------------------------------------------------------------------------------------
-_TAG = re.compile(r"^\s*(?:<\?xml[^>]*\?>\s*)?<([A-Za-z_][\w.\-]*)((?:\s+[\w.\-:]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*/?>")
+_TAG = re.compile(
+    r"^\s*(?:<\?xml[^>]*\?>\s*)?<([A-Za-z_][\w.\-]*)"  # an optional XML declaration, then the root's name
+    r"((?:\s+[\w.\-:]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*/?>"  # its attributes
+)
 _ATTR = re.compile(r"([\w.\-:]+)\s*=")
 
 
@@ -357,7 +361,7 @@ def _gen_xml(p: dict, n: int, rng: np.random.Generator, column: Column) -> list:
     texts = _lorem(p.get("text") or [12.0], n, rng)
     attrs = p.get("attrs") or []
     out = []
-    for i, (root, text) in enumerate(zip(roots.tolist(), texts)):
+    for root, text in zip(roots.tolist(), texts):
         a = "".join(f' {name}="{int(rng.integers(1, 10_000))}"' for name in attrs)
         out.append(f"<{root}{a}>{text}</{root}>" if text else f"<{root}{a}/>")
     return out
@@ -434,7 +438,9 @@ FORMS["array"] = (_fit_array, _gen_array)
 # intervals ---------------------------------------------------------------------------------------------------------
 _IV_UNITS = {"year": 365.25 * 86400, "mon": 30 * 86400, "day": 86400, "week": 7 * 86400, "hour": 3600,
              "min": 60, "sec": 1}
-_IV_PART = re.compile(r"([+-]?\d+(?:\.\d+)?)\s*(years?|mons?|months?|days?|weeks?|hours?|mins?|minutes?|secs?|seconds?)")
+_IV_PART = re.compile(
+    r"([+-]?\d+(?:\.\d+)?)\s*(years?|mons?|months?|days?|weeks?|hours?|mins?|minutes?|secs?|seconds?)"
+)
 _IV_CLOCK = re.compile(r"([+-])?(\d+):(\d\d)(?::(\d\d(?:\.\d+)?))?")
 
 
@@ -506,7 +512,7 @@ def _gen_year(p: dict, n: int, rng: np.random.Generator, column: Column) -> list
 FORMS["year"] = (_fit_year, _gen_year)
 
 
-# bit strings -----------------------------------------------------------------------------------------------------------
+# bit strings ----------------------------------------------------------------------------------------------------------
 def _fit_mysql_bit(values: list, column: Column) -> dict:
     width = _int_arg(column) or max([len(bytes(v)) for v in values] or [1]) * 8
     ones = [int.from_bytes(bytes(v), "big") for v in values]
@@ -585,7 +591,7 @@ def _gen_money(p: dict, n: int, rng: np.random.Generator, column: Column) -> lis
 FORMS["money"] = (_fit_money, _gen_money)
 
 
-# network addresses -----------------------------------------------------------------------------------------------------
+# network addresses ----------------------------------------------------------------------------------------------------
 def _fit_inet(values: list, column: Column) -> dict:
     fams: Counter = Counter()
     prefixes: Counter = Counter()
@@ -647,7 +653,7 @@ def _gen_mac(p: dict, n: int, rng: np.random.Generator, column: Column) -> list:
 FORMS["macaddr"] = (_fit_mac, _gen_mac)
 
 
-# ranges ------------------------------------------------------------------------------------------------------------------
+# ranges ---------------------------------------------------------------------------------------------------------------
 _RANGE = re.compile(r'^\s*([\[(])\s*("(?:[^"\\]|\\.)*"|[^,"]*)\s*,\s*("(?:[^"\\]|\\.)*"|[^,"\])]*)\s*([\])])\s*$')
 _RANGE_ELEMENT = {"int4range": "int", "int8range": "int", "numrange": "num", "daterange": "date",
                   "tsrange": "ts", "tstzrange": "tstz", "int4multirange": "int"}
@@ -748,7 +754,7 @@ def _gen_range(p: dict, n: int, rng: np.random.Generator, column: Column) -> lis
 FORMS["range"] = (_fit_range, _gen_range)
 
 
-# PostgreSQL geometric types ------------------------------------------------------------------------------------------------
+# PostgreSQL geometric types -------------------------------------------------------------------------------------------
 _NUM = r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*"
 _PT = rf"\({_NUM},{_NUM}\)"
 _PG_SHAPES = [
@@ -846,7 +852,7 @@ def _gen_pg_geometry(p: dict, n: int, rng: np.random.Generator, column: Column) 
 FORMS["pg_geometry"] = (_fit_pg_geometry, _gen_pg_geometry)
 
 
-# MariaDB/MySQL geometry (SRID + WKB) --------------------------------------------------------------------------------------
+# MariaDB/MySQL geometry (SRID + WKB) ----------------------------------------------------------------------------------
 _WKB_KINDS = {1: "point", 2: "linestring", 3: "polygon", 4: "multipoint", 5: "multilinestring", 6: "multipolygon",
               7: "geometrycollection"}
 _WKB_CODES = {v: k for k, v in _WKB_KINDS.items()}
@@ -894,10 +900,8 @@ def _wkb_coords(b: bytes) -> list[float]:
             off = walk(off)
         return off
 
-    try:
+    with contextlib.suppress(struct.error, IndexError):  # a truncated value keeps the coordinates read so far
         walk(4)
-    except (struct.error, IndexError):
-        pass
     return coords
 
 
@@ -1006,7 +1010,7 @@ def _gen_postgis(p: dict, n: int, rng: np.random.Generator, column: Column) -> l
 FORMS["postgis"] = (_fit_postgis, _gen_postgis)
 
 
-# text search ---------------------------------------------------------------------------------------------------------------
+# text search ----------------------------------------------------------------------------------------------------------
 def _fit_tsvector(values: list, column: Column) -> dict:
     return {"n": _quantiles([len(re.findall(r"'(?:[^']|'')*'(?::[\dA-D,]+)?|\S+", str(v))) for v in values])}
 
@@ -1028,7 +1032,7 @@ FORMS["tsvector"] = (_fit_tsvector, _gen_tsvector)
 FORMS["tsquery"] = (_fit_tsvector, lambda p, n, rng, column: _gen_tsvector(p, n, rng, column, query=True))
 
 
-# composite (record) types ----------------------------------------------------------------------------------------------------
+# composite (record) types ---------------------------------------------------------------------------------------------
 def parse_record(text: str) -> list[str | None] | None:
     """The fields of a PostgreSQL record literal ``(a,"b c",)`` (None for a NULL field), or None."""
     text = text.strip()
@@ -1126,7 +1130,7 @@ def _gen_composite(p: dict, n: int, rng: np.random.Generator, column: Column) ->
 FORMS["composite"] = (_fit_composite, _gen_composite)
 
 
-# MariaDB SET ---------------------------------------------------------------------------------------------------------------------
+# MariaDB SET ----------------------------------------------------------------------------------------------------------
 def set_members(native_type: str | None) -> list[str]:
     """The members of a ``SET('a','b',...)`` type spelling, in declaration order ([] for other types)."""
     text = native_type or ""
@@ -1147,7 +1151,7 @@ def _gen_set(p: dict, n: int, rng: np.random.Generator, column: Column) -> list:
 FORMS["set"] = (_fit_set, _gen_set)
 
 
-# SQLite's typeless values ----------------------------------------------------------------------------------------------------------
+# SQLite's typeless values ---------------------------------------------------------------------------------------------
 def _mixed_kind(v: Any) -> str:
     if isinstance(v, (bytes, bytearray, memoryview)):
         return "bytes"
@@ -1192,7 +1196,7 @@ def _gen_mixed(p: dict, n: int, rng: np.random.Generator, column: Column) -> lis
 FORMS["mixed"] = (_fit_mixed, _gen_mixed)
 
 
-# ---- choosing the form ------------------------------------------------------------------------------------------------------------
+# ---- choosing the form -----------------------------------------------------------------------------------------------
 _BY_NATIVE = {
     "money": "money", "inet": "inet", "cidr": "cidr", "macaddr": "macaddr", "macaddr8": "macaddr",
     "interval": "interval", "year": "year", "xml": "xml", "tsvector": "tsvector", "tsquery": "tsquery",
@@ -1262,7 +1266,7 @@ def detect_form(column: Column, values: list) -> str | None:
     return None
 
 
-# ---- the generator ---------------------------------------------------------------------------------------------------------------------
+# ---- the generator ---------------------------------------------------------------------------------------------------
 class ValueGenerator(PlaceholderGenerator):
     """Valid values of a type the model does not learn, in the observed style (see the module docstring).
 
