@@ -21,7 +21,7 @@ import importlib
 import json
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,7 +30,7 @@ from typing import Any
 import pandas as pd
 
 from . import progress
-from .batch import Batch, as_batch
+from .batch import Batch
 from .config import Config, ReportConfig, TargetConfig, check_against, load_config
 from .errors import ConfigError, ModelFileError, QualityError, SchemaMismatchError, mask_url
 from .memory import release
@@ -39,7 +39,9 @@ from .metadata import sdtypes as st
 from .metadata.records import UniqueConstraint
 from .model.typed import take_notes
 from .rules import declared_rules
-from .sample.plan import ColumnOverride, SamplePlan, TableMode, empty_frame, learn_keys, shape
+from .sample.engine import Engine
+from .sample.plan import ColumnOverride, SamplePlan, TableMode
+from .sample.refs import join_batches
 
 __all__ = ["Plan", "RunInterrupted", "RunReport", "TablePlan", "fit", "plan", "prepare", "run", "sample"]
 
@@ -651,14 +653,34 @@ def _fit(prep: _Prepared, report: RunReport):
     return synth
 
 
+def _planned_batches(prep: _Prepared, synth, report: RunReport, batch_rows: int | None) -> Iterator[Batch]:
+    """The engine's batches of ``synth``'s model with the run's :class:`SamplePlan`: empty tables first, copied
+    tables as their real rows (read from the source here: the engine reads nothing), overrides applied.
+
+    The engine is built from the synthesizer's public parts, as its ``iter_sample`` does (which takes no plan).
+    ``unlinked`` is what every family passes for the pipeline's row counts: they name root tables only
+    (``prepare`` refuses others), which have no driving parent to unlink from.
+    """
+    synth.fitted_models()  # NotFittedError before any read, as iter_sample raises it
+    rows = _num_rows(prep)
+    plan = prep.plan
+    copies = plan.tables_in(TableMode.COPY)
+    if copies:
+        with _timed(report, "read"):
+            plan = plan.with_real_rows(_read(prep.cfg.source.url, prep.written, tables=sorted(copies)))
+    engine = Engine(synth.metadata, synth.strategy(), synth.seed, synth.progress_task)
+    return engine.batches(prep.cfg.scale, rows, batch_rows, unlinked=set(rows), plan=plan)
+
+
 def _sample_frames(prep: _Prepared, synth, report: RunReport, *, to_target: bool = True) -> dict[str, pd.DataFrame]:
-    """Every written table in memory (for files): the synthesizer's frames through the same :class:`_Shaper`."""
+    """Every written table in memory (for files): the engine's planned batches, one per table, joined."""
     with _timed(report, "sample"):
-        sampled = synth.sample(scale=prep.cfg.scale, num_rows=_num_rows(prep) or None)
-        parts: dict[str, list[pd.DataFrame]] = {}
-        for name, frame in _Shaper(prep, report, to_target=to_target)(sampled.items()):
-            parts.setdefault(name, []).append(frame)
-        frames = {n: pd.concat(parts[n], ignore_index=True) for n in prep.written.tables if n in parts}
+        batches = _planned_batches(prep, synth, report, None)
+        target = prep.cfg.target
+        if to_target and target is not None and target.mode == "append":
+            batches = _AppendKeys.read(prep).apply(prep, batches)
+        joined = join_batches(prep.written, batches)
+        frames = {n: joined[n] for n in prep.written.tables if n in joined}
     report.tables = {n: len(f) for n, f in frames.items()}
     report.modes = {n: prep.modes[n] for n in prep.written.tables}
     return frames
@@ -826,6 +848,26 @@ class _AppendKeys:
             return real
         return real[~real[table_pk[0]].astype(object).isin(held).to_numpy()].reset_index(drop=True)
 
+    def apply(self, prep: _Prepared, batches: Iterator[Batch]) -> Iterator[Batch]:
+        """The engine's planned ``batches`` as appended: synthesized rows and updates moved past the target's
+        keys, a copied table's (single) batch without the rows the target holds, empty tables as they are."""
+        written = prep.written.tables
+        try:
+            for batch in batches:
+                mode = prep.plan.tables[batch.table].mode
+                if batch.is_update:
+                    yield batch.with_frame(self.move(batch.table, batch.frame))
+                elif mode is TableMode.COPY:
+                    yield batch.with_frame(self.unsent(batch.table, batch.frame, written[batch.table].primary_key))
+                elif mode is TableMode.SYNTHESIZE:
+                    yield batch.with_frame(self.move(batch.table, batch.frame))
+                else:
+                    yield batch
+        finally:
+            close = getattr(batches, "close", None)  # stopped early: end the sampler (and its progress) now
+            if close is not None:
+                close()
+
 
 def _copied_keys_held(prep: _Prepared, copies: list[str]) -> dict[str, set]:
     """Append mode: the primary keys each copied table (with a one-column key) already has in the target."""
@@ -850,60 +892,6 @@ def _copied_keys_held(prep: _Prepared, copies: list[str]) -> dict[str, set]:
     finally:
         eng.dispose()
     return out
-
-
-class _Shaper:
-    """The sample plan applied batch by batch, until the engine applies it (then only :class:`_AppendKeys` stays).
-
-    ``empty`` tables are sent empty first. ``copy`` tables are sent as their real rows (read once), and their
-    sampled keys are mapped onto real keys as their batches pass (:class:`~dbsynth.sample.plan.KeyMap`), so
-    children, which always come later, are remapped batch by batch. Synthesized batches go through
-    :func:`~dbsynth.sample.plan.shape` (references remapped or NULLed, overrides). In ``append`` mode the keys
-    move past the target's (:class:`_AppendKeys`).
-    """
-
-    def __init__(self, prep: _Prepared, report: RunReport, *, to_target: bool = True) -> None:
-        self.prep, self.report = prep, report
-        self.rng = prep.plan.rng()
-        target = prep.cfg.target
-        appending = to_target and target is not None and target.mode == "append"
-        self.append = _AppendKeys.read(prep) if appending else _AppendKeys()
-
-    def __call__(self, batches: Iterable[Batch | tuple[str, pd.DataFrame]]) -> Iterator[Batch]:
-        written = self.prep.written.tables
-        plan = self.prep.plan
-        for name in plan.tables_in(TableMode.EMPTY):
-            yield Batch(name, empty_frame(written[name]))
-        copies = plan.tables_in(TableMode.COPY)
-        if copies:
-            with _timed(self.report, "read"):
-                plan = plan.with_real_rows(_read(self.prep.cfg.source.url, self.prep.written, tables=sorted(copies)))
-        maps = plan.key_maps()
-        sent: set[str] = set()
-        rows: dict[str, int] = {}
-        try:
-            for item in batches:
-                batch = as_batch(item)
-                name, frame = batch.table, batch.frame
-                tplan = plan.tables.get(name)
-                if tplan is None:  # not written
-                    continue
-                if batch.is_update:
-                    yield batch.with_frame(self.append.move(name, frame))
-                elif tplan.mode is TableMode.COPY:
-                    learn_keys(frame, tplan, maps, self.rng)
-                    if name not in sent and tplan.real_rows is not None:  # the real rows, once, for the sampled
-                        sent.add(name)
-                        yield Batch(name, self.append.unsent(name, tplan.real_rows, written[name].primary_key))
-                elif tplan.mode is TableMode.SYNTHESIZE:
-                    start = rows.get(name, 0)
-                    rows[name] = start + len(frame)
-                    shaped = shape(frame, written[name], tplan, maps, self.rng, start)
-                    yield Batch(name, self.append.move(name, shaped))
-        finally:
-            close = getattr(batches, "close", None)  # stopped early: end the sampler (and its progress) now
-            if close is not None:
-                close()
 
 
 def _prefetch(batches: Iterator[Batch], depth: int = 2) -> Iterator[Batch]:
@@ -962,9 +950,11 @@ def _sample_and_write(prep: _Prepared, synth, report: RunReport) -> None:
     cfg = prep.cfg
     report.modes = {n: prep.modes[n] for n in prep.written.tables}
     started = time.perf_counter()
-    batches = synth.iter_sample(scale=cfg.scale, num_rows=_num_rows(prep) or None, batch_rows=prep.memory.batch_rows)
+    batches = _planned_batches(prep, synth, report, prep.memory.batch_rows)
+    if prep.target.mode == "append":
+        batches = _AppendKeys.read(prep).apply(prep, batches)
     summary = write(
-        _prefetch(_Shaper(prep, report)(batches)), prep.target.url, prep.written, mode=prep.target.mode,
+        _prefetch(batches), prep.target.url, prep.written, mode=prep.target.mode,
         batch_size=cfg.batch_size, source_url=cfg.source.url, lock_timeout=prep.target.lock_timeout,
     )
     # sampling and writing overlap: the stage is timed as one

@@ -17,7 +17,7 @@ drawn from.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +37,7 @@ from ..model.strategy import TableStrategy
 from ..model.transforms import frame_of
 from .counts import POS, Capacity, capped_counts, capped_refs, nonnull_mask, plan_batches
 from .cycles import close_refs, sample_forest
+from .plan import SamplePlan, TableMode, empty_frame, learn_keys, shape
 from .refs import (
     cap_overlapping,
     fk_name,
@@ -87,6 +88,55 @@ class _TableState:
     """Per cycle key filled in the child's batches, children given to each parent row so far."""
 
 
+class _PlanRun:
+    """One run of a :class:`~dbsynth.sample.plan.SamplePlan` over the engine's batches, in the order they are sent.
+
+    The plan's random choices (key permutations of copied tables, PII values of other locales) come from one
+    stream drawn batch after batch in that order: the same seed and the same batches give the same rows.
+    """
+
+    def __init__(self, plan: SamplePlan) -> None:
+        self.plan = plan
+        self.maps = plan.key_maps()
+        """Per copied table, its sampled keys mapped onto real ones, learned as its batches pass."""
+        self.rng = plan.rng()
+        self.sent: set[str] = set()
+        """Copied tables whose real rows are out."""
+        self.rows: dict[str, int] = {}
+        """Per synthesized table, rows sent so far (a unique PII override numbers its values on from there)."""
+
+    def empties(self) -> Iterator[Batch]:
+        """The ``empty`` tables, with no rows."""
+        for name in self.plan.tables_in(TableMode.EMPTY):
+            yield Batch(name, empty_frame(self._table(name)))
+
+    def apply(self, batch: Batch) -> Iterator[Batch]:
+        """What is sent for one drawn batch: itself shaped, the real rows of a copied table (its first batch
+        only), or nothing."""
+        name, frame = batch.table, batch.frame
+        tplan = self.plan.tables.get(name)
+        if tplan is None:  # not written
+            return
+        if batch.is_update:
+            yield batch
+        elif tplan.mode is TableMode.COPY:
+            # its children come later: they find its sampled keys mapped by then
+            learn_keys(frame, tplan, self.maps, self.rng)
+            if name not in self.sent and tplan.real_rows is not None:
+                self.sent.add(name)
+                yield Batch(name, tplan.real_rows)
+        elif tplan.mode is TableMode.SYNTHESIZE:
+            start = self.rows.get(name, 0)
+            self.rows[name] = start + len(frame)
+            yield Batch(name, shape(frame, self._table(name), tplan, self.maps, self.rng, start))
+
+    def _table(self, name: str) -> Table:
+        table = self.plan.tables[name].table
+        if table is None:
+            raise ValueError(f"table '{name}': the plan does not hold the written table (use SamplePlan.build)")
+        return table
+
+
 class Engine:
     """Samples a fitted schema parent-first through a :class:`~dbsynth.model.strategy.TableStrategy`.
 
@@ -114,6 +164,7 @@ class Engine:
     def batches(
         self, scale: float, num_rows: Mapping[str, int], batch_rows: int | None, only: list[str] | None = None,
         forced_roots: frozenset[str] | set[str] = frozenset(), unlinked: frozenset[str] | set[str] = frozenset(),
+        plan: SamplePlan | None = None,
     ) -> Iterator[Batch]:
         """The batches of every table, parent-first, then cycle updates and held tables.
 
@@ -124,7 +175,31 @@ class Engine:
             only: the tables to sample (None: all).
             forced_roots: tables drawn as roots: no driving parent, other keys to random parents.
             unlinked: tables drawn without their driving parent (other keys still capacity-matched).
+            plan: what a run writes beyond the model (None: every sampled table as drawn). With a plan, its
+                ``empty`` tables come first, with no rows; a ``copy`` table is sent once as its real rows (the
+                plan must hold them: :meth:`~dbsynth.sample.plan.SamplePlan.with_real_rows`), its sampled keys
+                mapped onto real ones for its children; a synthesized batch has its references remapped or
+                NULLed and its column overrides applied (:func:`~dbsynth.sample.plan.shape`). Children are
+                still drawn from the sampled rows; update batches are sent as drawn; tables the plan does not
+                name are not sent.
         """
+        if plan is None:
+            yield from self._batches(scale, num_rows, batch_rows, only, forced_roots, unlinked)
+            return
+        run = _PlanRun(plan)
+        yield from run.empties()
+        drawn = self._batches(scale, num_rows, batch_rows, only, forced_roots, unlinked)
+        try:
+            for batch in drawn:
+                yield from run.apply(batch)
+        finally:
+            drawn.close()  # stopped early: end the sampling (and its progress tasks) now, not at collection
+
+    def _batches(
+        self, scale: float, num_rows: Mapping[str, int], batch_rows: int | None, only: list[str] | None,
+        forced_roots: frozenset[str] | set[str], unlinked: frozenset[str] | set[str],
+    ) -> Generator[Batch, None, None]:
+        """:meth:`batches` as drawn from the model (no plan)."""
         md = self.metadata
         graph = md.graph()
         order = graph.parent_first()

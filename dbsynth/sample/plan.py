@@ -10,7 +10,8 @@ that apply them to one batch of sampled rows (:func:`shape`, :func:`apply_overri
 Nothing here reads a database or the config: the real rows of copied tables are given to the plan
 (:meth:`SamplePlan.with_real_rows`), the randomness is the caller's ``rng``.
 
-Per batch, parents first (a copied parent's batches before its children's), the caller does::
+The engine executes the plan (``Engine.batches(..., plan=plan)``): per batch, parents first (a copied
+parent's batches before its children's), it does::
 
     maps = plan.key_maps()                      # once, after with_real_rows
     rng = plan.rng()                            # once: one stream for every batch, in order
@@ -149,6 +150,9 @@ class TablePlan:
     :class:`KeyMap`; one-column keys first, then composite ones, in the order the references appear."""
     real_rows: pd.DataFrame | None = None
     """Copied tables: the real rows (given by :meth:`SamplePlan.with_real_rows`; the plan reads nothing)."""
+    table: Table | None = None
+    """The written table (set by :meth:`SamplePlan.build`): the columns an empty table is sent with and a shaped
+    batch is ordered by (the engine's metadata holds the modelled tables only, so no empty one)."""
 
     @property
     def fixed_columns(self) -> list[str]:
@@ -190,7 +194,7 @@ class SamplePlan:
         for table in written:
             mode = TableMode(modes[table.name])
             tplan = TablePlan(table.name, mode, table_parameters=dict(table_parameters.get(table.name, {})),
-                              excluded=list(excluded.get(table.name, ())))
+                              excluded=list(excluded.get(table.name, ())), table=table)
             if mode is TableMode.SYNTHESIZE:
                 tplan.overrides = {o.column: o for o in overrides.get(table.name, ())}
                 # the parent is not cloned: a value would point at nothing

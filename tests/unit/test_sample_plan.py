@@ -212,3 +212,62 @@ def test_references_into_empty_tables_and_outside_parents_are_null():
 def test_empty_frame_has_the_table_columns():
     frame = empty_frame(_schema().tables["shop"])
     assert frame.empty and list(frame.columns) == ["shop_id"] and frame["shop_id"].dtype == object
+
+
+# ---- the engine executes the plan -------------------------------------------------------------------------------
+def _engine_case():
+    """paint (copy, real keys 100, 200, ... so that a remapped key shows), shop (empty) and item (synthesized,
+    a constant and a NULL override) fitted by the HMA on the modelled tables, as the pipeline does."""
+    from dbsynth import HMASynthesizer
+    from dbsynth.sample.engine import Engine
+
+    paint = Table("paint", [Column("paint_id", "integer", "id", nullable=False), Column("hue")], ["paint_id"])
+    shop = Table("shop", [Column("shop_id", "integer", "id", nullable=False)], ["shop_id"])
+    item = Table("item", [Column("item_id", "integer", "id", nullable=False),
+                          Column("paint_id", "integer", "id", nullable=False), Column("shop_id", "integer", "id"),
+                          Column("label"), Column("note"), Column("price", "float", "numerical")],
+                 ["item_id"], foreign_keys=[ForeignKey(["paint_id"], "paint", ["paint_id"]),
+                                            ForeignKey(["shop_id"], "shop", ["shop_id"])])
+    written = Metadata({t.name: t for t in (paint, shop, item)})
+    modes = {"paint": "copy", "shop": "empty", "item": "synthesize"}
+    plan = SamplePlan.build(written, modes, 5, {"item": [ColumnOverride.constant("label", "L"),
+                                                         ColumnOverride.null("note")]})
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({"paint_id": np.arange(1, 7) * 100, "hue": [f"h{i}" for i in range(6)]})
+    data = {"paint": real, "item": pd.DataFrame({
+        "item_id": np.arange(1, 41), "paint_id": rng.choice(real["paint_id"], 40), "shop_id": [None] * 40,
+        "label": rng.choice(["a", "b"], 40), "note": rng.choice(["n", "m"], 40), "price": rng.uniform(1, 9, 40)})}
+    modelled = written.subset(["paint", "item"])
+    synth = HMASynthesizer(modelled, seed=3, verbose=False).fit(data)
+    engine = Engine(synth.metadata, synth.strategy(), synth.seed, synth.progress_task)
+    return engine, plan.with_real_rows({"paint": real}), real, written
+
+
+def test_engine_with_a_plan_sends_empties_first_real_rows_once_and_shaped_batches():
+    engine, plan, real, written = _engine_case()
+    batches = list(engine.batches(2.0, {}, 7, plan=plan))
+    drawn = list(engine.batches(2.0, {}, 7))  # no plan: the model's rows as drawn
+    assert batches[0].table == "shop" and batches[0].frame.empty
+    assert list(batches[0].frame.columns) == ["shop_id"] and [b.table for b in batches].count("shop") == 1
+    paints = [b for b in batches if b.table == "paint"]
+    assert len(paints) == 1 and paints[0].frame is real
+    assert sum(b.table == "paint" for b in drawn) > 1  # the copied table was drawn in several batches
+    items = pd.concat([b.frame for b in batches if b.table == "item"], ignore_index=True)
+    sampled = pd.concat([b.frame for b in drawn if b.table == "item"], ignore_index=True)
+    assert list(items.columns) == written.tables["item"].column_names
+    assert len(items) == len(sampled) > 7
+    assert (items["label"] == "L").all() and items["note"].isna().all() and items["shop_id"].isna().all()
+    # children are drawn from the sampled keys, then each sampled key is sent as one real key
+    assert set(items["paint_id"]) <= set(real["paint_id"])
+    pairs = pd.DataFrame({"sampled": sampled["paint_id"], "real": items["paint_id"]}).drop_duplicates()
+    assert pairs["sampled"].is_unique and len(pairs) > 1
+    pd.testing.assert_series_equal(items["price"], sampled["price"])
+
+
+def test_engine_with_a_plan_is_the_same_for_the_same_seed():
+    engine, plan, _, _ = _engine_case()
+    one = [b.frame for b in engine.batches(1.0, {}, 5, plan=plan)]
+    two = [b.frame for b in engine.batches(1.0, {}, 5, plan=plan)]
+    assert len(one) == len(two)
+    for a, b in zip(one, two):
+        pd.testing.assert_frame_equal(a, b)
