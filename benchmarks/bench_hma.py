@@ -59,7 +59,7 @@ def _fidelity(md, real, synth) -> dict:
 
 def run_one(name: str, url: str | None) -> dict:
     """Fit and sample one dataset in this process; return its figures."""
-    from dbsynth.model.hma import HMASynthesizer
+    from dbsynth.synthesizers import HMASynthesizer
 
     if name == "demo":
         sys.path.insert(0, str(ROOT / "tests" / "unit"))

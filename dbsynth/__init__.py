@@ -26,11 +26,11 @@ __version__ = "0.1.0"
 # Lazy attributes keep `import dbsynth` cheap (no scipy/pandas/sqlalchemy until needed) and let the
 # stages be built independently.
 _LAZY = {
-    "HMASynthesizer": "dbsynth.model.hma:HMASynthesizer",
-    "HMA1": "dbsynth.model.hma:HMA1",
-    "HSASynthesizer": "dbsynth.model.hsa:HSASynthesizer",
-    "IndependentSynthesizer": "dbsynth.model.independent:IndependentSynthesizer",
-    "load_synthesizer": "dbsynth.model.store:load_synthesizer",
+    "HMASynthesizer": "dbsynth.synthesizers:HMASynthesizer",
+    "HMA1": "dbsynth.synthesizers:HMA1",
+    "HSASynthesizer": "dbsynth.synthesizers:HSASynthesizer",
+    "IndependentSynthesizer": "dbsynth.synthesizers:IndependentSynthesizer",
+    "load_synthesizer": "dbsynth.synthesizers:load_synthesizer",
     "run": "dbsynth.pipeline:run",
     "evaluate": "dbsynth.report:evaluate",
     "detect_from_dataframes": "dbsynth.metadata:detect_from_dataframes",

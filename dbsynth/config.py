@@ -371,7 +371,8 @@ def parse_config(data: Any, *, where: str = "config", base_dir: str | Path | Non
 def _check_synthesizer(cfg: Config, where: str) -> None:
     import importlib.util
 
-    module = {"hma": "dbsynth.model.hma", "hsa": "dbsynth.model.hsa", "independent": "dbsynth.model.independent"}
+    # every family is a class of dbsynth.synthesizers (the pipeline's map names which one)
+    module = {"hma": "dbsynth.synthesizers", "hsa": "dbsynth.synthesizers", "independent": "dbsynth.synthesizers"}
     if cfg.synthesizer == "hma":
         return  # the default engine; its absence is reported when a run needs it
     try:

@@ -121,7 +121,7 @@ def build_database(
     from .errors import ConfigError
 
     if model is not None:
-        from .model.store import load_synthesizer
+        from .synthesizers import load_synthesizer
         from .write import write
 
         synth = load_synthesizer(model)

@@ -1,8 +1,9 @@
-"""What every multi-table synthesizer shares: settings, the fitted models, progress, random streams, the
-checks of ``sample`` / ``iter_sample`` and model files.
+"""What every fit procedure shares: settings, the fitted models, progress, random streams and model files.
 
-A synthesizer is a fit procedure (its ``fit``) plus a :class:`~dbsynth.model.strategy.TableStrategy` (its
-:meth:`Synthesizer.strategy`); sampling is the engine's (``sample/engine.py``), the same for all.
+A fit (:class:`FittedModel`) learns per-table models and hands out a
+:class:`~dbsynth.model.strategy.TableStrategy` (its :meth:`FittedModel.strategy`) saying how its tables are
+drawn. It never samples: the sampling engine (``sample/engine.py``) does, and the public synthesizers
+(``dbsynth/synthesizers.py``) compose the two, so this package never depends on the sampling stage.
 """
 
 from __future__ import annotations
@@ -10,27 +11,22 @@ from __future__ import annotations
 import contextlib
 import copy
 import inspect
-from collections.abc import Iterator
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
-import pandas as pd
 
 from .. import progress
-from ..batch import Batch
-from ..errors import BadInputError, ModelFileError, NotFittedError
+from ..errors import NotFittedError
 from ..metadata import Metadata
 from .fold import stable_seed
 from .strategy import TableStrategy
 
-__all__ = ["DEFAULT_BATCH_ROWS", "Synthesizer"]
+__all__ = ["FittedModel"]
 
-#: Rows per batch of ``iter_sample`` when not told otherwise.
-DEFAULT_BATCH_ROWS = 50_000
-
-S = TypeVar("S", bound="Synthesizer")
+S = TypeVar("S", bound="FittedModel")
 
 
 def _fresh_seed() -> int:
@@ -39,8 +35,8 @@ def _fresh_seed() -> int:
     return entropy % (2**63)
 
 
-class Synthesizer:
-    """Base of :class:`~dbsynth.model.hma.HMASynthesizer` and the segment-based synthesizers.
+class FittedModel:
+    """Base of the fit procedures (:class:`~dbsynth.model.hma.HMAFit` and the segment-based ones).
 
     Args:
         metadata: the tables (validated on fit).
@@ -50,6 +46,10 @@ class Synthesizer:
         min_category_count: categorical labels seen fewer times are never stored (generated labels take their
             place).
     """
+
+    #: Whether ``fit`` takes streamed :class:`~dbsynth.sources.TableSource` records and stays within a memory
+    #: budget (``fit(sources, sample_rows=...)``); False: it wants every table as an in-memory frame.
+    fits_from_sources: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -99,7 +99,7 @@ class Synthesizer:
     def from_parameters(
         cls: type[S], metadata: Metadata, parameters: dict[str, Any], models: dict[str, dict] | None = None
     ) -> S:
-        """A synthesizer with the settings of :meth:`get_parameters` and, when given, fitted ``models`` (what
+        """An instance with the settings of :meth:`get_parameters` and, when given, fitted ``models`` (what
         :meth:`fitted_models` returned; model files are read this way)."""
         accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "metadata"}
         syn = cls(metadata, **{k: v for k, v in parameters.items() if k in accepted})
@@ -130,92 +130,22 @@ class Synthesizer:
         return contextlib.nullcontext(progress.Task(stage, table, total))
 
     def rng(self, *parts: object) -> np.random.Generator:
-        """The random stream named by ``parts`` under this synthesizer's seed (the same in every process)."""
+        """The random stream named by ``parts`` under this model's seed (the same in every process)."""
         return np.random.default_rng(stable_seed(self.seed, *parts))
 
-    # ---- sample -------------------------------------------------------------------------------------
+    # ---- sampling inputs ------------------------------------------------------------------------------
     def strategy(self) -> TableStrategy:
-        """How this synthesizer draws each table (see :mod:`dbsynth.model.strategy`).
+        """How this fit's tables are drawn (see :mod:`dbsynth.model.strategy`).
 
         Raises:
             NotFittedError: before fit.
         """
         raise NotImplementedError
 
-    def _unlinked(self, num_rows: dict[str, int]) -> set[str]:
-        """Tables drawn without their driving parent: none (a child's size follows its parents)."""
+    def unlinked_tables(self, num_rows: Mapping[str, int]) -> set[str]:
+        """Tables sized by ``num_rows`` that are drawn without their driving parent: none here (a child's size
+        follows its parents)."""
         return set()
-
-    def _sample_args(self, scale: float, num_rows: dict[str, int] | int | None) -> dict[str, int]:
-        self.fitted_models()
-        if scale < 0:
-            raise BadInputError("scale must be >= 0")
-        if isinstance(num_rows, (int, np.integer)):
-            num_rows = {r: int(num_rows) for r in self.metadata.graph().roots()}
-        out = dict(num_rows or {})
-        for t in out:
-            self.metadata.table(t)
-        return out
-
-    def _engine(self):
-        # The facade composes the fit (this package) with the sampling stage: this is the one place the model
-        # package reaches it, at call time, so that importing a model never loads the engine.
-        from importlib import import_module
-
-        engine = import_module("dbsynth.sample.engine").Engine
-        return engine(self.metadata, self.strategy(), self.seed, self.progress_task)
-
-    def sample(self, scale: float = 1.0, num_rows: dict[str, int] | int | None = None) -> dict[str, pd.DataFrame]:
-        """Synthetic rows for every table, parent-first, following the frame contract.
-
-        Args:
-            scale: size of each root table relative to the source, at least one row at any positive scale when
-                the source has rows (children follow their parents; a child of an empty table gets no rows, or
-                NULL where its key allows).
-            num_rows: rows per root table (``{table: n}``, or one int for every root), overriding ``scale``.
-
-        Returns:
-            One frame per table, in parent-first order.
-
-        Raises:
-            NotFittedError: before fit.
-            BadInputError: for a negative scale.
-        """
-        rows = self._sample_args(scale, num_rows)
-        return self._engine().sample(scale, rows, unlinked=self._unlinked(rows))
-
-    def iter_sample(
-        self, scale: float = 1.0, num_rows: dict[str, int] | int | None = None, batch_rows: int = DEFAULT_BATCH_ROWS
-    ) -> Iterator[Batch]:
-        """Synthetic rows as :class:`~dbsynth.batch.Batch` records of about ``batch_rows`` rows, parent-first.
-
-        Every batch of a parent comes before any batch of its children, so the batches can be written (see
-        :func:`dbsynth.write`) and freed as they come: memory holds one batch plus, per parent table, its keys
-        and the few figures per row its children are drawn from. Keys and unique constraints stay unique and
-        references valid across batches (a unique column that is neither a key nor generated distinct costs
-        8 bytes per row sent, the hashes later batches are checked against). A batch of a child holds the
-        children of whole parents, so one parent with more children than ``batch_rows`` makes a larger batch.
-
-        Foreign keys deferred to break a cycle whose parent table comes later are sent at the end as batches
-        of kind :attr:`~dbsynth.batch.BatchKind.UPDATE` (the child's primary key plus those columns): the
-        writer fills them after every row exists. A batch unpacks as ``(table, frame)``.
-
-        Args:
-            scale: size of each root table relative to the source.
-            num_rows: rows per root table, overriding ``scale``.
-            batch_rows: rows per batch (at least 1).
-
-        Yields:
-            Batches following the frame contract.
-
-        Raises:
-            NotFittedError: before fit.
-            BadInputError: for a negative scale or ``batch_rows`` below 1.
-        """
-        rows = self._sample_args(scale, num_rows)
-        if batch_rows < 1:
-            raise BadInputError("batch_rows must be at least 1")
-        return self._engine().batches(scale, rows, int(batch_rows), unlinked=self._unlinked(rows))
 
     # ---- persistence ----------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
@@ -224,28 +154,6 @@ class Synthesizer:
         Raises:
             NotFittedError: before fit.
         """
-        from .store import save_synthesizer
+        from .store import save
 
-        return save_synthesizer(self, path)
-
-    @classmethod
-    def family(cls) -> type[Synthesizer]:
-        """The class whose model files :meth:`load` turns into this class (itself unless a subclass only
-        changes the interface, as HMA1 does)."""
-        return cls
-
-    @classmethod
-    def load(cls: type[S], path: str | Path) -> S:
-        """Read a model written by :meth:`save`.
-
-        Raises:
-            ModelFileError: for a corrupted, foreign or newer file, or a model of another kind.
-        """
-        from .store import load_synthesizer
-
-        syn = load_synthesizer(path)
-        if isinstance(syn, cls):
-            return syn
-        if isinstance(syn, cls.family()):
-            return cls.from_parameters(syn.metadata, syn.get_parameters(), syn.fitted_models())
-        raise ModelFileError(f"'{Path(path).name}' holds a {type(syn).__name__}, not a {cls.__name__}")
+        return save(self, path)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -34,14 +34,14 @@ from scipy import special
 from ..errors import BadInputError, SchemaMismatchError
 from ..metadata import Metadata
 from . import copula, univariate
-from .base import DEFAULT_BATCH_ROWS, Synthesizer
+from .base import FittedModel
 from .draws import rank_matched_counts
 from .fold import FitSettings, Fold, count_col, mean_col
 from .source import DEFAULT_SAMPLE_ROWS, FrameSource, TableSource
 from .strategy import Drawn, FittedStrategy, RowState
 from .transforms import inverse_transform
 
-__all__ = ["DEFAULT_BATCH_ROWS", "HMA1", "HMASynthesizer", "HMAStrategy"]
+__all__ = ["HMAFit", "HMAStrategy"]
 
 DEFAULT_TABLE_PARAMETERS: dict[str, Any] = {
     "default_distribution": "empirical",
@@ -86,7 +86,7 @@ class HMAStrategy(FittedStrategy):
     Args:
         metadata: the tables.
         models: the fitted per-table models.
-        table_parameters: per table, the settings of :meth:`HMASynthesizer.set_table_parameters`.
+        table_parameters: per table, the settings of :meth:`HMAFit.set_table_parameters`.
     """
 
     modelled_key = "transforms"  # the copula's columns
@@ -139,8 +139,9 @@ class HMAStrategy(FittedStrategy):
         return Drawn(cols, {nm: x[nm] for nm in names[m["n_own"]:]})
 
 
-class HMASynthesizer(Synthesizer):
-    """Multi-table synthesizer: a Gaussian copula per table, children folded into parents.
+class HMAFit(FittedModel):
+    """The HMA's fit: a Gaussian copula per table, children folded into parents (the public
+    :class:`~dbsynth.synthesizers.HMASynthesizer` is this fit plus the sampling engine).
 
     Args:
         metadata: the tables (validated on fit).
@@ -149,6 +150,8 @@ class HMASynthesizer(Synthesizer):
         seed: seed of every random draw (None: fresh entropy, fixed at construction).
         min_category_count: categorical labels seen fewer times are never stored (generated labels take their place).
     """
+
+    fits_from_sources: ClassVar[bool] = True  # Fold streams every child table; only samples stay in memory
 
     # ---- settings -----------------------------------------------------------------------------------
     def default_table_parameters(self) -> dict[str, Any]:
@@ -202,7 +205,7 @@ class HMASynthesizer(Synthesizer):
     # ---- fit ----------------------------------------------------------------------------------------
     def fit(
         self, data: Mapping[str, pd.DataFrame | TableSource], *, sample_rows: int = DEFAULT_SAMPLE_ROWS
-    ) -> HMASynthesizer:
+    ) -> Self:
         """Learn every table of the metadata from ``data``.
 
         Marginals and each table's copula are learned from a uniform sample of at most ``sample_rows`` rows;
@@ -242,7 +245,7 @@ class HMASynthesizer(Synthesizer):
         self._models = Fold(settings, sources, sample_rows).run()
         return self
 
-    # ---- sample -------------------------------------------------------------------------------------
+    # ---- sampling inputs --------------------------------------------------------------------------------
     def strategy(self) -> HMAStrategy:
         """See :class:`HMAStrategy`.
 
@@ -250,61 +253,3 @@ class HMASynthesizer(Synthesizer):
             NotFittedError: before fit.
         """
         return HMAStrategy(self.metadata, self.fitted_models(), self._table_parameters)
-
-    @classmethod
-    def family(cls) -> type[Synthesizer]:
-        """HMA model files load as HMASynthesizer or HMA1 alike (HMA1 only changes the interface)."""
-        return HMASynthesizer
-
-
-class HMA1(HMASynthesizer):
-    """The legacy interface of SDV's HMA1 guide.
-
-    ``fit(tables)``; ``sample()`` every table at original size; ``sample(num_rows=5)`` sizes root tables;
-    ``sample('sessions', num_rows=5)`` that table and its descendants; ``sample_children=False`` one frame.
-    """
-
-    def sample(  # type: ignore[override]
-        self,
-        table_name: str | None = None,
-        num_rows: int | None = None,
-        sample_children: bool = True,
-        scale: float = 1.0,
-    ):
-        """Sample (see the class docstring).
-
-        Args:
-            table_name: a table to sample (with its descendants), or None for the whole database.
-            num_rows: rows of ``table_name`` (or of each root table when None).
-            sample_children: False returns only ``table_name``'s frame.
-            scale: size relative to the source when ``num_rows`` is None.
-
-        Returns:
-            A dict of frames, or one frame with ``sample_children=False``.
-
-        Raises:
-            NotFittedError: before fit.
-        """
-        models = self.fitted_models()
-        if table_name is None:
-            return super().sample(scale, num_rows)
-        self.metadata.table(table_name)
-        graph = self.metadata.graph()
-        n = num_rows if num_rows is not None else round(models[table_name]["n_rows"] * scale)
-        only = [table_name] + (graph.descendants(table_name) if sample_children else [])
-        # references to tables outside the sample get keys of their parents' generated key range
-        out = self._engine().sample(scale, {table_name: int(n)}, only=only, forced_roots={table_name})
-        self._fill_outside_refs(models, out, only)
-        return out if sample_children else out[table_name]
-
-    def _fill_outside_refs(self, models: Mapping[str, dict], out: dict[str, pd.DataFrame], only: list[str]) -> None:
-        for t in only:
-            table = self.metadata.tables[t]
-            frame = out[t]
-            rng = self.rng("outside", t)
-            for fk in table.foreign_keys:
-                if fk.ref_table in only:
-                    continue
-                pn = max(models[fk.ref_table]["n_rows"], 1)
-                for c in fk.columns:
-                    frame[c] = pd.Series(rng.integers(1, pn + 1, len(frame)), dtype="int64")

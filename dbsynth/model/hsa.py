@@ -10,13 +10,14 @@ algorithm.
 from __future__ import annotations
 
 from ..metadata import Metadata
-from .segmented import SegmentedSynthesizer
+from .segmented import SegmentedFit
 
-__all__ = ["HSASynthesizer"]
+__all__ = ["HSAFit"]
 
 
-class HSASynthesizer(SegmentedSynthesizer):
-    """Multi-table synthesizer: segments per table, parent-child relations learned segment to segment.
+class HSAFit(SegmentedFit):
+    """The HSA's fit: segments per table, parent-child relations learned segment to segment (the public
+    :class:`~dbsynth.synthesizers.HSASynthesizer` is this fit plus the sampling engine).
 
     Args:
         metadata: the tables (validated on fit).

@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..metadata import Metadata
-from .segmented import SegmentedSynthesizer
+from .segmented import SegmentedFit
 
-__all__ = ["IndependentSynthesizer"]
+__all__ = ["IndependentFit"]
 
 
-class IndependentSynthesizer(SegmentedSynthesizer):
-    """Multi-table synthesizer that models each table on its own.
+class IndependentFit(SegmentedFit):
+    """The Independent fit: each table modelled on its own (the public
+    :class:`~dbsynth.synthesizers.IndependentSynthesizer` is this fit plus the sampling engine).
 
     Args:
         metadata: the tables (validated on fit).

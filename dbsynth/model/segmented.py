@@ -1,5 +1,6 @@
-"""Segment-based multi-table synthesis: the engine of :class:`~dbsynth.model.hsa.HSASynthesizer` and
-:class:`~dbsynth.model.independent.IndependentSynthesizer`.
+"""Segment-based multi-table synthesis: the fit of :class:`~dbsynth.model.hsa.HSAFit` and
+:class:`~dbsynth.model.independent.IndependentFit` (behind the public HSASynthesizer and
+IndependentSynthesizer of ``dbsynth/synthesizers.py``) and their sampling strategy.
 
 Fit: each table's rows are split into *segments* by k-means in the table's latent normal-score space (its
 modelled columns through the reversible transforms, ranked into normal scores, plus the normal score of each
@@ -25,7 +26,7 @@ from __future__ import annotations
 import copy
 import warnings
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -33,7 +34,7 @@ from scipy.cluster import vq
 
 from ..errors import BadInputError
 from ..metadata import Metadata, Table
-from .base import Synthesizer
+from .base import FittedModel
 from .copula import sorted_quantiles
 from .draws import categorical_draw, draw_counts, round_to_total
 from .fold import as_value, count_histogram, driving_edge, valued_key_columns
@@ -209,16 +210,20 @@ class SegmentStrategy(FittedStrategy):
         return Drawn(cols, {SEGMENT: seg})
 
 
-class SegmentedSynthesizer(Synthesizer):
-    """Multi-table synthesizer: segments per table, each modelled by a table synthesizer.
+class SegmentedFit(FittedModel):
+    """The segment-based fit: segments per table, each modelled by a table synthesizer.
 
-    Use :class:`~dbsynth.model.hsa.HSASynthesizer` or :class:`~dbsynth.model.independent.IndependentSynthesizer`.
+    Use :class:`~dbsynth.model.hsa.HSAFit` or :class:`~dbsynth.model.independent.IndependentFit` (through the
+    public synthesizers of ``dbsynth/synthesizers.py``).
 
     Args:
         metadata: the tables (validated on fit).
         default_num_clusters: segments per table (fewer when a table has too few rows).
-        **settings: ``locales``, ``verbose``, ``seed``, ``min_category_count`` (see :class:`Synthesizer`).
+        **settings: ``locales``, ``verbose``, ``seed``, ``min_category_count`` (see
+            :class:`~dbsynth.model.base.FittedModel`).
     """
+
+    fits_from_sources: ClassVar[bool] = False  # k-means and the link counts want every row of a table at once
 
     def __init__(self, metadata: Metadata, default_num_clusters: int = 3, **settings: Any) -> None:
         if int(default_num_clusters) < 1:
@@ -346,7 +351,7 @@ class SegmentedSynthesizer(Synthesizer):
         return self._cache[key]
 
     # ---- fit ----------------------------------------------------------------------------------------
-    def fit(self, data: dict[str, pd.DataFrame]):
+    def fit(self, data: dict[str, pd.DataFrame]) -> Self:
         """Learn every table of the metadata from ``data``.
 
         Args:
@@ -472,7 +477,7 @@ class SegmentedSynthesizer(Synthesizer):
             else:
                 model["others"][e.name] = {**common, "null_share": float((~ok).mean()) if n else 0.0}
 
-    # ---- sample -------------------------------------------------------------------------------------
+    # ---- sampling inputs --------------------------------------------------------------------------------
     def strategy(self) -> SegmentStrategy:
         """See :class:`SegmentStrategy`.
 
@@ -481,6 +486,6 @@ class SegmentedSynthesizer(Synthesizer):
         """
         return SegmentStrategy(self.fitted_models(), self._segment)
 
-    def _unlinked(self, num_rows: dict[str, int]) -> set[str]:
+    def unlinked_tables(self, num_rows: Mapping[str, int]) -> set[str]:
         """A table sized by ``num_rows`` is drawn at that size, its driving key pointing at any parent."""
         return set(num_rows)

@@ -2,7 +2,8 @@
 ``arrays.npz`` (every numeric array, read back with ``allow_pickle=False``). No source rows are stored: only
 summaries (quantiles that are window means of k rows, correlations, category labels seen at least
 ``min_category_count`` times and frequencies, generator statistics); see :mod:`dbsynth.model.univariate` and
-:mod:`dbsynth.model.transforms`.
+:mod:`dbsynth.model.transforms`. Which class a file turns back into is the caller's to say (:func:`load`'s
+``classes``): the public synthesizers live above this package.
 
 Loading never trusts the file: it runs no code (no pickle), reads only its two members, checks every size
 before reading (declared sizes of the zip members and of the arrays inside, against :data:`MAX_MODEL_BYTES`,
@@ -15,16 +16,17 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from ..errors import ModelFileError, NotFittedError
 from ..metadata import Metadata
+from .base import FittedModel
 
-if TYPE_CHECKING:
-    from .base import Synthesizer
+M = TypeVar("M", bound=FittedModel)
 
 #: Bumped whenever the layout of a model file changes meaning; newer files are refused with a clear error.
 FORMAT_VERSION = 1
@@ -68,12 +70,12 @@ def _join(obj: Any, arrays) -> Any:
     return obj
 
 
-def save_synthesizer(synthesizer: Synthesizer, path: str | Path) -> Path:
-    """Write a fitted synthesizer to ``path``.
+def save(synthesizer: FittedModel, path: str | Path) -> Path:
+    """Write a fitted model to ``path``, under its class name (``HMASynthesizer``, ``HMA1``,
+    ``HSASynthesizer``, ``IndependentSynthesizer``: the public classes, which :func:`load` is given back).
 
     Args:
-        synthesizer: a fitted :class:`~dbsynth.model.hma.HMASynthesizer` (or HMA1, HSASynthesizer,
-            IndependentSynthesizer).
+        synthesizer: a fitted synthesizer.
         path: the file to write.
 
     Returns:
@@ -101,14 +103,6 @@ def save_synthesizer(synthesizer: Synthesizer, path: str | Path) -> Path:
         zf.writestr(_JSON, json.dumps(doc))
         zf.writestr(_NPZ, buf.getvalue())
     return path
-
-
-def _other_classes() -> dict[str, type[Synthesizer]]:
-    """The segment-based synthesizers, by the class name a model file records."""
-    from .hsa import HSASynthesizer
-    from .independent import IndependentSynthesizer
-
-    return {"HSASynthesizer": HSASynthesizer, "IndependentSynthesizer": IndependentSynthesizer}
 
 
 def _read_member(zf: zipfile.ZipFile, member: str, limit: int, name: str) -> bytes:
@@ -198,25 +192,26 @@ def _check_version(doc: dict, name: str) -> None:
         )
 
 
-def load_synthesizer(path: str | Path, seed: int | None = None, max_bytes: int | None = None) -> Synthesizer:
-    """Read a synthesizer written by :func:`save_synthesizer` (or ``synthesizer.save``).
+def load(
+    path: str | Path, classes: Mapping[str, type[M]], seed: int | None = None, max_bytes: int | None = None
+) -> M:
+    """Read a model written by :func:`save` (or ``synthesizer.save``).
 
     Args:
         path: the model file.
+        classes: the class to build for each class name a file may record (the public synthesizers: this
+            package fits, the caller composes fits with sampling, so it names them).
         seed: the seed of the loaded synthesizer's draws; None keeps the one it was saved with (so the same
             file gives the same sample), an integer makes another sample from the same model.
         max_bytes: most bytes the file may inflate to (None: :data:`MAX_MODEL_BYTES`).
 
     Returns:
-        The fitted synthesizer, of the class it was saved as (HMASynthesizer, HMA1, HSASynthesizer or
-        IndependentSynthesizer).
+        The fitted model, of the class ``classes`` gives for the name it was saved under.
 
     Raises:
         ModelFileError: when the file is missing, corrupted, not a dbsynth model, of an invalid or newer
             format, or larger than ``max_bytes`` once inflated.
     """
-    from .hma import HMA1, HMASynthesizer
-
     path = Path(path)
     name = path.name
     max_bytes = MAX_MODEL_BYTES if max_bytes is None else int(max_bytes)
@@ -261,7 +256,6 @@ def load_synthesizer(path: str | Path, seed: int | None = None, max_bytes: int |
     _check_version(doc, name)
     try:
         arrays = _read_arrays(npz_bytes, max_bytes - len(json_bytes), name)
-        classes: dict[str, type[Synthesizer]] = {"HMASynthesizer": HMASynthesizer, "HMA1": HMA1, **_other_classes()}
         cls = classes[doc["class"]]
         md = Metadata.from_dict(doc["metadata"], source=name)
         syn = cls.from_parameters(md, doc["parameters"], _join(doc["models"], arrays))
@@ -277,7 +271,7 @@ def load_synthesizer(path: str | Path, seed: int | None = None, max_bytes: int |
     return syn
 
 
-def set_seed(synthesizer, seed: int):
+def set_seed(synthesizer: M, seed: int) -> M:
     """Give a (loaded) synthesizer a new seed: every later draw follows it, the fitted model is unchanged.
 
     Args:

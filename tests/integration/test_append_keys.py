@@ -20,7 +20,7 @@ import dbsynth.cli as cli
 from dbsynth.reflect import reflect
 
 pytestmark = pytest.mark.db
-pytest.importorskip("dbsynth.model.hma")
+pytest.importorskip("dbsynth.synthesizers")
 
 
 def _target(kind: str, pg_database, mariadb_database, sqlite_url) -> str:

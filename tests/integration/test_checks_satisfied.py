@@ -102,8 +102,8 @@ def test_same_dialect_run_keeps_every_check(dialect, schema, include, synthesize
 
 @pytest.mark.parametrize("dialect, schema, include", [pytest.param(*c, id=c[0]) for c in SAMPLED_ONLY])
 def test_sampled_frames_keep_every_check(dialect, schema, include, torture):
-    from dbsynth.model.hma import HMASynthesizer
     from dbsynth.read import read_tables
+    from dbsynth.synthesizers import HMASynthesizer
 
     source = torture(dialect)
     meta = reflect(source, schema=schema, include=include)
@@ -124,8 +124,8 @@ def test_sampled_frames_keep_every_check(dialect, schema, include, torture):
 def test_checks_and_keys_hold_over_small_batches(schema, include, pg_torture):
     """Pattern CHECKs on a string key (sales.product) and on a unique column (t_custom.code), sampled 40 rows a
     batch: every CHECK holds, keys and unique values stay distinct over all the batches, references resolve."""
-    from dbsynth.model.hma import HMASynthesizer
     from dbsynth.read import read_tables
+    from dbsynth.synthesizers import HMASynthesizer
 
     meta = reflect(pg_torture, schema=schema, include=include)
     synth = HMASynthesizer(meta, verbose=False, seed=9)

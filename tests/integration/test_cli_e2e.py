@@ -11,7 +11,7 @@ import yaml
 import dbsynth.cli as cli
 
 pytestmark = pytest.mark.db
-pytest.importorskip("dbsynth.model.hma")
+pytest.importorskip("dbsynth.synthesizers")
 
 
 def _config(tmp_path: Path, source: str, target: str, **extra) -> Path:

@@ -24,9 +24,9 @@ from test_torture import _scalar
 import dbsynth
 from dbsynth import cli
 from dbsynth.model.columns import generator_for
-from dbsynth.model.hma import HMASynthesizer
 from dbsynth.model.typed import ValueGenerator
 from dbsynth.read import read_tables
+from dbsynth.synthesizers import HMASynthesizer
 
 pytestmark = pytest.mark.db
 
@@ -66,7 +66,8 @@ PG_CHECKS: dict[str, dict[str, str]] = {
     "t_misc": {
         "ip": "family({c}::text::inet) IN (4, 6)", "net": "masklen({c}::text::cidr) = 24",
         "mac": "{c}::text::macaddr IS NOT NULL", "b8": "length({c}::text::bit(8)) = 8",
-        "vb": "length({c}::text::varbit) <= 16", "r4": "isempty({c}::text::int4range) OR lower({c}::text::int4range) <= upper({c}::text::int4range)",
+        "vb": "length({c}::text::varbit) <= 16",
+        "r4": "isempty({c}::text::int4range) OR lower({c}::text::int4range) <= upper({c}::text::int4range)",
         "rtz": "lower({c}::text::tstzrange) <= upper({c}::text::tstzrange)",
         "rd": "upper_inf({c}::text::daterange) OR lower({c}::text::daterange) <= upper({c}::text::daterange)",
         "ai": "array_length({c}::text::int[], 1) >= 0 OR cardinality({c}::text::int[]) = 0",

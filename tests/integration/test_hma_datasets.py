@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from dbsynth.metadata import Metadata
-from dbsynth.model.hma import HMASynthesizer
 from dbsynth.read import read_tables
 from dbsynth.reflect import reflect
+from dbsynth.synthesizers import HMASynthesizer
 
 
 def check_sample(md: Metadata, real: dict[str, pd.DataFrame], synth: dict[str, pd.DataFrame]) -> None:

@@ -14,7 +14,7 @@ import yaml
 import dbsynth.cli as cli
 
 pytestmark = pytest.mark.db
-pytest.importorskip("dbsynth.model.hma")
+pytest.importorskip("dbsynth.synthesizers")
 
 
 def _run(tmp_path: Path, source: str, target: str, **source_keys) -> list[str]:

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from dbsynth.config import resolve_url
-from dbsynth.model.hma import HMASynthesizer
 from dbsynth.read import read_tables
 from dbsynth.reflect import reflect
 from dbsynth.report import evaluate
 from dbsynth.report.plots import REAL_COLOR
 from dbsynth.report.render import write_report
+from dbsynth.synthesizers import HMASynthesizer
 
 # Written into a copy of the page (the report itself has no script): once every image has loaded, list
 # what the browser decoded, so --dump-dom shows it.

@@ -8,9 +8,9 @@ import pytest
 
 from dbsynth.cli import run_cli
 from dbsynth.config import resolve_url
-from dbsynth.model.hma import HMASynthesizer
 from dbsynth.read import read_tables
 from dbsynth.reflect import reflect
+from dbsynth.synthesizers import HMASynthesizer
 from dbsynth.write import write
 
 

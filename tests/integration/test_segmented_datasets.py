@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from dbsynth.model.hsa import HSASynthesizer
-from dbsynth.model.independent import IndependentSynthesizer
 from dbsynth.read import read_tables
 from dbsynth.reflect import reflect
+from dbsynth.synthesizers import HSASynthesizer, IndependentSynthesizer
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests/ is not a package: share the checks by path
 from test_hma_datasets import check_sample

@@ -15,11 +15,9 @@ import pytest
 import sqlalchemy as sa
 
 import dbsynth
-from dbsynth.model.hma import HMASynthesizer
-from dbsynth.model.hsa import HSASynthesizer
-from dbsynth.model.independent import IndependentSynthesizer
 from dbsynth.read import read_tables
 from dbsynth.reflect import reflect
+from dbsynth.synthesizers import HMASynthesizer, HSASynthesizer, IndependentSynthesizer
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "unit"))  # tests/ is not a package: share helpers by path
 from random_schema import database_problems

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 
 import dbsynth
 from dbsynth.config import Config
-from dbsynth.model.hma import HMASynthesizer
 from dbsynth.read import open_sources, read_tables
 from dbsynth.reflect import reflect
+from dbsynth.synthesizers import HMASynthesizer
 
 pytestmark = pytest.mark.db
 

@@ -7,7 +7,7 @@ import pytest
 from dbsynth.pytest_plugin import stable_seed
 
 pytest_plugins = ["pytester"]
-pytest.importorskip("dbsynth.model.hma")
+pytest.importorskip("dbsynth.synthesizers")
 
 CONFIG = """
 source: {url: "builtin:chinook"}

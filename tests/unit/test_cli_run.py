@@ -11,7 +11,7 @@ import yaml
 
 import dbsynth.cli as cli
 
-pytest.importorskip("dbsynth.model.hma")
+pytest.importorskip("dbsynth.synthesizers")
 
 
 def _config(tmp_path: Path, **overrides) -> Path:

@@ -8,12 +8,10 @@ import pytest
 
 from dbsynth.batch import Batch, BatchKind
 from dbsynth.config import BUILTIN_DATABASES
-from dbsynth.model.hma import HMASynthesizer
-from dbsynth.model.hsa import HSASynthesizer
-from dbsynth.model.independent import IndependentSynthesizer
 from dbsynth.read import read_tables
 from dbsynth.reflect import reflect
 from dbsynth.sample.refs import join_batches
+from dbsynth.synthesizers import HMASynthesizer, HSASynthesizer, IndependentSynthesizer
 
 ALL = [HMASynthesizer, HSASynthesizer, IndependentSynthesizer]
 CHINOOK = f"sqlite:///{BUILTIN_DATABASES['chinook']}"

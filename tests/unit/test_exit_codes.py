@@ -19,7 +19,7 @@ import yaml
 
 import dbsynth.cli as cli
 
-pytest.importorskip("dbsynth.model.hma")
+pytest.importorskip("dbsynth.synthesizers")
 
 
 def _one_line(err: str) -> str:
@@ -85,8 +85,8 @@ def test_very_wide_numeric_samples_without_warnings_or_overflow(recwarn):
 
     from dbsynth.metadata import Column, Metadata, Table
     from dbsynth.metadata import sdtypes as st
-    from dbsynth.model.hma import HMASynthesizer
     from dbsynth.reflect.types import map_type
+    from dbsynth.synthesizers import HMASynthesizer
 
     info = map_type(sa.Numeric(1000, 500), postgresql.dialect())
     col = Column(name="amount", type=info.type, sdtype=st.NUMERICAL, precision=info.precision, scale=info.scale)

@@ -9,7 +9,7 @@ import pytest
 
 from dbsynth.errors import NotFittedError
 from dbsynth.metadata import Column, ForeignKey, Metadata, Table
-from dbsynth.model.hma import HMA1, HMASynthesizer
+from dbsynth.synthesizers import HMA1, HMASynthesizer
 
 DEMO = Path(__file__).parents[1] / "data" / "demo"
 

@@ -8,7 +8,7 @@ import pytest
 
 from dbsynth.errors import BadInputError, NotFittedError
 from dbsynth.metadata import Column, ForeignKey, Metadata, Table
-from dbsynth.model.hma import HMASynthesizer
+from dbsynth.synthesizers import HMASynthesizer
 
 
 def _world(n_parents: int = 600, seed: int = 0):

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from dbsynth.metadata import Column, ForeignKey, Metadata, Table
-from dbsynth.model.hma import HMASynthesizer
+from dbsynth.synthesizers import HMASynthesizer
 
 
 def _data(seed: int = 0):
@@ -26,7 +26,8 @@ def _data(seed: int = 0):
                                 Column("dst", "integer", "id", nullable=False), Column("weight", "float", "numerical")],
                        primary_key=["src", "dst"],
                        foreign_keys=[ForeignKey(["src"], "node", ["id"]), ForeignKey(["dst"], "node", ["id"])]))
-    md.add_table(Table("store", [Column("store_id", "integer", "id", nullable=False), Column("manager", "integer", "id")],
+    md.add_table(Table("store",
+                       [Column("store_id", "integer", "id", nullable=False), Column("manager", "integer", "id")],
                        primary_key=["store_id"], foreign_keys=[ForeignKey(["manager"], "staff", ["staff_id"])]))
     md.add_table(Table("staff", [Column("staff_id", "integer", "id", nullable=False),
                                  Column("store_id", "integer", "id", nullable=False)],
@@ -112,7 +113,8 @@ def test_nested_foreign_keys_keep_children_per_parent_in_range():
     rng = np.random.default_rng(1)
     part = pd.DataFrame({"p": np.arange(30)})
     supp = pd.DataFrame({"s": np.arange(10)})
-    ps = pd.DataFrame({"p": np.repeat(np.arange(30), 4), "s": (np.repeat(np.arange(30), 4) + np.tile(np.arange(4), 30)) % 10})
+    ps_part = np.repeat(np.arange(30), 4)
+    ps = pd.DataFrame({"p": ps_part, "s": (ps_part + np.tile(np.arange(4), 30)) % 10})
     # lines: skewed over partsupp rows, but every part has between 6 and 14 lines
     per_part = rng.integers(6, 15, 30)
     lp = np.repeat(np.arange(30), per_part)
@@ -121,10 +123,12 @@ def test_nested_foreign_keys_keep_children_per_parent_in_range():
     md = Metadata()
     md.add_table(Table("part", [Column("p", "integer", "id", nullable=False)], primary_key=["p"]))
     md.add_table(Table("supp", [Column("s", "integer", "id", nullable=False)], primary_key=["s"]))
-    md.add_table(Table("ps", [Column("p", "integer", "id", nullable=False), Column("s", "integer", "id", nullable=False)],
+    md.add_table(Table("ps",
+                       [Column("p", "integer", "id", nullable=False), Column("s", "integer", "id", nullable=False)],
                        primary_key=["p", "s"],
                        foreign_keys=[ForeignKey(["p"], "part", ["p"]), ForeignKey(["s"], "supp", ["s"])]))
-    md.add_table(Table("line", [Column("id", "integer", "id", nullable=False), Column("p", "integer", "id", nullable=False),
+    md.add_table(Table("line", [Column("id", "integer", "id", nullable=False),
+                                Column("p", "integer", "id", nullable=False),
                                 Column("s", "integer", "id", nullable=False)], primary_key=["id"],
                        foreign_keys=[ForeignKey(["p"], "part", ["p"]), ForeignKey(["p", "s"], "ps", ["p", "s"]),
                                      ForeignKey(["s"], "supp", ["s"])]))

@@ -13,7 +13,7 @@ import pytest
 
 import dbsynth
 from dbsynth.errors import ModelFileError
-from dbsynth.model.hma import HMA1, HMASynthesizer
+from dbsynth.synthesizers import HMA1, HMASynthesizer
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests/ is not a package: share the demo helpers by path
 from test_hma_demo import demo_metadata, demo_tables

@@ -12,9 +12,6 @@ import pytest
 import dbsynth
 from dbsynth.errors import BadInputError, DbsynthError, ModelFileError, NotFittedError
 from dbsynth.metadata import Column, ForeignKey, Metadata, Table
-from dbsynth.model.hma import HMASynthesizer
-from dbsynth.model.hsa import HSASynthesizer
-from dbsynth.model.independent import IndependentSynthesizer
 from dbsynth.model.segmented import kmeans
 from dbsynth.model.tables import (
     TABLE_SYNTHESIZERS,
@@ -22,6 +19,7 @@ from dbsynth.model.tables import (
     TableSynthesizer,
     register_table_synthesizer,
 )
+from dbsynth.synthesizers import HMASynthesizer, HSASynthesizer, IndependentSynthesizer
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests/ is not a package: share helpers by path
 from random_schema import random_schema
@@ -169,7 +167,8 @@ def test_set_table_parameters_validates_names(cls):
     with pytest.raises(BadInputError, match="no loss values"):
         syn.get_loss_values()
     params = syn.get_parameters()
-    assert params["seed"] == 1 and params["tables"]["parent"]["table_parameters"] == {"numerical_distributions": {"x": "norm"}}
+    assert params["seed"] == 1
+    assert params["tables"]["parent"]["table_parameters"] == {"numerical_distributions": {"x": "norm"}}
 
 
 def test_hsa_learned_distributions_are_mixtures_of_segments():
@@ -294,10 +293,12 @@ def test_nested_and_composite_foreign_keys(cls):
     md.add_table(Table("part", [Column("p", "integer", "id", nullable=False), Column("w", "float", "numerical")],
                        primary_key=["p"]))
     md.add_table(Table("supp", [Column("s", "integer", "id", nullable=False)], primary_key=["s"]))
-    md.add_table(Table("ps", [Column("p", "integer", "id", nullable=False), Column("s", "integer", "id", nullable=False)],
+    md.add_table(Table("ps",
+                       [Column("p", "integer", "id", nullable=False), Column("s", "integer", "id", nullable=False)],
                        primary_key=["p", "s"],
                        foreign_keys=[ForeignKey(["p"], "part", ["p"]), ForeignKey(["s"], "supp", ["s"])]))
-    md.add_table(Table("line", [Column("id", "integer", "id", nullable=False), Column("p", "integer", "id", nullable=False),
+    md.add_table(Table("line", [Column("id", "integer", "id", nullable=False),
+                                Column("p", "integer", "id", nullable=False),
                                 Column("s", "integer", "id", nullable=False), Column("qty", "integer", "numerical")],
                        primary_key=["id"],
                        foreign_keys=[ForeignKey(["p"], "part", ["p"]), ForeignKey(["p", "s"], "ps", ["p", "s"]),

@@ -16,7 +16,7 @@ import dbsynth
 from dbsynth import cli
 from dbsynth.errors import BadInputError, ModelFileError
 from dbsynth.model import store
-from dbsynth.model.hma import HMASynthesizer
+from dbsynth.synthesizers import HMASynthesizer
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests/ is not a package: share the demo helpers by path
 from test_hma_demo import demo_metadata, demo_tables
@@ -117,7 +117,8 @@ def test_deeply_nested_json_is_refused(tmp_path, model_parts, depth):
 
 
 @pytest.mark.parametrize(("version", "message"), [
-    ("1", "must be an integer"), (True, "must be an integer"), (1.0, "must be an integer"), (None, "must be an integer"),
+    ("1", "must be an integer"), (True, "must be an integer"), (1.0, "must be an integer"),
+    (None, "must be an integer"),
     (-5, "versions start at 1"), (0, "versions start at 1"), (99, "newer"),
 ])
 def test_format_version_must_be_a_known_integer(tmp_path, model_parts, version, message):

@@ -27,8 +27,8 @@ import pytest
 
 import dbsynth
 from dbsynth.metadata import Column, ForeignKey, Metadata, Table
-from dbsynth.model.hma import HMASynthesizer
 from dbsynth.read import read_tables
+from dbsynth.synthesizers import HMASynthesizer
 
 K = 5
 CHINOOK = Path(dbsynth.__file__).parent / "data" / "chinook.sqlite"

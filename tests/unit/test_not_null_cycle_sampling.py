@@ -7,9 +7,7 @@ import pandas as pd
 import pytest
 
 from dbsynth.metadata import Column, ForeignKey, Metadata, Table
-from dbsynth.model.hma import HMASynthesizer
-from dbsynth.model.hsa import HSASynthesizer
-from dbsynth.model.independent import IndependentSynthesizer
+from dbsynth.synthesizers import HMASynthesizer, HSASynthesizer, IndependentSynthesizer
 
 KINDS = {"hma": HMASynthesizer, "hsa": HSASynthesizer, "independent": IndependentSynthesizer}
 

@@ -16,7 +16,7 @@ import yaml
 import dbsynth.cli as cli
 from dbsynth.metadata import Column, ForeignKey, Metadata, Table
 
-pytest.importorskip("dbsynth.model.hma")
+pytest.importorskip("dbsynth.synthesizers")
 
 
 @pytest.fixture

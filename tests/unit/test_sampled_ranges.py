@@ -18,8 +18,8 @@ import pandas as pd
 
 from dbsynth.metadata import Column, ForeignKey, Metadata, Table
 from dbsynth.metadata import sdtypes as st
-from dbsynth.model.hma import HMASynthesizer
 from dbsynth.sample.repair import repair
+from dbsynth.synthesizers import HMASynthesizer
 
 
 def _events(n: int = 200) -> tuple[Metadata, dict[str, pd.DataFrame]]:

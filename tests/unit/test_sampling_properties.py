@@ -17,10 +17,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from random_schema import TableSpec, database_problems, shapes_schema
 
-from dbsynth.model.hma import HMASynthesizer
-from dbsynth.model.hsa import HSASynthesizer
-from dbsynth.model.independent import IndependentSynthesizer
 from dbsynth.sample.refs import join_batches
+from dbsynth.synthesizers import HMASynthesizer, HSASynthesizer, IndependentSynthesizer
 
 SYNTHESIZERS = {"hma": HMASynthesizer, "hsa": HSASynthesizer, "independent": IndependentSynthesizer}
 

@@ -15,12 +15,10 @@ from random_schema import database_problems
 from test_hma_demo import demo_metadata, demo_tables
 
 from dbsynth.config import BUILTIN_DATABASES
-from dbsynth.model.hma import HMASynthesizer
-from dbsynth.model.hsa import HSASynthesizer
-from dbsynth.model.independent import IndependentSynthesizer
 from dbsynth.model.tables import GaussianCopulaSynthesizer
 from dbsynth.read import read_tables
 from dbsynth.reflect import reflect
+from dbsynth.synthesizers import HMASynthesizer, HSASynthesizer, IndependentSynthesizer
 
 SYNTHESIZERS = [HMASynthesizer, HSASynthesizer, IndependentSynthesizer]
 CHINOOK = f"sqlite:///{BUILTIN_DATABASES['chinook']}"

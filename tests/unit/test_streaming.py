@@ -14,12 +14,10 @@ from dbsynth.batch import Batch, BatchKind
 from dbsynth.config import BUILTIN_DATABASES
 from dbsynth.errors import MemoryBudgetError
 from dbsynth.memory import parse_size, plan_memory
-from dbsynth.model.hma import HMASynthesizer
-from dbsynth.model.hsa import HSASynthesizer
-from dbsynth.model.independent import IndependentSynthesizer
 from dbsynth.model.source import FrameSource, bottom_k
 from dbsynth.read import open_sources, read_tables
 from dbsynth.reflect import reflect
+from dbsynth.synthesizers import HMASynthesizer, HSASynthesizer, IndependentSynthesizer
 
 CHINOOK = f"sqlite:///{BUILTIN_DATABASES['chinook']}"
 

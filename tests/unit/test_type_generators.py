@@ -249,7 +249,7 @@ def test_model_file_of_odd_types_holds_no_rare_source_value(tmp_path):
     from test_model_privacy import _model_contents, _near
 
     from dbsynth.metadata.records import Metadata
-    from dbsynth.model.hma import HMASynthesizer
+    from dbsynth.synthesizers import HMASynthesizer
 
     n = 60
     rows = range(1, n + 1)
@@ -297,8 +297,8 @@ def test_model_file_of_odd_types_holds_no_rare_source_value(tmp_path):
 
 def test_postgis_hex_ewkb_of_the_observed_kind_and_srid():
     # POINT(i, 2i) with SRID 4326, as PostGIS prints geometry::text
-    src = [(b"\x01" + struct.pack("<I", 1 | 0x20000000) + struct.pack("<I", 4326) + struct.pack("<2d", i, 2 * i)).hex().upper()
-           for i in range(1, 40)]
+    header = b"\x01" + struct.pack("<I", 1 | 0x20000000) + struct.pack("<I", 4326)  # little-endian point, SRID set
+    src = [(header + struct.pack("<2d", i, 2 * i)).hex().upper() for i in range(1, 40)]
     out = _present(_gen(_fit(_col(native="geometry(Point,4326)"), src)))
     for text in out:
         b = bytes.fromhex(text)

@@ -14,10 +14,8 @@ import pytest
 
 from dbsynth.metadata import Column, ForeignKey, Metadata, Table, UniqueConstraint
 from dbsynth.model.columns import TextGenerator
-from dbsynth.model.hma import HMASynthesizer
-from dbsynth.model.hsa import HSASynthesizer
-from dbsynth.model.independent import IndependentSynthesizer
 from dbsynth.sample.repair import SeenKeys, UniqueState, repair
+from dbsynth.synthesizers import HMASynthesizer, HSASynthesizer, IndependentSynthesizer
 
 SYNTHESIZERS = [HMASynthesizer, HSASynthesizer, IndependentSynthesizer]
 
