@@ -39,8 +39,10 @@ def set_source(mariadb_database) -> str:
             rows = []
             for i in range(1, 241):
                 # tags: a member in or out by a pseudo-random bit per row, so most combinations are rare
-                tags = None if i % 10 == 0 else ",".join(t for j, t in enumerate(TAGS) if (i * 7 + j * 13) % (j + 3) == 0)
-                rows.append({"id": i, "f": _FEATURES[i % 6], "t": tags, "y": 1901 if i == 1 else 0 if i == 2 else 1990 + i % 30})
+                tags = None if i % 10 == 0 else ",".join(
+                    t for j, t in enumerate(TAGS) if (i * 7 + j * 13) % (j + 3) == 0)
+                year = 1901 if i == 1 else 0 if i == 2 else 1990 + i % 30
+                rows.append({"id": i, "f": _FEATURES[i % 6], "t": tags, "y": year})
             conn.execute(sa.text("INSERT INTO film VALUES (:id, :f, :t, :y)"), rows)
     finally:
         engine.dispose()

@@ -106,7 +106,8 @@ def test_patterned_keys_prefix_and_zero_padding():
     gen = KeyGenerator(Column("code", "string", "id", length=10), "t").fit(real)
     out = gen.generate(3, rng(), start=41)
     # the prefix keeps its shape (three capitals and a dash), not its letters: it is not stored
-    assert out.str.fullmatch(r"[A-Z]{3}-0000(42|43|44)").all() and out.str[4:].tolist() == ["000042", "000043", "000044"]
+    assert out.str.fullmatch(r"[A-Z]{3}-0000(42|43|44)").all()
+    assert out.str[4:].tolist() == ["000042", "000043", "000044"]
     assert gen.prefix != "ORD-" and "ORD" not in str(gen.to_dict())
     assert gen.generate(0, rng(), start=41).empty  # a table sampled empty asks for no keys
 
@@ -235,7 +236,7 @@ def test_to_dict_from_dict_round_trip_gives_the_same_values():
 
 
 def test_fit_keeps_no_source_values():
-    secret = pd.Series(["very secret sentence number %d" % i for i in range(50)])
+    secret = pd.Series([f"very secret sentence number {i}" for i in range(50)])
     gen = TextGenerator(Column("b", "string", "text"), "t").fit(secret)
     assert "secret" not in json.dumps(gen.to_dict())
 
