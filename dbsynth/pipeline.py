@@ -17,7 +17,6 @@ Per-table modes:
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 import time
@@ -512,7 +511,7 @@ def _decide_refit(prep: _Prepared) -> tuple[bool, str]:
 
 
 def _load_model(path: str | None, seed: int | None = None):
-    from .model.store import load_synthesizer
+    from .synthesizers import load_synthesizer
 
     if path is None:  # _decide_refit only loads a model the config names
         raise ConfigError("model.path: required to load a fitted model", hint="Set model.path in the config.")
@@ -588,23 +587,19 @@ _SYNTHESIZER_CLASSES = {
 }
 
 
-#: The class of each ``synthesizer:`` value, as (module, class), imported only when that one is asked for.
-_SYNTHESIZER_IMPORTS = {
-    "hma": ("dbsynth.model.hma", "HMASynthesizer"),
-    "hsa": ("dbsynth.model.hsa", "HSASynthesizer"),
-    "independent": ("dbsynth.model.independent", "IndependentSynthesizer"),
-}
+#: The public class of each ``synthesizer:`` value (:mod:`dbsynth.synthesizers`).
+_PUBLIC_CLASS = {"hma": "HMASynthesizer", "hsa": "HSASynthesizer", "independent": "IndependentSynthesizer"}
 
 
 def _synthesizer_class(kind: str) -> type[Any]:
-    """The class named by ``synthesizer:``.
+    """The class named by ``synthesizer:`` (imported on first use: the module loads the models).
 
-    ``type[Any]``: the families share a base class, but it declares neither ``fit`` (streamed sources for the
-    HMA, frames for the segment synthesizers) nor ``set_table_parameters``, so a narrower type would not check
-    the calls made here; a protocol of the model package will.
-    """
-    module, name = _SYNTHESIZER_IMPORTS[kind]
-    cls: type[Any] = getattr(importlib.import_module(module), name)
+    ``type[Any]``: the families' ``fit`` and ``set_table_parameters`` differ in what they accept (streamed
+    sources for the HMA, frames and a table synthesizer for the segment ones), so the shared base declares
+    neither and a narrower type would not check the calls made here."""
+    from . import synthesizers
+
+    cls: type[Any] = getattr(synthesizers, _PUBLIC_CLASS[kind])
     return cls
 
 
@@ -620,19 +615,9 @@ def _new_synthesizer(prep: _Prepared) -> Any:
     return synth
 
 
-def _fits_from_sources(synth: Any) -> bool:
-    """Whether ``synth`` fits from streamed table sources within the memory budget (the HMA does; the segment
-    synthesizers read the tables into memory).
-
-    transition: the one place that tells the families apart by class, until the synthesizers declare it."""
-    from .model.hma import HMASynthesizer
-
-    return isinstance(synth, HMASynthesizer)
-
-
 def _fit(prep: _Prepared, report: RunReport):
     synth = _new_synthesizer(prep)
-    if _fits_from_sources(synth):
+    if type(synth).fits_from_sources:  # the HMA streams the source; the segment synthesizers read it whole
         from .read import open_sources
 
         mem = prep.memory
@@ -658,8 +643,6 @@ def _planned_batches(prep: _Prepared, synth, report: RunReport, batch_rows: int 
     tables as their real rows (read from the source here: the engine reads nothing), overrides applied.
 
     The engine is built from the synthesizer's public parts, as its ``iter_sample`` does (which takes no plan).
-    ``unlinked`` is what every family passes for the pipeline's row counts: they name root tables only
-    (``prepare`` refuses others), which have no driving parent to unlink from.
     """
     synth.fitted_models()  # NotFittedError before any read, as iter_sample raises it
     rows = _num_rows(prep)
@@ -669,7 +652,7 @@ def _planned_batches(prep: _Prepared, synth, report: RunReport, batch_rows: int 
         with _timed(report, "read"):
             plan = plan.with_real_rows(_read(prep.cfg.source.url, prep.written, tables=sorted(copies)))
     engine = Engine(synth.metadata, synth.strategy(), synth.seed, synth.progress_task)
-    return engine.batches(prep.cfg.scale, rows, batch_rows, unlinked=set(rows), plan=plan)
+    return engine.batches(prep.cfg.scale, rows, batch_rows, unlinked=synth.unlinked_tables(rows), plan=plan)
 
 
 def _sample_frames(prep: _Prepared, synth, report: RunReport, *, to_target: bool = True) -> dict[str, pd.DataFrame]:
