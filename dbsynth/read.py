@@ -25,6 +25,7 @@ from .db import engine as make_engine
 from .db import read_only_connection
 from .dialects import capabilities
 from .errors import ReflectionError, SchemaMismatchError
+from .frames import INFINITY_US, MARKERS_US, NEG_INFINITY_US, ZERO_DATE_US
 from .metadata import sdtypes as st
 from .metadata.records import Column, Metadata, Table
 
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
 __all__ = [
     "read_tables", "iter_table_chunks", "open_sources", "DbTableSource", "table_clause", "to_frame",
     "DEFAULT_CHUNK_ROWS", "JsonText",
+    # the frame contract's marker stamps (dbsynth.frames), for the reader's callers
+    "INFINITY_US", "MARKERS_US", "NEG_INFINITY_US", "ZERO_DATE_US",
 ]
 
 #: Bytes per block of the COPY CSV parser: the longest row it can read.
@@ -221,14 +224,7 @@ def _narrow(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
     return frame
 
 
-#: Microsecond stamps standing for values no calendar date is: PostgreSQL's 'infinity' and '-infinity' and
-#: MariaDB's zero date '0000-00-00'. They are the extreme ends of datetime64[us] (about year +-290000, past
-#: every date a database holds apart from PostgreSQL's 294247..294276 AD), so they sort where they mean and a
-#: column carrying one keeps it exactly as a point mass (docs/architecture.md, the frame contract).
-INFINITY_US = np.iinfo(np.int64).max
-NEG_INFINITY_US = np.iinfo(np.int64).min + 1
-ZERO_DATE_US = NEG_INFINITY_US + 366 * 86_400 * 10**6  # a year above: apart from -infinity in float seconds too
-MARKERS_US = (INFINITY_US, NEG_INFINITY_US, ZERO_DATE_US)
+# the marker stamps are the frame contract's (dbsynth.frames); re-exported here for the reader's callers
 _MARKER_TEXT = {"infinity": INFINITY_US, "-infinity": NEG_INFINITY_US}
 _ZERO_DATES = ("0000-00-00", "0000-00-00 00:00:00")
 

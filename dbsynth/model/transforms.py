@@ -197,7 +197,7 @@ POINT_SHARE = 0.05
 def _point_masses(ok: np.ndarray, min_count: int) -> list[float]:
     """Values (epoch seconds) of point masses: the marker stamps (infinity, zero date: not data of anyone)
     and values held by at least ``POINT_SHARE`` of the rows and ``min_count`` rows (the k rule of labels)."""
-    from ..read import MARKERS_US
+    from ..frames import MARKERS_US
 
     if not len(ok):
         return []
@@ -545,7 +545,7 @@ def _timestamps(
 ) -> pd.Series:
     """Float epoch seconds (NaN: NULL) as the frame contract's datetime64[us] of a DATE or TIMESTAMP column.
 
-    Values within two days of a marker stamp (infinity, -infinity, the zero date: dbsynth.read.MARKERS_US) are
+    Values within two days of a marker stamp (infinity, -infinity, the zero date: dbsynth.frames.MARKERS_US) are
     that marker exactly: float seconds out there are only exact to a millisecond, and a marker is a point
     mass the model keeps, never a date near it.
 
@@ -553,7 +553,7 @@ def _timestamps(
     the conversion, whose rounding can step past it (float seconds near year 9999 are exact to ~30us);
     ``exact`` (per row 1 + the index of its point mass, or 0; the points' microseconds) sets point-mass rows
     to their exact value."""
-    from ..read import MARKERS_US
+    from ..frames import MARKERS_US
 
     null = np.isnan(x)
     f = np.clip(np.where(null, 0.0, x), -9.2233720368547e12, 9.2233720368547e12)

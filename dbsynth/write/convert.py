@@ -199,7 +199,7 @@ def _calendar(s: pd.Series, col: Column, dialect: str) -> pd.Series:
     """Dates past 9999-12-31 (a PostgreSQL year 10000, or a sampled stamp a float rounded past the last one)
     as 9999-12-31 23:59:59.999999 in MariaDB/MySQL, which refuses them, said once per table.column; the
     marker stamps are left to :func:`_with_markers`."""
-    from ..read import MARKERS_US
+    from ..frames import MARKERS_US
 
     last = capabilities(dialect).last_date
     if last is None or not len(s) or isinstance(s.dtype, pd.DatetimeTZDtype) \
@@ -257,7 +257,7 @@ def _with_markers(text: pd.Series, s: pd.Series, col: Column, dialect: str) -> p
 
 
 def _has_markers(s: pd.Series) -> bool:
-    from ..read import MARKERS_US
+    from ..frames import MARKERS_US
 
     if not pd.api.types.is_datetime64_any_dtype(s.dtype) or not len(s):
         return False

@@ -23,11 +23,7 @@ ROOT = Path(dbsynth.__file__).resolve().parent
 
 # Violations that other in-flight work of issue #16 removes. Each pair is tolerated AND must still occur: when
 # one is fixed the test fails and names it, so that whoever fixed it deletes the entry (the list only shrinks).
-KNOWN: set[tuple[str, str]] = {
-    # The datetime marker stamps (MARKERS_US) are the frame contract, not the reader's: they belong in a neutral
-    # module both import (the read.py / model owners of #16).
-    ("dbsynth.model.transforms", "dbsynth.read"),
-}
+KNOWN: set[tuple[str, str]] = set()
 
 # Modules made callable (``sys.modules[__name__].__class__ = ...``) still present, same contract as KNOWN.
 KNOWN_CALLABLE_MODULES: set[str] = set()
