@@ -37,7 +37,7 @@ from ..model.strategy import TableStrategy
 from ..model.transforms import frame_of
 from .counts import POS, Capacity, capped_counts, capped_refs, nonnull_mask, plan_batches
 from .cycles import close_refs, sample_forest
-from .plan import SamplePlan, TableMode, empty_frame, learn_keys, shape
+from .plan import SamplePlan, TableMode, empty_frame, learn_keys, shape, shape_update
 from .refs import (
     cap_overlapping,
     fk_name,
@@ -118,7 +118,10 @@ class _PlanRun:
         if tplan is None:  # not written
             return
         if batch.is_update:
-            yield batch
+            # a copied table's real rows already hold their real references: its sampled updates would overwrite
+            # them; a synthesized table's updates carry references shaped like the rows they update
+            if tplan.mode is TableMode.SYNTHESIZE:
+                yield batch.with_frame(shape_update(frame, tplan, self.maps))
         elif tplan.mode is TableMode.COPY:
             # its children come later: they find its sampled keys mapped by then
             learn_keys(frame, tplan, self.maps, self.rng)

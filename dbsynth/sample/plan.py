@@ -405,6 +405,21 @@ def shape(frame: pd.DataFrame, table: Table, tplan: TablePlan, maps: Mapping[str
     return frame[[c for c in table.column_names if c in frame.columns]]
 
 
+def shape_update(frame: pd.DataFrame, tplan: TablePlan, maps: Mapping[str, list[KeyMap]]) -> pd.DataFrame:
+    """An UPDATE batch of a synthesized table (its primary key and the deferred references that close a cycle)
+    as the plan wants it: the references it carries remapped onto copied tables' real keys or NULLed like
+    those of the rows it updates, so the update finds its rows and points where their references point.
+    Columns the batch does not carry are left alone (an update sets only what it holds)."""
+    frame = remap_references(frame, tplan, maps)
+    held = [ref for ref in tplan.null_refs if all(c in frame.columns for c in ref.columns)]
+    if held:
+        frame = frame.copy()
+        for ref in held:
+            for c in ref.columns:
+                frame[c] = None
+    return frame
+
+
 def empty_frame(table: Table) -> pd.DataFrame:
     """No rows of ``table``: what an empty table is sent as (object columns, so that any type accepts them)."""
     return pd.DataFrame({c: pd.Series([], dtype=object) for c in table.column_names})

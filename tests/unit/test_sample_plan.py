@@ -23,6 +23,7 @@ from dbsynth.sample.plan import (
     null_references,
     remap_references,
     shape,
+    shape_update,
 )
 
 
@@ -207,6 +208,33 @@ def test_references_into_empty_tables_and_outside_parents_are_null():
     assert out["zone_id"].tolist() == frame["zone_id"].tolist()  # NOT NULL: kept as plain values
     assert out["color_id"].tolist() == frame["color_id"].tolist()
     assert frame["shop_id"].notna().all()  # the input is kept
+
+
+def test_update_batches_are_shaped_like_the_rows_they_update():
+    """An UPDATE of a synthesized table (primary key + deferred references) points where its rows point: into a
+    copied table's real keys, NULL into an empty table; columns it does not carry are not added."""
+    plan = _plan().with_real_rows({"color": pd.DataFrame({"color_id": [101, 102]}),
+                                   "product": pd.DataFrame({"code": ["P"], "variant": ["v"]})})
+    maps, rng = plan.key_maps(), plan.rng()
+    learn_keys(pd.DataFrame({"color_id": [1, 2]}), plan.tables["color"], maps, rng)
+    update = pd.DataFrame({"item_id": [1, 2, 3], "color_id": [1, 2, 1], "shop_id": [1, 1, 2]})
+    out = shape_update(update, plan.tables["item"], maps)
+    assert list(out.columns) == ["item_id", "color_id", "shop_id"]
+    assert set(out["color_id"]) <= {101, 102} and out["color_id"].iloc[0] == out["color_id"].iloc[2]
+    assert out["shop_id"].isna().all() and out["item_id"].tolist() == [1, 2, 3]
+
+
+def test_the_engine_drops_updates_of_copied_tables_and_shapes_the_others():
+    """A copied table's rows are the real ones: a sampled cycle update would overwrite their real references."""
+    from dbsynth.batch import Batch, BatchKind
+    from dbsynth.sample.engine import _PlanRun
+
+    plan = _plan().with_real_rows({"color": pd.DataFrame({"color_id": [101, 102]}),
+                                   "product": pd.DataFrame({"code": ["P"], "variant": ["v"]})})
+    run = _PlanRun(plan)
+    assert list(run.apply(Batch("color", pd.DataFrame({"color_id": [1], "hue": ["x"]}), BatchKind.UPDATE))) == []
+    out = list(run.apply(Batch("item", pd.DataFrame({"item_id": [1], "shop_id": [1]}), BatchKind.UPDATE)))
+    assert len(out) == 1 and out[0].is_update and out[0].frame["shop_id"].isna().all()
 
 
 def test_empty_frame_has_the_table_columns():
