@@ -143,12 +143,7 @@ class HMASynthesizer(Synthesizer, HMAFit):
     """Multi-table synthesizer: a Gaussian copula per table, children folded into parents (see
     :mod:`dbsynth.model.hma`). ``fit`` takes frames or streamed table sources.
 
-    Args:
-        metadata: the tables (validated on fit).
-        locales: Faker locales for PII columns.
-        verbose: report progress through :mod:`dbsynth.progress`.
-        seed: seed of every random draw (None: fresh entropy, fixed at construction).
-        min_category_count: categorical labels seen fewer times are never stored (generated labels take their place).
+    The constructor is the fit's (:class:`~dbsynth.model.hma.HMAFit`: its arguments and defaults).
     """
 
     @classmethod
@@ -214,17 +209,7 @@ class HSASynthesizer(Synthesizer, HSAFit):
     """Multi-table synthesizer: segments per table, parent-child relations learned segment to segment (see
     :mod:`dbsynth.model.segmented`). ``fit`` takes in-memory frames.
 
-    Args:
-        metadata: the tables (validated on fit).
-        locales: Faker locales for PII columns.
-        default_num_clusters: segments per table (fewer when a table has no modelled column or too few rows:
-            at most one per :data:`~dbsynth.model.segmented.MIN_SEGMENT_ROWS` rows).
-        seed: seed of every random draw (None: fresh entropy, fixed at construction).
-        verbose: report progress through :mod:`dbsynth.progress`.
-        min_category_count: categorical labels seen fewer times are never stored (generated labels take their place).
-
-    Raises:
-        BadInputError: when ``default_num_clusters`` is below 1.
+    The constructor is the fit's (:class:`~dbsynth.model.hsa.HSAFit`: its arguments and defaults).
     """
 
 
@@ -233,12 +218,7 @@ class IndependentSynthesizer(Synthesizer, IndependentFit):
     children-per-parent law, nothing of a parent's values reaches its children (see
     :mod:`dbsynth.model.independent`). ``fit`` takes in-memory frames.
 
-    Args:
-        metadata: the tables (validated on fit).
-        locales: Faker locales for PII columns.
-        seed: seed of every random draw (None: fresh entropy, fixed at construction).
-        verbose: report progress through :mod:`dbsynth.progress`.
-        min_category_count: categorical labels seen fewer times are never stored (generated labels take their place).
+    The constructor is the fit's (:class:`~dbsynth.model.independent.IndependentFit`: its arguments and defaults).
     """
 
 
