@@ -19,14 +19,9 @@ class HSAFit(SegmentedFit):
     """The HSA's fit: segments per table, parent-child relations learned segment to segment (the public
     :class:`~dbsynth.synthesizers.HSASynthesizer` is this fit plus the sampling engine).
 
-    Args:
-        metadata: the tables (validated on fit).
-        locales: Faker locales for PII columns.
-        default_num_clusters: segments per table (fewer when a table has no modelled column or too few rows:
-            at most one per :data:`~dbsynth.model.segmented.MIN_SEGMENT_ROWS` rows).
-        seed: seed of every random draw (None: fresh entropy, fixed at construction).
-        verbose: report progress through :mod:`dbsynth.progress`.
-        min_category_count: categorical labels seen fewer times are never stored (generated labels take their place).
+    Args: those of :class:`~dbsynth.model.base.FittedModel` (``metadata``, ``locales``, ``seed``, ``verbose``,
+    ``min_category_count``), and ``default_num_clusters``: segments per table (fewer when a table has no
+    modelled column or too few rows: at most one per :data:`~dbsynth.model.segmented.MIN_SEGMENT_ROWS` rows).
 
     Raises:
         BadInputError: when ``default_num_clusters`` is below 1.

@@ -19,12 +19,8 @@ class IndependentFit(SegmentedFit):
     """The Independent fit: each table modelled on its own (the public
     :class:`~dbsynth.synthesizers.IndependentSynthesizer` is this fit plus the sampling engine).
 
-    Args:
-        metadata: the tables (validated on fit).
-        locales: Faker locales for PII columns.
-        seed: seed of every random draw (None: fresh entropy, fixed at construction).
-        verbose: report progress through :mod:`dbsynth.progress`.
-        min_category_count: categorical labels seen fewer times are never stored (generated labels take their place).
+    Args: those of :class:`~dbsynth.model.base.FittedModel` (``metadata``, ``locales``, ``seed``, ``verbose``,
+    ``min_category_count``); one segment per table is what this fit is, not a setting.
     """
 
     def __init__(
