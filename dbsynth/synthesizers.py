@@ -30,6 +30,7 @@ from .model.base import FittedModel
 from .model.hma import HMAFit
 from .model.hsa import HSAFit
 from .model.independent import IndependentFit
+from .model.records import TableModel
 from .sample.engine import DEFAULT_BATCH_ROWS, Engine
 
 __all__ = [
@@ -185,14 +186,15 @@ class HMA1(HMASynthesizer):
             return super().sample(scale, num_rows)
         self.metadata.table(table_name)
         graph = self.metadata.graph()
-        n = num_rows if num_rows is not None else round(models[table_name]["n_rows"] * scale)
+        n = num_rows if num_rows is not None else round(models[table_name].n_rows * scale)
         only = [table_name] + (graph.descendants(table_name) if sample_children else [])
         # references to tables outside the sample get keys of their parents' generated key range
         out = self._engine().sample(scale, {table_name: int(n)}, only=only, forced_roots={table_name})
         self._fill_outside_refs(models, out, only)
         return out if sample_children else out[table_name]
 
-    def _fill_outside_refs(self, models: Mapping[str, dict], out: dict[str, pd.DataFrame], only: list[str]) -> None:
+    def _fill_outside_refs(self, models: Mapping[str, TableModel], out: dict[str, pd.DataFrame],
+                           only: list[str]) -> None:
         for t in only:
             table = self.metadata.tables[t]
             frame = out[t]
@@ -200,7 +202,7 @@ class HMA1(HMASynthesizer):
             for fk in table.foreign_keys:
                 if fk.ref_table in only:
                     continue
-                pn = max(models[fk.ref_table]["n_rows"], 1)
+                pn = max(models[fk.ref_table].n_rows, 1)
                 for c in fk.columns:
                     frame[c] = pd.Series(rng.integers(1, pn + 1, len(frame)), dtype="int64")
 

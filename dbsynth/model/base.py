@@ -22,6 +22,7 @@ from .. import progress
 from ..errors import NotFittedError
 from ..metadata import Metadata
 from .fold import stable_seed
+from .records import TableModel
 from .strategy import TableStrategy
 
 __all__ = ["FittedModel"]
@@ -67,7 +68,7 @@ class FittedModel:
         self._table_parameters: dict[str, dict[str, Any]] = {
             t: self.default_table_parameters() for t in self.metadata.tables
         }
-        self._models: dict[str, dict] | None = None
+        self._models: dict[str, TableModel] | None = None
 
     # ---- settings -----------------------------------------------------------------------------------
     def default_table_parameters(self) -> dict[str, Any]:
@@ -97,19 +98,20 @@ class FittedModel:
 
     @classmethod
     def from_parameters(
-        cls: type[S], metadata: Metadata, parameters: dict[str, Any], models: dict[str, dict] | None = None
+        cls: type[S], metadata: Metadata, parameters: dict[str, Any], models: Mapping[str, TableModel] | None = None
     ) -> S:
         """An instance with the settings of :meth:`get_parameters` and, when given, fitted ``models`` (what
-        :meth:`fitted_models` returned; model files are read this way)."""
+        :meth:`fitted_models` returned; model files are read this way, through
+        :meth:`~dbsynth.model.records.TableModel.from_dict`)."""
         accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "metadata"}
         syn = cls(metadata, **{k: v for k, v in parameters.items() if k in accepted})
         syn._table_parameters = copy.deepcopy(parameters["tables"])
-        syn._models = models
+        syn._models = None if models is None else dict(models)
         return syn
 
     # ---- fitted state -------------------------------------------------------------------------------
-    def fitted_models(self) -> dict[str, dict]:
-        """The per-table models learned by ``fit`` (JSON values and arrays; what a model file stores).
+    def fitted_models(self) -> dict[str, TableModel]:
+        """The per-table models learned by ``fit`` (what a model file stores, through their ``to_dict``).
 
         Raises:
             NotFittedError: before fit.

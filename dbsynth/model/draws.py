@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .records import CountHistogram
+
 __all__ = ["categorical_draw", "draw_counts", "rank_matched_counts", "round_to_total", "stratified"]
 
 
@@ -39,7 +41,7 @@ def stratified(weights: np.ndarray, m: int, rng: np.random.Generator) -> np.ndar
     return np.diff(edges, prepend=0)
 
 
-def rank_matched_counts(raw: np.ndarray, hist: dict, rng: np.random.Generator) -> np.ndarray:
+def rank_matched_counts(raw: np.ndarray, hist: CountHistogram, rng: np.random.Generator) -> np.ndarray:
     """Children per parent that follow the learned distribution ``hist`` exactly (stratified), handed out in
     the order of ``raw``: the parent with the largest ``raw`` gets the largest count, ties in random order.
 
@@ -49,8 +51,8 @@ def rank_matched_counts(raw: np.ndarray, hist: dict, rng: np.random.Generator) -
     1, 2, 11 and 21 customers each). Keeping only its ranks keeps the dependence and the exact shape.
     """
     m = len(raw)
-    per = stratified(hist["weights"], m, rng)
-    pool = np.repeat(np.asarray(hist["values"], dtype=float), per)  # ascending, m values
+    per = stratified(np.asarray(hist.weights), m, rng)
+    pool = np.repeat(np.asarray(hist.values, dtype=float), per)  # ascending, m values
     out = np.empty(m)
     out[np.lexsort((rng.random(m), np.asarray(raw, dtype=float)))] = pool
     return out
@@ -69,7 +71,7 @@ def categorical_draw(probs: np.ndarray, rows: np.ndarray, rng: np.random.Generat
     return out
 
 
-def draw_counts(hist: list[dict], seg: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def draw_counts(hist: list[CountHistogram], seg: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Children per parent following the count distribution of each parent's segment.
 
     Stratified, not independent draws: a segment of m parents gets each count value on its share of the m
@@ -81,6 +83,6 @@ def draw_counts(hist: list[dict], seg: np.ndarray, rng: np.random.Generator) -> 
     for s, h in enumerate(hist):
         rows = np.flatnonzero(seg == s)
         if len(rows):
-            per_value = stratified(h["weights"], len(rows), rng)
-            out[rows] = rng.permutation(np.repeat(np.asarray(h["values"], dtype=np.int64), per_value))
+            per_value = stratified(np.asarray(h.weights), len(rows), rng)
+            out[rows] = rng.permutation(np.repeat(np.asarray(h.values, dtype=np.int64), per_value))
     return out

@@ -36,6 +36,7 @@ from ..metadata import sdtypes as st
 from ..metadata.graph import Edge, FKGraph
 from . import copula, univariate
 from .generators import make_generator
+from .records import CountHistogram, DeferredSpec, HMALink, HMAOtherLink, HMATableModel
 from .source import TableSource
 from .transforms import checked_columns, fit_transform, latent_family, transform
 
@@ -157,12 +158,12 @@ class KeyIndex:
         return pos.astype(np.int64, copy=False)
 
 
-def count_histogram(counts: np.ndarray) -> dict:
+def count_histogram(counts: np.ndarray) -> CountHistogram:
     """The distribution of children per parent: distinct counts and their shares (``{0: 1.0}`` for none)."""
     if len(counts) == 0:
-        return {"values": [0], "weights": [1.0]}
+        return CountHistogram(values=[0], weights=[1.0])
     values, freq = np.unique(counts, return_counts=True)
-    return {"values": values.astype(np.int64).tolist(), "weights": (freq / freq.sum()).tolist()}
+    return CountHistogram(values=values.astype(np.int64).tolist(), weights=(freq / freq.sum()).tolist())
 
 
 def depths_of(parent: np.ndarray) -> np.ndarray | None:
@@ -308,14 +309,14 @@ class Fold:
         cols = list(self.referenced[t][0])
         return self.index(t, cols).lookup(frame, cols)
 
-    def run(self) -> dict[str, dict]:
+    def run(self) -> dict[str, HMATableModel]:
         """Fit every table, children first.
 
         Returns:
-            The per-table models (JSON-able dicts and arrays), as :class:`HMASynthesizer` keeps them.
+            The per-table models, as :class:`HMASynthesizer` keeps them.
         """
         self.prepare()
-        models: dict[str, dict] = {}
+        models: dict[str, HMATableModel] = {}
         for t in self.graph.children_first():
             n = self.sources[t].n_rows
             with self.settings.task("fit", t, n) as task:
@@ -327,7 +328,7 @@ class Fold:
         return models
 
     # ---- phase 2: one table ---------------------------------------------------------------------------
-    def fit_table(self, t: str) -> dict:
+    def fit_table(self, t: str) -> HMATableModel:
         synth = self.settings
         table = self.md.tables[t]
         df = self.samples[t]
@@ -393,30 +394,20 @@ class Fold:
             marginals = [{"family": "constant", "value": 0.0} for _ in names]
             corr, z = np.eye(len(names)), np.zeros((0, len(names)))
 
-        model: dict[str, Any] = {
-            "n_rows": n,
-            "transforms": transforms,
-            "generators": generators,
-            "columns": names,
-            "n_own": n_own,
-            "marginals": marginals,
-            "corr": corr,
-            "link": None,
-            "others": {},
-            "deferred": {},
-        }
+        model = HMATableModel(n_rows=n, transforms=transforms, generators=generators, columns=names, n_own=n_own,
+                              marginals=marginals, corr=corr)
         if self.graph.parents(t) or self.graph.deferred_for(t):
             self._fold(t, model, df, x, z)
         return model
 
-    def _fold(self, t: str, model: dict, df: pd.DataFrame, x: np.ndarray, z: np.ndarray) -> None:
+    def _fold(self, t: str, model: HMATableModel, df: pd.DataFrame, x: np.ndarray, z: np.ndarray) -> None:
         """Fold ``t`` into its parents (all parents at once) and learn its deferred references."""
         table = self.md.tables[t]
         src = self.sources[t]
         n_s, n = len(df), src.n_rows
-        names = model["columns"]
+        names = model.columns
         driving = driving_edge(table, self.graph, self.depths)
-        passed = [j for j, nm in enumerate(names) if j < model["n_own"] or nm.startswith("__n__")][:MAX_PASSED]
+        passed = [j for j, nm in enumerate(names) if j < model.n_own or nm.startswith("__n__")][:MAX_PASSED]
         parents: list[Edge] = self.graph.parents(t)
         deferred = [d.edge for d in self.graph.deferred_for(t)]
         counts = {e.name: np.zeros(self.sources[e.parent].n_rows, dtype=np.int64) for e in parents}
@@ -484,26 +475,25 @@ class Fold:
                 # identical means (ties), or their ranks, hence their normal scores, would spread apart
                 means = np.round(sums / np.maximum(c[kept], 1)[:, None], 9) if len(kept) else sums
                 self.folded.setdefault(t, {})[e.name] = _Folded(c, slot_of, means)
-                model["link"] = self._link(e, model, c, means, slot_of, sample_ppos, z, passed, n)
+                model.link = self._link(e, model, c, means, slot_of, sample_ppos, z, passed, n)
             else:
                 self.folded.setdefault(t, {})[e.name] = _Folded(c, None, None)
-                model["others"][e.name] = {
-                    "parent": e.parent,
-                    "null_share": float(1.0 - c.sum() / n) if n else 0.0,
-                    "count_min": int(c.min()) if len(c) else 0,
-                    "count_max": int(c.max()) if len(c) else 0,
-                    "counts": count_histogram(c),
-                }
+                model.others[e.name] = HMAOtherLink(
+                    parent=e.parent,
+                    null_share=float(1.0 - c.sum() / n) if n else 0.0,
+                    count_min=int(c.min()) if len(c) else 0,
+                    count_max=int(c.max()) if len(c) else 0,
+                    counts=count_histogram(c),
+                )
         for e in deferred:
-            model["deferred"][e.name] = {"parent": e.parent, "null_share": null_refs[e.name] / n if n else 0.0}
+            spec = DeferredSpec(parent=e.parent, null_share=null_refs[e.name] / n if n else 0.0)
             if e.name in deferred_counts:
-                model["deferred"][e.name]["count_max"] = int(deferred_counts[e.name].max(initial=0))
+                spec.count_max = int(deferred_counts[e.name].max(initial=0))
             if e.name in closed and closed[e.name][1]:
-                model["deferred"][e.name]["closed_share"] = closed[e.name][0] / closed[e.name][1]
+                spec.closed_share = closed[e.name][0] / closed[e.name][1]
             if e.name in self_pos and n:
-                tree = tree_shape(np.concatenate(self_pos[e.name]))
-                if tree is not None:
-                    model["deferred"][e.name]["tree"] = tree
+                spec.tree = tree_shape(np.concatenate(self_pos[e.name]))
+            model.deferred[e.name] = spec
 
     def _owners(self, e: Edge, back: Edge) -> tuple[np.ndarray, list[str]] | None:
         """For each row of ``e``'s parent, the position in ``e``'s child of the row it refers to along ``back``
@@ -523,21 +513,21 @@ class Fold:
             owner[ppos[ok]] = back_pos[ok]
         return owner, ref_cols
 
-    def _scored_chunks(self, t: str, model: dict, x: np.ndarray, passed: list[int]):
+    def _scored_chunks(self, t: str, model: HMATableModel, x: np.ndarray, passed: list[int]):
         """Chunks of every row of ``t`` with the normal scores of the passed columns, scored against the sample."""
         table = self.md.tables[t]
-        names = model["columns"]
+        names = model.columns
         refs = {c for fk in table.foreign_keys for c in fk.columns}
-        own_cols = [c for c in model["transforms"]]
+        own_cols = [c for c in model.transforms]
         own_keys = list(self.referenced.get(t, [()])[0])
         count_edges = {count_col(e.name): e for e in self.graph.children(t)}
         wanted = list(dict.fromkeys(own_cols + sorted(refs) + own_keys))
         ref_sorted = {j: np.sort(x[:, j]) for j in passed}
-        marginals = model["marginals"]
+        marginals = model.marginals
         for chunk in self.sources[t].chunks(wanted):
             lat: dict[str, np.ndarray] = {}
             for c in own_cols:
-                lat.update(transform(table.column(c), model["transforms"][c], chunk[c]))
+                lat.update(transform(table.column(c), model.transforms[c], chunk[c]))
             if count_edges:
                 own = self.own_positions(t, chunk)
                 for nm, e in count_edges.items():
@@ -547,9 +537,9 @@ class Fold:
             ) if passed else np.zeros((len(chunk), 0))
             yield chunk, zc
 
-    def _link(self, e: Edge, model, counts, means, slot_of, sample_ppos, z, passed, n) -> dict:
+    def _link(self, e: Edge, model: HMATableModel, counts, means, slot_of, sample_ppos, z, passed, n) -> HMALink:
         """The driving edge's figures: count range, orphans and the pooled within-parent covariance."""
-        k = len(model["columns"])
+        k = len(model.columns)
         linked = sample_ppos >= 0
         n_linked = int(counts.sum())
         groups = int((counts > 0).sum())
@@ -563,17 +553,17 @@ class Fold:
             cov = ss / max(n_linked - groups, 1)
         else:
             cov = np.eye(k)
-        return {
-            "edge": e.name,
-            "parent": e.parent,
-            "passed": passed,
-            "resid_cov": cov,
-            "n_linked": n_linked,
-            "orphans": int(n - n_linked),
-            "count_min": int(counts.min()) if len(counts) else 0,
-            "count_max": int(counts.max()) if len(counts) else 0,
-            "counts": count_histogram(counts),
-        }
+        return HMALink(
+            edge=e.name,
+            parent=e.parent,
+            passed=passed,
+            resid_cov=cov,
+            n_linked=n_linked,
+            orphans=int(n - n_linked),
+            count_min=int(counts.min()) if len(counts) else 0,
+            count_max=int(counts.max()) if len(counts) else 0,
+            counts=count_histogram(counts),
+        )
 
 
 def _impute_childless(names, x, z, marginals, has_children):

@@ -37,6 +37,7 @@ from . import copula, univariate
 from .base import FittedModel
 from .draws import rank_matched_counts
 from .fold import FitSettings, Fold, count_col, mean_col
+from .records import HMALink, HMAOtherLink, HMATableModel
 from .source import DEFAULT_SAMPLE_ROWS, FrameSource, TableSource
 from .strategy import Drawn, FittedStrategy, RowState
 from .transforms import inverse_transform
@@ -77,7 +78,7 @@ def _rematch(z: np.ndarray) -> np.ndarray:
     return special.ndtri((ranks + 0.5) / n)
 
 
-class HMAStrategy(FittedStrategy):
+class HMAStrategy(FittedStrategy[HMATableModel]):
     """HMA's :class:`~dbsynth.model.strategy.TableStrategy`: a child's normal scores are its driving parent's
     sampled means plus pooled residual noise (re-matched to the normal), orphans and roots draw from the
     table's copula; children per parent follow the parent's sampled count column, rank-matched to the learned
@@ -89,54 +90,57 @@ class HMAStrategy(FittedStrategy):
         table_parameters: per table, the settings of :meth:`HMAFit.set_table_parameters`.
     """
 
-    modelled_key = "transforms"  # the copula's columns
-
-    def __init__(self, metadata: Metadata, models: Mapping[str, dict],
+    def __init__(self, metadata: Metadata, models: Mapping[str, HMATableModel],
                  table_parameters: Mapping[str, Mapping[str, Any]]) -> None:
         super().__init__(models)
         self.metadata = metadata
         self.table_parameters = table_parameters
+
+    def modelled_columns(self, table: str) -> set[str]:
+        """The copula's own columns (the table's transformed columns)."""
+        return set(self.models[table].transforms)
 
     def child_counts(self, table: str, edge: str, parent: RowState, n_parent: int,
                      rng: np.random.Generator) -> np.ndarray:
         """The parent's sampled count column along ``edge``, rank-matched to the learned distribution (model
         files without one: as drawn; a parent without the column: one each)."""
         spec = self.edge_spec(table, edge)
+        assert isinstance(spec, (HMALink, HMAOtherLink))
         raw = parent.get(count_col(edge))
         if raw is None:
             raw = np.ones(n_parent)
-        if "counts" in spec:  # the copula's order, the learned distribution
-            raw = rank_matched_counts(raw, spec["counts"], rng)
+        if spec.counts is not None:  # the copula's order, the learned distribution
+            raw = rank_matched_counts(raw, spec.counts, rng)
         return raw
 
     def draw(self, table: str, parent: RowState | None, pidx: np.ndarray, rng: np.random.Generator) -> Drawn:
         """Rows of ``table`` whose driving parents are ``pidx`` (-1: drawn from the table's copula)."""
         m = self.models[table]
-        names = m["columns"]
+        names = m.columns
         n = len(pidx)
-        link = m["link"] if parent is not None else None
+        link = m.link if parent is not None else None
         linked = pidx >= 0
         z = np.zeros((n, len(names)))
         if link is not None and parent is not None and linked.any():
-            passed = link["passed"]
+            passed = link.passed
             li = pidx[linked]
             mu = np.zeros((len(li), len(names)))
             if passed:
                 # only this batch's parents: the parent table's figures are never copied whole
-                mu[:, passed] = np.column_stack([parent[mean_col(link["edge"], j)][li] for j in range(len(passed))])
-            z[linked] = _rematch(mu + _mvn(rng, np.asarray(link["resid_cov"]), len(li)))
+                mu[:, passed] = np.column_stack([parent[mean_col(link.edge, j)][li] for j in range(len(passed))])
+            z[linked] = _rematch(mu + _mvn(rng, np.asarray(link.resid_cov), len(li)))
         if (~linked).any():
-            z[~linked] = _mvn(rng, np.asarray(m["corr"]), int((~linked).sum()))
-        x = {nm: copula.from_normal(z[:, j], m["marginals"][j]) for j, nm in enumerate(names)}
+            z[~linked] = _mvn(rng, np.asarray(m.corr), int((~linked).sum()))
+        x = {nm: copula.from_normal(z[:, j], m.marginals[j]) for j, nm in enumerate(names)}
         params = self.table_parameters[table]
         cols: dict[str, pd.Series] = {}
         for col in self.metadata.tables[table].columns:
-            if not col.computed and col.name in m["transforms"]:
+            if not col.computed and col.name in m.transforms:
                 cols[col.name] = inverse_transform(
-                    col, m["transforms"][col.name], x, n,
+                    col, m.transforms[col.name], x, n,
                     enforce_min_max=params["enforce_min_max_values"], enforce_rounding=params["enforce_rounding"],
                 )
-        return Drawn(cols, {nm: x[nm] for nm in names[m["n_own"]:]})
+        return Drawn(cols, {nm: x[nm] for nm in names[m.n_own:]})
 
 
 class HMAFit(FittedModel):
@@ -197,8 +201,9 @@ class HMAFit(FittedModel):
         models = self.fitted_models()
         self.metadata.table(table_name)
         m = models[table_name]
+        assert isinstance(m, HMATableModel)
         out = {}
-        for name, marg in zip(m["columns"], m["marginals"]):
+        for name, marg in zip(m.columns, m.marginals):
             out[name] = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in marg.items()}
         return out
 
@@ -242,7 +247,7 @@ class HMAFit(FittedModel):
         }
         settings = FitSettings(md, self.seed, self.locales, self.min_category_count, self._table_parameters,
                                self.progress_task)
-        self._models = Fold(settings, sources, sample_rows).run()
+        self._models = dict(Fold(settings, sources, sample_rows).run())
         return self
 
     # ---- sampling inputs --------------------------------------------------------------------------------
@@ -252,4 +257,6 @@ class HMAFit(FittedModel):
         Raises:
             NotFittedError: before fit.
         """
-        return HMAStrategy(self.metadata, self.fitted_models(), self._table_parameters)
+        models = self.fitted_models()
+        assert all(isinstance(m, HMATableModel) for m in models.values())  # a fit of this family makes no other
+        return HMAStrategy(self.metadata, models, self._table_parameters)  # type: ignore[arg-type]

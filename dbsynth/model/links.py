@@ -11,6 +11,7 @@ import pandas as pd
 from ..errors import SchemaMismatchError
 from ..metadata import Metadata, Table
 from .fold import KeyIndex, tree_shape
+from .records import DeferredSpec
 
 __all__ = ["check_data", "closed_share", "deferred_spec", "positions"]
 
@@ -49,23 +50,21 @@ def closed_share(e, back, child: pd.DataFrame, child_pos_of_parent: np.ndarray, 
     return float(((back_of == own_pos) & ok).sum() / ok.sum())
 
 
-def deferred_spec(graph, table: Table, df: pd.DataFrame, data: dict[str, pd.DataFrame]) -> dict[str, dict]:
+def deferred_spec(graph, table: Table, df: pd.DataFrame, data: dict[str, pd.DataFrame]) -> dict[str, DeferredSpec]:
     """What the sampling engine needs of ``table``'s deferred keys: NULL share and, for a self-reference,
     the learned tree shape."""
-    out: dict[str, dict] = {}
+    out: dict[str, DeferredSpec] = {}
     n = len(df)
     for d in graph.deferred_for(table.name):
         e = d.edge
         pos = positions(data[e.parent], e.fk.ref_columns, df, e.fk.columns) if n else np.zeros(0, int)
-        out[e.name] = {"parent": e.parent, "null_share": float((pos < 0).mean()) if n else 0.0}
+        spec = out[e.name] = DeferredSpec(parent=e.parent, null_share=float((pos < 0).mean()) if n else 0.0)
         if e.parent != table.name:  # children per parent along a cycle's key, at most as many as seen
-            out[e.name]["count_max"] = int(np.bincount(pos[pos >= 0]).max(initial=0)) if (pos >= 0).any() else 0
+            spec.count_max = int(np.bincount(pos[pos >= 0]).max(initial=0)) if (pos >= 0).any() else 0
             back = graph.back_edge(e)
             if d.not_null and back is not None and n:
                 owner = positions(df, back.fk.ref_columns, data[e.parent], back.fk.columns)
-                out[e.name]["closed_share"] = closed_share(e, back, df, owner, pos, np.arange(n))
+                spec.closed_share = closed_share(e, back, df, owner, pos, np.arange(n))
         if e.parent == table.name and n:
-            tree = tree_shape(pos)
-            if tree is not None:
-                out[e.name]["tree"] = tree
+            spec.tree = tree_shape(pos)
     return out

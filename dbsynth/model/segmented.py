@@ -40,6 +40,7 @@ from .draws import categorical_draw, draw_counts, round_to_total
 from .fold import as_value, count_histogram, driving_edge, valued_key_columns
 from .generators import make_generator
 from .links import check_data, deferred_spec, positions
+from .records import CountHistogram, SegmentLink, SegmentOtherLink, SegmentTableModel
 from .strategy import Drawn, FittedStrategy, RowState
 from .tables import TableSynthesizer, table_synthesizer_class
 from .transforms import checked_columns
@@ -141,7 +142,7 @@ def _scores(x: np.ndarray, k: int, rng: np.random.Generator, clip: float = 4.0) 
     return out
 
 
-def _count_hist(counts: np.ndarray, seg: np.ndarray, k: int) -> list[dict]:
+def _count_hist(counts: np.ndarray, seg: np.ndarray, k: int) -> list[CountHistogram]:
     """Per segment, the distribution of ``counts`` (values and weights); segments without rows get the
     distribution over all rows."""
     out = []
@@ -153,7 +154,7 @@ def _count_hist(counts: np.ndarray, seg: np.ndarray, k: int) -> list[dict]:
     return out
 
 
-class SegmentStrategy(FittedStrategy):
+class SegmentStrategy(FittedStrategy[SegmentTableModel]):
     """The segment-based :class:`~dbsynth.model.strategy.TableStrategy`: a root's segments in proportion to
     their learned weights, a child's segment from its parent segment's row of the segment matrix (orphans from
     the orphans' mix), each segment's rows drawn by its table synthesizer; children per parent from the parent
@@ -164,26 +165,30 @@ class SegmentStrategy(FittedStrategy):
         segment: the fitted table synthesizer of one segment of a table (``(table, s) -> synthesizer``).
     """
 
-    modelled_key = "modelled"  # the columns the segments' synthesizers model
-
-    def __init__(self, models: Mapping[str, dict], segment: Callable[[str, int], TableSynthesizer]) -> None:
+    def __init__(self, models: Mapping[str, SegmentTableModel],
+                 segment: Callable[[str, int], TableSynthesizer]) -> None:
         super().__init__(models)
         self.segment = segment
+
+    def modelled_columns(self, table: str) -> set[str]:
+        """The columns the segments' synthesizers model."""
+        return set(self.models[table].modelled)
 
     def child_counts(self, table: str, edge: str, parent: RowState, n_parent: int,
                      rng: np.random.Generator) -> np.ndarray:
         """Children per parent row drawn from its segment's count distribution (stratified per segment)."""
         spec = self.edge_spec(table, edge)
+        assert isinstance(spec, (SegmentLink, SegmentOtherLink))
         seg = parent.get(SEGMENT)
-        return draw_counts(spec["counts"], seg if seg is not None else np.zeros(n_parent, np.int64), rng)
+        return draw_counts(spec.counts, seg if seg is not None else np.zeros(n_parent, np.int64), rng)
 
     def draw(self, table: str, parent: RowState | None, pidx: np.ndarray, rng: np.random.Generator) -> Drawn:
         """The segment of every row, then each segment's rows drawn at once (put back in the rows' order)."""
         m = self.models[table]
-        weights = np.asarray(m["segments"]["weights"], dtype=float)
+        weights = np.asarray(m.segment_weights, dtype=float)
         k = len(weights)
         n = len(pidx)
-        link = m["link"] if parent is not None else None
+        link = m.link if parent is not None else None
         if link is None:
             seg = rng.permutation(np.repeat(np.arange(k), round_to_total(weights, n, rng)))
         else:
@@ -191,13 +196,13 @@ class SegmentStrategy(FittedStrategy):
             linked = pidx >= 0
             pseg = parent.get(SEGMENT) if parent is not None else None
             if linked.any() and pseg is not None:
-                seg[linked] = categorical_draw(np.asarray(link["child_segments"], dtype=float),
+                seg[linked] = categorical_draw(np.asarray(link.child_segments, dtype=float),
                                                pseg[pidx[linked]].astype(np.int64), rng)
             if (~linked).any():
-                seg[~linked] = categorical_draw(np.asarray(link["orphan_segments"], dtype=float)[None, :],
+                seg[~linked] = categorical_draw(np.asarray(link.orphan_segments, dtype=float)[None, :],
                                                 np.zeros(int((~linked).sum()), dtype=np.int64), rng)
         seg = seg.astype(np.int64)
-        if not m["modelled"]:
+        if not m.modelled:
             return Drawn({}, {SEGMENT: seg})
         # each segment's rows drawn at once and stacked, then put back in the rows' order (the driving
         # parents travel with the rows)
@@ -302,11 +307,12 @@ class SegmentedFit(FittedModel):
         models = self.fitted_models()
         self.metadata.table(table_name)
         m = models[table_name]
-        per_seg = [self._segment(table_name, s).learned_distributions() for s in range(len(m["segments"]["models"]))]
+        assert isinstance(m, SegmentTableModel)
+        per_seg = [self._segment(table_name, s).learned_distributions() for s in range(len(m.segment_models))]
         if len(per_seg) == 1:
             return per_seg[0]
         names = list(dict.fromkeys(nm for d in per_seg for nm in d))
-        weights = np.asarray(m["segments"]["weights"], dtype=float).tolist()
+        weights = np.asarray(m.segment_weights, dtype=float).tolist()
         return {nm: {"family": "mixture", "weights": weights, "components": [d.get(nm) for d in per_seg]}
                 for nm in names}
 
@@ -322,7 +328,9 @@ class SegmentedFit(FittedModel):
         tables = [table_name] if table_name is not None else list(models)
         for t in tables:
             self.metadata.table(t)
-            for s in range(len(models[t]["segments"]["models"])):
+            m = models[t]
+            assert isinstance(m, SegmentTableModel)
+            for s in range(len(m.segment_models)):
                 self._segment(t, s).loss_values()
         raise BadInputError("no table has loss values", hint="get_loss_values() is for neural table synthesizers.")
 
@@ -345,9 +353,10 @@ class SegmentedFit(FittedModel):
         key = (table, s)
         if key not in self._cache:
             m = self.fitted_models()[table]
+            assert isinstance(m, SegmentTableModel)
             by_name = {c.name: c for c in self._modelled_columns(self.metadata.tables[table], 1)}
-            cols = [by_name[c] for c in m["modelled"]]
-            self._cache[key] = TableSynthesizer.from_dict(m["segments"]["models"][s], cols)
+            cols = [by_name[c] for c in m.modelled]
+            self._cache[key] = TableSynthesizer.from_dict(m.segment_models[s], cols)
         return self._cache[key]
 
     # ---- fit ----------------------------------------------------------------------------------------
@@ -374,7 +383,7 @@ class SegmentedFit(FittedModel):
                for e in graph.edges}
         depths = graph.depths()
         labels: dict[str, np.ndarray] = {}
-        models: dict[str, dict] = {}
+        models: dict[str, SegmentTableModel] = {}
         self._cache = {}
         for t in graph.parent_first():
             with self.progress_task("fit", t, len(frames[t])) as task:
@@ -382,10 +391,10 @@ class SegmentedFit(FittedModel):
                 task.advance(len(frames[t]))
         for t in graph.parent_first():
             self._fit_links(t, models, frames, graph, depths, pos, labels)
-        self._models = models
+        self._models = dict(models)
         return self
 
-    def _fit_table(self, t, frames, graph, pos) -> tuple[dict, np.ndarray]:
+    def _fit_table(self, t, frames, graph, pos) -> tuple[SegmentTableModel, np.ndarray]:
         table = self.metadata.tables[t]
         df = frames[t]
         n = len(df)
@@ -410,15 +419,14 @@ class SegmentedFit(FittedModel):
         k = len(synths)
         seg_models = [synth.to_dict() for synth in synths]
         weights = np.bincount(labels, minlength=k) / max(n, 1) if n else np.ones(1)
-        model = {
-            "n_rows": n,
-            "modelled": [c.name for c in modelled],
-            "generators": generators,
-            "segments": {"weights": weights, "models": seg_models},
-            "link": None,
-            "others": {},
-            "deferred": deferred_spec(graph, table, df, frames),
-        }
+        model = SegmentTableModel(
+            n_rows=n,
+            modelled=[c.name for c in modelled],
+            generators=generators,
+            segment_weights=weights,
+            segment_models=seg_models,
+            deferred=deferred_spec(graph, table, df, frames),
+        )
         return model, labels
 
     def _segments(self, table: Table, latent: list[np.ndarray], n: int, graph, pos, rng) -> np.ndarray:
@@ -437,25 +445,25 @@ class SegmentedFit(FittedModel):
             x[:, len(latent):] *= np.sqrt(len(latent) / len(kids))
         return kmeans(x, k, rng, standardise=False)
 
-    def _fit_links(self, t, models, frames, graph, depths, pos, labels) -> None:
+    def _fit_links(self, t, models: dict[str, SegmentTableModel], frames, graph, depths, pos, labels) -> None:
         table = self.metadata.tables[t]
         n = len(frames[t])
         model = models[t]
-        k_child = len(model["segments"]["models"])
+        k_child = len(model.segment_models)
         driving = driving_edge(table, graph, depths)
         for e in graph.parents(t):
             p = pos[e.name]
             ok = p >= 0
             n_parent = len(frames[e.parent])
             pseg = labels[e.parent]
-            k_parent = len(models[e.parent]["segments"]["models"])
+            k_parent = len(models[e.parent].segment_models)
             counts = np.bincount(p[ok], minlength=n_parent)
-            common = {
-                "parent": e.parent,
-                "count_min": int(counts.min()) if n_parent else 0,
-                "count_max": int(counts.max()) if n_parent else 0,
-                "counts": _count_hist(counts, pseg, k_parent),
-            }
+            common = dict(
+                parent=e.parent,
+                count_min=int(counts.min()) if n_parent else 0,
+                count_max=int(counts.max()) if n_parent else 0,
+                counts=_count_hist(counts, pseg, k_parent),
+            )
             if driving is not None and e.name == driving.name:
                 cseg = labels[t]
                 mat = np.zeros((k_parent, k_child))
@@ -466,16 +474,16 @@ class SegmentedFit(FittedModel):
                 # a parent segment that never had children still needs a row: the child's overall mix
                 mat = np.where(rows > 0, mat / np.maximum(rows, 1.0), overall)
                 orph = np.bincount(cseg[~ok], minlength=k_child).astype(float)
-                model["link"] = {
+                model.link = SegmentLink(
                     **common,
-                    "edge": e.name,
-                    "n_linked": int(ok.sum()),
-                    "orphans": int((~ok).sum()),
-                    "child_segments": mat,
-                    "orphan_segments": orph / orph.sum() if orph.sum() else overall,
-                }
+                    edge=e.name,
+                    n_linked=int(ok.sum()),
+                    orphans=int((~ok).sum()),
+                    child_segments=mat,
+                    orphan_segments=orph / orph.sum() if orph.sum() else overall,
+                )
             else:
-                model["others"][e.name] = {**common, "null_share": float((~ok).mean()) if n else 0.0}
+                model.others[e.name] = SegmentOtherLink(**common, null_share=float((~ok).mean()) if n else 0.0)
 
     # ---- sampling inputs --------------------------------------------------------------------------------
     def strategy(self) -> SegmentStrategy:
@@ -484,7 +492,13 @@ class SegmentedFit(FittedModel):
         Raises:
             NotFittedError: before fit.
         """
-        return SegmentStrategy(self.fitted_models(), self._segment)
+        return SegmentStrategy(self._segment_models(), self._segment)
+
+    def _segment_models(self) -> dict[str, SegmentTableModel]:
+        """The fitted models, as the segment records they are (a fit of this family makes no other)."""
+        models = self.fitted_models()
+        assert all(isinstance(m, SegmentTableModel) for m in models.values())
+        return models  # type: ignore[return-value]
 
     def unlinked_tables(self, num_rows: Mapping[str, int]) -> set[str]:
         """A table sized by ``num_rows`` is drawn at that size, its driving key pointing at any parent."""

@@ -9,6 +9,11 @@ Loading never trusts the file: it runs no code (no pickle), reads only its two m
 before reading (declared sizes of the zip members and of the arrays inside, against :data:`MAX_MODEL_BYTES`,
 and the bytes actually inflated), bounds the JSON's nesting (:data:`MAX_JSON_DEPTH`) and wants an integer
 format version it knows. Each refusal is one :class:`~dbsynth.errors.ModelFileError` line (exit code 2).
+
+The per-table models are the fit's :class:`~dbsynth.model.records.TableModel` records, stored as their
+``to_dict`` (each with its table model format version) and read back through ``from_dict``, strictly: an
+unknown key or another version is refused, naming the table. Files written before the records (no version key,
+the same layout) still load.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import numpy as np
 from ..errors import ModelFileError, NotFittedError
 from ..metadata import Metadata
 from .base import FittedModel
+from .records import table_model_from_dict
 
 M = TypeVar("M", bound=FittedModel)
 
@@ -94,7 +100,7 @@ def save(synthesizer: FittedModel, path: str | Path) -> Path:
         "class": type(synthesizer).__name__,
         "metadata": synthesizer.metadata.to_dict(),
         "parameters": synthesizer.get_parameters(),
-        "models": _split(models, arrays),
+        "models": _split({t: m.to_dict() for t, m in models.items()}, arrays),
     }
     buf = io.BytesIO()
     np.savez(buf, **arrays)  # type: ignore[arg-type]  # numpy's stub types the first keyword as allow_pickle
@@ -258,7 +264,13 @@ def load(
         arrays = _read_arrays(npz_bytes, max_bytes - len(json_bytes), name)
         cls = classes[doc["class"]]
         md = Metadata.from_dict(doc["metadata"], source=name)
-        syn = cls.from_parameters(md, doc["parameters"], _join(doc["models"], arrays))
+        models = doc["models"]
+        if not isinstance(models, dict):
+            raise ModelFileError(f"'{name}' is a damaged dbsynth model file (its models are not an object)",
+                                 hint="Re-create it with fit() and save().")
+        # strict: an unknown key or another table model version is refused, naming the table
+        typed = {t: table_model_from_dict(_join(m, arrays), t) for t, m in models.items()}
+        syn = cls.from_parameters(md, doc["parameters"], typed)
     except ModelFileError:
         raise
     except Exception as exc:  # any inconsistency inside means the file was damaged or hand-edited

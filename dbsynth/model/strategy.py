@@ -16,15 +16,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Generic, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
+
+from .records import DrivingLink, OtherLink, TableModel
 
 __all__ = ["Drawn", "FittedStrategy", "TableStrategy"]
 
 #: Per-row state a table's draw leaves for its children, by name (arrays aligned with the table's rows).
 RowState = Mapping[str, np.ndarray]
+
+M = TypeVar("M", bound=TableModel)
 
 
 @dataclass
@@ -41,10 +45,9 @@ class Drawn:
 class TableStrategy(Protocol):
     """How one synthesizer family draws tables (see the module docstring)."""
 
-    def table_model(self, table: str) -> Mapping[str, Any]:
-        """The fitted model of ``table``: at least ``n_rows``, ``generators``, ``link`` (the driving key:
-        ``parent``, ``edge``, ``n_linked``, ``orphans``, ``count_min``, ``count_max``; or None), ``others``
-        (``{edge: {null_share, count_min, count_max}}``) and ``deferred`` (``{edge: spec}``)."""
+    def table_model(self, table: str) -> TableModel:
+        """The fitted model of ``table`` (see :class:`~dbsynth.model.records.TableModel`: ``n_rows``,
+        ``generators``, the driving ``link``, the ``others`` keys and the ``deferred`` ones)."""
         ...
 
     def modelled_columns(self, table: str) -> set[str]:
@@ -78,29 +81,22 @@ class TableStrategy(Protocol):
         ...
 
 
-class FittedStrategy:
+class FittedStrategy(Generic[M]):
     """What the shipped strategies share: the fitted per-table models and how the engine reads them.
 
     Args:
-        models: the fitted per-table models.
+        models: the fitted per-table models (of the strategy's family).
     """
 
-    modelled_key: ClassVar[str]
-    """The key of a table's model listing the columns :meth:`TableStrategy.draw` returns."""
-
-    def __init__(self, models: Mapping[str, dict]) -> None:
+    def __init__(self, models: Mapping[str, M]) -> None:
         self.models = models
 
-    def table_model(self, table: str) -> Mapping[str, Any]:
+    def table_model(self, table: str) -> M:
         """See :meth:`TableStrategy.table_model`."""
         return self.models[table]
 
-    def modelled_columns(self, table: str) -> set[str]:
-        """See :meth:`TableStrategy.modelled_columns`."""
-        return set(self.models[table][self.modelled_key])
-
-    def edge_spec(self, table: str, edge: str) -> Mapping[str, Any]:
+    def edge_spec(self, table: str, edge: str) -> DrivingLink | OtherLink:
         """What the fit learned of ``table``'s key ``edge``: its link when it drives, else its entry in
         ``others``."""
-        link = self.models[table]["link"]
-        return link if link is not None and link["edge"] == edge else self.models[table]["others"][edge]
+        link = self.models[table].link
+        return link if link is not None and link.edge == edge else self.models[table].others[edge]

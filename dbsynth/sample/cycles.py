@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..model.links import positions
+from ..model.records import DeferredSpec
 
 
 def sample_forest(n: int, root_share: float, tree: dict, rng: np.random.Generator) -> np.ndarray:
@@ -44,12 +45,12 @@ def sample_forest(n: int, root_share: float, tree: dict, rng: np.random.Generato
     return refs
 
 
-def close_refs(refs: np.ndarray, e, back, spec: dict, child: pd.DataFrame, parent: pd.DataFrame,
+def close_refs(refs: np.ndarray, e, back, spec: DeferredSpec, child: pd.DataFrame, parent: pd.DataFrame,
                rng: np.random.Generator) -> np.ndarray:
-    """Point the learned ``spec["closed_share"]`` of ``child``'s references along ``e`` at parent rows that refer
+    """Point the learned ``spec.closed_share`` of ``child``'s references along ``e`` at parent rows that refer
     back to the same child row (the manager works at the store), where such a row exists. Rows that learned at
     most one child per parent (a unique manager) keep distinct parents."""
-    share = float(spec.get("closed_share", 0.0))
+    share = float(spec.closed_share) if spec.closed_share is not None else 0.0
     n, pn = len(child), len(parent)
     if back is None or share <= 0 or not n or not pn:
         return refs
@@ -64,7 +65,7 @@ def close_refs(refs: np.ndarray, e, back, spec: dict, child: pd.DataFrame, paren
     close = (rng.uniform(size=n) < share) & (cand >= 0)
     refs = refs.copy()
     refs[close] = cand[close]
-    if spec.get("count_max") == 1:  # keep one child per parent: others that now collide take unused parents
+    if spec.count_max == 1:  # keep one child per parent: others that now collide take unused parents
         used = np.zeros(pn, dtype=bool)
         used[refs[close]] = True
         free = iter(np.flatnonzero(~used & ~np.isin(np.arange(pn), refs[~close & (refs >= 0)])))

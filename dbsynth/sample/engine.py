@@ -17,6 +17,7 @@ drawn from.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from ..metadata.graph import FKGraph
 from ..metadata.records import ForeignKey
 from ..model.fold import stable_seed
 from ..model.generators import distinct_columns, generate, generator_from_dict
+from ..model.records import DeferredSpec, DrivingLink, TableModel
 from ..model.strategy import TableStrategy
 from ..model.transforms import frame_of
 from .counts import POS, Capacity, capped_counts, capped_refs, nonnull_mask, plan_batches
@@ -254,25 +256,25 @@ class Engine:
         strategy = self.strategy
         m = strategy.table_model(t)
         rng = self.rng("sample", t)
-        link = None if unlinked else m["link"]
-        if link is not None and link["parent"] not in done:
+        link = None if unlinked else m.link
+        if link is not None and link.parent not in done:
             link = None
         fk_cols = {c for fk in table.foreign_keys for c in fk.columns}
         counts = None
         parent_state = None
         if link is None:
-            n = int(num_rows[t]) if t in num_rows else root_rows(m["n_rows"], scale)
+            n = int(num_rows[t]) if t in num_rows else root_rows(m.n_rows, scale)
             plan = plan_batches(None, n, batch_rows)
         else:
-            parent = done[link["parent"]]
+            parent = done[link.parent]
             n_parent = len(parent.frame)
-            n_source = strategy.table_model(link["parent"])["n_rows"]
+            n_source = strategy.table_model(link.parent).n_rows
             ratio = n_parent / n_source if n_source else 0.0
             parent_state = parent.state
-            raw = strategy.child_counts(t, link["edge"], parent_state, n_parent, rng)
-            total = int(round(link["n_linked"] * ratio))
-            counts = capped_counts(raw, total, link["count_min"], link["count_max"], rng)
-            n_orph = int(round(link["orphans"] * ratio))
+            raw = strategy.child_counts(t, link.edge, parent_state, n_parent, rng)
+            total = int(round(link.n_linked * ratio))
+            counts = capped_counts(raw, total, link.count_min, link.count_max, rng)
+            n_orph = int(round(link.orphans * ratio))
             n = int(counts.sum()) + n_orph
             plan = plan_batches(counts, n_orph, batch_rows)
         others = {} if forced_root else self._capacities(t, m, n, done, link, rng)
@@ -280,10 +282,10 @@ class Engine:
         modelled = strategy.modelled_columns(t)
         # primary-key columns numbered by the engine, and generated columns distinct by construction: unique
         # constraints holding one need no tracking across batches
-        numbered = [c for c in table.primary_key if c not in fk_cols and c not in m["generators"] and c not in modelled]
-        state = _TableState(unique=UniqueState(exempt=distinct_columns(m["generators"]) | set(numbered)))
-        driving = next((fk.columns for fk in table.foreign_keys if link and fk_name(table, fk) == link["edge"]), [])
-        generators = {name: generator_from_dict(d) for name, d in m["generators"].items()}
+        numbered = [c for c in table.primary_key if c not in fk_cols and c not in m.generators and c not in modelled]
+        state = _TableState(unique=UniqueState(exempt=distinct_columns(m.generators) | set(numbered)))
+        driving = next((fk.columns for fk in table.foreign_keys if link and fk_name(table, fk) == link.edge), [])
+        generators = {name: generator_from_dict(d) for name, d in m.generators.items()}
         for b, (lo, hi, plo, phi) in enumerate(plan):
             brng = self.rng("sample", t, b)
             if plo >= 0 and counts is not None:
@@ -298,15 +300,14 @@ class Engine:
             # wins, and its values are valid for the narrower key too since its parent references the same rows
             for fk in sorted(table.foreign_keys, key=lambda f: len(f.columns)):
                 e_name = fk_name(table, fk)
-                if link is not None and e_name == link["edge"]:
+                if link is not None and e_name == link.edge:
                     set_refs(frame, fk, done[fk.ref_table].frame, pidx)
-                elif e_name in m["deferred"]:
+                elif e_name in m.deferred:
                     if fk.ref_table in done:  # a cycle's parent sampled earlier: fill now, the writer defers it
                         pframe = done[fk.ref_table].frame
                         used = state.deferred_used.setdefault(e_name, np.zeros(len(pframe), dtype=np.int64))
-                        spec = m["deferred"][e_name]
-                        refs = capped_refs(len(frame), len(pframe), spec["null_share"], spec.get("count_max"), brng,
-                                           used)
+                        spec = m.deferred[e_name]
+                        refs = capped_refs(len(frame), len(pframe), spec.null_share, spec.count_max, brng, used)
                         set_refs(frame, fk, pframe, refs)
                 elif e_name in others:
                     refs = others[e_name].draw(len(frame), brng)
@@ -317,7 +318,7 @@ class Engine:
                     refs = brng.integers(0, pn, len(frame)) if pn else np.full(len(frame), -1)
                     set_refs(frame, fk, done[fk.ref_table].frame, refs)
             for fk, e_name, refs in redraw:
-                cap = m["others"][e_name]["count_max"]
+                cap = m.others[e_name].count_max
                 redraw_duplicates(frame, table, fk, done[fk.ref_table].frame, cap, refs, fk_cols, brng,
                                   others[e_name].used)
             within = None if forced_root else self._cap_overlapping(frame, table, m, link, done, brng, state.caps)
@@ -354,39 +355,39 @@ class Engine:
             frame[c] = pd.Series(np.arange(start + 1, start + n + 1), dtype="int64")
         return frame
 
-    def _capacities(self, t: str, m: Mapping[str, Any], n: int, done: dict[str, _Sampled], link,
+    def _capacities(self, t: str, m: TableModel, n: int, done: dict[str, _Sampled], link: DrivingLink | None,
                     rng: np.random.Generator) -> dict[str, Capacity]:
         """Each non-driving foreign key's capacities: how many of the table's ``n`` rows each parent takes."""
         out = {}
         table = self.metadata.tables[t]
         for fk in table.foreign_keys:
             e_name = fk_name(table, fk)
-            if e_name not in m["others"] or fk.ref_table not in done or (link or {}).get("edge") == e_name:
+            if e_name not in m.others or fk.ref_table not in done or (link is not None and link.edge == e_name):
                 continue
-            o = m["others"][e_name]
+            o = m.others[e_name]
             parent = done[fk.ref_table]
             raw = self.strategy.child_counts(t, e_name, parent.state, len(parent.frame), rng)
-            want = int(round(n * (1.0 - o["null_share"])))
-            cap = capped_counts(raw, want, o["count_min"], o["count_max"], rng)
-            out[e_name] = Capacity(cap, o["null_share"])
+            want = int(round(n * (1.0 - o.null_share)))
+            cap = capped_counts(raw, want, o.count_min, o.count_max, rng)
+            out[e_name] = Capacity(cap, o.null_share)
         return out
 
-    def _forests(self, t: str, m: Mapping[str, Any], graph: FKGraph, n: int) -> dict[str, np.ndarray]:
+    def _forests(self, t: str, m: TableModel, graph: FKGraph, n: int) -> dict[str, np.ndarray]:
         """Parent position (in generation order) of every row along each self-reference, drawn once."""
         out = {}
         for d in graph.deferred_for(t):
             e = d.edge
             if e.parent != t:
                 continue
-            spec = m["deferred"].get(e.name, {"null_share": 1.0})
+            spec = m.deferred.get(e.name, DeferredSpec(null_share=1.0))
             r = self.rng("deferred", e.name)
-            if spec.get("tree") and n:
+            if spec.tree and n:
                 # a forest grown level by level with the learned fan-out (rows in breadth-first order)
-                refs = sample_forest(n, spec["null_share"], spec["tree"], r)
+                refs = sample_forest(n, spec.null_share, spec.tree, r)
             else:
                 # no learned shape (older model files): row i points to an earlier row, so following references
                 # always ends at a root
-                nonnull = nonnull_mask(n, spec["null_share"], r, first_null=True)
+                nonnull = nonnull_mask(n, spec.null_share, r, first_null=True)
                 refs = np.floor(r.uniform(size=n) * np.arange(n)).astype(np.int64)
                 refs[~nonnull] = -1
             out[e.name] = refs
@@ -415,17 +416,17 @@ class Engine:
             set_refs(frame, fk, allkeys, r)
         state.generated += n
 
-    def _cap_overlapping(self, frame: pd.DataFrame, table: Table, m: Mapping[str, Any], link,
+    def _cap_overlapping(self, frame: pd.DataFrame, table: Table, m: TableModel, link: DrivingLink | None,
                          done: dict[str, _Sampled], rng: np.random.Generator, prior: dict) -> np.ndarray | None:
         """Children per parent within the observed maximum for keys nested in a wider one (see
         :func:`dbsynth.sample.refs.cap_overlapping`); ``prior`` carries earlier batches' counts."""
         caps: dict[str, int] = {}
         for fk in table.foreign_keys:
             nm = fk_name(table, fk)
-            if link is not None and nm == link["edge"]:
-                caps[nm] = max(int(link["count_max"]), 1)
-            elif nm in m["others"]:
-                caps[nm] = max(int(m["others"][nm]["count_max"]), 1)
+            if link is not None and nm == link.edge:
+                caps[nm] = max(int(link.count_max), 1)
+            elif nm in m.others:
+                caps[nm] = max(int(m.others[nm].count_max), 1)
         return cap_overlapping(frame, table, caps, {t: d.frame for t, d in done.items()}, rng, prior)
 
     # ---- cycles -------------------------------------------------------------------------------------
@@ -445,15 +446,15 @@ class Engine:
                 continue
             if order.index(e.parent) < order.index(e.child):
                 continue  # filled in the child's batches
-            spec = self.strategy.table_model(e.child)["deferred"].get(e.name, {"null_share": 1.0})
+            spec = self.strategy.table_model(e.child).deferred.get(e.name, DeferredSpec(null_share=1.0))
             if d.not_null:
-                spec = {**spec, "null_share": 0.0}
+                spec = dataclasses.replace(spec, null_share=0.0)
             pframe = done[e.parent].frame
             rng = self.rng("deferred", e.name)
             if d.not_null and e.child in whole:
                 # the rows themselves wait for this: fill the key in them (same draws as an update would take)
                 upd = whole[e.child].copy()
-                refs = capped_refs(len(upd), len(pframe), spec["null_share"], spec.get("count_max"), rng)
+                refs = capped_refs(len(upd), len(pframe), spec.null_share, spec.count_max, rng)
                 refs = close_refs(refs, e, graph.back_edge(e), spec, upd, pframe, rng)
                 set_refs(upd, e.fk, pframe, refs)
                 for c in e.fk.columns:
@@ -465,10 +466,10 @@ class Engine:
         yield from _cut(whole, batch_rows, BatchKind.ROWS)
 
 
-def _fill(frame: pd.DataFrame, fk: ForeignKey, spec: Mapping[str, Any], pframe: pd.DataFrame,
+def _fill(frame: pd.DataFrame, fk: ForeignKey, spec: DeferredSpec, pframe: pd.DataFrame,
           rng: np.random.Generator) -> None:
     """A cycle's references: the learned NULL share, each parent at most its learned maximum of children."""
-    refs = capped_refs(len(frame), len(pframe), spec["null_share"], spec.get("count_max"), rng)
+    refs = capped_refs(len(frame), len(pframe), spec.null_share, spec.count_max, rng)
     set_refs(frame, fk, pframe, refs)
 
 

@@ -42,9 +42,9 @@ def test_tablesample_fit_matches_exact_folds(pg_dataset):
         assert sorted(sample["rental_id"]) == sorted(again["rental_id"])
         streamed = HMASynthesizer(md, seed=1, verbose=False).fit(sources, sample_rows=3_000).fitted_models()
     for t, m in full.items():
-        if m["link"]:
+        if m.link:
             for k in ("n_linked", "orphans", "count_min", "count_max"):
-                assert m["link"][k] == streamed[t]["link"][k], (t, k)
+                assert getattr(m.link, k) == getattr(streamed[t].link, k), (t, k)
 
 
 @pytest.mark.parametrize("synthesizer", ["hma", "hsa"])
@@ -82,9 +82,9 @@ def test_mariadb_reservoir_fit_matches_exact_folds(mariadb_dataset):
         assert len(sample) == 1_000 and not sample.duplicated(["PlaylistId", "TrackId"]).any()
         streamed = HMASynthesizer(md, seed=1, verbose=False).fit(sources, sample_rows=1_000).fitted_models()
     for t, m in full.items():
-        if m["link"]:
+        if m.link:
             for k in ("n_linked", "orphans", "count_min", "count_max"):
-                assert m["link"][k] == streamed[t]["link"][k], (t, k)
+                assert getattr(m.link, k) == getattr(streamed[t].link, k), (t, k)
 
 
 def test_copy_reader_gives_the_cursor_frames(pg_database):

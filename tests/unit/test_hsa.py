@@ -221,7 +221,7 @@ def test_a_registered_table_synthesizer_is_used_per_table():
             syn = cls(md, seed=0, verbose=False)
             syn.set_table_parameters("child", table_synthesizer="MedianSynthesizer")
             out = syn.fit(data).sample()
-            k = len(syn.fitted_models()["child"]["segments"]["models"])
+            k = len(syn.fitted_models()["child"].segment_models)
             assert k == (1 if cls is IndependentSynthesizer else 3)
             assert 1 <= out["child"]["amount"].nunique() <= k
             assert out["parent"]["income"].nunique() > 10  # other tables keep the default copula
@@ -241,8 +241,9 @@ def test_rare_heavy_parents_are_kept_whatever_the_seed():
     # two staff members out of 1,500 serve every rental: independent draws lose them one time in seven
     from dbsynth.model.draws import categorical_draw as _categorical_draw
     from dbsynth.model.draws import draw_counts as _draw_counts
+    from dbsynth.model.records import CountHistogram
 
-    hist = [{"values": [0, 8000], "weights": [1498 / 1500, 2 / 1500]}]
+    hist = [CountHistogram(values=[0, 8000], weights=[1498 / 1500, 2 / 1500])]
     probs = np.array([[1498 / 1500, 2 / 1500]])
     for seed in range(20):
         rng = np.random.default_rng(seed)

@@ -51,7 +51,7 @@ def test_a_date_in_a_composite_key_keeps_its_observed_range():
 def test_the_key_date_stored_is_private(tmp_path):
     md, data = _events()
     synth = HMASynthesizer(md, seed=3, verbose=False).fit(data)
-    spec = synth.fitted_models()["events"]["transforms"]["created_on"]
+    spec = synth.fitted_models()["events"].transforms["created_on"]
     first = data["events"]["created_on"].min().timestamp()
     last = data["events"]["created_on"].max().timestamp()
     assert first < spec["min"] < spec["max"] < last  # window means of k rows, not the first or last row
@@ -101,7 +101,7 @@ def test_decimals_past_float64_are_sampled_finite_and_of_the_observed_magnitude(
     # fits NUMERIC(1000, 500): at most 500 digits before the point
     assert all(v.adjusted() < 500 for v in got)
     assert out.isna().any()  # NULLs kept
-    spec = synth.fitted_models()["t_numeric"]["transforms"]["n1000"]
+    spec = synth.fitted_models()["t_numeric"].transforms["n1000"]
     assert spec["exp10"] % 10 == 0
     scaled = {float(v.scaleb(-spec["exp10"])) for v in src}
     assert spec["min"] not in scaled and spec["max"] not in scaled  # no source value in the model file

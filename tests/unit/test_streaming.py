@@ -48,10 +48,10 @@ def test_sources_covering_each_table_give_the_in_memory_model_exactly(chinook):
     a = _fit(md, data)
     b = _fit(md, {t: FrameSource(f, chunk_rows=13) for t, f in data.items()}, sample_rows=10**6)
     for t in a:
-        assert a[t]["columns"] == b[t]["columns"]
-        np.testing.assert_allclose(a[t]["corr"], b[t]["corr"], atol=1e-12, err_msg=t)
-        if a[t]["link"]:
-            np.testing.assert_allclose(a[t]["link"]["resid_cov"], b[t]["link"]["resid_cov"], atol=1e-12, err_msg=t)
+        assert a[t].columns == b[t].columns
+        np.testing.assert_allclose(a[t].corr, b[t].corr, atol=1e-12, err_msg=t)
+        if a[t].link:
+            np.testing.assert_allclose(a[t].link.resid_cov, b[t].link.resid_cov, atol=1e-12, err_msg=t)
 
 
 def test_streamed_passes_fold_children_exactly_and_the_copula_within_tolerance(chinook):
@@ -60,15 +60,15 @@ def test_streamed_passes_fold_children_exactly_and_the_copula_within_tolerance(c
     # 1,500 rows: Track, InvoiceLine and PlaylistTrack are sampled, so their folds go through streamed passes
     small = _fit(md, {t: FrameSource(f, chunk_rows=101) for t, f in data.items()}, sample_rows=1500)
     for t in full:
-        lf, ls = full[t]["link"], small[t]["link"]
+        lf, ls = full[t].link, small[t].link
         if lf is None:
             continue
         # counts per parent are exact: every row is read in the passes
         for k in ("n_linked", "orphans", "count_min", "count_max"):
-            assert lf[k] == ls[k], (t, k)
-        assert np.abs(np.asarray(lf["resid_cov"]) - np.asarray(ls["resid_cov"])).max(initial=0) < 0.3, t
+            assert getattr(lf, k) == getattr(ls, k), (t, k)
+        assert np.abs(np.asarray(lf.resid_cov) - np.asarray(ls.resid_cov)).max(initial=0) < 0.3, t
     for t in ("Invoice", "Album", "Customer"):  # parents used whole, their children's means folded in exactly
-        assert np.abs(np.asarray(full[t]["corr"]) - np.asarray(small[t]["corr"])).max(initial=0) < 0.05, t
+        assert np.abs(np.asarray(full[t].corr) - np.asarray(small[t].corr)).max(initial=0) < 0.05, t
 
 
 def test_chunk_size_does_not_change_the_model(chinook):
@@ -76,9 +76,9 @@ def test_chunk_size_does_not_change_the_model(chinook):
     a = _fit(md, {t: FrameSource(f, chunk_rows=7) for t, f in data.items()}, sample_rows=1000)
     b = _fit(md, {t: FrameSource(f, chunk_rows=100_000) for t, f in data.items()}, sample_rows=1000)
     for t in a:
-        np.testing.assert_allclose(a[t]["corr"], b[t]["corr"], atol=1e-9, err_msg=t)
-        if a[t]["link"]:
-            np.testing.assert_allclose(a[t]["link"]["resid_cov"], b[t]["link"]["resid_cov"], atol=1e-9, err_msg=t)
+        np.testing.assert_allclose(a[t].corr, b[t].corr, atol=1e-9, err_msg=t)
+        if a[t].link:
+            np.testing.assert_allclose(a[t].link.resid_cov, b[t].link.resid_cov, atol=1e-9, err_msg=t)
 
 
 def test_database_sources_give_the_frame_model(chinook):
@@ -90,9 +90,9 @@ def test_database_sources_give_the_frame_model(chinook):
         assert len(sample) == 800 and not sample["TrackId"].duplicated().any()
         b = HMASynthesizer(md, seed=5, verbose=False).fit(sources, sample_rows=800).fitted_models()
     for t in a:  # different samples (reservoir vs frame sampling), same exact folds
-        if a[t]["link"]:
-            assert a[t]["link"]["n_linked"] == b[t]["link"]["n_linked"]
-            assert a[t]["link"]["count_max"] == b[t]["link"]["count_max"]
+        if a[t].link:
+            assert a[t].link.n_linked == b[t].link.n_linked
+            assert a[t].link.count_max == b[t].link.count_max
 
 
 def _collect(md, batches):
