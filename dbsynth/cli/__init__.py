@@ -118,7 +118,9 @@ def inspect_cmd(
         diagram_format(diagram)  # a wrong suffix is bad input: say so before the (slow) reflection
     resolved = resolve_url(url or DEFAULT_URL)
     # one schema stays a plain name, so table names are unqualified as before; several are reflected together
-    schemas = _schema_option(resolved, schema)
+    from ..reflect.schemas import schema_option  # late: it pulls in SQLAlchemy
+
+    schemas = schema_option(resolved, schema)
     metadata = _reflect(resolved, schema=schemas, include=include or None, exclude=exclude or None)
     typer.echo(summarize(metadata, title=f"Database: {mask_url(resolved)}"), nl=False)
     if json_file is not None:
@@ -221,24 +223,6 @@ def _summary(report, command: str) -> None:
         console.print(f"quality {report.quality['overall']:.1%}; report in {report.quality['html']}")
     for w in report.warnings:
         console.print(f"warning: {w}", style="yellow")
-
-
-def _schema_option(url: str, schema: list[str] | None) -> str | list[str] | None:
-    """What a repeated ``--schema`` asks for: None, one name, several names, or ``'*'`` resolved on ``url``.
-
-    Raises:
-        BadInputError: ``'*'`` given with other schemas.
-    """
-    from ..errors import BadInputError
-
-    if not schema:
-        return None
-    names = list(dict.fromkeys(schema))
-    if "*" in names and len(names) > 1:
-        raise BadInputError("--schema '*' already means every schema: give it alone, or name the schemas")
-    from ..reflect.schemas import resolve_schemas
-
-    return resolve_schemas(url, names[0] if len(names) == 1 else names)
 
 
 def _reflect(url: str, **kwargs):

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from ..db import engine as make_engine
 from ..db import make_url, read_only_connection
 from ..dialects import Schemas, capabilities
-from ..errors import ConnectError, ReflectionError, mask_secrets, mask_url
+from ..errors import BadInputError, ConnectError, ReflectionError, mask_secrets, mask_url
 
 __all__ = ["ALL_SCHEMAS", "list_schemas", "resolve_schemas", "schemas_hint"]
 
@@ -107,6 +107,21 @@ def resolve_schemas(url: str | sa.URL | sa.Engine, schema: str | list[str] | Non
             hint="Check the database name in source.url.",
         )
     return names[0] if len(names) == 1 else names
+
+
+def schema_option(url: str | sa.URL | sa.Engine, schema: list[str] | None) -> str | list[str] | None:
+    """What a repeated ``--schema`` command-line option asks for (``inspect``, ``report``): None, one name,
+    several names, or ``'*'`` resolved on ``url``.
+
+    Raises:
+        BadInputError: ``'*'`` given with other schemas.
+    """
+    if not schema:
+        return None
+    names = list(dict.fromkeys(schema))
+    if "*" in names and len(names) > 1:
+        raise BadInputError("--schema '*' already means every schema: give it alone, or name the schemas")
+    return resolve_schemas(url, names[0] if len(names) == 1 else names)
 
 
 def schemas_hint(url: str | sa.URL, option: str = "source.schema") -> str | None:

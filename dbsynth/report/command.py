@@ -59,8 +59,9 @@ def report_command(
         md = Metadata.load(metadata)
     else:
         from ..reflect import reflect
+        from ..reflect.schemas import schema_option
 
-        md = reflect(real_url, schema=_schemas(real_url, schema))
+        md = reflect(real_url, schema=schema_option(real_url, schema))
     report, missing = evaluate_clone(real_url, synth_url, md)
     if missing:
         shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
@@ -70,24 +71,6 @@ def report_command(
     typer.echo(f"Overall quality {report.overall:.1%} ({mask_url(synth_url)} vs {mask_url(real_url)}): {props}")
     typer.echo(f"Report written to {html_path} and {json_path}")
     report.check(fail_under, thresholds, options=("--fail-under", "--fail-under-property"))
-
-
-def _schemas(url: str, schema: list[str] | None) -> str | list[str] | None:
-    """What a repeated ``--schema`` asks for: None, one name, several names, or ``'*'`` resolved on ``url``.
-
-    The same reading as ``dbsynth inspect --schema`` (the CLI's own helper is private to it).
-
-    Raises:
-        BadInputError: ``'*'`` given with other schemas.
-    """
-    if not schema:
-        return None
-    names = list(dict.fromkeys(schema))
-    if "*" in names and len(names) > 1:
-        raise BadInputError("--schema '*' already means every schema: give it alone, or name the schemas")
-    from ..reflect.schemas import resolve_schemas
-
-    return resolve_schemas(url, names[0] if len(names) == 1 else names)
 
 
 def evaluate_clone(
