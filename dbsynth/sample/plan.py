@@ -55,25 +55,27 @@ __all__ = [
 
 
 class TableMode(enum.StrEnum):
-    """What a run writes into a table (``skip`` tables are not written, so not planned)."""
+    """What a run writes into a table (``skip`` tables are not written, so not planned).
+
+    ``SYNTHESIZE``: sampled rows from the model (the default). ``COPY``: the source's real rows; the table is
+    still modelled so that its children keep their statistics. ``EMPTY``: created with no rows.
+    """
 
     SYNTHESIZE = "synthesize"
-    """Sampled rows from the model (the default)."""
     COPY = "copy"
-    """The source's real rows; the table is still modelled so that its children keep their statistics."""
     EMPTY = "empty"
-    """Created with no rows."""
 
 
 class OverrideKind(enum.StrEnum):
-    """How an overridden column's values are made after the model drew the row."""
+    """How an overridden column's values are made after the model drew the row.
+
+    ``CONSTANT``: the same value in every row. ``NULL``: NULL in every row. ``PII``: Faker values of a provider
+    in another locale than the run's first (the model's generator uses that one).
+    """
 
     CONSTANT = "constant"
-    """The same value in every row."""
     NULL = "null"
-    """NULL in every row."""
     PII = "pii"
-    """Faker values of a provider in another locale than the run's first (the model's generator uses that one)."""
 
 
 @dataclass(frozen=True)
