@@ -185,8 +185,9 @@ class Engine:
                 plan must hold them: :meth:`~dbsynth.sample.plan.SamplePlan.with_real_rows`), its sampled keys
                 mapped onto real ones for its children; a synthesized batch has its references remapped or
                 NULLed and its column overrides applied (:func:`~dbsynth.sample.plan.shape`). Children are
-                still drawn from the sampled rows; update batches are sent as drawn; tables the plan does not
-                name are not sent.
+                still drawn from the sampled rows; a copied table's cycle updates are dropped (its real rows
+                hold their real references), a synthesized table's are shaped like the rows they update
+                (:func:`~dbsynth.sample.plan.shape_update`); tables the plan does not name are not sent.
         """
         if plan is None:
             yield from self._batches(scale, num_rows, batch_rows, only, forced_roots, unlinked)
