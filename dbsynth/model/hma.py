@@ -259,4 +259,4 @@ class HMAFit(FittedModel):
         """
         models = self.fitted_models()
         assert all(isinstance(m, HMATableModel) for m in models.values())  # a fit of this family makes no other
-        return HMAStrategy(self.metadata, models, self._table_parameters)  # type: ignore[arg-type]
+        return HMAStrategy(self.metadata, models, self._table_parameters)  # type: ignore[arg-type]  # asserted above

@@ -330,7 +330,7 @@ class HMATableModel(TableModel):
     """The copula's correlation matrix."""
     link: HMALink | None = None
     """The driving key's link, or None."""
-    others: dict[str, HMAOtherLink] = field(default_factory=dict)  # type: ignore[assignment]
+    others: dict[str, HMAOtherLink] = field(default_factory=dict)  # type: ignore[assignment]  # dict is invariant
     """The links of the other keys, by key name."""
 
     def to_dict(self) -> dict[str, Any]:
@@ -367,7 +367,7 @@ class SegmentTableModel(TableModel):
     """Each segment's share of the table's rows."""
     link: SegmentLink | None = None
     """The driving key's link, or None."""
-    others: dict[str, SegmentOtherLink] = field(default_factory=dict)  # type: ignore[assignment]
+    others: dict[str, SegmentOtherLink] = field(default_factory=dict)  # type: ignore[assignment]  # dict is invariant
     """The links of the other keys, by key name."""
 
     def to_dict(self) -> dict[str, Any]:

@@ -498,7 +498,7 @@ class SegmentedFit(FittedModel):
         """The fitted models, as the segment records they are (a fit of this family makes no other)."""
         models = self.fitted_models()
         assert all(isinstance(m, SegmentTableModel) for m in models.values())
-        return models  # type: ignore[return-value]
+        return models  # type: ignore[return-value]  # narrowed by the assert; dict is invariant
 
     def unlinked_tables(self, num_rows: Mapping[str, int]) -> set[str]:
         """A table sized by ``num_rows`` is drawn at that size, its driving key pointing at any parent."""
