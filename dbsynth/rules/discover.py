@@ -1,31 +1,145 @@
-"""Rules the real rows keep, found at fit time (issue 17). STUB: the signature is the contract; the body lands."""
+"""Rules the real rows keep, found at fit time (issue 17), and the declared CHECKs as rule records.
+
+:func:`discover` looks for each kind below in the frames of a source and returns the ones that hold in every
+row with enough support that chance is not taken for a rule. Thresholds (``s`` is the
+:class:`DiscoverySettings`; a table with fewer than ``s.min_rows`` rows is skipped altogether; keys are the
+primary-key and foreign-key columns, never ordered, counted or copied; ``support`` is what the rule held in):
+
+* **order** ``low <= high`` (``strict``: never equal): two non-key columns of one family (numbers; dates and
+  timestamps), ``high >= low`` in every one of at least ``s.min_rows`` rows where both are set; at most
+  ``s.max_order_columns`` columns per family and table. Of a chain ``a <= b <= c`` the implied ``a <= c`` is
+  left out (when ``b`` is set wherever ``a`` and ``c`` are, and the chain implies its strictness). Two columns
+  equal wherever both are set give one rule. ``gaps``: 21 quantiles of ``high - low`` (days between dates,
+  microseconds otherwise).
+* **unique**: a non-key string or integer column, not declared unique, whose at least ``s.min_rows`` set
+  values are all distinct (not free text: mean length at most 40); and a bridge table (no primary key, two
+  foreign keys or more) whose foreign-key columns never repeat a tuple in at least ``s.min_rows`` rows.
+* **domain**: a non-key integer column (or a float/decimal one whose values have at most 2 decimals) of at
+  most ``s.max_domain_values`` distinct values in at least ``max(s.min_rows, 5 * distinct)`` set values;
+  ``values`` holds only the values seen at least ``s.min_category_count`` times (a rarer value is never
+  stored; the rule stands with the frequent ones, so a clone keeps only those).
+* **dependency** ``a -> b``: label-like columns (strings, enums, booleans, integers of at most
+  ``s.max_combination_values`` values; not keys, not free text) of 2 to ``min(n / 2, s.max_dependency_values)``
+  distinct values; every value of ``a`` maps to one value of ``b`` (NULLs left out) in at least ``s.min_rows``
+  rows where both are set, and the rows repeating an ``a`` value (rows minus distinct ``a`` values) number at
+  least ``s.min_rows`` (so that a mostly-unique ``a`` does not determine everything by chance). ``pairs``: the
+  ``(a value, b value)`` of the ``a`` values seen at least ``s.min_category_count`` times. Both ``a -> b`` and
+  ``b -> a`` when both hold. At most ``s.max_label_columns`` columns per table.
+* **combination** ``(a, b)``: two label-like columns of at most ``s.max_combination_values`` values each (the
+  first ``s.max_combination_columns`` of a table), no dependency either way, at least ``s.min_rows`` rows
+  with both set, the combinations seen at most half of the cross product and each seen at least
+  ``s.min_category_count`` times.
+* **same_ancestor**: a child with a foreign key ``f1`` to P and ``f2`` to Q where Q has a foreign key ``g`` to
+  P's same columns: in each of at least ``s.min_rows`` rows where ``f2`` is set, ``f1`` equals (NULL as NULL)
+  the ``g`` of the Q row. Child and Q complete.
+* **parent_sum**: per foreign key of a complete child and non-key numeric column whose values are never
+  negative, at least ``s.min_rows`` parents with two children or more: the per-parent sum constant (1e-6
+  relative; the column not constant) gives ``exact``; else a largest sum equal to 1, 100 or 1000 (1e-6
+  relative), or every sum at most 100 while one value reaches 20 and one sum 90 (shares of a whole), gives
+  that ``bound``.
+* **aggregate**: a non-key numeric column of a complete parent (2 distinct values or more) equal, within half
+  a unit of its decimal scale (1e-9 relative otherwise), to per parent ``sum(x * y)``, ``sum(x)`` over non-key
+  numeric columns of a complete child (products of its first ``s.max_product_columns``), or the count of its
+  children (that order of preference: the first that holds is the rule); childless parents all hold 0 or all
+  NULL (``empty``); at least ``s.min_rows`` parents with children.
+* **copied**: a non-key child column equal to a non-key, non-constant column of its parent of the same family
+  through a foreign key in every one of at least ``s.min_rows`` rows where both are set (both complete).
+
+Tables in ``complete`` (None: all) are whole; the cross-table and per-parent kinds use only those, the
+within-table kinds work on a uniform sample too. Rules come sorted by (table, kind, name). The work is
+vectorised (factorize, sort, reduceat, bincount) and bounded by the column caps above.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from ..metadata.records import Metadata
-from .records import RuleSet
+from ..metadata import sdtypes as st
+from ..metadata.records import Column, ForeignKey, Metadata, Table
+from .evaluate import (
+    aggregate_of,
+    comparable,
+    floats,
+    group_codes,
+    is_set,
+    lookup,
+    per_parent_sums,
+)
+from .evaluate import (
+    score as _score,
+)
+from .records import (
+    Aggregate,
+    Check,
+    Combination,
+    Copied,
+    Dependency,
+    Domain,
+    Order,
+    ParentSum,
+    Rule,
+    RuleOrigin,
+    RuleSet,
+    SameAncestor,
+    Scalar,
+    Unique,
+)
 
-__all__ = ["DiscoverySettings", "discover"]
+__all__ = ["DiscoverySettings", "declared", "discover"]
+
+_NUMBERS = frozenset({st.INTEGER, st.FLOAT, st.DECIMAL})
+_DATES = frozenset({st.DATE, st.TIMESTAMP})
+_LABELS = frozenset({st.STRING, st.ENUM, st.BOOL})
+_US_PER_DAY = 86_400 * 10**6
+_ROUND_BOUNDS = (1.0, 100.0, 1000.0)
+_FREE_TEXT_LENGTH = 40
 
 
 @dataclass(frozen=True)
 class DiscoverySettings:
-    """How much support a pattern needs before it is a rule."""
+    """How much support a pattern needs before it is a rule, and how much work discovery may do."""
 
     min_rows: int = 20
     """Rows (parents, for per-parent kinds) a rule must hold in."""
     min_category_count: int = 5
     """Values a rule stores (domains, pairs, combinations) seen at least this often (the model's k rule)."""
+    max_order_columns: int = 40
+    """Columns per family and table compared pairwise for orders."""
+    max_domain_values: int = 20
+    """Distinct values of a discrete numeric with a domain."""
+    max_label_columns: int = 40
+    """Label-like columns per table looked at for dependencies."""
+    max_dependency_values: int = 10_000
+    """Distinct values of a column in a dependency."""
+    max_combination_columns: int = 30
+    """Label-like columns per table looked at for combinations."""
+    max_combination_values: int = 50
+    """Distinct values of a column in a combination (and of an integer column taken as a label)."""
+    max_product_columns: int = 10
+    """Child numeric columns whose pairwise products are tried as aggregates."""
+
+
+def declared(metadata: Metadata) -> RuleSet:
+    """The declared CHECK constraints of every table (its own and its columns' PostgreSQL domains') as
+    :class:`Check` records (origin ``declared``; the columns named when the CHECK parses)."""
+    from .checks import compile_checks
+
+    out: list[Rule] = []
+    for name, table in metadata.tables.items():
+        for r in compile_checks(table, metadata.dialect, metadata.native_objects):
+            out.append(Check(table=name, origin=RuleOrigin.DECLARED, constraint=r.name, sqltext=r.sqltext,
+                             names=tuple(r.columns)))
+    return RuleSet(tuple(_sorted(out)))
 
 
 def discover(metadata: Metadata, frames: Mapping[str, pd.DataFrame], settings: DiscoverySettings | None = None,
              complete: frozenset[str] | None = None) -> RuleSet:
-    """The rules every row of ``frames`` keeps.
+    """The rules every row of ``frames`` keeps (the module docstring gives each kind's threshold).
 
     Args:
         metadata: the tables.
@@ -33,4 +147,480 @@ def discover(metadata: Metadata, frames: Mapping[str, pd.DataFrame], settings: D
         settings: support thresholds.
         complete: tables given whole (cross-table and per-parent kinds need both sides whole); None: all.
     """
-    return RuleSet()
+    s = settings or DiscoverySettings()
+    whole = {n for n in frames if complete is None or n in complete}
+    out: list[Rule] = []
+    for name, table in metadata.tables.items():
+        frame = frames.get(name)
+        if frame is None or len(frame) < s.min_rows:
+            continue
+        cols = _Columns(table, frame)
+        out += _orders(table, frame, cols, s)
+        out += _uniques(table, frame, cols, s)
+        out += _domains(table, frame, cols, s)
+        out += _labels(table, frame, cols, s)
+        if name in whole:
+            out += _parent_sums(table, frame, cols, s)
+    for name, table in metadata.tables.items():
+        if name not in whole or len(frames[name]) < s.min_rows:
+            continue
+        out += _same_ancestors(metadata, table, frames, whole, s)
+        out += _copies(metadata, table, frames, whole, s)
+        out += _aggregates(metadata, table, frames, whole, s)
+    return RuleSet(tuple(_sorted(out)))
+
+
+def _sorted(rules: list[Rule]) -> list[Rule]:
+    return sorted(rules, key=lambda r: (r.table, str(r.kind), r.name))
+
+
+# ---- columns -----------------------------------------------------------------------------------------------
+class _Columns:
+    """The columns of one table by role: keys, numbers, dates, labels (only those present in the frame)."""
+
+    def __init__(self, table: Table, frame: pd.DataFrame) -> None:
+        keys = set(table.primary_key)
+        for fk in (*table.foreign_keys, *table.outside_foreign_keys):
+            keys.update(fk.columns)
+        self.keys = keys
+        present = [c for c in table.columns if c.name in frame.columns and c.computed is None]
+        values = [c for c in present if c.name not in keys and c.sdtype != st.ID]
+        self.present = present
+        self.numbers = [c for c in values if c.type in _NUMBERS]
+        self.dates = [c for c in values if c.type in _DATES]
+        self.labels = [c for c in values if c.type in _LABELS]
+
+
+def _family(c: Column) -> str | None:
+    if c.type in _NUMBERS:
+        return "number"
+    if c.type in _DATES:
+        return "date"
+    if c.type in _LABELS:
+        return "label"
+    return None
+
+
+def _free_text(s: pd.Series) -> bool:
+    """Whether a string column looks like free text (mean length above 40, on up to 2000 values)."""
+    v = s.dropna()
+    if len(v) > 2000:
+        v = v.iloc[np.linspace(0, len(v) - 1, 2000).astype(np.int64)]
+    return bool(len(v)) and float(v.astype(str).str.len().mean()) > _FREE_TEXT_LENGTH
+
+
+def _py(v: Any) -> Scalar:
+    """A value as a plain JSON scalar (numpy and Decimal numbers to int/float)."""
+    if v is None or isinstance(v, str | bool):
+        return v
+    if isinstance(v, np.bool_):
+        return bool(v)
+    if isinstance(v, int | np.integer):
+        return int(v)
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    return None if np.isnan(f) else f
+
+
+# ---- order --------------------------------------------------------------------------------------------------
+def _orders(table: Table, frame: pd.DataFrame, cols: _Columns, s: DiscoverySettings) -> list[Rule]:
+    out: list[Rule] = []
+    for group in (cols.numbers, cols.dates):
+        group = [c for c in group if not pd.api.types.is_bool_dtype(frame[c.name].dtype)][: s.max_order_columns]
+        if len(group) >= 2:
+            out += _orders_in(table, frame, group, s)
+    return out
+
+
+def _orders_in(table: Table, frame: pd.DataFrame, group: list[Column], s: DiscoverySettings) -> list[Rule]:
+    x = np.column_stack([floats(frame[c.name]) for c in group])
+    here = ~np.isnan(x)
+    # a cheap first pass on rows spread over the frame drops most pairs: viol[i, j] means some row has
+    # x_i > x_j, so x_j >= x_i does not hold
+    probe = x[np.unique(np.linspace(0, len(x) - 1, min(len(x), 2048)).astype(np.int64))]
+    with np.errstate(invalid="ignore"):
+        viol = (probe[:, :, None] > probe[:, None, :]).any(axis=0)
+    held: dict[tuple[int, int], tuple[bool, int, np.ndarray]] = {}
+    for i, j in zip(*np.nonzero(~viol), strict=True):
+        if i == j:
+            continue
+        both = here[:, i] & here[:, j]
+        n = int(np.count_nonzero(both))
+        if n < s.min_rows:
+            continue
+        gap = x[both, j] - x[both, i]
+        if (gap >= 0).all():
+            held[(int(i), int(j))] = (bool((gap > 0).all()), n, gap)
+    # equal wherever both are set: one rule, low the earlier column
+    for i, j in list(held):
+        if i > j and (j, i) in held:
+            del held[(i, j)]
+    out: list[Rule] = []
+    for (i, j), (strict, n, gap) in held.items():
+        if _implied(i, j, strict, held, here):
+            continue
+        days = group[i].type == st.DATE and group[j].type == st.DATE
+        q = np.quantile(gap, np.linspace(0.0, 1.0, 21))
+        if days:
+            q = q / _US_PER_DAY
+        out.append(Order(table=table.name, low=group[i].name, high=group[j].name, strict=strict,
+                         gaps=tuple(float(v) for v in q), support=n))
+    return out
+
+
+def _implied(i: int, j: int, strict: bool, held: Mapping[tuple[int, int], tuple[bool, int, np.ndarray]],
+             here: np.ndarray) -> bool:
+    """Whether ``i <= j`` follows from ``i <= k <= j`` for a ``k`` set wherever ``i`` and ``j`` are."""
+    for (a, k), (s1, _, _) in held.items():
+        if a != i or k == j or (k, j) not in held:
+            continue
+        s2 = held[(k, j)][0]
+        if strict and not (s1 or s2):
+            continue
+        both = here[:, i] & here[:, j]
+        if not (both & ~here[:, k]).any():
+            return True
+    return False
+
+
+# ---- unique -------------------------------------------------------------------------------------------------
+def _declared_unique(table: Table) -> set[tuple[str, ...]]:
+    out = {tuple(u.columns) for u in table.unique_constraints}
+    out |= {tuple(ix.columns) for ix in table.indexes if ix.unique and not ix.where}
+    if table.primary_key:
+        out.add(tuple(table.primary_key))
+    return {tuple(sorted(c)) for c in out}
+
+
+def _uniques(table: Table, frame: pd.DataFrame, cols: _Columns, s: DiscoverySettings) -> list[Rule]:
+    out: list[Rule] = []
+    covered = _declared_unique(table)
+    for c in cols.present:
+        if c.name in cols.keys or (c.name,) in covered or c.type not in (st.STRING, st.INTEGER):
+            continue
+        v = frame[c.name].dropna()
+        if len(v) < s.min_rows or (c.type == st.STRING and _free_text(v)):
+            continue
+        if v.is_unique:
+            out.append(Unique(table=table.name, names=(c.name,), support=len(v)))
+    fks = table.foreign_keys
+    if not table.primary_key and len(fks) >= 2:
+        names = tuple(dict.fromkeys(n for c in table.columns for fk in fks for n in fk.columns if n == c.name))
+        if tuple(sorted(names)) not in covered and all(n in frame.columns for n in names):
+            codes, _ = group_codes(frame, names)
+            on = codes >= 0
+            n = int(np.count_nonzero(on))
+            if n >= s.min_rows and pd.Series(codes[on]).is_unique:
+                out.append(Unique(table=table.name, names=names, support=n))
+    return out
+
+
+# ---- domain -------------------------------------------------------------------------------------------------
+def _domains(table: Table, frame: pd.DataFrame, cols: _Columns, s: DiscoverySettings) -> list[Rule]:
+    out: list[Rule] = []
+    for c in cols.numbers:
+        if pd.api.types.is_bool_dtype(frame[c.name].dtype):
+            continue
+        x = floats(frame[c.name])
+        x = x[~np.isnan(x)]
+        if len(x) < s.min_rows:
+            continue
+        integral = c.type == st.INTEGER
+        if not integral:
+            cents = x * 100
+            if not (np.abs(cents - np.round(cents)) <= 1e-6 * np.maximum(np.abs(cents), 1.0)).all():
+                continue
+            x = np.round(x, 9)
+        values, counts = np.unique(x, return_counts=True)
+        if len(values) > s.max_domain_values or len(x) < 5 * len(values):
+            continue
+        frequent = counts >= s.min_category_count
+        if not frequent.any():
+            continue
+        kept = tuple(int(v) if integral else float(v) for v in values[frequent])
+        out.append(Domain(table=table.name, column=c.name, values=kept, support=int(counts[frequent].sum())))
+    return out
+
+
+# ---- dependency and combination -----------------------------------------------------------------------------
+def _labels(table: Table, frame: pd.DataFrame, cols: _Columns, s: DiscoverySettings) -> list[Rule]:
+    names: list[str] = []
+    codes: list[np.ndarray] = []
+    uniques: list[Any] = []
+    for c in cols.labels + [c for c in cols.numbers if c.type == st.INTEGER]:
+        if len(names) >= s.max_label_columns:
+            break
+        ser = frame[c.name]
+        code, uniq = pd.factorize(comparable(ser), use_na_sentinel=True)
+        d, n = len(uniq), int(np.count_nonzero(code >= 0))
+        if d < 2 or d > min(n / 2, s.max_dependency_values):
+            continue
+        if c.type == st.INTEGER and d > s.max_combination_values:
+            continue
+        if c.type == st.STRING and _free_text(ser):
+            continue
+        names.append(c.name)
+        codes.append(code.astype(np.int64))
+        uniques.append(uniq)
+    if len(names) < 2:
+        return []
+    mat = np.column_stack(codes)
+    setm = mat >= 0
+    big = np.iinfo(np.int64).max
+    out: list[Rule] = []
+    m = len(names)
+    holds = np.zeros((m, m), dtype=bool)
+    for a in range(m):
+        ca = mat[:, a]
+        rows = np.flatnonzero(ca >= 0)
+        order = rows[np.argsort(ca[rows], kind="stable")]
+        sorted_a = ca[order]
+        starts = np.flatnonzero(np.r_[True, sorted_a[1:] != sorted_a[:-1]])
+        sub = mat[order]
+        hi = np.maximum.reduceat(sub, starts, axis=0)
+        lo = np.minimum.reduceat(np.where(sub >= 0, sub, big), starts, axis=0)
+        seen = np.add.reduceat(setm[order].astype(np.int64), starts, axis=0)
+        single = (hi < 0) | (hi == lo)
+        holds[a] = single.all(axis=0)
+        holds[a, a] = False
+        for b in np.flatnonzero(holds[a]):
+            n_both = int(seen[:, b].sum())
+            groups = int(np.count_nonzero(seen[:, b]))
+            if n_both < s.min_rows or n_both - groups < s.min_rows:
+                continue
+            # the groups whose determinant value is frequent enough to be stored
+            freq = np.flatnonzero(seen[:, b] >= s.min_category_count)
+            pairs = tuple(((_py(uniques[a][sorted_a[starts[g]]]),), _py(uniques[b][hi[g, b]])) for g in freq)
+            out.append(Dependency(table=table.name, determinant=(names[a],), dependent=names[b], pairs=pairs,
+                                  support=n_both))
+    out += _combinations(table, names, mat, uniques, holds, s)
+    return out
+
+
+def _combinations(table: Table, names: list[str], mat: np.ndarray, uniques: list[Any], holds: np.ndarray,
+                  s: DiscoverySettings) -> list[Rule]:
+    small = [i for i in range(len(names)) if len(uniques[i]) <= s.max_combination_values]
+    small = small[: s.max_combination_columns]
+    out: list[Rule] = []
+    for x, a in enumerate(small):
+        for b in small[x + 1:]:
+            if holds[a, b] or holds[b, a]:
+                continue
+            both = (mat[:, a] >= 0) & (mat[:, b] >= 0)
+            n = int(np.count_nonzero(both))
+            if n < s.min_rows:
+                continue
+            da, db = len(uniques[a]), len(uniques[b])
+            key = mat[both, a] * db + mat[both, b]
+            combos, counts = np.unique(key, return_counts=True)
+            if len(combos) > 0.5 * da * db or counts.min() < s.min_category_count:
+                continue
+            seen = tuple((_py(uniques[a][k // db]), _py(uniques[b][k % db])) for k in combos)
+            out.append(Combination(table=table.name, names=(names[a], names[b]), combos=seen, support=n))
+    return out
+
+
+# ---- per parent ---------------------------------------------------------------------------------------------
+def _parent_sums(table: Table, frame: pd.DataFrame, cols: _Columns, s: DiscoverySettings) -> list[Rule]:
+    out: list[Rule] = []
+    for fk in table.foreign_keys:
+        if not all(c in frame.columns for c in fk.columns):
+            continue
+        for c in cols.numbers:
+            if pd.api.types.is_bool_dtype(frame[c.name].dtype):
+                continue
+            x = floats(frame[c.name])
+            x = x[~np.isnan(x)]
+            if not len(x) or x.min() < 0 or x.max() <= 0:
+                continue
+            sums, counts, top = per_parent_sums(frame, fk.columns, c.name)
+            if np.count_nonzero(counts >= 2) < s.min_rows:
+                continue
+            rule = _sum_rule(table, fk, c.name, sums, top, len(np.unique(x)) > 1)
+            if rule is not None:
+                out.append(rule)
+    return out
+
+
+def _sum_rule(table: Table, fk: ForeignKey, column: str, sums: np.ndarray, top: np.ndarray,
+              varies: bool) -> ParentSum | None:
+    hi, lo = float(sums.max()), float(sums.min())
+    by = tuple(fk.columns)
+    if varies and hi - lo <= 1e-6 * max(1.0, abs(hi)):
+        return ParentSum(table=table.name, column=column, by=by, bound=round(float(sums.mean()), 9), exact=True,
+                         support=len(sums))
+    for bound in _ROUND_BOUNDS:
+        if abs(hi - bound) <= 1e-6 * bound:
+            return ParentSum(table=table.name, column=column, by=by, bound=bound, support=len(sums))
+    if 90.0 <= hi <= 100.0 and float(top.max()) >= 20.0:
+        return ParentSum(table=table.name, column=column, by=by, bound=100.0, support=len(sums))
+    return None
+
+
+# ---- across tables ------------------------------------------------------------------------------------------
+def _fks_to_whole(table: Table, frames: Mapping[str, pd.DataFrame], whole: set[str]) -> list[ForeignKey]:
+    frame = frames[table.name]
+    return [fk for fk in table.foreign_keys
+            if fk.ref_table in whole and fk.ref_table in frames and all(c in frame.columns for c in fk.columns)
+            and all(c in frames[fk.ref_table].columns for c in fk.ref_columns)]
+
+
+def _holds(metadata: Metadata, rule: Rule, frames: Mapping[str, pd.DataFrame], min_rows: int) -> int | None:
+    """The rule's support when every constrained unit of ``frames`` keeps it and there are ``min_rows`` of
+    them (judged by :func:`dbsynth.rules.evaluate.score`, so that discovery and scoring agree)."""
+    sc = _score(metadata, [rule], frames)[0]
+    return sc.total if sc.total >= min_rows and sc.kept == sc.total and not sc.detail else None
+
+
+def _same_ancestors(metadata: Metadata, table: Table, frames: Mapping[str, pd.DataFrame], whole: set[str],
+                    s: DiscoverySettings) -> list[Rule]:
+    out: list[Rule] = []
+    fks = _fks_to_whole(table, frames, whole)
+    for f2 in fks:
+        q = metadata.tables.get(f2.ref_table)
+        if q is None:
+            continue
+        for g in q.foreign_keys:
+            for f1 in table.foreign_keys:
+                if f1 is f2 or f1.ref_table != g.ref_table or set(f1.ref_columns) != set(g.ref_columns):
+                    continue
+                if set(f1.columns) & set(f2.columns) or not all(c in frames[table.name].columns for c in f1.columns):
+                    continue
+                parent_direct = tuple(g.columns[g.ref_columns.index(r)] for r in f1.ref_columns)
+                if not all(c in frames[q.name].columns for c in parent_direct):
+                    continue
+                rule = SameAncestor(table=table.name, direct=tuple(f1.columns), via=tuple(f2.columns), parent=q.name,
+                                    parent_key=tuple(f2.ref_columns), parent_direct=parent_direct,
+                                    ancestor=g.ref_table)
+                support = _holds(metadata, rule, frames, s.min_rows)
+                if support is not None:
+                    out.append(SameAncestor(**{**_fields(rule), "support": support}))
+    return out
+
+
+def _fields(rule: Rule) -> dict[str, Any]:
+    from dataclasses import fields
+
+    return {f.name: getattr(rule, f.name) for f in fields(rule)}
+
+
+def _copies(metadata: Metadata, table: Table, frames: Mapping[str, pd.DataFrame], whole: set[str],
+            s: DiscoverySettings) -> list[Rule]:
+    out: list[Rule] = []
+    frame = frames[table.name]
+    mine = _Columns(table, frame)
+    done: set[str] = set()
+    for fk in _fks_to_whole(table, frames, whole):
+        ptable = metadata.tables.get(fk.ref_table)
+        if ptable is None:
+            continue
+        pframe = frames[ptable.name]
+        theirs = _Columns(ptable, pframe)
+        pos = lookup(pframe, fk.ref_columns, frame, fk.columns)
+        found = pos >= 0
+        if np.count_nonzero(found) < s.min_rows:
+            continue
+        take = np.maximum(pos, 0)
+        pcols = [c for c in (*theirs.numbers, *theirs.dates, *theirs.labels)
+                 if pframe[c.name].nunique(dropna=True) >= 2]
+        for c in (*mine.numbers, *mine.dates, *mine.labels):
+            if c.name in done:
+                continue
+            ours = frame[c.name].reset_index(drop=True)
+            for p in pcols:
+                if _family(p) != _family(c):
+                    continue
+                other = pframe[p.name].iloc[take].reset_index(drop=True)
+                on = found & is_set(ours) & is_set(other)
+                if np.count_nonzero(on) < s.min_rows or not _same(ours, other, on):
+                    continue
+                rule = Copied(table=table.name, column=c.name, by=tuple(fk.columns), parent=ptable.name,
+                              key=tuple(fk.ref_columns), parent_column=p.name)
+                support = _holds(metadata, rule, frames, s.min_rows)
+                if support is not None:
+                    out.append(Copied(**{**_fields(rule), "support": support}))
+                    done.add(c.name)
+                    break
+    return out
+
+
+def _same(a: pd.Series, b: pd.Series, on: np.ndarray) -> bool:
+    """A quick test that ``a`` equals ``b`` where ``on`` (the scorer confirms)."""
+    rows = np.flatnonzero(on)
+    first = rows[: 64]
+    if not _equal_at(a, b, first):
+        return False
+    return _equal_at(a, b, rows)
+
+
+def _equal_at(a: pd.Series, b: pd.Series, rows: np.ndarray) -> bool:
+    x, y = comparable(a.iloc[rows]), comparable(b.iloc[rows])
+    if pd.api.types.is_float_dtype(x.dtype) and pd.api.types.is_float_dtype(y.dtype):
+        fx, fy = x.to_numpy(), y.to_numpy()
+        return bool(np.isclose(fx, fy, rtol=1e-9, atol=0.0).all())
+    return bool((x.to_numpy(dtype=object) == y.to_numpy(dtype=object)).all())
+
+
+def _aggregates(metadata: Metadata, table: Table, frames: Mapping[str, pd.DataFrame], whole: set[str],
+                s: DiscoverySettings) -> list[Rule]:
+    """Aggregate rules with ``table`` as the parent."""
+    pframe = frames[table.name]
+    targets = [c for c in _Columns(table, pframe).numbers
+               if not pd.api.types.is_bool_dtype(pframe[c.name].dtype) and pframe[c.name].nunique() >= 2]
+    if not targets:
+        return []
+    ys = {c.name: floats(pframe[c.name]) for c in targets}
+    found: dict[str, Rule] = {}
+    for cname, child in metadata.tables.items():
+        if cname not in whole or cname not in frames:
+            continue
+        cframe = frames[cname]
+        nums = [c.name for c in _Columns(child, cframe).numbers
+                if not pd.api.types.is_bool_dtype(cframe[c.name].dtype)]
+        for fk in child.foreign_keys:
+            if fk.ref_table != table.name or not all(c in cframe.columns for c in fk.columns):
+                continue
+            terms: list[tuple[str, ...]] = []
+            head = nums[: s.max_product_columns]
+            terms += [(a, b) for i, a in enumerate(head) for b in head[i + 1:]]
+            terms += [(a,) for a in nums]
+            terms.append(())
+            counts: np.ndarray | None = None
+            for t in terms:
+                left = [y for y in ys if y not in found]
+                if not left:
+                    break
+                function = "sum" if t else "count"
+                agg, counts = aggregate_of(pframe, fk.ref_columns, cframe, fk.columns, t, function)
+                has = counts > 0
+                if np.count_nonzero(has) < s.min_rows:
+                    break
+                for y in left:
+                    agree, empty = _empty(ys[y][~has])
+                    if not agree:
+                        continue
+                    scale = table.column(y).scale
+                    with np.errstate(invalid="ignore"):
+                        tol = 0.5 * 10.0 ** (-scale) if scale is not None and scale >= 0 else 0.0
+                        diff = np.abs(ys[y][has] - agg[has])
+                        if not (diff <= np.maximum(tol * (1 + 1e-6), 1e-9 * np.maximum(np.abs(agg[has]), 1))).all():
+                            continue
+                    rule = Aggregate(table=table.name, column=y, child=cname, by=tuple(fk.columns),
+                                     key=tuple(fk.ref_columns), terms=t, function=function, empty=empty)
+                    support = _holds(metadata, rule, frames, s.min_rows)
+                    if support is not None:
+                        found[y] = Aggregate(**{**_fields(rule), "support": support})
+    return list(found.values())
+
+
+def _empty(values: np.ndarray) -> tuple[bool, float | None]:
+    """Whether childless parents agree on what they hold, and what: 0.0 (also when there are none) or None
+    (all NULL)."""
+    if not len(values):
+        return True, 0.0
+    if np.isnan(values).all():
+        return True, None
+    return bool((values == 0).all()), 0.0
+
