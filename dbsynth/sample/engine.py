@@ -28,6 +28,7 @@ import pandas as pd
 
 from .. import progress
 from ..batch import Batch, BatchKind
+from ..errors import DbsynthError
 from ..memory import release
 from ..metadata import Metadata, Table
 from ..metadata.graph import FKGraph
@@ -37,6 +38,8 @@ from ..model.generators import distinct_columns, generate, generator_from_dict
 from ..model.records import DeferredSpec, DrivingLink, TableModel
 from ..model.strategy import TableStrategy
 from ..model.transforms import frame_of
+from ..rules.keep import KeepState, keep
+from ..rules.records import RuleSet
 from .counts import POS, Capacity, capped_counts, capped_refs, nonnull_mask, plan_batches
 from .cycles import close_refs, sample_forest
 from .plan import SamplePlan, TableMode, empty_frame, learn_keys, shape, shape_update
@@ -52,6 +55,7 @@ from .refs import (
     unique_mask,
 )
 from .repair import UniqueState, repair
+from .rules import Aggregates, ParentIndex, keep_cross, with_unique_rules, within_rules
 
 __all__ = ["DEFAULT_BATCH_ROWS", "Engine", "TaskFactory"]
 
@@ -88,6 +92,8 @@ class _TableState:
     """Unique constraints across batches."""
     deferred_used: dict = field(default_factory=dict)
     """Per cycle key filled in the child's batches, children given to each parent row so far."""
+    keep: KeepState = field(default_factory=KeepState)
+    """What the table's within-table rules share across batches (:func:`~dbsynth.rules.keep.keep`)."""
 
 
 class _PlanRun:
@@ -150,13 +156,17 @@ class Engine:
         strategy: how each table's modelled columns and children per parent are drawn.
         seed: the seed every random stream derives from (``stable_seed(seed, stage, table, ...)``).
         task: progress of one table.
+        rules: the rules the rows keep (:mod:`dbsynth.sample.rules`); None or empty: the rows are drawn as if
+            there were none (the same rows for the same seed).
     """
 
-    def __init__(self, metadata: Metadata, strategy: TableStrategy, seed: int, task: TaskFactory) -> None:
+    def __init__(self, metadata: Metadata, strategy: TableStrategy, seed: int, task: TaskFactory,
+                 rules: RuleSet | None = None) -> None:
         self.metadata = metadata
         self.strategy = strategy
         self.seed = int(seed)
         self.task = task
+        self.rules = rules if rules is not None else RuleSet()
 
     def rng(self, *parts: object) -> np.random.Generator:
         """The random stream named by ``parts`` (the same in every process)."""
@@ -211,8 +221,11 @@ class Engine:
         order = graph.parent_first()
         if only is not None:
             order = [t for t in order if t in only]
-        keep_cols = kept_columns(md, graph)
+        keep_cols = kept_columns(md, graph, self.rules)
         done: dict[str, _Sampled] = {}
+        parents = _Frames(done)
+        index = ParentIndex()  # the cross-table rules' lookups into sampled parents, built once per run
+        aggregates = Aggregates(md.tables, self.rules)
         # tables with a NOT NULL cycle-breaking key: rows kept whole until the key's parent exists (small tables,
         # the graph breaks such a cycle at the smallest one), then sent with the key filled
         held_tables = graph.held()
@@ -222,7 +235,9 @@ class Engine:
             states: list[dict[str, np.ndarray]] = []
             with self.task("sample", t, None) as task:
                 for frame, state in self._table_batches(t, graph, done, scale, num_rows, t in forced_roots,
-                                                        t in unlinked or t in forced_roots, batch_rows):
+                                                        t in unlinked or t in forced_roots, batch_rows, index):
+                    if aggregates:
+                        aggregates.add(t, frame, parents)
                     # what children need of this table: its keys and the figures they are drawn from
                     frames.append(frame[keep_cols[t]] if batch_rows is not None else frame)
                     states.append({k: _compact(v) if batch_rows is not None else v for k, v in state.items()})
@@ -241,11 +256,14 @@ class Engine:
                 if all(e.child in done or e.child not in order for e in graph.children(p)):
                     done[p].state = {}
         yield from self._deferred_updates(graph, done, batch_rows, held)
+        # parent columns that aggregate their children: every child row is out (held tables included)
+        for p, upd in aggregates.updates(parents):
+            yield from _cut({p: upd}, batch_rows, BatchKind.UPDATE)
 
     # ---- one table ------------------------------------------------------------------------------------
     def _table_batches(
         self, t: str, graph: FKGraph, done: dict[str, _Sampled], scale: float, num_rows: Mapping[str, int],
-        forced_root: bool, unlinked: bool, batch_rows: int | None,
+        forced_root: bool, unlinked: bool, batch_rows: int | None, index: ParentIndex,
     ) -> Iterator[tuple[pd.DataFrame, dict[str, np.ndarray]]]:
         """The batches of one table: ``(frame, per-row state)``, drawn parent by parent.
 
@@ -253,7 +271,9 @@ class Engine:
         self-reference) is drawn once up front, so batches only slice it and the result does not depend on
         where batches are cut except through the per-batch noise.
         """
-        table = self.metadata.tables[t]
+        # the table's unique rules are unique constraints to repair and the reference-key checks
+        table = with_unique_rules(self.metadata.tables[t], self.rules)
+        within = within_rules(self.rules, t)
         strategy = self.strategy
         m = strategy.table_model(t)
         rng = self.rng("sample", t)
@@ -322,12 +342,18 @@ class Engine:
                 cap = m.others[e_name].count_max
                 redraw_duplicates(frame, table, fk, done[fk.ref_table].frame, cap, refs, fk_cols, brng,
                                   others[e_name].used)
-            within = None if forced_root else self._cap_overlapping(frame, table, m, link, done, brng, state.caps)
+            capped = None if forced_root else self._cap_overlapping(frame, table, m, link, done, brng, state.caps)
+            if self.rules:
+                # the rules' own stream: the other draws stay those of a run without rules
+                rrng = self.rng("rules", t, b)
+                keep_cross(frame, table, self.rules, _Frames(done), driving, index, rrng)
+                if within:
+                    frame = self._keep_within(frame, table, within, rrng, state.keep)
             # the source's dialect parses its CHECKs; domain CHECKs type the columns they cover
             frame = repair(frame, table, brng, state.unique, dialect=self.metadata.dialect,
                            domains=self.metadata.native_objects)
             keep = unique_mask(frame, table, fk_cols, state.seen, driving, state.unique.exempt)
-            for mask in (within, required_refs_mask(frame, table, done)):
+            for mask in (capped, required_refs_mask(frame, table, done)):
                 if mask is not None:
                     keep = mask if keep is None else keep & mask
             self._grow_forests(frame, table, forests, keep, state)
@@ -335,6 +361,17 @@ class Engine:
                 frame = frame[keep].reset_index(drop=True)
                 row_state = {k: v[keep] for k, v in row_state.items()}
             yield frame, row_state
+
+    @staticmethod
+    def _keep_within(frame: pd.DataFrame, table: Table, rules: list, rng: np.random.Generator,
+                     state: KeepState) -> pd.DataFrame:
+        """The batch after :func:`~dbsynth.rules.keep.keep`: the same rows in the same order (the per-row
+        state children are drawn from is aligned with them)."""
+        out = keep(frame, table, rules, rng, state)
+        if len(out) != len(frame):
+            raise DbsynthError("keeping the rules changed the number of rows of a batch", table=table.name,
+                               hint="Report this as a bug; switch the table's rules off to sample meanwhile.")
+        return out.reset_index(drop=True) if not out.index.equals(frame.index) else out
 
     @staticmethod
     def _frame(table: Table, drawn: dict[str, pd.Series], generators: dict, numbered: list[str], n: int,
@@ -465,6 +502,22 @@ class Engine:
             _fill(upd, e.fk, spec, pframe, rng)
             yield from _cut({e.child: upd}, batch_rows, BatchKind.UPDATE)
         yield from _cut(whole, batch_rows, BatchKind.ROWS)
+
+
+class _Frames(Mapping[str, pd.DataFrame]):
+    """The sampled rows of the tables done so far, by name (a view of the engine's ``done``)."""
+
+    def __init__(self, done: Mapping[str, _Sampled]) -> None:
+        self._done = done
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self._done[name].frame
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._done)
+
+    def __len__(self) -> int:
+        return len(self._done)
 
 
 def _fill(frame: pd.DataFrame, fk: ForeignKey, spec: DeferredSpec, pframe: pd.DataFrame,

@@ -15,19 +15,27 @@ from ..batch import Batch, as_batch
 from ..metadata import Metadata, Table
 from ..metadata.records import ForeignKey
 from ..model.fold import KeyIndex
+from ..rules.records import RuleSet
 from .repair import SeenKeys, tie_break_columns, unique_hashes
+from .rules import rule_columns
 
 
 def join_batches(metadata: Metadata, batches: Iterable[Batch | tuple[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
     """Every table in memory from batches: a table's row batches joined in order, then its update batches
-    (:attr:`~dbsynth.batch.BatchKind.UPDATE`, rows in the table's order) applied by position."""
+    (:attr:`~dbsynth.batch.BatchKind.UPDATE`, rows in the table's order) applied by position, each set of
+    columns updated apart."""
     parts: dict[str, list[pd.DataFrame]] = {}
-    updates: dict[str, list[pd.DataFrame]] = {}
+    # one table can get several updates (a cycle's keys, a rule's aggregate), each over all its rows in order,
+    # cut into consecutive batches: told apart by the columns they set
+    updates: dict[tuple[str, tuple[str, ...]], list[pd.DataFrame]] = {}
     for item in batches:
         b = as_batch(item)
-        (updates if b.is_update else parts).setdefault(b.table, []).append(b.frame)
+        if b.is_update:
+            updates.setdefault((b.table, tuple(b.frame.columns)), []).append(b.frame)
+        else:
+            parts.setdefault(b.table, []).append(b.frame)
     out = {t: f[0] if len(f) == 1 else pd.concat(f, ignore_index=True) for t, f in parts.items()}
-    for t, frames in updates.items():
+    for (t, _), frames in updates.items():
         upd = pd.concat(frames, ignore_index=True)
         for c in upd.columns:
             if c not in metadata.tables[t].primary_key:
@@ -370,10 +378,14 @@ def room_slots(room: np.ndarray, need: int, rng: np.random.Generator) -> np.ndar
     return slots[rank < room[slots]]
 
 
-def kept_columns(metadata: Metadata, graph) -> dict[str, list[str]]:
+def kept_columns(metadata: Metadata, graph, rules: RuleSet | None = None) -> dict[str, list[str]]:
     """Columns of each table that later tables refer to, and its primary key when a deferred reference of it
-    is filled after the fact (what a batched sampler keeps of a table once its rows are out)."""
+    is filled after the fact (what a batched sampler keeps of a table once its rows are out); with ``rules``,
+    also what their cross-table kinds read of it (:func:`dbsynth.sample.rules.rule_columns`)."""
     cols: dict[str, list[str]] = {t: [] for t in metadata.tables}
+    if rules is not None:
+        for t, more in rule_columns(rules, metadata.tables).items():
+            cols[t] += [c for c in more if c not in cols[t]]
     for table in metadata:
         for fk in table.foreign_keys:
             if fk.ref_table in cols:

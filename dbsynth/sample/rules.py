@@ -1,0 +1,369 @@
+"""Rules across tables kept while sampling (issue 17): the engine's part of :mod:`dbsynth.rules`.
+
+Within-table rules are :func:`dbsynth.rules.keep.keep`'s. The ones here need other tables' sampled rows, which
+only the engine holds:
+
+- :class:`~dbsynth.rules.records.SameAncestor` and :class:`~dbsynth.rules.records.Copied` are set per batch,
+  after the references (:func:`keep_cross`): a reference or a column taken from the parent row a reference
+  points at;
+- :class:`~dbsynth.rules.records.Unique` rules become unique constraints of the table the engine hands
+  :func:`~dbsynth.sample.repair.repair` and the reference-key checks (:func:`with_unique_rules`), so they hold
+  across batches like the declared ones;
+- :class:`~dbsynth.rules.records.Aggregate` is summed batch by batch over the children and sent as updates of
+  the parent once every child row is out (:class:`Aggregates`).
+
+Parents are looked up by key through :class:`ParentIndex` (a parent's rows do not change once sampled, so each
+lookup structure is built once per run).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..metadata import Table
+from ..metadata import sdtypes as st
+from ..metadata.records import ForeignKey, UniqueConstraint
+from ..model.fold import KeyIndex
+from ..rules.records import Aggregate, Copied, Rule, RuleKind, RuleSet, SameAncestor, Unique
+
+__all__ = [
+    "CROSS_KINDS",
+    "Aggregates",
+    "ParentIndex",
+    "keep_copied",
+    "keep_cross",
+    "keep_same_ancestor",
+    "rule_columns",
+    "within_rules",
+    "with_unique_rules",
+]
+
+log = logging.getLogger("dbsynth")
+
+#: Kinds the engine keeps itself (across tables, or as unique constraints); the others go to ``keep()``.
+CROSS_KINDS = frozenset({RuleKind.SAME_ANCESTOR, RuleKind.COPIED, RuleKind.AGGREGATE, RuleKind.UNIQUE})
+
+
+def within_rules(rules: RuleSet, table: str) -> list[Rule]:
+    """The rules of ``table`` that :func:`dbsynth.rules.keep.keep` keeps (every kind but :data:`CROSS_KINDS`)."""
+    return [r for r in rules.for_table(table) if r.kind not in CROSS_KINDS]
+
+
+def with_unique_rules(table: Table, rules: RuleSet) -> Table:
+    """``table`` with its :class:`Unique` rules added as unique constraints (a copy; ``table`` itself when it has
+    none), so that repair and the reference-key checks keep them like declared ones.
+
+    A rule over references only (a key-less bridge table's pair) is then a key made of references: the engine
+    trades the duplicated rows' references (:func:`~dbsynth.sample.refs.redraw_duplicates`) and drops what is left
+    (:func:`~dbsynth.sample.refs.unique_mask`), instead of changing a reference into a key no parent has.
+    Rules naming a column the table lacks, its primary key or an existing constraint's columns are skipped.
+    """
+    have = {frozenset(u.columns) for u in table.unique_constraints}
+    if table.primary_key:
+        have.add(frozenset(table.primary_key))
+    extra = []
+    for r in rules.for_table(table.name):
+        if not isinstance(r, Unique) or not r.names or not all(table.has_column(c) for c in r.names):
+            continue
+        if frozenset(r.names) in have:
+            continue
+        have.add(frozenset(r.names))
+        extra.append(UniqueConstraint(list(r.names), name=r.name))
+    if not extra:
+        return table
+    return dataclasses.replace(table, unique_constraints=[*table.unique_constraints, *extra])
+
+
+def rule_columns(rules: RuleSet, tables: Mapping[str, Table]) -> dict[str, list[str]]:
+    """Columns each table must keep once sampled for the cross-table rules of later tables: the key and the
+    copied columns of a :class:`SameAncestor` or :class:`Copied` parent, an :class:`Aggregate` parent's primary
+    key (its updates) and referenced key."""
+    out: dict[str, list[str]] = {}
+
+    def add(t: str, cols: Sequence[str]) -> None:
+        if t in tables:
+            have = out.setdefault(t, [])
+            for c in cols:
+                if c not in have and tables[t].has_column(c):
+                    have.append(c)
+
+    for r in rules:
+        if isinstance(r, SameAncestor):
+            add(r.parent, [*r.parent_key, *r.parent_direct])
+        elif isinstance(r, Copied):
+            add(r.parent, [*r.key, r.parent_column])
+        elif isinstance(r, Aggregate) and r.table in tables:
+            add(r.table, [*tables[r.table].primary_key, *r.key])
+    return out
+
+
+@dataclass
+class _Groups:
+    """A parent's rows grouped by their reference to an ancestor: rows of a group are ``order[start:start+size]``
+    (random order within the group); the group of a value is the position of the first row holding it."""
+
+    index: KeyIndex
+    order: np.ndarray
+    start: np.ndarray
+    size: np.ndarray
+
+
+@dataclass
+class ParentIndex:
+    """Lookups into sampled parent tables, each built once (a parent's rows do not change once sampled)."""
+
+    keys: dict[tuple[str, tuple[str, ...]], KeyIndex] = field(default_factory=dict)
+    groups: dict[tuple[str, tuple[str, ...]], _Groups] = field(default_factory=dict)
+
+    def positions(self, parent: str, pframe: pd.DataFrame, key: Sequence[str], frame: pd.DataFrame,
+                  cols: Sequence[str]) -> np.ndarray:
+        """Row of ``pframe`` each row of ``frame`` references through ``cols`` (onto ``key``); -1: NULL, none."""
+        k = (parent, tuple(key))
+        if k not in self.keys:
+            self.keys[k] = KeyIndex(pframe, list(key))
+        return self.keys[k].lookup(frame, list(cols))
+
+    def grouped(self, parent: str, pframe: pd.DataFrame, cols: Sequence[str], rng: np.random.Generator) -> _Groups:
+        """``pframe``'s rows grouped by their values of ``cols`` (rows with a NULL in them in no group)."""
+        k = (parent, tuple(cols))
+        if k not in self.groups:
+            index = KeyIndex(pframe, list(cols))
+            gid = index.lookup(pframe, list(cols))
+            perm = rng.permutation(len(pframe))
+            order = perm[np.argsort(gid[perm], kind="stable")]
+            sorted_g = gid[order]
+            lo = int(np.searchsorted(sorted_g, 0))
+            ug, first, counts = np.unique(sorted_g[lo:], return_index=True, return_counts=True)
+            start = np.full(len(pframe), -1, dtype=np.int64)
+            size = np.zeros(len(pframe), dtype=np.int64)
+            start[ug] = first + lo
+            size[ug] = counts
+            self.groups[k] = _Groups(index, order, start, size)
+        return self.groups[k]
+
+
+def keep_cross(frame: pd.DataFrame, table: Table, rules: RuleSet, parents: Mapping[str, pd.DataFrame],
+               driving: Sequence[str], index: ParentIndex, rng: np.random.Generator) -> None:
+    """Make one batch of ``table`` keep its :class:`SameAncestor` then :class:`Copied` rules (in place).
+
+    Args:
+        frame: the batch, its references set.
+        table: its table.
+        rules: every rule (those of ``table`` are applied).
+        parents: the sampled rows of the tables done so far (the kept columns of each).
+        driving: the driving key's columns (the batch holds whole parents along it), empty for none.
+        index: lookups shared by the batches of the run.
+        rng: the random stream of the rules of this batch.
+    """
+    mine = rules.for_table(table.name)
+    for r in mine:
+        if isinstance(r, SameAncestor) and r.parent in parents:
+            keep_same_ancestor(frame, table, r, parents[r.parent], driving, index, rng)
+    for r in mine:
+        if isinstance(r, Copied) and r.parent in parents:
+            keep_copied(frame, table, r, parents[r.parent], index)
+
+
+def keep_same_ancestor(frame: pd.DataFrame, table: Table, rule: SameAncestor, pframe: pd.DataFrame,
+                       driving: Sequence[str], index: ParentIndex, rng: np.random.Generator) -> None:
+    """Rows whose ``via`` is set get ``direct`` equal to the ``via`` parent's ``parent_direct`` (in place).
+
+    When ``direct`` is the driving key, the batch is grouped by it and each driving parent has its drawn number
+    of children: ``via`` is chosen instead, among the other parent's rows that reference the same ancestor
+    (round robin in a random order, so those rows share the children evenly). Rows whose ancestor has no such
+    row lose ``via`` when it is nullable, else take ``direct`` from it. Otherwise ``direct`` is derived from
+    ``via``; where the parent's value is NULL, ``direct`` is NULL if nullable, else left as drawn.
+    """
+    direct, via = list(rule.direct), list(rule.via)
+    if not len(frame) or set(direct) & set(via) or not all(c in frame.columns for c in (*direct, *via)):
+        return
+    pos = index.positions(rule.parent, pframe, rule.parent_key, frame, via)
+    if driving and list(driving) == direct:
+        groups = index.grouped(rule.parent, pframe, rule.parent_direct, rng)
+        g = groups.index.lookup(frame, direct)
+        ok = (pos >= 0) & (g >= 0)
+        ok[ok] = groups.size[g[ok]] > 0
+        if ok.any():
+            gs = g[ok]
+            rank = pd.Series(gs).groupby(gs).cumcount().to_numpy()
+            # a random rotation per group: the first rows of every group do not all take its first member
+            ug, inv = np.unique(gs, return_inverse=True)
+            offset = rng.integers(0, groups.size[ug])[inv]
+            pos = pos.copy()
+            pos[ok] = groups.order[groups.start[gs] + (offset + rank) % groups.size[gs]]
+        rest = (pos >= 0) & ~ok
+        if rest.any() and all(table.column(c).nullable for c in via):
+            pos = np.where(rest, -1, pos)
+            rest[:] = False
+        _set_reference(frame, ForeignKey(via, rule.parent, list(rule.parent_key)), pframe, pos)
+        if not rest.any():
+            return
+        pos = np.where(rest, pos, -1)
+    nullable = all(table.column(c).nullable for c in direct)
+    _take(frame, direct, pframe, list(rule.parent_direct), pos, nullable)
+
+
+def keep_copied(frame: pd.DataFrame, table: Table, rule: Copied, pframe: pd.DataFrame, index: ParentIndex) -> None:
+    """``column`` set to the referenced parent row's ``parent_column`` where ``by`` is set (in place), the
+    column's dtype kept where the values allow (repair then fits them to the column: scale, length)."""
+    if not len(frame) or rule.column not in frame.columns or rule.parent_column not in pframe.columns:
+        return
+    pos = index.positions(rule.parent, pframe, rule.key, frame, rule.by)
+    _take(frame, [rule.column], pframe, [rule.parent_column], pos, table.column(rule.column).nullable)
+
+
+def _set_reference(frame: pd.DataFrame, fk: ForeignKey, pframe: pd.DataFrame, pos: np.ndarray) -> None:
+    """The reference ``fk`` of every row set to the parent row at ``pos`` (-1: NULL), each column's dtype kept
+    where no NULL forbids it."""
+    null = pos < 0
+    safe = np.where(null, 0, pos)
+    for c, rc in zip(fk.columns, fk.ref_columns):
+        src = pframe[rc]
+        vals = pd.Series(src.array.take(safe), dtype=src.dtype)
+        if null.any():
+            vals = vals.astype("Int64") if pd.api.types.is_integer_dtype(vals) else vals.astype("object")
+            vals[null] = None
+        frame[c] = _like(vals, frame[c])
+
+
+def _take(frame: pd.DataFrame, cols: list[str], pframe: pd.DataFrame, pcols: list[str], pos: np.ndarray,
+          nullable: bool) -> None:
+    """``cols`` of the rows with ``pos >= 0`` set to ``pcols`` of the parent rows at ``pos``; where a parent
+    value is NULL: NULL when ``nullable``, else the row's value is left."""
+    if not len(pframe):
+        return
+    hit = pos >= 0
+    safe = np.where(hit, pos, 0)
+    vals = {pc: pd.Series(pframe[pc].array.take(safe), dtype=pframe[pc].dtype) for pc in pcols}
+    full = np.ones(len(frame), dtype=bool)
+    for v in vals.values():
+        full &= v.notna().to_numpy()
+    put = hit & (full | nullable)
+    if not put.any():
+        return
+    for c, pc in zip(cols, pcols):
+        old = frame[c]
+        if isinstance(old.dtype, pd.CategoricalDtype):
+            old = old.astype(object)  # a copied value may be no category of the drawn column
+        new = vals[pc].where(put, old.reset_index(drop=True))
+        new.index = frame.index
+        frame[c] = _like(new, old)
+
+
+def _like(values: pd.Series, like: pd.Series) -> pd.Series:
+    """``values`` in ``like``'s dtype when they fit it (NULLs into numpy integers: ``Int64``)."""
+    if values.dtype == like.dtype:
+        return values
+    target = like.dtype
+    if isinstance(target, np.dtype) and target.kind in "iub" and values.isna().any():
+        target = pd.Int64Dtype() if target.kind in "iu" else pd.BooleanDtype()
+    try:
+        return values.astype(target)
+    except (TypeError, ValueError, OverflowError):
+        return values
+
+
+@dataclass
+class _Sum:
+    """One aggregate rule's running figure per parent row (NaN: no child yet)."""
+
+    rule: Aggregate
+    acc: np.ndarray
+
+
+class Aggregates:
+    """:class:`Aggregate` rules summed over the children batch by batch, sent as updates of the parents.
+
+    Memory: one float64 per parent row per rule. A parent table without a primary key cannot be updated: its
+    rules are skipped (said in the log), and so are rules whose parent is sampled after the child (a cycle).
+
+    Args:
+        tables: the engine's tables.
+        rules: every rule (the :class:`Aggregate` ones are kept).
+    """
+
+    def __init__(self, tables: Mapping[str, Table], rules: RuleSet) -> None:
+        self.tables = tables
+        self.rules: list[Aggregate] = []
+        for r in rules:
+            if not isinstance(r, Aggregate) or r.table not in tables or r.child not in tables:
+                continue
+            if not tables[r.table].primary_key:
+                log.info("rule %s: table '%s' has no primary key to update, not kept", r.name, r.table)
+                continue
+            self.rules.append(r)
+        self.sums: dict[str, _Sum] = {}
+        self.dtypes: dict[str, object] = {}
+        self.index = ParentIndex()
+
+    def __bool__(self) -> bool:
+        return bool(self.rules)
+
+    def add(self, table: str, frame: pd.DataFrame, parents: Mapping[str, pd.DataFrame]) -> None:
+        """One batch of ``table`` as sent: the figures of the rules it is the child of (``parents``: the
+        sampled rows of the tables done so far); the dtype of the column of the rules it is the parent of."""
+        for r in self.rules:
+            if r.table == table and r.name not in self.dtypes and r.column in frame.columns:
+                self.dtypes[r.name] = frame[r.column].dtype
+            if r.child != table:
+                continue
+            if r.table not in parents:
+                if r.name not in self.sums:
+                    log.info("rule %s: table '%s' is sampled after '%s', not kept", r.name, r.table, table)
+                continue
+            pframe = parents[r.table]
+            s = self.sums.get(r.name)
+            if s is None:
+                s = self.sums[r.name] = _Sum(r, np.full(len(pframe), np.nan))
+            pos = self.index.positions(r.table, pframe, r.key, frame, r.by)
+            weight = np.ones(len(frame))
+            for term in r.terms if r.function != "count" else ():
+                weight = weight * pd.to_numeric(frame[term], errors="coerce").to_numpy(dtype="float64",
+                                                                                       na_value=np.nan)
+            live = (pos >= 0) & ~np.isnan(weight)  # SQL's SUM skips NULL products
+            if not live.any():
+                continue
+            total = np.bincount(pos[live], weights=weight[live], minlength=len(pframe))
+            hit = np.bincount(pos[live], minlength=len(pframe)) > 0
+            s.acc[hit] = np.nan_to_num(s.acc[hit]) + total[hit]
+
+    def updates(self, parents: Mapping[str, pd.DataFrame]) -> Iterator[tuple[str, pd.DataFrame]]:
+        """Per rule, its parent table's update: the primary key and the column, one row per parent row in the
+        parent's order, the aggregate fitted to the column (``empty`` for parents without children)."""
+        for r in self.rules:
+            if r.table not in parents or (r.name not in self.sums and r.child not in parents):
+                continue
+            pframe = parents[r.table]
+            table = self.tables[r.table]
+            acc = self.sums[r.name].acc if r.name in self.sums else np.full(len(pframe), np.nan)
+            upd = pframe[list(table.primary_key)].copy().reset_index(drop=True)
+            upd[r.column] = _fit(acc, r.empty, table, r.column, self.dtypes.get(r.name))
+            yield r.table, upd
+
+
+def _fit(acc: np.ndarray, empty: float | None, table: Table, column: str, dtype: object) -> pd.Series:
+    """Aggregates as values of ``column``: NaN (no child) is ``empty``; rounded to a decimal's scale (objects
+    of :class:`decimal.Decimal` where the sampled rows hold such), whole numbers for integers."""
+    col = table.column(column)
+    x = np.where(np.isnan(acc), np.nan if empty is None else float(empty), acc)
+    null = np.isnan(x)
+    if col.type == st.DECIMAL and col.scale is not None:
+        x = np.round(x, col.scale)
+        if dtype == np.dtype(object):
+            from decimal import Decimal
+
+            q = Decimal(1).scaleb(-col.scale)
+            return pd.Series([None if n else Decimal(repr(float(v))).quantize(q) for v, n in zip(x, null)],
+                             dtype=object)
+    if col.type == st.INTEGER:
+        x = np.round(x)
+        if null.any():
+            return pd.Series(x).astype("Int64")
+        return pd.Series(x.astype(np.int64))
+    return pd.Series(x)
