@@ -65,7 +65,7 @@ class Synthesizer(FittedModel):
         return out
 
     def _engine(self) -> Engine:
-        return Engine(self.metadata, self.strategy(), self.seed, self.progress_task)
+        return Engine(self.metadata, self.strategy(), self.seed, self.progress_task, rules=self.rules())
 
     def sample(self, scale: float = 1.0, num_rows: dict[str, int] | int | None = None) -> dict[str, pd.DataFrame]:
         """Synthetic rows for every table, parent-first, following the frame contract.
@@ -136,7 +136,8 @@ class Synthesizer(FittedModel):
         if isinstance(syn, cls):
             return syn
         if isinstance(syn, cls.family()):
-            return cls.from_parameters(syn.metadata, syn.get_parameters(), syn.fitted_models())
+            return cls.from_parameters(syn.metadata, syn.get_parameters(), syn.fitted_models(),
+                                       rules=syn.rule_state())
         raise ModelFileError(f"'{Path(path).name}' holds a {type(syn).__name__}, not a {cls.__name__}")
 
 

@@ -269,6 +269,7 @@ class Fold:
         self.sample_pos: dict[str, np.ndarray] = {}  # own positions of each referenced table's sampled rows
         self.folded: dict[str, dict[str, _Folded]] = {}
         self.referenced = self._referenced()
+        self._prepared = False
 
     # ---- phase 1: samples and key indexes -------------------------------------------------------------
     def _referenced(self) -> dict[str, list[tuple[str, ...]]]:
@@ -286,7 +287,11 @@ class Fold:
         return self.indexes[(table, tuple(cols))]
 
     def prepare(self) -> None:
-        """Draw every table's sample and index the keys children refer to."""
+        """Draw every table's sample and index the keys children refer to (once: :meth:`run` and
+        :meth:`sampled` call it when nobody did)."""
+        if self._prepared:
+            return
+        self._prepared = True
         seed = self.settings.seed
         for t in self.graph.children_first():
             self.samples[t] = self.sources[t].sample(self.sample_rows, stable_seed(seed, "sample", t))
@@ -303,6 +308,16 @@ class Fold:
             del keys
             first = col_sets[0]
             self.sample_pos[t] = self.index(t, first).lookup(self.samples[t], list(first))
+
+    def sampled(self) -> tuple[dict[str, pd.DataFrame], frozenset[str]]:
+        """Every table's sample (drawn by :meth:`prepare`), and the tables whose sample is the whole table.
+
+        What rule discovery reads before :meth:`run`: the rows the fit holds anyway, so the source is never
+        read a second time (:meth:`run` frees each sample once its table is fitted).
+        """
+        self.prepare()
+        whole = frozenset(t for t, df in self.samples.items() if len(df) == self.sources[t].n_rows)
+        return dict(self.samples), whole
 
     def own_positions(self, t: str, frame: pd.DataFrame) -> np.ndarray:
         """Own positions of ``frame``'s rows in referenced table ``t``."""

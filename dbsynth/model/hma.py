@@ -218,6 +218,10 @@ class HMAFit(FittedModel):
         of normal scores per parent key), so memory grows with the sample and the number of parents, never
         with the number of child rows. Tables no larger than the sample are used whole, with no extra pass.
 
+        The rules of the data (see :meth:`rules`) are discovered on the frames given, and on the samples of
+        the streamed tables (the rows the fit holds anyway; the kinds that need a whole table only where the
+        sample is the whole table).
+
         Args:
             data: one frame per metadata table (frame contract), or one :class:`~dbsynth.model.source.TableSource`
                 (e.g. from :func:`dbsynth.read.open_sources`, which streams a database).
@@ -247,7 +251,13 @@ class HMAFit(FittedModel):
         }
         settings = FitSettings(md, self.seed, self.locales, self.min_category_count, self._table_parameters,
                                self.progress_task)
-        self._models = dict(Fold(settings, sources, sample_rows).run())
+        fold = Fold(settings, sources, sample_rows)
+        samples, whole = fold.sampled()
+        # frames in memory are read whole; streamed tables through the samples the fit draws anyway
+        given = {t: s.frame for t, s in sources.items() if isinstance(s, FrameSource)}
+        self._fit_rules({**samples, **given}, whole | frozenset(given))
+        del samples, given
+        self._models = dict(fold.run())
         return self
 
     # ---- sampling inputs --------------------------------------------------------------------------------

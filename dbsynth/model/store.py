@@ -5,21 +5,29 @@ summaries (quantiles that are window means of k rows, correlations, category lab
 :mod:`dbsynth.model.transforms`. Which class a file turns back into is the caller's to say (:func:`load`'s
 ``classes``): the public synthesizers live above this package.
 
-Loading never trusts the file: it runs no code (no pickle), reads only its two members, checks every size
-before reading (declared sizes of the zip members and of the arrays inside, against :data:`MAX_MODEL_BYTES`,
-and the bytes actually inflated), bounds the JSON's nesting (:data:`MAX_JSON_DEPTH`) and wants an integer
-format version it knows. Each refusal is one :class:`~dbsynth.errors.ModelFileError` line (exit code 2).
+Loading never trusts the file: it runs no code (no pickle), reads only its members (those two and
+``rules.json``, below), checks every size before reading (declared sizes of the zip members and of the arrays
+inside, against :data:`MAX_MODEL_BYTES`, and the bytes actually inflated), bounds the JSON's nesting
+(:data:`MAX_JSON_DEPTH`) and wants an integer format version it knows. Each refusal is one
+:class:`~dbsynth.errors.ModelFileError` line (exit code 2).
 
 The per-table models are the fit's :class:`~dbsynth.model.records.TableModel` records, stored as their
 ``to_dict`` (each with its table model format version) and read back through ``from_dict``, strictly: an
 unknown key or another version is refused, naming the table. Files written before the records (no version key,
 the same layout) still load.
+
+The rules of the data (issue 17) are a third member, ``rules.json``: the fit's
+:class:`~dbsynth.model.base.RuleState` (discovery on or off, the rules switched off, the user's constraints in
+SDV's dict form, the rules the fit learned), read as strictly; a file without it (written before) loads with
+no rules besides the declared CHECKs. Custom constraints are code and never stored: the file names them, and
+loading says in a log line that they must be added again.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import logging
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -29,8 +37,10 @@ import numpy as np
 
 from ..errors import ModelFileError, NotFittedError
 from ..metadata import Metadata
-from .base import FittedModel
+from .base import FittedModel, RuleState
 from .records import table_model_from_dict
+
+log = logging.getLogger("dbsynth")
 
 M = TypeVar("M", bound=FittedModel)
 
@@ -39,6 +49,7 @@ FORMAT_VERSION = 1
 FORMAT_NAME = "dbsynth-hma"
 _JSON = "model.json"
 _NPZ = "arrays.npz"
+_RULES = "rules.json"
 _ARRAY_KEY = "__array__"
 
 #: Most bytes a model file may inflate to (its JSON and arrays together); a real model of a large schema is a
@@ -108,6 +119,7 @@ def save(synthesizer: FittedModel, path: str | Path) -> Path:
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(_JSON, json.dumps(doc))
         zf.writestr(_NPZ, buf.getvalue())
+        zf.writestr(_RULES, json.dumps(synthesizer.rule_state().to_dict()))
     return path
 
 
@@ -228,7 +240,9 @@ def load(
             names = set(zf.namelist())
             if _JSON not in names or _NPZ not in names:
                 raise ModelFileError(f"'{name}' is not a dbsynth model file (no {_JSON} / {_NPZ} inside)")
+            has_rules = _RULES in names  # files written before the rules have none
             declared = zf.getinfo(_JSON).file_size + zf.getinfo(_NPZ).file_size
+            declared += zf.getinfo(_RULES).file_size if has_rules else 0
             if declared > max_bytes:
                 raise ModelFileError(
                     f"'{name}' is refused: it declares {declared} bytes once inflated, over the {max_bytes}-byte "
@@ -237,7 +251,10 @@ def load(
                 )
             json_bytes = _read_member(zf, _JSON, max_bytes, name)
             npz_bytes = _read_member(zf, _NPZ, max_bytes - len(json_bytes), name)
+            rules_bytes = (_read_member(zf, _RULES, max_bytes - len(json_bytes) - len(npz_bytes), name)
+                           if has_rules else None)
         doc = json.loads(json_bytes)
+        rules_doc = json.loads(rules_bytes) if rules_bytes is not None else None
     except ModelFileError:
         raise
     except RecursionError:
@@ -251,12 +268,13 @@ def load(
             f"'{name}' is not a readable dbsynth model file ({type(exc).__name__})",
             hint="Re-create it with fit() and save().",
         ) from None
-    if not _json_depth_ok(doc, MAX_JSON_DEPTH):
-        raise ModelFileError(
-            f"'{name}' is refused: its {_JSON} nests deeper than {MAX_JSON_DEPTH} levels "
-            "(a model file nests about ten)",
-            hint="Re-create it with fit() and save().",
-        )
+    for member, tree in ((_JSON, doc), (_RULES, rules_doc)):
+        if not _json_depth_ok(tree, MAX_JSON_DEPTH):
+            raise ModelFileError(
+                f"'{name}' is refused: its {member} nests deeper than {MAX_JSON_DEPTH} levels "
+                "(a model file nests about ten)",
+                hint="Re-create it with fit() and save().",
+            )
     if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
         raise ModelFileError(f"'{name}' is not a dbsynth model file (foreign format)")
     _check_version(doc, name)
@@ -270,7 +288,8 @@ def load(
                                  hint="Re-create it with fit() and save().")
         # strict: an unknown key or another table model version is refused, naming the table
         typed = {t: table_model_from_dict(_join(m, arrays), t) for t, m in models.items()}
-        syn = cls.from_parameters(md, doc["parameters"], typed)
+        rules = RuleState() if rules_doc is None else _rule_state(rules_doc, md, name)
+        syn = cls.from_parameters(md, doc["parameters"], typed, rules=rules)
     except ModelFileError:
         raise
     except Exception as exc:  # any inconsistency inside means the file was damaged or hand-edited
@@ -278,9 +297,21 @@ def load(
             f"'{name}' is a damaged dbsynth model file ({type(exc).__name__})",
             hint="Re-create it with fit() and save().",
         ) from None
+    if rules.dropped:
+        log.warning("model file %s had %d custom constraint(s) (%s): custom constraints are code, never stored; "
+                    "add them again with add_constraints() or the config", name, len(rules.dropped),
+                    ", ".join(rules.dropped))
     if seed is not None:
         set_seed(syn, seed)
     return syn
+
+
+def _rule_state(d: Any, metadata: Metadata, name: str) -> RuleState:
+    """The :class:`RuleState` of a file's ``rules.json``; a bad one is a :class:`ModelFileError` naming it."""
+    try:
+        return RuleState.from_dict(d, metadata)
+    except ModelFileError as exc:
+        raise ModelFileError(f"'{name}' has a bad {_RULES}: {exc.message}", hint=exc.hint) from None
 
 
 def set_seed(synthesizer: M, seed: int) -> M:
