@@ -11,5 +11,6 @@ __all__ = ["PROPERTIES", "QUALITY_PROPERTIES"]
 #: The properties whose mean is the overall quality score.
 QUALITY_PROPERTIES = ("column_shapes", "column_pair_trends", "cardinality", "intertable_trends")
 
-#: Every property of a quality report: the quality ones, then those reported beside the score.
-PROPERTIES = (*QUALITY_PROPERTIES, "generated_columns", "validity", "privacy")
+#: Every property of a quality report: the quality ones, then those reported beside the score (``rules``: the
+#: mean share of synthetic rows keeping each declared, discovered and user rule).
+PROPERTIES = (*QUALITY_PROPERTIES, "generated_columns", "validity", "privacy", "rules")

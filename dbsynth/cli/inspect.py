@@ -1,19 +1,32 @@
 """``dbsynth inspect``: a readable summary of a database as dbsynth sees it.
 
 The summary is built from :class:`~dbsynth.metadata.Metadata` alone (no database handle), so it is the same
-for a live database and for a saved metadata file, and it can be unit-tested without a server.
+for a live database and for a saved metadata file, and it can be unit-tested without a server. The rules
+(``--rules``) need the rows: :func:`find_rules` reads a bounded sample of each table and runs discovery,
+:func:`rules_text` lays them out.
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import BadInputError
 from ..metadata import Metadata
 
-__all__ = ["diagram_format", "summarize", "write_diagram"]
+if TYPE_CHECKING:
+    from ..rules.records import Rule, RuleSet
+
+__all__ = ["RULES_SAMPLE_ROWS", "FoundRules", "diagram_format", "find_rules", "rules_text", "summarize",
+           "write_diagram"]
+
+#: Rows read per table by ``inspect --rules`` (a uniform sample of larger tables): enough for the support
+#: thresholds of discovery, bounded so that inspecting a production database stays quick.
+RULES_SAMPLE_ROWS = 100_000
 
 #: Diagram formats by file suffix.
 _DIAGRAM_FORMATS = {".mmd": "mermaid", ".md": "mermaid", ".dot": "dot", ".gv": "dot", ".png": "image", ".svg": "image"}
@@ -140,3 +153,93 @@ def _render(dot_source: str, path: Path) -> None:
     )
     if proc.returncode != 0:
         raise BadInputError(f"--diagram {path.name}: Graphviz failed: {proc.stderr.strip()[:200]}")
+
+
+# ---- rules ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FoundRules:
+    """What ``inspect --rules`` found: the rules, and how much of each table they were found in."""
+
+    rules: RuleSet
+    """The declared CHECKs, then the rules discovered in the rows read."""
+    read: Mapping[str, tuple[int, int]]
+    """Per table, ``(rows read, rows in the table)``."""
+
+
+
+def find_rules(url: str, metadata: Metadata, *, max_rows: int = RULES_SAMPLE_ROWS, seed: int = 0) -> FoundRules:
+    """Read each table of ``metadata`` (a uniform sample of at most ``max_rows`` rows, in one read-only snapshot)
+    and find the rules its rows keep, besides the declared CHECK constraints.
+
+    Rules across tables and per parent are looked for only between tables read whole (see
+    :func:`dbsynth.rules.discover.discover`).
+
+    Args:
+        url: the database (resolved).
+        metadata: its tables (reflected).
+        max_rows: rows read per table at most.
+        seed: seed of the samples.
+
+    Returns:
+        The rules and the rows read per table.
+
+    Raises:
+        ConnectError: the database cannot be reached.
+        SchemaMismatchError: a table of the metadata cannot be read.
+    """
+    from .. import progress
+    from ..read import open_sources
+    from ..rules.discover import declared, discover
+
+    frames, read = {}, {}
+    with open_sources(url, metadata) as sources:
+        for name, source in sources.items():
+            with progress.task("read", table=name, total=None) as task:
+                frames[name] = source.sample(max_rows, seed)
+                task.advance(len(frames[name]))
+            read[name] = (len(frames[name]), source.n_rows)
+    complete = frozenset(t for t, (got, n) in read.items() if got >= n)
+    return FoundRules(declared(metadata).plus(discover(metadata, frames, complete=complete).rules), read)
+
+
+def _support(rule: Rule) -> str:
+    from ..rules.records import RuleOrigin
+
+    if rule.origin is not RuleOrigin.DISCOVERED:
+        return str(rule.origin)
+    return f"support {rule.support:,}"
+
+
+def rules_text(metadata: Metadata, found: FoundRules) -> str:
+    """The rules as plain text, grouped by table (in metadata order): per rule its kind, what it says, its
+    support in the rows read (``declared`` for a CHECK) and its name (what the config switches off).
+
+    Args:
+        metadata: the tables (their order is the output's).
+        found: what :func:`find_rules` returned.
+
+    Returns:
+        The text, ending with a newline.
+    """
+    from ..rules.records import RuleOrigin
+
+    rules = list(found.rules)
+    declared = sum(1 for r in rules if r.origin is RuleOrigin.DECLARED)
+    lines = [f"Rules: {len(rules)} ({declared} declared, {len(rules) - declared} discovered)"]
+    by_table: dict[str, list[Rule]] = {}
+    for r in rules:
+        by_table.setdefault(r.table, []).append(r)
+    for name in [*metadata.tables, *(t for t in by_table if t not in metadata.tables)]:
+        table_rules = by_table.get(name)
+        if not table_rules:
+            continue
+        got, n = found.read.get(name, (0, 0))
+        read = f"all {n:,} rows read" if got >= n else f"{got:,} of {n:,} rows read; rules across tables not looked for"
+        lines += ["", f"{name}  ({read})"]
+        rows = [(str(r.kind), r.describe(), _support(r), r.name) for r in table_rules]
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        for row in rows:
+            lines.append("  " + "  ".join(f"{v:<{w}}" for v, w in zip(row[:3], widths)) + f"  {row[3]}")
+    if not rules:
+        lines.append("  none: no CHECK is declared and no rule holds in the rows read")
+    return "\n".join(lines) + "\n"

@@ -14,6 +14,7 @@ from ..metadata.records import Metadata
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..rules.records import RuleSet
     from .metrics import QualityReport
 
 __all__ = ["evaluate", "PROPERTIES", "QualityReport", "Score", "Shortfall", "TablePrivacy", "ValidityCheck"]
@@ -49,7 +50,9 @@ def _load(source: Source, metadata: Metadata | None) -> tuple[dict[str, pd.DataF
     return dict(source), metadata
 
 
-def evaluate(real: Source, synthetic: Source, metadata: Metadata | None = None, *, seed: int = 0) -> QualityReport:
+def evaluate(
+    real: Source, synthetic: Source, metadata: Metadata | None = None, *, seed: int = 0, rules: RuleSet | None = None
+) -> QualityReport:
     """Compare a synthetic database with the real one.
 
     Args:
@@ -59,6 +62,9 @@ def evaluate(real: Source, synthetic: Source, metadata: Metadata | None = None, 
         metadata: the tables' description; default: reflected from ``real`` when it is a URL, else detected
             from the real frames.
         seed: seed of the samples drawn for large joins.
+        rules: the rules whose share of synthetic rows kept is reported (a fitted model's ``rules``, user
+            constraints included); default: the CHECKs of ``metadata`` and the rules the real rows keep
+            (:func:`dbsynth.rules.discover.discover`).
 
     Returns:
         The :class:`QualityReport` (``overall``, ``properties``, ``to_dict()``, ``to_json()``).
@@ -79,7 +85,9 @@ def evaluate(real: Source, synthetic: Source, metadata: Metadata | None = None, 
         synth_frames = dict(synthetic)
     from .metrics import evaluate_frames
 
-    report = evaluate_frames(metadata, real_frames, synth_frames, seed=seed)
+    # every table is read whole (a URL) or given whole (frames), so discovery may look across all of them
+    report = evaluate_frames(metadata, real_frames, synth_frames, seed=seed, rules=rules,
+                             complete=frozenset(real_frames))
     if isinstance(synthetic, str):
         from ..urls import resolve_url
         from .checks import check_constraints

@@ -11,6 +11,7 @@ from ..errors import BadInputError, mask_url
 
 if TYPE_CHECKING:
     from ..metadata.records import Metadata
+    from ..rules.records import RuleSet
     from .metrics import QualityReport
 
 
@@ -50,6 +51,7 @@ def report_command(
     from ..urls import resolve_url
     from .metrics import parse_thresholds
     from .render import write_report
+    from .rule_scores import summary_line
 
     thresholds = parse_thresholds(fail_under_property or [])  # before the work: a typo fails in a second
     real_url, synth_url = resolve_url(real), resolve_url(synthetic)
@@ -69,12 +71,15 @@ def report_command(
     json_path, html_path = write_report(report, out)
     props = ", ".join(f"{k} {'n/a' if v is None else f'{v:.1%}'}" for k, v in report.properties.items())
     typer.echo(f"Overall quality {report.overall:.1%} ({mask_url(synth_url)} vs {mask_url(real_url)}): {props}")
+    rules = summary_line(report.rules)
+    if rules:
+        typer.echo(rules)
     typer.echo(f"Report written to {html_path} and {json_path}")
     report.check(fail_under, thresholds, options=("--fail-under", "--fail-under-property"))
 
 
 def evaluate_clone(
-    real_url: str, synth_url: str, metadata: Metadata, *, seed: int = 0
+    real_url: str, synth_url: str, metadata: Metadata, *, seed: int = 0, rules: RuleSet | None = None
 ) -> tuple[QualityReport, list[str]]:
     """Compare a clone with its source, table by table where the writer put each table.
 
@@ -87,6 +92,8 @@ def evaluate_clone(
         synth_url: the synthetic database.
         metadata: the real database's tables (reflected or loaded).
         seed: seed of the samples drawn for large joins.
+        rules: the rules to score (the fitted model's); default: the CHECKs of ``metadata`` and the rules the
+            real rows keep.
 
     Returns:
         The quality report (table names as in ``metadata``), and the names of the tables not compared.
@@ -126,7 +133,7 @@ def evaluate_clone(
         there.tables[t.name] = t
         back[t.name] = key
     frames = read_tables(synth_url, there)
-    report = evaluate(real_url, {back[n]: f for n, f in frames.items()}, present, seed=seed)
+    report = evaluate(real_url, {back[n]: f for n, f in frames.items()}, present, seed=seed, rules=rules)
     for check in check_constraints(synth_url, there):
         check.table = back.get(check.table, check.table)
         report.validity.append(check)

@@ -9,7 +9,9 @@ The definitions are the standard published ones, so that figures can be compared
 - inter-table trends: pair trends between a parent's and a child's columns over the join;
 - validity: foreign-key integrity, key uniqueness, NOT NULL and enum adherence; CHECK constraints evaluated
   by the synthetic database when it is given as a URL (:mod:`dbsynth.report.checks`);
-- privacy: share of synthetic rows identical to a real row, rare real labels that reappear.
+- privacy: share of synthetic rows identical to a real row, rare real labels that reappear;
+- rules: per declared, discovered or user rule, the share of synthetic rows keeping it
+  (:func:`dbsynth.rules.evaluate.score`; which rules: :mod:`dbsynth.report.rule_scores`).
 
 Every score is in [0, 1], 1 meaning indistinguishable. All computations are vectorised pandas/numpy.
 """
@@ -33,6 +35,8 @@ from ..metadata.records import Column, ForeignKey, Metadata, Table
 # The property names live in a neutral module: the config validates thresholds against them without importing
 # the report. Re-exported here, where the report's callers have always found them.
 from ..properties import PROPERTIES, QUALITY_PROPERTIES
+from ..rules.records import RuleScore, RuleSet
+from .rule_scores import SHOWN_FAILING, data_rules, failing, rules_property, score_rules
 
 if TYPE_CHECKING:
     from .plots import TablePlots
@@ -101,10 +105,19 @@ class Shortfall:
     """``overall`` or a name of :data:`PROPERTIES`."""
     score: float
     threshold: float
+    failing: tuple[str, ...] = ()
+    """For ``rules``: the names of the worst rules not kept (at most a few; names only, never row values)."""
+    more: int = 0
+    """Rules not kept beyond those named in :attr:`failing`."""
 
     def describe(self, option: str) -> str:
-        """``column_shapes 70.0% is under --fail-under-property 80.0%`` (``option`` names the threshold)."""
-        return f"{self.property} {self.score:.1%} is under {option} {self.threshold:.1%}"
+        """``column_shapes 70.0% is under --fail-under-property 80.0%`` (``option`` names the threshold), with
+        ``(not kept: order:rental:rental_date,return_date and 2 more)`` for the rules."""
+        text = f"{self.property} {self.score:.1%} is under {option} {self.threshold:.1%}"
+        if self.failing:
+            more = f" and {self.more} more" if self.more else ""
+            text += f" (not kept: {', '.join(self.failing)}{more})"
+        return text
 
 
 @dataclass
@@ -177,6 +190,8 @@ class QualityReport:
     privacy: list[TablePrivacy] = field(default_factory=list)
     plots: dict[str, TablePlots] = field(default_factory=dict, repr=False)
     """Per table, the summaries drawn in ``report.html`` (:mod:`dbsynth.report.plots`); not in the JSON."""
+    rules: list[RuleScore] = field(default_factory=list)
+    """Per rule (declared, discovered, user), the synthetic rows keeping it."""
 
     def property_score(self, prop: str, table: str | None = None) -> float | None:
         """Mean score of ``prop`` (for ``table`` only when given); None when nothing was scored."""
@@ -185,7 +200,8 @@ class QualityReport:
 
     @property
     def properties(self) -> dict[str, float | None]:
-        """Score of each modelling-quality property, plus ``generated_columns``, ``validity`` and ``privacy``."""
+        """Score of each modelling-quality property, plus ``generated_columns``, ``validity``, ``privacy`` and
+        ``rules`` (the mean share of rows keeping each rule that could be scored)."""
         out: dict[str, float | None] = {p: self.property_score(p) for p in QUALITY_PROPERTIES}
         out["generated_columns"] = self.property_score("generated_columns")
         checked = [c.score for c in self.validity if c.unchecked is None]
@@ -193,6 +209,7 @@ class QualityReport:
         rows = sum(p.synthetic_rows for p in self.privacy)
         # Privacy summary: share of synthetic rows that are NOT copies of real ones.
         out["privacy"] = 1.0 - sum(p.identical_rows for p in self.privacy) / rows if rows else None
+        out["rules"] = rules_property(self.rules)
         return out
 
     @property
@@ -228,7 +245,14 @@ class QualityReport:
         if fail_under is not None and self.overall < fail_under:
             out.append(Shortfall("overall", self.overall, fail_under))
         scores = self.properties
-        out += [Shortfall(p, s, t) for p, t in limits.items() if (s := scores[p]) is not None and s < t]
+        for prop, limit in limits.items():
+            score = scores[prop]
+            if score is None or score >= limit:
+                continue
+            # the rules property names the rules behind it, so that the failed job says what to look at
+            names = [f.rule.name for f in failing(self.rules)] if prop == "rules" else []
+            out.append(Shortfall(prop, score, limit, tuple(names[:SHOWN_FAILING]),
+                                 max(0, len(names) - SHOWN_FAILING)))
         return out
 
     def check(
@@ -268,6 +292,7 @@ class QualityReport:
             "scores": [asdict(s) for s in self.scores],
             "validity": [{**asdict(c), "score": c.score} for c in self.validity],
             "privacy": [{**asdict(p), "identical_share": p.identical_share} for p in self.privacy],
+            "rules": [_rule_dict(s) for s in self.rules],
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -275,6 +300,15 @@ class QualityReport:
         import json
 
         return json.dumps(self.to_dict(), indent=indent)
+
+
+def _rule_dict(s: RuleScore) -> dict[str, Any]:
+    """One rule of ``report.json``: what it is (no parameters: a domain's values stay in the model) and its score
+    (``share`` null and ``detail`` saying why when it could not be scored)."""
+    r = s.rule
+    return {"name": r.name, "kind": str(r.kind), "origin": str(r.origin), "table": r.table,
+            "description": r.describe(), "kept": s.kept, "total": s.total,
+            "share": None if s.detail else s.share, "detail": s.detail or None}
 
 
 # ---- values of any type as text -------------------------------------------------------------------------
@@ -684,9 +718,25 @@ def dcr_ratio(real: pd.DataFrame, synthetic: pd.DataFrame, cols: list[Column], s
 
 # ---- entry point ------------------------------------------------------------------------------------------
 def evaluate_frames(
-    metadata: Metadata, real: Mapping[str, pd.DataFrame], synthetic: Mapping[str, pd.DataFrame], seed: int = 0
+    metadata: Metadata,
+    real: Mapping[str, pd.DataFrame],
+    synthetic: Mapping[str, pd.DataFrame],
+    seed: int = 0,
+    *,
+    rules: RuleSet | None = None,
+    complete: frozenset[str] | None = None,
 ) -> QualityReport:
-    """Every metric of :func:`dbsynth.report.evaluate` on frames already loaded."""
+    """Every metric of :func:`dbsynth.report.evaluate` on frames already loaded.
+
+    Args:
+        metadata: the tables.
+        real: the real rows, per table.
+        synthetic: the synthetic rows, per table (tables missing from it are skipped).
+        seed: seed of the samples drawn for large joins.
+        rules: the rules to score (a fitted model's, user constraints included); None: the declared CHECKs and
+            the rules discovered in ``real``.
+        complete: the tables of ``real`` read whole, for discovery (None: all).
+    """
     report = QualityReport()
     for table in metadata:
         if table.name in real and table.name in synthetic:
@@ -696,6 +746,9 @@ def evaluate_frames(
                 report.privacy.append(privacy)
     report.scores.extend(relationship_scores(metadata, real, synthetic, seed=seed))
     report.validity.extend(validity_checks(metadata, synthetic))
+    if rules is None:
+        rules = data_rules(metadata, real, complete)
+    report.rules = score_rules(metadata, rules, synthetic)
     from .plots import plot_data  # plots builds on this module's helpers
 
     report.plots = plot_data(metadata, real, synthetic)

@@ -17,6 +17,7 @@ import jinja2
 from ..errors import DbsynthError
 from .metrics import QUALITY_PROPERTIES, QualityReport, Score, TablePrivacy
 from .plots import table_images
+from .rule_scores import ORIGINS, by_origin, failing, scored
 from .templates import TEMPLATES
 
 _LABELS = {
@@ -27,6 +28,7 @@ _LABELS = {
     "generated_columns": "Generated columns (PII, text, keys)",
     "validity": "Validity",
     "privacy": "Privacy (rows not copied)",
+    "rules": "Rules kept (declared, discovered, user)",
 }
 #: Properties whose scores are listed one per column or relationship under each table.
 _DETAILED = ("column_shapes", "generated_columns", "cardinality")
@@ -47,12 +49,56 @@ class TableSection:
     """The table's privacy findings, when measured."""
 
 
+@dataclass
+class RuleRow:
+    """One rule as the page lists it."""
+
+    name: str
+    """Its stable id (what the config switches off)."""
+    kind: str
+    description: str
+    kept: int
+    total: int
+    share: float
+    failing: bool
+    """Some synthetic row breaks it (highlighted, listed first)."""
+    detail: str
+    """Why it could not be scored; empty when it was."""
+
+
+@dataclass
+class RuleGroup:
+    """The rules of one origin (declared, discovered, user)."""
+
+    heading: str
+    rows: list[RuleRow]
+    kept: int
+    """Rules of the group kept in every synthetic row."""
+    scored: int
+    """Rules of the group that could be scored."""
+
+
+def _rule_groups(report: QualityReport) -> list[RuleGroup]:
+    out = []
+    for origin, scores in by_origin(report.rules).items():
+        rows = [RuleRow(s.rule.name, str(s.rule.kind), s.rule.describe(), s.kept, s.total, s.share,
+                        not s.detail and s.kept < s.total, s.detail) for s in scores]
+        ok = scored(scores)
+        out.append(RuleGroup(ORIGINS[origin], rows, len(ok) - len(failing(ok)), len(ok)))
+    return out
+
+
 def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
 
 def _count(n: int) -> str:
     return f"{n:,}"
+
+
+def _kept_pct(kept: int, total: int) -> str:
+    # rounded down in integers, so that a rule broken in 1 row of 100,000 does not read 100.0%
+    return f"{(kept * 1000 // total) / 10 if total else 100.0:.1f}%"
 
 
 @functools.cache
@@ -68,6 +114,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["pct"] = _pct
     env.filters["count"] = _count
+    env.filters["kept_pct"] = _kept_pct
     return env
 
 
@@ -83,7 +130,7 @@ def _section(report: QualityReport, table: str, privacy: TablePrivacy | None) ->
 
 
 def render_html(report: QualityReport, title: str = "dbsynth quality report") -> str:
-    """The report as one self-contained HTML page: summary scores first, then one section per table.
+    """The report as one self-contained HTML page: summary scores first, the rules, then one section per table.
 
     Args:
         report: what :func:`dbsynth.report.evaluate` returned.
@@ -94,6 +141,7 @@ def render_html(report: QualityReport, title: str = "dbsynth quality report") ->
     """
     privacy = {p.table: p for p in report.privacy}
     checked = [c for c in report.validity if c.unchecked is None]
+    rules = scored(report.rules)
     return _environment().get_template("report.html.j2").render(
         title=title,
         overall=report.overall,
@@ -102,6 +150,10 @@ def render_html(report: QualityReport, title: str = "dbsynth quality report") ->
         checked=checked,
         failed=[c for c in checked if c.violations],
         unchecked=[c for c in report.validity if c.unchecked is not None],
+        rule_groups=_rule_groups(report),
+        rules_scored=len(rules),
+        rules_failing=len(failing(rules)),
+        rules_unscored=len(report.rules) - len(rules),
     )
 
 

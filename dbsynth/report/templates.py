@@ -10,8 +10,11 @@ from __future__ import annotations
 __all__ = ["REPORT_TEMPLATE", "TEMPLATES"]
 
 #: The whole page. Context: ``title``, ``overall``, ``summary`` (label, score), ``tables``
-#: (:class:`~dbsynth.report.render.TableSection`), ``checked``, ``failed`` and ``unchecked`` (validity checks).
-#: Filters (from the renderer): ``pct`` (a score as a percentage, n/a for None), ``count`` (thousands separators).
+#: (:class:`~dbsynth.report.render.TableSection`), ``checked``, ``failed`` and ``unchecked`` (validity checks),
+#: ``rule_groups`` (:class:`~dbsynth.report.render.RuleGroup`, failing rules first in each), ``rules_scored``,
+#: ``rules_failing`` and ``rules_unscored`` (counts of rules).
+#: Filters (from the renderer): ``pct`` (a score as a percentage, n/a for None), ``kept_pct`` (kept rows over
+#: rows as a percentage rounded down, so that a broken rule never reads 100.0%), ``count`` (thousands separators).
 #: The stylesheet is inline and the plots are data: URIs, so the page has no external asset.
 REPORT_TEMPLATE = """\
 {% macro bar(value) %}{% if value is not none %}<span class="{{ 'bar low' if value < 0.7 else 'bar' }}" \
@@ -23,6 +26,8 @@ td,th{border:1px solid #ccc;padding:0.25em 0.6em;text-align:left}
 .bar{display:inline-block;height:0.8em;background:#4a8;vertical-align:middle}
 .low{background:#d64}
 .num{text-align:right;font-variant-numeric:tabular-nums}
+tr.fail td{background:#fde8e4}
+tr.fail td:first-child{border-left:4px solid #d64}
 figure{margin:0.5em 0 1.5em}
 figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:0.9em;color:#555}
@@ -38,6 +43,27 @@ figcaption{font-size:0.9em;color:#555}
 apart so that Faker-made columns do not hide the modelling quality. Generated columns are compared by the length \
 of their values (bytes for binary and geometry values, items for arrays) and their share of NULLs, not by the \
 values.</p>
+<h2 id="rules">Rules</h2>
+{% if rule_groups %}
+<p>{{ rules_scored - rules_failing }} of {{ rules_scored }} rules kept in every synthetic row\
+{% if rules_failing %}; <strong>{{ rules_failing }} not kept</strong> (highlighted, listed first){% endif %}\
+{% if rules_unscored %}; {{ rules_unscored }} could not be scored{% endif %}. Declared rules are the schema's \
+CHECK constraints, discovered rules hold in every real row, user rules come from the config or the API.</p>
+{% for g in rule_groups %}
+<h3>{{ g.heading }}: {{ g.kept }} of {{ g.scored }} kept</h3>
+<table class="rules"><tr><th>Rule</th><th>Kind</th><th>Description</th><th>Rows kept</th><th>Share</th>\
+<th></th></tr>
+{% for r in g.rows %}
+<tr{% if r.failing %} class="fail"{% endif %}><td>{{ r.name }}</td><td>{{ r.kind }}</td><td>{{ r.description }}</td>\
+{% if r.detail %}<td colspan="3">not scored: {{ r.detail }}</td>\
+{% else %}<td class="num">{{ r.kept | count }} of {{ r.total | count }}</td>\
+<td class="num">{{ r.kept | kept_pct(r.total) }}</td><td>{{ bar(r.share) }}</td>{% endif %}</tr>
+{% endfor %}
+</table>
+{% endfor %}
+{% else %}
+<p>No rule to score: the schema declares no CHECK and none was found in the real rows.</p>
+{% endif %}
 {% for t in tables %}
 <h2>Table {{ t.name }}</h2><table><tr><th>Property</th><th>Score</th><th></th></tr>
 {% for label, value in t.properties %}
