@@ -69,6 +69,7 @@ from .evaluate import (
     is_set,
     lookup,
     per_parent_sums,
+    tolerance,
 )
 from .evaluate import (
     score as _score,
@@ -601,11 +602,9 @@ def _aggregates(metadata: Metadata, table: Table, frames: Mapping[str, pd.DataFr
                     agree, empty = _empty(ys[y][~has])
                     if not agree:
                         continue
-                    scale = table.column(y).scale
                     with np.errstate(invalid="ignore"):
-                        tol = 0.5 * 10.0 ** (-scale) if scale is not None and scale >= 0 else 0.0
                         diff = np.abs(ys[y][has] - agg[has])
-                        if not (diff <= np.maximum(tol * (1 + 1e-6), 1e-9 * np.maximum(np.abs(agg[has]), 1))).all():
+                        if not (diff <= tolerance(table.column(y).scale, agg[has])).all():
                             continue
                     rule = Aggregate(table=table.name, column=y, child=cname, by=tuple(fk.columns),
                                      key=tuple(fk.ref_columns), terms=t, function=function, empty=empty)

@@ -58,7 +58,7 @@ from .records import (
     Unique,
 )
 
-__all__ = ["holds", "score"]
+__all__ = ["holds", "score"]  # and the helpers rules.discover shares
 
 
 class _Unscorable(Exception):
@@ -173,7 +173,7 @@ def _equal(a: pd.Series, b: pd.Series, *, null_equal: bool) -> np.ndarray:
     return eq
 
 
-def _tolerance(col_scale: int | None, values: np.ndarray) -> np.ndarray:
+def tolerance(col_scale: int | None, values: np.ndarray) -> np.ndarray:
     """How far an aggregate may be from the stored value: half a unit of the decimal scale, else 1e-9
     relative."""
     rel = 1e-9 * np.maximum(np.abs(values), 1.0)
@@ -384,11 +384,11 @@ def _aggregate(metadata: Metadata, rule: Aggregate, frame: pd.DataFrame,
     if table is not None and table.has_column(rule.column):
         scale = table.column(rule.column).scale
     with np.errstate(invalid="ignore"):
-        close = np.abs(y - agg) <= _tolerance(scale, agg)
+        close = np.abs(y - agg) <= tolerance(scale, agg)
         if rule.empty is None:
             empty_ok = np.isnan(y)
         else:
-            empty_ok = np.abs(y - rule.empty) <= _tolerance(scale, np.full(len(y), float(rule.empty)))
+            empty_ok = np.abs(y - rule.empty) <= tolerance(scale, np.full(len(y), float(rule.empty)))
     ok = np.where(counts > 0, close, empty_ok)
     return np.ones(len(frame), dtype=bool), np.asarray(ok, dtype=bool)
 
