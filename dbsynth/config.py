@@ -27,9 +27,11 @@ __all__ = [
     "DEFAULT_URL",
     "ColumnConfig",
     "Config",
+    "ConstraintConfig",
     "ModelConfig",
     "PiiConfig",
     "ReportConfig",
+    "RulesConfig",
     "SourceConfig",
     "TableConfig",
     "TargetConfig",
@@ -159,6 +161,41 @@ class ColumnConfig(_Strict):
         return given
 
 
+class ConstraintConfig(_Strict):
+    """One user constraint of a table, in SDV's dict form (``{constraint_class: Inequality,
+    constraint_parameters: {low_column_name: a, high_column_name: b}}``) or the short form (``{Inequality:
+    {low_column_name: a, high_column_name: b}}``, read as the first). Only the shape is checked here; the
+    names, parameters and columns when the synthesizer is built (:func:`dbsynth.constraints.from_config`)."""
+
+    constraint_class: str = Field(min_length=1)
+    """SDV's name of the constraint (Inequality, ScalarRange, ...), ChildAggregate, CustomConstraint, or a
+    custom class's import path (``package.module:Class``)."""
+    constraint_parameters: dict[str, Any] = Field(default_factory=dict)
+    """Its parameters, by SDV's names."""
+    table_name: str | None = None
+    """The table: the one the constraint is listed under (giving another is an error)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, data: Any) -> Any:
+        # {Inequality: {...}} is {constraint_class: Inequality, constraint_parameters: {...}}
+        if isinstance(data, dict) and len(data) == 1:
+            (name, params), = data.items()
+            if name not in ("constraint_class", "constraint_parameters", "table_name"):
+                if params is not None and not isinstance(params, dict):
+                    raise ValueError(f"the parameters of {name} must be a mapping (e.g. {name}: "
+                                     "{column_name: price})")
+                return {"constraint_class": name, "constraint_parameters": params or {}}
+        if isinstance(data, dict) and "constraint_class" not in data and len(data) > 1:
+            found = ", ".join(map(str, data))
+            raise ValueError(f"a constraint in the short form has one key, its name (found {found}): "
+                             "write one constraint per list item")
+        if not isinstance(data, dict):
+            raise ValueError("a constraint is a mapping: {Inequality: {low_column_name: a, high_column_name: b}} "
+                             "or {constraint_class: Inequality, constraint_parameters: {...}}")
+        return data
+
+
 class TableConfig(_Strict):
     """Per-table settings."""
 
@@ -170,6 +207,27 @@ class TableConfig(_Strict):
     """Passed to ``set_table_parameters`` (e.g. ``numerical_distributions``)."""
     columns: dict[str, ColumnConfig] = Field(default_factory=dict)
     """Per-column overrides."""
+    constraints: list[ConstraintConfig] = Field(default_factory=list)
+    """User constraints of the table, with SDV's names and parameters (see :class:`ConstraintConfig`)."""
+
+
+class RulesConfig(_Strict):
+    """The rules of the data the clone keeps (declared CHECKs, rules discovered at fit, user constraints)."""
+
+    discover: bool = True
+    """Discover the rules the real rows keep at fit time (off: only declared and user rules are kept)."""
+    off: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    """Rules switched off: a rule's name (``order:rental:rental_date,return_date``, as ``dbsynth inspect
+    --rules`` lists them), a kind (``order``), a table (``table:rental``) or a kind in a table
+    (``order:rental``)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _off_key(cls, data: Any) -> Any:
+        # YAML 1.1 reads an unquoted `off:` key as False; the user meant the `off` list.
+        if isinstance(data, dict) and False in data:
+            data = {("off" if k is False else k): v for k, v in data.items()}
+        return data
 
 
 class ReportConfig(_Strict):
@@ -219,6 +277,8 @@ class Config(_Strict):
     memory_limit: str | int | None = None
     """Memory budget (bytes, or text such as ``2GB``), passed to the stages that stream."""
     report: ReportConfig | None = None
+    rules: RulesConfig = Field(default_factory=RulesConfig)
+    """Rule discovery and the rules switched off."""
 
     # File the config was read from (None when built in code); relative paths were resolved against it.
     _path: Path | None = PrivateAttr(None)
@@ -305,6 +365,8 @@ def _model_at(loc: tuple) -> type[BaseModel] | None:
             current = _unwrap(field.annotation)
         elif typing.get_origin(current) is dict:
             current = _unwrap(typing.get_args(current)[1])
+        elif typing.get_origin(current) is list and isinstance(item, int):
+            current = _unwrap(typing.get_args(current)[0])
         else:
             return None
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None

@@ -236,10 +236,12 @@ class FittedModel:
         return list(self._rule_state.constraints)
 
     def set_rules(self, *, discover: bool | None = None, off: Iterable[str] | None = None) -> None:
-        """Switch rule discovery on or off (it takes effect at the next fit) and say which rules are off.
+        """Switch rule discovery on or off and say which rules are off.
 
         Args:
-            discover: whether ``fit`` discovers rules in the real rows (None: unchanged).
+            discover: whether ``fit`` discovers rules in the real rows (None: unchanged). Off, the rules a fit
+                discovered are left out of :meth:`rules` at once and the next fit discovers none; on, a fit
+                that discovered nothing needs fitting again.
             off: the rules switched off, replacing the previous list (None: unchanged): names (as
                 :meth:`rules` lists them), kinds (``order``), tables (``table:rental``) or kinds in a table
                 (``order:rental``).

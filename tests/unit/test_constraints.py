@@ -341,6 +341,16 @@ def test_discovery_off_gives_no_discovered_rules():
     assert RuleOrigin.DISCOVERED in {r.origin for r in syn.rules()}
 
 
+def test_discovery_switched_off_after_fit_leaves_the_discovered_rules_out():
+    syn = HMASynthesizer(shop(), seed=3, verbose=False).fit(shop_data())
+    found = {r.name for r in syn.rules() if r.origin is RuleOrigin.DISCOVERED}
+    assert found
+    syn.set_rules(discover=False)
+    assert {r.origin for r in syn.rules()} == {RuleOrigin.DECLARED}
+    syn.set_rules(discover=True)  # what the fit found is still there
+    assert {r.name for r in syn.rules() if r.origin is RuleOrigin.DISCOVERED} == found
+
+
 def test_a_user_rule_wins_over_a_discovered_one_it_contradicts():
     syn = HMASynthesizer(shop(), seed=3, verbose=False)
     syn.add_constraints([C.Inequality("shipped", "ordered", table_name="orders")])  # the data says the opposite
