@@ -17,7 +17,8 @@ __all__ = ["REPORT_TEMPLATE", "TEMPLATES"]
 #: rows as a percentage rounded down, so that a broken rule never reads 100.0%), ``count`` (thousands separators).
 #: The stylesheet is inline and the plots are data: URIs, so the page has no external asset.
 REPORT_TEMPLATE = """\
-{% macro bar(value) %}{% if value is not none %}<span class="{{ 'bar low' if value < 0.7 else 'bar' }}" \
+{% macro bar(value, low=none) %}{% if value is not none %}\
+<span class="{{ 'bar low' if (value < 0.7 if low is none else low) else 'bar' }}" \
 style="width:{{ '%.1f' % (value * 10) }}em"></span>{% endif %}{% endmacro %}
 <!doctype html><html><head><meta charset='utf-8'><title>{{ title }}</title><style>
 body{font-family:system-ui,sans-serif;margin:2em;color:#222}
@@ -26,6 +27,7 @@ td,th{border:1px solid #ccc;padding:0.25em 0.6em;text-align:left}
 .bar{display:inline-block;height:0.8em;background:#4a8;vertical-align:middle}
 .low{background:#d64}
 .num{text-align:right;font-variant-numeric:tabular-nums}
+table.rules td.num{white-space:nowrap}
 tr.fail td{background:#fde8e4}
 tr.fail td:first-child{border-left:4px solid #d64}
 figure{margin:0.5em 0 1.5em}
@@ -57,7 +59,7 @@ CHECK constraints, discovered rules hold in every real row, user rules come from
 <tr{% if r.failing %} class="fail"{% endif %}><td>{{ r.name }}</td><td>{{ r.kind }}</td><td>{{ r.description }}</td>\
 {% if r.detail %}<td colspan="3">not scored: {{ r.detail }}</td>\
 {% else %}<td class="num">{{ r.kept | count }} of {{ r.total | count }}</td>\
-<td class="num">{{ r.kept | kept_pct(r.total) }}</td><td>{{ bar(r.share) }}</td>{% endif %}</tr>
+<td class="num">{{ r.kept | kept_pct(r.total) }}</td><td>{{ bar(r.share, low=r.failing) }}</td>{% endif %}</tr>
 {% endfor %}
 </table>
 {% endfor %}

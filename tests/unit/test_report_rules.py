@@ -148,6 +148,8 @@ def test_html_groups_rules_by_origin_failing_first_and_highlighted():
             < discovered.index("order:gone:x,y"))
     assert '<tr class="fail"><td>order:t:a,b</td>' in discovered
     assert '<tr class="fail"><td>order:t:c,b</td>' in discovered
+    row = discovered[discovered.index("<td>order:t:c,b</td>"):]
+    assert 'class="bar low"' in row[:row.index("</tr>")]  # red although 90%: the rule is broken
     assert "<tr><td>check:t:ck_small</td>" in section  # kept: not highlighted
     assert "not scored: table gone not compared" in discovered
     assert "7 of 10" in discovered and "70.0%" in discovered
