@@ -129,3 +129,16 @@ def test_the_shape_is_checked_when_read(tmp_path, body, message):
     with pytest.raises(ConfigError) as err:
         _config(tmp_path, body + "\n")
     assert str(err.value).startswith(f"{tmp_path / 'dbsynth.yaml'}: {message}"), str(err.value)
+
+
+def test_custom_constraints_by_import_path(tmp_path):
+    cfg = _config(tmp_path, """
+        tables:
+          orders:
+            constraints:
+              - my_rules:Even: {column_names: [qty], column: qty}
+              - CustomConstraint: {class_path: my_rules.Even, column_names: [qty]}
+        """)
+    got = C.from_config(cfg, shop())
+    assert got == [C.CustomConstraint("my_rules:Even", ["qty"], table_name="orders", column="qty"),
+                   C.CustomConstraint("my_rules.Even", ["qty"], table_name="orders")]

@@ -492,3 +492,50 @@ def test_learned_combinations_keep_the_k_rule():
     rule = C.learn_combinations(Combination(table="t", origin=USER, names=("a", "b")), frame, 5)
     assert rule.combos == (("x", 1), ("y", 2), (None, 4)) and rule.support == 16  # by count, then value
     assert RuleSet((rule,)).to_dict()["rules"][0]["combos"] == [["x", 1], ["y", 2], [None, 4]]
+
+
+# ---- kept in the sample (the rules reach the engine) ----------------------------------------------------------
+@pytest.mark.parametrize("cls", [HMASynthesizer, HSASynthesizer, IndependentSynthesizer])
+def test_user_constraints_hold_in_every_sampled_row(cls):
+    from dbsynth.rules.evaluate import score
+
+    syn = cls(shop(), seed=5, verbose=False)
+    syn.add_constraints([
+        C.Range("ordered", "shipped", "delivered", strict_boundaries=False, table_name="orders"),
+        C.ScalarRange("price", 10, 50, table_name="orders"),
+        C.FixedCombinations(["region", "country"], table_name="orders"),
+        C.FixedIncrements("qty", 5, table_name="orders"),
+        C.OneHotEncoding(["is_a", "is_b"], table_name="orders"),
+        C.Unique(["note"], table_name="orders"),
+        C.ChildAggregate("total", "lines", ["unit_price", "quantity"], table_name="orders"),
+    ])
+    out = syn.fit(shop_data()).sample(scale=2)
+    user = [s for s in score(syn.metadata, syn.rules(), out) if s.rule.origin is RuleOrigin.USER]
+    assert len(user) == 8 and all(s.total for s in user)
+    assert {s.rule.name: s.share for s in user if s.share < 1} == {}
+    assert out["orders"]["price"].between(10, 50, inclusive="neither").all()  # scored by hand too
+
+
+# ---- custom constraints: a real class ---------------------------------------------------------------------------
+EVEN = '''
+class Even:
+    def __init__(self, column="qty"):
+        self.column = column
+
+    def is_valid(self, frame):
+        return (frame[self.column] % 2 == 0).to_numpy()
+'''
+
+
+def test_a_custom_class_is_loaded_when_added(tmp_path, monkeypatch):
+    (tmp_path / "my_rules.py").write_text(EVEN, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    syn = HMASynthesizer(shop(), seed=3, verbose=False)
+    syn.add_constraints([{"constraint_class": "my_rules:Even", "table_name": "orders",
+                          "constraint_parameters": {"column_names": ["qty"], "column": "qty"}}])
+    assert syn.rules().for_table("orders")[-1] == Custom(table="orders", origin=USER, path="my_rules:Even",
+                                                        names=("qty",), params=(("column", "qty"),))
+    with pytest.raises(BadInputError) as err:  # a wrong path fails when added, not when sampling
+        syn.add_constraints([C.CustomConstraint("my_rules:Odd", ["qty"], table_name="orders")])
+    assert "my_rules:Odd" in str(err.value) and "has no class 'Odd'" in str(err.value)
+    assert len(syn.get_constraints()) == 1
