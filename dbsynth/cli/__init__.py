@@ -109,6 +109,10 @@ def inspect_cmd(
     ),
     include: list[str] | None = typer.Option(None, "--include", help="Only these tables (repeatable)."),
     exclude: list[str] | None = typer.Option(None, "--exclude", help="Leave these tables out (repeatable)."),
+    rules: bool = typer.Option(
+        False, "--rules", help="Also read a sample of each table and list the rules its rows keep, with the "
+        "declared CHECK constraints."
+    ),
 ) -> None:
     """Describe a database: tables, row counts, columns with their sdtypes, keys and cycle handling."""
     from ..config import DEFAULT_URL, resolve_url
@@ -123,6 +127,10 @@ def inspect_cmd(
     schemas = schema_option(resolved, schema)
     metadata = _reflect(resolved, schema=schemas, include=include or None, exclude=exclude or None)
     typer.echo(summarize(metadata, title=f"Database: {mask_url(resolved)}"), nl=False)
+    if rules:
+        from .inspect import find_rules, rules_text
+
+        typer.echo("\n" + rules_text(metadata, find_rules(resolved, metadata)), nl=False)
     if json_file is not None:
         metadata.save(json_file)
         typer.echo(f"Metadata written to {json_file}")

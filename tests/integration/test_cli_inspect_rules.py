@@ -7,8 +7,6 @@ import datetime
 import sqlite3
 from pathlib import Path
 
-import pytest
-
 import dbsynth.cli as cli
 from dbsynth.cli.inspect import find_rules, rules_text
 from dbsynth.reflect import reflect
@@ -32,13 +30,6 @@ def _database(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def _inspect_has_rules_option() -> bool:
-    import typer.main
-
-    command = typer.main.get_command(cli.app)
-    return any("--rules" in p.opts for p in command.commands["inspect"].params)  # type: ignore[attr-defined]
-
-
 def test_find_rules_reads_each_table_and_lists_declared_checks(tmp_path):
     url = _database(tmp_path / "shop.sqlite")
     metadata = reflect(url)
@@ -59,8 +50,6 @@ def test_find_rules_says_when_a_table_is_sampled(tmp_path):
     assert "orders  (25 of 60 rows read; rules across tables not looked for)" in rules_text(metadata, found)
 
 
-@pytest.mark.skipif(not _inspect_has_rules_option(),
-                    reason="dbsynth.cli.inspect_cmd has no --rules option yet (to wire, issue 17)")
 def test_cli_inspect_rules_prints_checks_and_discovered_rules(tmp_path, capsys):
     url = _database(tmp_path / "shop.sqlite")
     assert cli.run_cli(["inspect", "--rules", url]) == 0
@@ -72,8 +61,6 @@ def test_cli_inspect_rules_prints_checks_and_discovered_rules(tmp_path, capsys):
     assert "support 60" in rules
 
 
-@pytest.mark.skipif(not _inspect_has_rules_option(),
-                    reason="dbsynth.cli.inspect_cmd has no --rules option yet (to wire, issue 17)")
 def test_cli_inspect_rules_bad_url_is_one_line_exit_two(tmp_path, capsys):
     assert cli.run_cli(["inspect", "--rules", f"sqlite:///{tmp_path / 'missing' / 'x.sqlite'}"]) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
