@@ -511,17 +511,15 @@ def _groups(frame: pd.DataFrame, cols: Sequence[str], nulls_are_values: bool = F
     _, first = np.unique(codes[valid], return_index=True)  # code i first appears at first[i] (numbered so)
     rows = np.flatnonzero(valid)[first]
     values = [u[pc[rows]].tolist() for u, pc in zip(uniques, per_col)]
+    if nulls_are_values:  # NaN, NaT and NA all as None (a NULL of the key)
+        values = [[_norm(x) for x in v] for v in values]
     keys: list[Any] = values[0] if len(cols) == 1 else list(zip(*values))
     return codes, keys
 
 
-def _key(k: Any) -> Any:
-    """A group value of :func:`_groups` as a dict key (NULLs as None, numpy scalars as Python ones)."""
-    return tuple(_norm(x) for x in k) if isinstance(k, tuple) else _norm(k)
-
-
 def _norm(v: Any) -> Any:
-    """A label as a dict key: NULLs as None, numpy scalars as Python ones."""
+    """A label as a dict key: NULLs as None, numpy scalars as Python ones (the keys of :func:`_groups` are
+    Python values already: ``tolist``)."""
     if v is None or (not isinstance(v, str | tuple) and pd.isna(v)):
         return None
     return v.item() if isinstance(v, np.generic) else v
@@ -734,8 +732,7 @@ def _dependency_targets(w: _Work, r: Dependency, codes: np.ndarray, keys: list[A
     target[firsts_codes] = yo[np.flatnonzero(sel)[first_at]]
     known[firsts_codes] = True
     if pairs or mem:
-        for i, k in enumerate(keys):  # one lookup per distinct determinant value of the frame
-            key = _key(k)
+        for i, key in enumerate(keys):  # one lookup per distinct determinant value of the frame
             if key in pairs:
                 v = pairs[key]
             elif key in mem:
@@ -763,8 +760,7 @@ def _remember_dependency(w: _Work, r: Dependency) -> None:
     values = y.to_numpy(dtype=object)[np.flatnonzero(sel)[first_at]]
     pairs = {(_norm(k[0]) if len(k) == 1 else tuple(_norm(x) for x in k)) for k, _ in r.pairs}
     for c, v in zip(firsts_codes.tolist(), values.tolist()):
-        k = keys[c]
-        key = _key(k)
+        key = keys[c]
         if key not in pairs and key not in mem:
             mem[key] = _norm(v)
             if len(mem) >= MEMORY_ENTRIES:
@@ -788,8 +784,8 @@ def _combination(w: _Work, r: Combination) -> bool:
     if not len(keys):
         return False
     combos = {tuple(_norm(v) for v in c) for c in r.combos}
-    good = np.fromiter(((_key(k) if isinstance(k, tuple) else (_key(k),)) in combos
-                        for k in keys), dtype=bool, count=len(keys))  # one lookup per distinct combination
+    good = np.fromiter(((k if isinstance(k, tuple) else (k,)) in combos for k in keys), dtype=bool,
+                       count=len(keys))  # one lookup per distinct combination
     valid = codes >= 0
     bad = np.zeros(w.n, dtype=bool)
     bad[valid] = ~good[codes[valid]]
@@ -839,11 +835,10 @@ def _parent_sum(w: _Work, r: ParentSum) -> bool:
     exact = np.full(g, r.exact)
     mem = w.state.sums.get(r.name) if w.state is not None else None
     if mem:
-        for i, k in enumerate(keys):  # one lookup per distinct parent of the frame
-            used = mem.get(_key(k))
-            if used is not None:
-                room[i] -= used
-                exact[i] = False  # met in an earlier batch: an exact sum cannot be completed here
+        used = np.array([mem.get(k, np.nan) for k in keys], dtype="float64")  # one lookup per distinct parent
+        met = ~np.isnan(used)
+        room[met] -= used[met]
+        exact &= ~met  # met in an earlier batch: an exact sum cannot be completed here
     if r.bound >= 0:
         room = np.maximum(room, 0.0)
     tol = 0.0 if info.integer else 1e-9 * max(1.0, abs(float(r.bound)))
@@ -885,8 +880,11 @@ def _remember_sums(w: _Work, r: ParentSum) -> None:
     v, null = w.read(r.column)
     use = (codes >= 0) & ~null
     sums = np.bincount(codes[use], weights=v[use], minlength=len(keys))
-    for k, total in zip(keys, sums.tolist()):
-        key = _key(k)
+    if len(mem) + len(keys) <= MEMORY_ENTRIES:
+        for key, total in zip(keys, sums.tolist()):
+            mem[key] = mem.get(key, 0.0) + total
+        return
+    for key, total in zip(keys, sums.tolist()):
         if key in mem:
             mem[key] += total
         elif len(mem) < MEMORY_ENTRIES:

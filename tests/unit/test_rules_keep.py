@@ -379,6 +379,110 @@ def test_parent_sum_across_batches_gives_a_later_batch_what_is_left():
     assert (whole["v"] >= 0).all()
 
 
+def test_parent_sum_exact_holds_for_whole_parents_per_batch_and_a_parent_met_again_stays_within():
+    t = table(Column("p", "integer", "id"), Column("pct", "decimal", "numerical", precision=6, scale=1),
+              fks=[ForeignKey(["p"], "parent", ["id"])])
+    state = KeepState()
+    rule = ParentSum(table="t", column="pct", by=("p",), bound=100, exact=True)
+    r = rng(4)
+    frames = []
+    for i in range(3):  # parents 0-9, 10-19, 20-29: each batch holds whole parents (the driving key)
+        p = np.repeat(np.arange(i * 10, (i + 1) * 10), 3)
+        df = pd.DataFrame({"id": np.arange(i * 30, (i + 1) * 30), "p": p, "pct": np.round(r.random(30) * 60, 1)})
+        frames.append(keep(df, t, [rule], r, state))
+    sums = sum_per(pd.concat(frames), "pct", "p")
+    assert len(sums) == 30 and all(abs(v - 100) < 1e-9 for v in sums.values())
+    assert all(v >= 0 and round(v, 1) == v for f in frames for v in f["pct"])
+    again = pd.DataFrame({"id": [90, 91], "p": [0, 0], "pct": [5.0, 7.5]})  # parent 0 met in another batch
+    out = keep(again, t, [rule], r, state)
+    assert out["pct"].tolist() == [0.0, 0.0]  # nothing is left of its bound
+
+
+# ---- chains longer than the rounds: only the topological order keeps them in one pass ------------------
+def test_a_long_order_chain_given_backwards_holds():
+    names = [f"c{i}" for i in range(8)]
+    t = table(*(Column(c, "integer", "numerical") for c in names))
+    r = rng(8)
+    n = 500
+    df = pd.DataFrame({"id": np.arange(n), **{c: r.integers(0, 1000, n) for c in names}})
+    rules = [Order(table="t", low=a, high=b) for a, b in zip(names[:-1], names[1:])][::-1]
+    out = keep(df, t, rules, rng())
+    for a, b in zip(names[:-1], names[1:]):
+        assert not order_broken(out, a, b).any(), (a, b)
+    assert (out["c0"] == df["c0"]).all()
+
+
+def test_a_long_dependency_chain_given_backwards_holds():
+    names = [f"d{i}" for i in range(8)]
+    t = table(*(Column(c, "string") for c in names))
+    r = rng(6)
+    n = 600
+    df = pd.DataFrame({"id": np.arange(n), **{c: r.choice(list("abcdefgh"), n) for c in names}})
+    rules = [Dependency(table="t", determinant=(a,), dependent=b) for a, b in zip(names[:-1], names[1:])][::-1]
+    out = keep(df, t, rules, rng())
+    for a, b in zip(names[:-1], names[1:]):
+        assert dependency_broken(out, [a], b) == 0, (a, b)
+
+
+# ---- what earlier batches leave --------------------------------------------------------------------------
+def test_a_batch_where_no_row_keeps_a_bound_takes_values_kept_by_earlier_batches():
+    t = table(Column("q", "integer", "numerical"))
+    rule = Bound(table="t", column="q", low=10, high=20)
+    state = KeepState()
+    keep(pd.DataFrame({"id": np.arange(50), "q": np.arange(50)}), t, [rule], rng(), state)
+    out = keep(pd.DataFrame({"id": np.arange(50, 60), "q": np.full(10, 99)}), t, [rule], rng(1), state)
+    assert out["q"].between(10, 20).all() and out["q"].nunique() > 1  # drawn, not clipped to 20
+
+
+def test_order_without_gaps_nor_rows_that_keep_it_steps_once():
+    t = table(Column("a", "integer", "numerical"), Column("b", "integer", "numerical"),
+              Column("s", "timestamp", "datetime", native_type="timestamp(0) without time zone"),
+              Column("e", "timestamp", "datetime", native_type="timestamp(0) without time zone"))
+    s = pd.to_datetime(["2020-01-01 10:00:00", "2020-01-01 11:00:00"]).astype("datetime64[us]")
+    df = pd.DataFrame({"id": [0, 1], "a": [5, 9], "b": [5, 1], "s": s, "e": s})
+    rules = [Order(table="t", low="a", high="b", strict=True), Order(table="t", low="s", high="e", strict=True)]
+    out = keep(df, t, rules, rng())
+    assert out["b"].tolist() == [6, 10]
+    assert ((out["e"] - out["s"]) == pd.Timedelta("1s")).all()  # timestamp(0): one step is a second
+
+
+def test_dependency_memory_is_bounded(monkeypatch):
+    import dbsynth.rules.keep as keep_module
+
+    monkeypatch.setattr(keep_module, "MEMORY_ENTRIES", 5)
+    t = table(Column("k", "integer", "categorical"), Column("v", "string"))
+    rule = Dependency(table="t", determinant=("k",), dependent="v")
+    state = KeepState()
+    for i in range(3):
+        keep(pd.DataFrame({"id": np.arange(i * 20, (i + 1) * 20), "k": np.arange(i * 20, (i + 1) * 20),
+                           "v": ["x"] * 20}), t, [rule], rng(), state)
+    assert len(state.first_seen[rule.name]) == 5
+
+
+def test_dependency_on_categorical_columns_keeps_the_categories():
+    t = table(Column("city", "string"), Column("country", "string"))
+    df = pd.DataFrame({"id": np.arange(4), "city": pd.Categorical(["a", "a", "b", "b"]),
+                       "country": pd.Categorical(["x", "y", "y", "z"])})
+    rule = Dependency(table="t", determinant=("city",), dependent="country", pairs=((("b",), "w"),))
+    out = keep(df, t, [rule], rng())
+    assert isinstance(out["country"].dtype, pd.CategoricalDtype)
+    assert out["country"].tolist() == ["x", "x", "w", "w"]
+
+
+def test_combination_without_any_valid_row_takes_a_combination_of_the_rule_and_one_hot_nulls_stay():
+    t = table(Column("a", "string"), Column("b", "string"), Column("x", "integer", "numerical"),
+              Column("y", "integer", "numerical"))
+    df = pd.DataFrame({"id": np.arange(3), "a": ["q", "q", "r"], "b": ["q", "r", "q"],
+                       "x": pd.array([None, 2, 0], dtype="Int64"), "y": pd.array([1, 0, 0], dtype="Int64")})
+    combos = (("s", "t"), ("u", "v"))
+    out = keep(df, t, [Combination(table="t", names=("a", "b"), combos=combos),
+                       OneHot(table="t", names=("x", "y"))], rng())
+    assert all((a, b) in combos for a, b in zip(out["a"], out["b"]))
+    assert pd.isna(out["x"][0]) and out["y"][0] == 1  # a row with a NULL is not constrained
+    assert out["x"].tolist()[1:] == [1, 1] and out["y"].tolist()[1:] == [0, 0]
+    assert out["x"].dtype == "Int64"
+
+
 # ---- Custom -------------------------------------------------------------------------------------------
 class EvenTotal:
     """Valid rows have an even ``total``; no way to make rows valid (they are redrawn)."""
