@@ -698,7 +698,8 @@ def constraints_from(items: Iterable[Any] | Constraint | Mapping[str, Any], meta
 # ---- contradictions -----------------------------------------------------------------------------------------
 def check_consistent(constraints: Sequence[Constraint], metadata: Metadata) -> None:
     """Refuse constraints that contradict each other: a cycle of orders (``a < b`` and ``b < a``),
-    ``Positive`` and ``Negative`` on one column, bounds of one column that leave no value.
+    ``Positive`` and ``Negative`` on one column, bounds of one column that leave no value, a column a
+    ``ChildAggregate`` derives that another constraint also moves (or two deriving it).
 
     Args:
         constraints: resolved constraints (:func:`constraints_from`).
@@ -709,14 +710,30 @@ def check_consistent(constraints: Sequence[Constraint], metadata: Metadata) -> N
     """
     orders: dict[str, list[tuple[Order, Constraint]]] = {}
     bounds: dict[tuple[str, str], list[tuple[Bound, Constraint]]] = {}
+    derived: dict[tuple[str, str], Constraint] = {}
+    named: list[tuple[str, str, Constraint]] = []
     for c in constraints:
         if isinstance(c, CustomConstraint):
             continue
         for r in c.rules(metadata):
+            if isinstance(r, Aggregate):
+                if (r.table, r.column) in derived:
+                    raise ConstraintError("two ChildAggregate constraints derive the same column", table=r.table,
+                                          column=r.column, constraint="ChildAggregate", hint="Keep one of the two.")
+                derived[(r.table, r.column)] = c
+                continue
+            named += [(r.table, col, c) for col in r.columns]
             if isinstance(r, Order):
                 orders.setdefault(r.table, []).append((r, c))
             elif isinstance(r, Bound):
                 bounds.setdefault((r.table, r.column), []).append((r, c))
+    for table, column, c in named:
+        # the aggregate is computed from the children once they are drawn: nothing else can move it
+        if (table, column) in derived and not isinstance(c, Unique):
+            raise ConstraintError(f"{c.constraint_class} constrains a column ChildAggregate derives from the child "
+                                  "rows, which the sampler cannot also keep", table=table, column=column,
+                                  constraint=f"ChildAggregate, {c.constraint_class}",
+                                  hint="Constrain the child columns it is computed from, or drop one of the two.")
     for table, edges in orders.items():
         _check_order_cycles(table, edges)
     for (table, column), found in bounds.items():

@@ -252,6 +252,15 @@ def test_bad_input_is_one_line_naming_it(make, message):
     ([C.ScalarRange("price", 10, 20, table_name="orders"), C.ScalarInequality("price", ">", 30, table_name="orders")],
      "table 'orders', column 'price', constraint 'ScalarRange, ScalarInequality': bounds contradict each other: "
      "10.0 < orders.price < 20.0 and 30.0 < orders.price leave no value. Widen or remove one of them."),
+    ([C.ChildAggregate("total", "lines", ["unit_price", "quantity"], table_name="orders"),
+      C.Inequality("price", "total", table_name="orders")],
+     "table 'orders', column 'total', constraint 'ChildAggregate, Inequality': Inequality constrains a column "
+     "ChildAggregate derives from the child rows, which the sampler cannot also keep. Constrain the child columns "
+     "it is computed from, or drop one of the two."),
+    ([C.ChildAggregate("total", "lines", ["unit_price", "quantity"], table_name="orders"),
+      C.ChildAggregate("total", "lines", ["unit_price"], table_name="orders")],
+     "table 'orders', column 'total', constraint 'ChildAggregate': two ChildAggregate constraints derive the same "
+     "column. Keep one of the two."),
     ([C.ScalarRange("qty", 1, 2, table_name="orders")],  # an integer strictly between 1 and 2: none
      "table 'orders', column 'qty', constraint 'ScalarRange': bounds contradict each other: 1.0 < orders.qty < 2.0 "
      "leave no value. Widen or remove one of them."),
