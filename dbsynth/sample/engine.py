@@ -55,7 +55,15 @@ from .refs import (
     unique_mask,
 )
 from .repair import UniqueState, repair
-from .rules import Aggregates, ParentIndex, keep_cross, with_unique_rules, within_rules
+from .rules import (
+    Aggregates,
+    ParentIndex,
+    keep_after_plan,
+    keep_copied_again,
+    keep_cross,
+    with_unique_rules,
+    within_rules,
+)
 
 __all__ = ["DEFAULT_BATCH_ROWS", "Engine", "TaskFactory"]
 
@@ -103,8 +111,12 @@ class _PlanRun:
     stream drawn batch after batch in that order: the same seed and the same batches give the same rows.
     """
 
-    def __init__(self, plan: SamplePlan) -> None:
+    def __init__(self, plan: SamplePlan, rules: RuleSet | None = None) -> None:
         self.plan = plan
+        self.rules = rules if rules is not None else RuleSet()
+        """The cross-table rules re-applied on what is written (:func:`~dbsynth.sample.rules.keep_after_plan`)."""
+        self.real = ParentIndex()
+        """Key lookups into copied tables' real rows."""
         self.maps = plan.key_maps()
         """Per copied table, its sampled keys mapped onto real ones, learned as its batches pass."""
         self.rng = plan.rng()
@@ -129,7 +141,12 @@ class _PlanRun:
             # a copied table's real rows already hold their real references: its sampled updates would overwrite
             # them; a synthesized table's updates carry references shaped like the rows they update
             if tplan.mode is TableMode.SYNTHESIZE:
-                yield batch.with_frame(shape_update(frame, tplan, self.maps))
+                # a column the config sets keeps the config's value (an aggregate update would overwrite it)
+                fixed = [c for c in frame.columns if c in tplan.overrides and c not in self._table(name).primary_key]
+                if fixed:
+                    frame = frame.drop(columns=fixed)
+                if len(frame.columns) > len(self._table(name).primary_key):
+                    yield batch.with_frame(shape_update(frame, tplan, self.maps))
         elif tplan.mode is TableMode.COPY:
             # its children come later: they find its sampled keys mapped by then
             learn_keys(frame, tplan, self.maps, self.rng)
@@ -139,7 +156,10 @@ class _PlanRun:
         elif tplan.mode is TableMode.SYNTHESIZE:
             start = self.rows.get(name, 0)
             self.rows[name] = start + len(frame)
-            yield Batch(name, shape(frame, self._table(name), tplan, self.maps, self.rng, start))
+            shaped = shape(frame, self._table(name), tplan, self.maps, self.rng, start)
+            if self.rules:
+                shaped = keep_after_plan(shaped, self._table(name), self.rules, self.plan, self.real)
+            yield Batch(name, shaped)
 
     def _table(self, name: str) -> Table:
         table = self.plan.tables[name].table
@@ -202,7 +222,7 @@ class Engine:
         if plan is None:
             yield from self._batches(scale, num_rows, batch_rows, only, forced_roots, unlinked)
             return
-        run = _PlanRun(plan)
+        run = _PlanRun(plan, self.rules)
         yield from run.empties()
         drawn = self._batches(scale, num_rows, batch_rows, only, forced_roots, unlinked)
         try:
@@ -349,6 +369,8 @@ class Engine:
                 keep_cross(frame, table, self.rules, _Frames(done), driving, index, rrng)
                 if within:
                     frame = self._keep_within(frame, table, within, rrng, state.keep)
+                    # a copied value is the parent row's, already written: it wins over a within-table rule
+                    keep_copied_again(frame, table, self.rules, _Frames(done), index)
             # the source's dialect parses its CHECKs; domain CHECKs type the columns they cover
             frame = repair(frame, table, brng, state.unique, dialect=self.metadata.dialect,
                            domains=self.metadata.native_objects)

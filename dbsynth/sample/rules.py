@@ -22,6 +22,7 @@ import dataclasses
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,14 +32,18 @@ from ..metadata import sdtypes as st
 from ..metadata.records import ForeignKey, UniqueConstraint
 from ..model.fold import KeyIndex
 from ..rules.records import Aggregate, Copied, Rule, RuleKind, RuleSet, SameAncestor, Unique
+from .plan import OverrideKind, SamplePlan, TableMode
 
 __all__ = [
     "CROSS_KINDS",
     "Aggregates",
     "ParentIndex",
     "keep_copied",
+    "keep_after_plan",
+    "keep_copied_again",
     "keep_cross",
     "keep_same_ancestor",
+    "lifted_rules",
     "rule_columns",
     "within_rules",
     "with_unique_rules",
@@ -50,9 +55,56 @@ log = logging.getLogger("dbsynth")
 CROSS_KINDS = frozenset({RuleKind.SAME_ANCESTOR, RuleKind.COPIED, RuleKind.AGGREGATE, RuleKind.UNIQUE})
 
 
+#: Per within-table kind, the fields naming columns (what :func:`lifted_rules` renames).
+_COLUMN_FIELDS: dict[RuleKind, tuple[str, ...]] = {
+    RuleKind.ORDER: ("low", "high"), RuleKind.BOUND: ("column",), RuleKind.DOMAIN: ("column",),
+    RuleKind.DEPENDENCY: ("determinant", "dependent"), RuleKind.COMBINATION: ("names",),
+    RuleKind.INCREMENT: ("column",), RuleKind.ONE_HOT: ("names",),
+}
+
+
 def within_rules(rules: RuleSet, table: str) -> list[Rule]:
-    """The rules of ``table`` that :func:`dbsynth.rules.keep.keep` keeps (every kind but :data:`CROSS_KINDS`)."""
-    return [r for r in rules.for_table(table) if r.kind not in CROSS_KINDS]
+    """The rules of ``table`` that :func:`dbsynth.rules.keep.keep` keeps (every kind but :data:`CROSS_KINDS`),
+    with those of its children lifted onto its columns (:func:`lifted_rules`)."""
+    own = [r for r in rules.for_table(table) if r.kind not in CROSS_KINDS]
+    return own + lifted_rules(rules).get(table, [])
+
+
+def lifted_rules(rules: RuleSet) -> dict[str, list[Rule]]:
+    """Within-table rules of a child over columns all copied from one parent row (one ``by``), restated on the
+    parent's columns, per parent table.
+
+    A copied value is the parent's (:func:`keep_copied_again` applies the copies after the within-table rules),
+    so a child's rule over copied columns (``invoice``'s billing state -> billing country, both copied from
+    ``customer``) holds only if the parent's rows keep it: they are made to. Lifted again through chains of
+    copies (a grandchild's copy of a copy).
+    """
+    out: dict[str, list[Rule]] = {}
+    todo = [r for r in rules if r.kind in _COLUMN_FIELDS]
+    for _ in range(8):  # chains of copies are short; bounded in case of a cycle of copies
+        more = []
+        for r in todo:
+            lifted = _lift(r, [c for c in rules.for_table(r.table) if isinstance(c, Copied)])
+            if lifted is not None:
+                out.setdefault(lifted.table, []).append(lifted)
+                more.append(lifted)
+        if not more:
+            break
+        todo = more
+    return out
+
+
+def _lift(rule: Rule, copies: list[Copied]) -> Rule | None:
+    """``rule`` on the parent's columns when every column it names is copied from one parent through one ``by``."""
+    for by in {(c.parent, c.by) for c in copies}:
+        mapping = {c.column: c.parent_column for c in copies if (c.parent, c.by) == by}
+        if rule.columns and all(col in mapping for col in rule.columns):
+            renamed: dict[str, Any] = {}
+            for name in _COLUMN_FIELDS[rule.kind]:
+                v = getattr(rule, name)
+                renamed[name] = tuple(mapping[x] for x in v) if isinstance(v, tuple) else mapping[v]
+            return dataclasses.replace(rule, table=by[0], **renamed)
+    return None
 
 
 def with_unique_rules(table: Table, rules: RuleSet) -> Table:
@@ -168,6 +220,64 @@ def keep_cross(frame: pd.DataFrame, table: Table, rules: RuleSet, parents: Mappi
     for r in mine:
         if isinstance(r, Copied) and r.parent in parents:
             keep_copied(frame, table, r, parents[r.parent], index)
+
+
+def keep_copied_again(frame: pd.DataFrame, table: Table, rules: RuleSet, parents: Mapping[str, pd.DataFrame],
+                      index: ParentIndex) -> None:
+    """The :class:`Copied` rules of ``table`` applied again (in place) after the within-table rules changed the
+    batch: the parent's value is a row already written, so it wins (a dependency between two copied columns
+    then holds where it holds in the parent's rows)."""
+    for r in rules.for_table(table.name):
+        if isinstance(r, Copied) and r.parent in parents:
+            keep_copied(frame, table, r, parents[r.parent], index)
+
+
+def keep_after_plan(frame: pd.DataFrame, table: Table, rules: RuleSet, plan: SamplePlan,
+                    index: ParentIndex) -> pd.DataFrame:
+    """A shaped batch of a synthesized ``table`` (:func:`~dbsynth.sample.plan.shape`) with its cross-table
+    rules made to hold on what is written (``frame`` itself when nothing changes).
+
+    The batch was drawn from the sampled rows of its parents, but a ``copy`` parent is written as its real rows,
+    the batch's references remapped onto them: a :class:`Copied` column takes the real row's value, and a
+    :class:`SameAncestor` ``direct`` the real ``parent`` row's reference when the ancestor is copied too (its
+    real keys are then the written ones). A parent column the config fixes (a constant, NULL) is copied as
+    fixed. Other overrides (PII in another locale) are drawn after the copy and break it: left as drawn.
+    """
+    mine = [r for r in rules.for_table(table.name) if isinstance(r, Copied | SameAncestor)]
+    own = plan.tables.get(table.name)
+    if not mine or own is None or not len(frame):
+        return frame
+    out = None
+    for r in mine:
+        parent = plan.tables.get(r.parent)
+        if parent is None:
+            continue
+        cols = [r.column] if isinstance(r, Copied) else list(r.direct)
+        if any(c in own.overrides or c not in frame.columns for c in cols):
+            continue  # the config's value wins
+        if parent.mode is TableMode.COPY and parent.real_rows is not None:
+            if isinstance(r, SameAncestor):
+                ancestor = plan.tables.get(r.ancestor)
+                if ancestor is None or ancestor.mode is not TableMode.COPY:
+                    continue  # the real parent's references point at real ancestor rows that are not written
+            out = frame.copy() if out is None else out
+            real = parent.real_rows
+            if isinstance(r, Copied):
+                pos = index.positions(r.parent, real, r.key, out, r.by)
+                _take(out, [r.column], real, [r.parent_column], pos, table.column(r.column).nullable)
+            else:
+                pos = index.positions(r.parent, real, r.parent_key, out, r.via)
+                nullable = all(table.column(c).nullable for c in r.direct)
+                _take(out, list(r.direct), real, list(r.parent_direct), pos, nullable)
+        elif isinstance(r, Copied) and parent.mode is TableMode.SYNTHESIZE:
+            fixed = parent.overrides.get(r.parent_column)
+            if fixed is not None and fixed.fixed:
+                out = frame.copy() if out is None else out
+                has = out[list(r.by)].notna().all(axis=1).to_numpy()
+                col = out[r.column].astype(object)
+                col[has] = fixed.value if fixed.kind is OverrideKind.CONSTANT else None
+                out[r.column] = col
+    return frame if out is None else out
 
 
 def keep_same_ancestor(frame: pd.DataFrame, table: Table, rule: SameAncestor, pframe: pd.DataFrame,

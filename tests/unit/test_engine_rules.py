@@ -156,8 +156,11 @@ def _copied_broken(out: dict[str, pd.DataFrame], rule: Copied) -> int:
     want = parent.set_index(rule.key[0])[rule.parent_column].reindex(child[rule.by[0]]).reset_index(drop=True)
     got = child[rule.column].reset_index(drop=True)
     both_null = want.isna() & got.isna()
-    equal = pd.Series(np.isclose(pd.to_numeric(got, errors="coerce").astype(float),
-                                 pd.to_numeric(want, errors="coerce").astype(float), rtol=0, atol=1e-9))
+    if pd.api.types.is_numeric_dtype(want.dtype):
+        equal = pd.Series(np.isclose(pd.to_numeric(got, errors="coerce").astype(float),
+                                     pd.to_numeric(want, errors="coerce").astype(float), rtol=0, atol=1e-9))
+    else:
+        equal = pd.Series(got.astype(object).to_numpy() == want.astype(object).to_numpy())
     return int((~(equal | both_null)).sum())
 
 
@@ -288,3 +291,158 @@ def test_unique_rule_on_a_keyless_bridge_swaps_references_instead_of_inventing_t
 def test_rules_hold_at_another_scale(fitted):
     out = _sample(fitted[HSASynthesizer], _rules(), 17, scale=2.0)
     assert _broken(out) == dict.fromkeys(_broken(out), 0)
+
+
+# ---- the order of application, the within-table rules ---------------------------------------------------------
+def test_keep_runs_after_the_cross_table_rules_and_before_repair_with_one_state_per_table(fitted, monkeypatch):
+    """keep() sees the copies already made, repair fits what keep() wrote, copies win over keep(), and a child's
+    rule over copied columns is kept on the parent's rows."""
+    import dbsynth.sample.engine as engine_module
+    from dbsynth.rules.records import Domain
+
+    calls: list[tuple[str, tuple[str, ...], int]] = []
+
+    def fake_keep(frame, table, rules, rng, state=None):
+        calls.append((table.name, tuple(r.name for r in rules), id(state)))
+        frame = frame.copy()
+        if table.name == "rental":
+            assert _copied_broken({"rental": frame, "film": film_rows[0]}, PRICE) == 0  # the copy came first
+            frame["level"] = 99  # a copied column changed: the copy is made again after
+        for r in rules:
+            if isinstance(r, Domain):  # every value the first of the domain, one decimal too many
+                frame[r.column] = r.values[0] + 0.004
+        return frame
+
+    film_rows: list[pd.DataFrame] = []
+    real_draw = engine_module.Engine._table_batches
+
+    def spy(self, t, *a, **kw):
+        for frame, state in real_draw(self, t, *a, **kw):
+            if t == "film":
+                film_rows.append(frame)
+            yield frame, state
+
+    monkeypatch.setattr(engine_module, "keep", fake_keep)
+    monkeypatch.setattr(engine_module.Engine, "_table_batches", spy)
+    price_domain = Domain(table="rental", column="price", values=(1.99, 4.99))
+    qty_domain = Domain(table="rental", column="qty", values=(2, 3))
+    synth = fitted[HMASynthesizer]
+    out = _sample(synth, RuleSet((PRICE, LEVEL, price_domain, qty_domain)), None)
+    by_table: dict[str, set] = {}
+    for t, _names, state in calls:
+        by_table.setdefault(t, set()).add(state)
+    assert set(by_table) == {"film", "rental"}  # tables with within-table rules only
+    # the rental's domain of a copied column was kept on film.price; film got it once, rental its own
+    assert {n for t, n, _ in calls if t == "film"} == {("domain:film:price",)}
+    assert {n for t, n, _ in calls if t == "rental"} == {("domain:rental:price", "domain:rental:qty")}
+    assert (out["film"]["price"] == 1.99).all()  # repair rounded keep()'s value to the scale
+    assert (out["rental"]["price"] == 1.99).all() and (out["rental"]["qty"] == 2).all()
+    assert _copied_broken(out, LEVEL) == 0  # copied again after keep()
+
+
+def test_keep_state_is_one_per_table_across_batches(fitted, monkeypatch):
+    import dbsynth.sample.engine as engine_module
+    from dbsynth.rules.records import Domain
+
+    states: dict[str, set[int]] = {}
+
+    def fake_keep(frame, table, rules, rng, state=None):
+        states.setdefault(table.name, set()).add(id(state))
+        return frame
+
+    monkeypatch.setattr(engine_module, "keep", fake_keep)
+    rules = RuleSet((Domain(table="payment", column="amount", values=(1.0,)),
+                     Domain(table="rental", column="qty", values=(1,))))
+    _sample(fitted[HMASynthesizer], rules, 23)
+    assert set(states) == {"payment", "rental"} and all(len(s) == 1 for s in states.values())
+
+
+# ---- with a plan: copied parents are written as their real rows -------------------------------------------------
+def _planned(synth, modes: dict[str, str], rules: RuleSet, overrides=None) -> dict[str, pd.DataFrame]:
+    from dbsynth.sample.plan import SamplePlan
+
+    md = synth.metadata
+    _, data = _schema()
+    plan = SamplePlan.build(md, modes, 5, overrides).with_real_rows(
+        {t: data[t] for t, m in modes.items() if m == "copy"})
+    return join_batches(md, _engine(synth, rules).batches(1.0, {}, 23, plan=plan))
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_copied_values_and_same_ancestor_follow_the_real_rows_of_copied_parents(fitted, cls):
+    synth = fitted[cls]
+    modes = dict.fromkeys(synth.metadata.tables, "synthesize") | {"film": "copy", "customer": "copy",
+                                                                   "rental": "copy"}
+    rules = RuleSet((PRICE, LEVEL, PAYMENT_SAME, REFUND_SAME))
+    out = _planned(synth, modes, rules)
+    _, real = _schema()
+    assert out["film"] is not None and len(out["film"]) == len(real["film"])
+    assert _copied_broken(out, PRICE) == 0 and _copied_broken(out, LEVEL) == 0
+    assert _same_broken(out, PAYMENT_SAME) == 0 and _same_broken(out, REFUND_SAME) == 0
+    plain = _planned(synth, modes, RuleSet())
+    assert _same_broken(plain, PAYMENT_SAME) > 0  # the sampled parents' values do not fit the real rows
+
+
+def test_an_aggregate_update_keeps_a_column_the_config_fixes(fitted):
+    from dbsynth.sample.plan import ColumnOverride
+
+    synth = fitted[HMASynthesizer]
+    modes = dict.fromkeys(synth.metadata.tables, "synthesize")
+    out = _planned(synth, modes, RuleSet((SPENT, COUNT)), {"customer": [ColumnOverride.constant("spent", 7)]})
+    assert (out["customer"]["spent"] == 7).all()
+    assert _aggregate_broken(out, COUNT) == 0
+    # a parent column fixed by the config is what its children copy
+    out = _planned(synth, modes, RuleSet((LEVEL,)), {"customer": [ColumnOverride.constant("level", 3)]})
+    assert (out["rental"]["level"] == 3).all()
+
+
+def test_lifted_rules_restate_a_childs_rule_over_copied_columns_on_the_parent():
+    from dbsynth.rules.records import Dependency
+    from dbsynth.sample.rules import lifted_rules
+
+    copies = [Copied(table="inv", column=f"b_{c}", by=("cid",), parent="cust", key=("id",), parent_column=c)
+              for c in ("city", "country")]
+    dep = Dependency(table="inv", determinant=("b_city",), dependent="b_country", pairs=((("Oslo",), "Norway"),))
+    mixed = Dependency(table="inv", determinant=("b_city",), dependent="total")
+    other = Copied(table="line", column="l_city", by=("iid",), parent="inv", key=("id",), parent_column="b_city")
+    chained = Dependency(table="line", determinant=("l_city",), dependent="l_city2")
+    got = lifted_rules(RuleSet((*copies, dep, mixed, other, chained)))
+    assert list(got) == ["cust"]
+    (lifted,) = got["cust"]
+    assert lifted.determinant == ("city",) and lifted.dependent == "country" and lifted.pairs == dep.pairs
+    # through a chain of copies
+    c2 = Copied(table="line", column="l_country", by=("iid",), parent="inv", key=("id",), parent_column="b_country")
+    dep2 = Dependency(table="line", determinant=("l_city",), dependent="l_country")
+    got = lifted_rules(RuleSet((*copies, other, c2, dep2)))
+    assert [r.table for r in got["inv"]] == ["inv"] and got["cust"][0].columns == ("city", "country")
+
+
+# ---- a real schema ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def chinook():
+    from dbsynth.config import BUILTIN_DATABASES
+    from dbsynth.read import read_tables
+    from dbsynth.reflect import reflect
+
+    url = f"sqlite:///{BUILTIN_DATABASES['chinook']}"
+    md = reflect(url)
+    return md, read_tables(url, md)
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_chinook_invoice_totals_line_prices_and_billing_addresses(chinook, cls):
+    md, data = chinook
+    synth = cls(md, seed=1, verbose=False).fit(data)
+    total = Aggregate(table="Invoice", column="Total", child="InvoiceLine", by=("InvoiceId",), key=("InvoiceId",),
+                      terms=("UnitPrice", "Quantity"))
+    price = Copied(table="InvoiceLine", column="UnitPrice", by=("TrackId",), parent="Track", key=("TrackId",),
+                   parent_column="UnitPrice")
+    city = Copied(table="Invoice", column="BillingCity", by=("CustomerId",), parent="Customer",
+                  key=("CustomerId",), parent_column="City")
+    pair = Unique(table="PlaylistTrack", names=("PlaylistId", "TrackId"))
+    for batch_rows in (None, 300):
+        out = join_batches(md, _engine(synth, RuleSet((total, price, city, pair))).batches(1.0, {}, batch_rows))
+        assert _aggregate_broken(out, total) == 0
+        assert _copied_broken(out, price) == 0 and _copied_broken(out, city) == 0
+        assert _duplicates(out, pair) == 0
+        assert out["Invoice"]["Total"].gt(0).sum() > 100
