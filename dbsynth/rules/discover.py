@@ -62,11 +62,10 @@ import pandas as pd
 from ..metadata import sdtypes as st
 from ..metadata.records import Column, ForeignKey, Metadata, Table
 from .evaluate import (
-    aggregate_of,
+    aggregate_at,
     comparable,
     floats,
     group_codes,
-    is_set,
     lookup,
     per_parent_sums,
     tolerance,
@@ -368,59 +367,91 @@ def _labels(table: Table, frame: pd.DataFrame, cols: _Columns, s: DiscoverySetti
     if len(names) < 2:
         return []
     mat = np.column_stack(codes)
-    setm = mat >= 0
-    big = np.iinfo(np.int64).max
     out: list[Rule] = []
     m = len(names)
     holds = np.zeros((m, m), dtype=bool)
+    # a first pass on rows spread over a large frame drops the pairs a sample already breaks
+    probe = mat[_spread(len(mat), _PROBE_ROWS)] if len(mat) > 2 * _PROBE_ROWS else None
     for a in range(m):
-        ca = mat[:, a]
-        rows = np.flatnonzero(ca >= 0)
-        order = rows[np.argsort(ca[rows], kind="stable")]
-        sorted_a = ca[order]
-        starts = np.flatnonzero(np.r_[True, sorted_a[1:] != sorted_a[:-1]])
-        sub = mat[order]
-        hi = np.maximum.reduceat(sub, starts, axis=0)
-        lo = np.minimum.reduceat(np.where(sub >= 0, sub, big), starts, axis=0)
-        seen = np.add.reduceat(setm[order].astype(np.int64), starts, axis=0)
-        single = (hi < 0) | (hi == lo)
-        holds[a] = single.all(axis=0)
-        holds[a, a] = False
-        for b in np.flatnonzero(holds[a]):
-            n_both = int(seen[:, b].sum())
-            groups = int(np.count_nonzero(seen[:, b]))
+        idx = np.array([b for b in range(m) if b != a], dtype=np.int64)
+        if probe is not None:
+            idx = idx[_single_valued(probe, a, idx)[0]]
+        if not len(idx):
+            continue
+        ok, seen, hi, first = _single_valued(mat, a, idx)
+        holds[a, idx] = ok
+        for x in np.flatnonzero(ok):
+            b = int(idx[x])
+            n_both = int(seen[:, x].sum())
+            groups = int(np.count_nonzero(seen[:, x]))
             if n_both < s.min_rows or n_both - groups < s.min_rows:
                 continue
             # the groups whose determinant value is frequent enough to be stored
-            freq = np.flatnonzero(seen[:, b] >= s.min_category_count)
-            pairs = tuple(((_py(uniques[a][sorted_a[starts[g]]]),), _py(uniques[b][hi[g, b]])) for g in freq)
+            freq = np.flatnonzero(seen[:, x] >= s.min_category_count)
+            pairs = tuple(((_py(uniques[a][first[g]]),), _py(uniques[b][hi[g, x]])) for g in freq)
             out.append(Dependency(table=table.name, determinant=(names[a],), dependent=names[b], pairs=pairs,
                                   support=n_both))
     out += _combinations(table, names, mat, uniques, holds, s)
     return out
 
 
+_PROBE_ROWS = 4096
+
+
+def _spread(n: int, k: int) -> np.ndarray:
+    """``min(n, k)`` row positions spread evenly over ``n`` rows."""
+    return np.unique(np.linspace(0, n - 1, min(n, k)).astype(np.int64))
+
+
+def _single_valued(mat: np.ndarray, a: int, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                                        np.ndarray]:
+    """Of label codes ``mat`` (-1 NULL), per column of ``idx``: whether each value of column ``a`` meets one
+    value of it only (NULLs aside); per group of ``a`` (sorted) and column, the rows where it is set and its
+    largest code; and the code of ``a`` of each group."""
+    ca = mat[:, a]
+    rows = np.flatnonzero(ca >= 0)
+    order = rows[np.argsort(ca[rows], kind="stable")]
+    if not len(order):
+        empty = np.zeros((0, len(idx)), dtype=np.int64)
+        return np.zeros(len(idx), dtype=bool), empty, empty, np.zeros(0, dtype=np.int64)
+    sorted_a = ca[order]
+    starts = np.flatnonzero(np.r_[True, sorted_a[1:] != sorted_a[:-1]])
+    sub = np.take(mat[:, idx], order, axis=0)
+    hi = np.maximum.reduceat(sub, starts, axis=0)
+    lo = np.minimum.reduceat(np.where(sub >= 0, sub, np.iinfo(np.int64).max), starts, axis=0)
+    seen = np.add.reduceat((sub >= 0).astype(np.int64), starts, axis=0)
+    ok = ((hi < 0) | (hi == lo)).all(axis=0)
+    return ok, seen, hi, sorted_a[starts]
+
+
 def _combinations(table: Table, names: list[str], mat: np.ndarray, uniques: list[Any], holds: np.ndarray,
                   s: DiscoverySettings) -> list[Rule]:
     small = [i for i in range(len(names)) if len(uniques[i]) <= s.max_combination_values]
     small = small[: s.max_combination_columns]
+    probe = mat[_spread(len(mat), _PROBE_ROWS)] if len(mat) > 2 * _PROBE_ROWS else None
     out: list[Rule] = []
     for x, a in enumerate(small):
         for b in small[x + 1:]:
             if holds[a, b] or holds[b, a]:
                 continue
-            both = (mat[:, a] >= 0) & (mat[:, b] >= 0)
-            n = int(np.count_nonzero(both))
-            if n < s.min_rows:
-                continue
             da, db = len(uniques[a]), len(uniques[b])
-            key = mat[both, a] * db + mat[both, b]
-            combos, counts = np.unique(key, return_counts=True)
-            if len(combos) > 0.5 * da * db or counts.min() < s.min_category_count:
+            if probe is not None and _combos(probe, a, b, db)[0].size > 0.5 * da * db:
+                continue  # a sample already sees too many of the combinations
+            combos, counts = _combos(mat, a, b, db)
+            n = int(counts.sum())
+            if n < max(s.min_rows, 1) or len(combos) > 0.5 * da * db or counts.min() < s.min_category_count:
                 continue
             seen = tuple((_py(uniques[a][k // db]), _py(uniques[b][k % db])) for k in combos)
             out.append(Combination(table=table.name, names=(names[a], names[b]), combos=seen, support=n))
     return out
+
+
+def _combos(mat: np.ndarray, a: int, b: int, db: int) -> tuple[np.ndarray, np.ndarray]:
+    """The combinations (``code_a * db + code_b``) of the rows where both are set, and their counts."""
+    both = (mat[:, a] >= 0) & (mat[:, b] >= 0)
+    counts = np.bincount(mat[both, a] * db + mat[both, b])
+    combos = np.flatnonzero(counts)
+    return combos, counts[combos]
 
 
 # ---- per parent ---------------------------------------------------------------------------------------------
@@ -523,19 +554,20 @@ def _copies(metadata: Metadata, table: Table, frames: Mapping[str, pd.DataFrame]
         found = pos >= 0
         if np.count_nonzero(found) < s.min_rows:
             continue
-        take = np.maximum(pos, 0)
+        # a quick test on a few rows spread over the child drops most pairs; the scorer judges the rest
+        rows = np.flatnonzero(found)
+        rows = rows[_spread(len(rows), 64)]
         pcols = [c for c in (*theirs.numbers, *theirs.dates, *theirs.labels)
                  if pframe[c.name].nunique(dropna=True) >= 2]
         for c in (*mine.numbers, *mine.dates, *mine.labels):
             if c.name in done:
                 continue
-            ours = frame[c.name].reset_index(drop=True)
+            ours = comparable(frame[c.name].iloc[rows]).to_numpy(dtype=object)
             for p in pcols:
                 if _family(p) != _family(c):
                     continue
-                other = pframe[p.name].iloc[take].reset_index(drop=True)
-                on = found & is_set(ours) & is_set(other)
-                if np.count_nonzero(on) < s.min_rows or not _same(ours, other, on):
+                other = comparable(pframe[p.name].iloc[pos[rows]]).to_numpy(dtype=object)
+                if not _agree(ours, other):
                     continue
                 rule = Copied(table=table.name, column=c.name, by=tuple(fk.columns), parent=ptable.name,
                               key=tuple(fk.ref_columns), parent_column=p.name)
@@ -547,21 +579,15 @@ def _copies(metadata: Metadata, table: Table, frames: Mapping[str, pd.DataFrame]
     return out
 
 
-def _same(a: pd.Series, b: pd.Series, on: np.ndarray) -> bool:
-    """A quick test that ``a`` equals ``b`` where ``on`` (the scorer confirms)."""
-    rows = np.flatnonzero(on)
-    first = rows[: 64]
-    if not _equal_at(a, b, first):
-        return False
-    return _equal_at(a, b, rows)
-
-
-def _equal_at(a: pd.Series, b: pd.Series, rows: np.ndarray) -> bool:
-    x, y = comparable(a.iloc[rows]), comparable(b.iloc[rows])
-    if pd.api.types.is_float_dtype(x.dtype) and pd.api.types.is_float_dtype(y.dtype):
-        fx, fy = x.to_numpy(), y.to_numpy()
+def _agree(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether the values of ``a`` and ``b`` (object arrays of :func:`comparable` values) are equal where both
+    are set (numbers within 1e-9 relative)."""
+    both = pd.notna(a) & pd.notna(b)
+    x, y = a[both], b[both]
+    if all(isinstance(v, float) for v in x[:1]) and all(isinstance(v, float) for v in y[:1]):
+        fx, fy = x.astype(np.float64), y.astype(np.float64)
         return bool(np.isclose(fx, fy, rtol=1e-9, atol=0.0).all())
-    return bool((x.to_numpy(dtype=object) == y.to_numpy(dtype=object)).all())
+    return bool((x == y).all())
 
 
 def _aggregates(metadata: Metadata, table: Table, frames: Mapping[str, pd.DataFrame], whole: set[str],
@@ -588,13 +614,14 @@ def _aggregates(metadata: Metadata, table: Table, frames: Mapping[str, pd.DataFr
             terms += [(a, b) for i, a in enumerate(head) for b in head[i + 1:]]
             terms += [(a,) for a in nums]
             terms.append(())
-            counts: np.ndarray | None = None
+            pos = lookup(pframe, fk.ref_columns, cframe, fk.columns)
+            values = {c: floats(cframe[c]) for c in nums}
             for t in terms:
                 left = [y for y in ys if y not in found]
                 if not left:
                     break
                 function = "sum" if t else "count"
-                agg, counts = aggregate_of(pframe, fk.ref_columns, cframe, fk.columns, t, function)
+                agg, counts = aggregate_at(pos, len(pframe), values, t, function)
                 has = counts > 0
                 if np.count_nonzero(has) < s.min_rows:
                     break

@@ -360,17 +360,23 @@ def aggregate_of(parent: pd.DataFrame, key: Sequence[str], child: pd.DataFrame, 
                  terms: Sequence[str], function: str) -> tuple[np.ndarray, np.ndarray]:
     """Per ``parent`` row, the aggregate of its ``child`` rows (``sum`` of the product of ``terms``, NULL
     products left out; or ``count``) and the number of children."""
-    pos = lookup(parent, key, child, by)
+    values = {t: floats(child[t]) for t in terms} if function != "count" else {}
+    return aggregate_at(lookup(parent, key, child, by), len(parent), values, terms, function)
+
+
+def aggregate_at(pos: np.ndarray, n_parents: int, values: Mapping[str, np.ndarray], terms: Sequence[str],
+                 function: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`aggregate_of` with the children's parent positions known (``pos``, -1: none) and their
+    ``values`` as :func:`floats` (the ``terms`` at least)."""
     on = pos >= 0
-    n = len(parent)
-    counts = np.bincount(pos[on], minlength=n)
+    counts = np.bincount(pos[on], minlength=n_parents)
     if function == "count":
         return counts.astype(np.float64), counts
-    prod = np.ones(len(child), dtype=np.float64)
+    prod = np.ones(len(pos), dtype=np.float64)
     for t in terms:
-        prod = prod * floats(child[t])
+        prod = prod * values[t]
     prod = np.nan_to_num(prod[on], nan=0.0)
-    return np.bincount(pos[on], weights=prod, minlength=n), counts
+    return np.bincount(pos[on], weights=prod, minlength=n_parents), counts
 
 
 def _aggregate(metadata: Metadata, rule: Aggregate, frame: pd.DataFrame,

@@ -243,6 +243,25 @@ def test_dependency_not_found_when_one_row_breaks_it():
     assert of(discover(md, frames), RuleKind.DEPENDENCY) == []
 
 
+def test_dependency_and_combination_in_a_large_frame():
+    r = rng(3)
+    cities = r.choice(list(CITIES), 10_000)
+    f = pd.DataFrame({"city": cities, "country": [CITIES[c] for c in cities],
+                      "a": r.choice(list("xyz"), 10_000)})
+    # x meets p and q, y q and r, z r and s: 6 of 12 combinations, no dependency either way
+    f["b"] = np.array(list("pqrs"))[f.a.map({"x": 0, "y": 1, "z": 2}).to_numpy() + r.integers(0, 2, 10_000)]
+    cols = [*CITY_COLS, col("a", "string", "categorical"), col("b", "string", "categorical")]
+    md, frames = one_table(cols, f)
+    found = discover(md, frames)
+    assert [(d.determinant, d.dependent) for d in of(found, RuleKind.DEPENDENCY)] == [(("city",), "country")]
+    assert [c.names for c in of(found, RuleKind.COMBINATION)] == [("a", "b")]
+    g = frames["t"]
+    g.loc[5001, "country"] = "DE" if g.loc[5001, "country"] != "DE" else "FR"  # a row the sampled pass skips
+    g.loc[5002, "b"] = "s" if g.loc[5002, "a"] == "x" else "p"
+    found = discover(md, frames)
+    assert of(found, RuleKind.DEPENDENCY) == [] and of(found, RuleKind.COMBINATION) == []
+
+
 def test_dependency_needs_repeating_determinants():
     # 30 rows, 15 determinant values: only 15 rows repeat one (< min_rows), so a -> b may be chance
     f = pd.DataFrame({"a": [f"v{i // 2}" for i in range(30)], "b": [f"w{i // 4}" for i in range(30)]})
