@@ -16,8 +16,8 @@ survives. Every kind is kept by construction, vectorised (a rule that already ho
   at least one step (1, 10^-scale, a day, a microsecond or the declared precision, a tiny relative amount for
   floats). Gap units: numbers; microseconds for timestamps, days when both columns are dates.
 * :class:`~.records.Bound`: rows outside take the value of a random row inside (a clip would pile them up at
-  the bound), clipped (one step inside when strict) when no row is inside. Units of ``low``/``high`` for
-  datetime columns: microseconds since 1970 for timestamps, days since 1970 for dates (as ``Order.gaps``).
+  the bound), clipped (one step inside when strict) when no row is inside. ``low``/``high`` of a date or
+  timestamp column are microseconds since 1970 (as :mod:`~.evaluate` reads them).
 * :class:`~.records.Domain`: values outside the domain take its nearest value (numbers; other values a random
   valid row's value).
 * :class:`~.records.Increment`: the nearest multiple of ``step`` (integer columns the nearest integer multiple).
@@ -29,8 +29,9 @@ survives. Every kind is kept by construction, vectorised (a rule that already ho
   row that has one (or a random combination; when some of the columns are keys, a combination that agrees with
   them); an empty ``combos`` (not learned) keeps nothing.
 * :class:`~.records.ParentSum`: per value of ``by`` the values are scaled so that their sum is at most (exact:
-  equal to) the bound, then integers and decimals rounded (down for ``<=``; for ``==`` the largest value takes
-  the remainder, never going below 0). With a :class:`KeepState` the sums of earlier batches are remembered: a
+  equal to) the bound, then rounded: for ``<=`` down onto the values the column may take (its grid,
+  Increment step, Domain); for ``==`` integers and decimals to the nearest, the largest value taking the
+  remainder (never going below 0). With a :class:`KeepState` the sums of earlier batches are remembered: a
   later batch gets what is left of the bound. An exact sum can only be completed within one batch: the engine's
   batches hold whole parents of the driving key, so exact sums hold when ``by`` is the driving key; a parent
   already met in an earlier batch keeps ``<=`` what is left (which is 0 after an exact sum: its later rows
@@ -468,9 +469,8 @@ def _numbers(values: Sequence[Any]) -> np.ndarray:
 
 def _limits(rule: Bound, info: _Info) -> tuple[float, float]:
     """The range a Bound allows, in the column's value units, strict ends one step inside, on the grid."""
-    scale = (float(_DAY_US) if info.date else 1.0) if info.kind == "time" else 1.0
-    lo = -np.inf if rule.low is None else float(rule.low) * scale
-    hi = np.inf if rule.high is None else float(rule.high) * scale
+    lo = -np.inf if rule.low is None else float(rule.low)
+    hi = np.inf if rule.high is None else float(rule.high)
     g = info.grid
     if np.isfinite(lo):
         if g:
@@ -611,12 +611,11 @@ def _gap(w: _Work, r: Order, lo: np.ndarray, hi: np.ndarray, k: int, moving: str
 def _bound(w: _Work, r: Bound) -> bool:
     info = w.info(r.column)
     v, null = w.read(r.column)
-    scale = (float(_DAY_US) if info.date else 1.0) if info.kind == "time" else 1.0
     bad = np.zeros(w.n, dtype=bool)
     if r.low is not None:
-        bad |= (v <= r.low * scale) if r.strict_low else (v < r.low * scale)
+        bad |= (v <= r.low) if r.strict_low else (v < r.low)
     if r.high is not None:
-        bad |= (v >= r.high * scale) if r.strict_high else (v > r.high * scale)
+        bad |= (v >= r.high) if r.strict_high else (v > r.high)
     bad &= ~null
     ok = ~null & ~bad
     w.remember_pool(r, ok, [r.column])
@@ -855,9 +854,12 @@ def _parent_sum(w: _Work, r: ParentSum) -> bool:
     even = target / np.bincount(c, minlength=g)[c]  # an exact sum over values summing to <= 0: shared evenly
     with np.errstate(divide="ignore", invalid="ignore"):
         new = np.where(s > 0, x * (target / s), np.where(exact[c], even, x))
+    # a "<=" sum rounds down onto the values the column may take (its grid, Increment step, Domain): the sum
+    # only falls, and the column's other rules still hold
+    new = np.where(exact[c], new, w.snap(r.column, new, up=False))
     if info.grid:
         gr = info.grid
-        new = np.where(exact[c], np.round(new / gr) * gr, _floor(new, gr))
+        new = np.where(exact[c], np.round(new / gr) * gr, new)
         # an exact sum's rounding remainder goes to each group's largest value (never below 0)
         rest = room - np.bincount(c, weights=new, minlength=g)
         order = np.lexsort((new, c))

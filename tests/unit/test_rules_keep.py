@@ -207,11 +207,11 @@ def test_bound_clips_one_step_inside_when_no_row_is_inside_and_keeps_decimals_an
     assert np.isnan(out["f"][1]) and (out["f"][[0, 2]] < 1.0).all() and (out["f"][[0, 2]] > 0.999).all()
 
 
-def test_bound_on_dates_is_in_days_since_1970():
+def test_bound_on_dates_is_in_microseconds_since_1970():
     t = table(Column("d", "date", "datetime"))
     d = pd.to_datetime(["1969-12-01", "1970-01-10", "1971-01-01"]).astype("datetime64[us]")
     df = pd.DataFrame({"id": [0, 1, 2], "d": d})
-    out = keep(df, t, [Bound(table="t", column="d", low=0, high=30)], rng())
+    out = keep(df, t, [Bound(table="t", column="d", low=0, high=30 * 86_400e6)], rng())
     assert out["d"].tolist() == [pd.Timestamp("1970-01-10")] * 3
 
 
@@ -611,3 +611,37 @@ def test_many_kinds_together_on_random_frames_all_hold():
         assert dependency_broken(out, ["cat"], "dep") == 0
         assert not order_broken(out, "when", "until").any()
         assert (out["id"] == df["id"]).all() and (out.dtypes == df.dtypes).all()
+
+
+def test_the_report_scorer_finds_every_kind_kept():
+    from dbsynth.metadata import Metadata
+    from dbsynth.rules.evaluate import score
+
+    t = table(Column("p", "integer", "id"), Column("a", "float", "numerical"), Column("b", "float", "numerical"),
+              Column("d", "date", "datetime"), Column("q", "integer", "numerical"),
+              Column("m", "decimal", "numerical", precision=8, scale=2), Column("k", "string"),
+              Column("v", "string"), Column("x", "integer", "numerical"), Column("y", "integer", "numerical"),
+              fks=[ForeignKey(["p"], "parent", ["id"])])
+    r = rng(12)
+    n = 3000
+    df = pd.DataFrame({"id": np.arange(n), "p": r.integers(0, 300, n), "a": r.normal(0, 1, n),
+                       "b": r.normal(0, 1, n),
+                       "d": (pd.Timestamp("2000-01-01") + pd.to_timedelta(r.integers(0, 9000, n), unit="D")
+                             ).astype("datetime64[us]"),
+                       "q": r.integers(-5, 30, n), "m": [Decimal(f"{v:.2f}") for v in r.random(n) * 20],
+                       "k": r.choice(list("abcdefg"), n), "v": r.choice(list("XYZW"), n),
+                       "x": r.integers(0, 2, n), "y": r.integers(0, 2, n)})
+    since_2010 = pd.Timestamp("2010-01-01").value / 1000  # microseconds since 1970
+    rules = [Order(table="t", low="a", high="b", strict=True), Bound(table="t", column="d", low=since_2010),
+             Bound(table="t", column="q", low=0, high=20), Domain(table="t", column="q", values=(0, 5, 10, 20)),
+             Dependency(table="t", determinant=("k",), dependent="v", pairs=((("a",), "X"),)),
+             Combination(table="t", names=("k", "v"), combos=(("a", "X"), ("b", "Y"), ("c", "Z"), ("d", "W"),
+                                                            ("e", "X"), ("f", "X"), ("g", "Y"))),
+             Increment(table="t", column="m", step=0.25), OneHot(table="t", names=("x", "y")),
+             ParentSum(table="t", column="q", by=("p",), bound=40)]
+    out = keep(df, t, rules, rng())
+    scores = score(Metadata(tables={"t": t}), rules, {"t": out})
+    assert {s.rule.name: s.share for s in scores} == {s.rule.name: 1.0 for s in scores}
+    assert all(s.total > 0 for s in scores)
+    before = score(Metadata(tables={"t": t}), rules, {"t": df})
+    assert all(s.share < 1.0 for s in before)  # each was broken before
