@@ -34,6 +34,7 @@ parameter, and saying what to do; :func:`check_consistent` refuses constraints t
 from __future__ import annotations
 
 import copy
+import datetime
 import difflib
 import inspect
 import json
@@ -200,6 +201,19 @@ class Constraint:
                 raise self._error(f"parameter '{name}' must be a finite number (got {type(value).__name__})",
                                   hint=f"Give {name} as a number.")
             return value.item() if isinstance(value, np.generic) else value
+        if kind == "bound":  # a number, or a date/time for a datetime column (checked against it on resolve)
+            if isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_):
+                return self._typed(name, value, "number")
+            if isinstance(value, str | datetime.date | np.datetime64):
+                try:
+                    ts = pd.Timestamp(value)
+                except (ValueError, TypeError):
+                    ts = pd.NaT
+                if ts is not pd.NaT:
+                    return value if isinstance(value, str) else ts.isoformat()
+            got = repr(value) if isinstance(value, str) else type(value).__name__
+            raise self._error(f"parameter '{name}' must be a number, or a date or time for a datetime column "
+                              f"(got {got})", hint=f"Give {name} as a number, or as '2020-01-31' (ISO 8601).")
         if kind == "relation":
             if value not in _RELATIONS:
                 raise self._error(f"parameter '{name}' must be one of {', '.join(_RELATIONS)} (got {value!r})",
@@ -346,6 +360,17 @@ def _same_family(c: Constraint, table: Table, params: tuple[str, ...]) -> None:
                        hint="Compare numbers with numbers, dates with dates.")
 
 
+def _bound_value(v: Any) -> float:
+    """A bound as :class:`~dbsynth.rules.records.Bound` holds it: a number, or a date/time as microseconds since
+    the epoch (UTC; how the sampler and the scorer read datetime columns)."""
+    if isinstance(v, str):
+        ts = pd.Timestamp(v)
+        if ts.tzinfo is not None:
+            ts = ts.tz_convert("UTC").tz_localize(None)
+        return float(ts.value // 1000)  # value: nanoseconds since the epoch
+    return float(v)
+
+
 class _Bounded(Constraint):
     """A numerical column within constants."""
 
@@ -358,43 +383,75 @@ class _Bounded(Constraint):
         return [self.bound()]
 
 
-class ScalarInequality(_Bounded):
-    """``column_name <relation> value`` with ``relation`` one of ``>``, ``>=``, ``<``, ``<=``."""
+class _Scalar(_Bounded):
+    """A numerical, date or timestamp column within constants (dates and times given as ISO text)."""
+
+    _column_families = frozenset({"numerical", "datetime"})
+    _values: ClassVar[tuple[str, ...]] = ()
+
+    def _check(self, table: Table, metadata: Metadata) -> None:
+        super()._check(table, metadata)
+        name = self.parameters["column_name"]
+        col = table.column(name)
+        if col.type == st.TIME:
+            raise self._error(f"column_name '{name}' is a time-of-day column; {self.constraint_class} takes "
+                              "numbers, dates and timestamps", table=table.name, column=name,
+                              hint="Constrain a number, date or timestamp column.")
+        dated = _family(col) == "datetime"
+        for p in self._values:
+            if isinstance(self.parameters[p], str) != dated:
+                want = "a date or time ('2020-01-31')" if dated else "a number"
+                raise self._error(f"{p} must be {want} for the {_family(col)} column '{name}'", table=table.name,
+                                  column=name, hint=f"Give {p} as {want}.")
+
+
+class ScalarInequality(_Scalar):
+    """``column_name <relation> value`` with ``relation`` one of ``>``, ``>=``, ``<``, ``<=``; ``value`` a
+    number, or a date/time (ISO text) for a date or timestamp column."""
 
     constraint_class = "ScalarInequality"
-    _kinds = {"column_name": "column", "relation": "relation", "value": "number"}
+    _kinds = {"column_name": "column", "relation": "relation", "value": "bound"}
+    _values = ("value",)
 
-    def __init__(self, column_name: str, relation: str, value: float, *, table_name: str | None = None) -> None:
+    def __init__(self, column_name: str, relation: str, value: float | str, *,
+                 table_name: str | None = None) -> None:
         super().__init__(table_name, column_name=column_name, relation=relation, value=value)
 
     def bound(self) -> Bound:
         p = self.parameters
-        rel, v = p["relation"], float(p["value"])
+        rel, v = p["relation"], _bound_value(p["value"])
         if rel.startswith(">"):
             return Bound(table=self._t, origin=RuleOrigin.USER, column=p["column_name"], low=v,
                          strict_low=rel == ">")
         return Bound(table=self._t, origin=RuleOrigin.USER, column=p["column_name"], high=v, strict_high=rel == "<")
 
 
-class ScalarRange(_Bounded):
-    """``low_value < column_name < high_value`` (``<=`` without ``strict_boundaries``)."""
+class ScalarRange(_Scalar):
+    """``low_value < column_name < high_value`` (``<=`` without ``strict_boundaries``); numbers, or dates/times
+    (ISO text) for a date or timestamp column."""
 
     constraint_class = "ScalarRange"
-    _kinds = {"column_name": "column", "low_value": "number", "high_value": "number", "strict_boundaries": "bool"}
+    _kinds = {"column_name": "column", "low_value": "bound", "high_value": "bound", "strict_boundaries": "bool"}
+    _values = ("low_value", "high_value")
 
-    def __init__(self, column_name: str, low_value: float, high_value: float, strict_boundaries: bool = True, *,
-                 table_name: str | None = None) -> None:
+    def __init__(self, column_name: str, low_value: float | str, high_value: float | str,
+                 strict_boundaries: bool = True, *, table_name: str | None = None) -> None:
         super().__init__(table_name, column_name=column_name, low_value=low_value, high_value=high_value,
                          strict_boundaries=strict_boundaries)
-        if self.parameters["low_value"] >= self.parameters["high_value"]:
-            raise self._error(f"low_value ({low_value}) must be below high_value ({high_value})",
+        lo, hi = self.parameters["low_value"], self.parameters["high_value"]
+        if isinstance(lo, str) != isinstance(hi, str):
+            raise self._error("low_value and high_value must both be numbers or both dates/times",
+                              column=column_name, hint="Give the two bounds of one kind.")
+        if _bound_value(lo) >= _bound_value(hi):
+            raise self._error(f"low_value ({lo}) must be below high_value ({hi})",
                               column=column_name, hint="Give the smaller bound as low_value.")
 
     def bound(self) -> Bound:
         p = self.parameters
         s = p["strict_boundaries"]
-        return Bound(table=self._t, origin=RuleOrigin.USER, column=p["column_name"], low=float(p["low_value"]),
-                     high=float(p["high_value"]), strict_low=s, strict_high=s)
+        return Bound(table=self._t, origin=RuleOrigin.USER, column=p["column_name"],
+                     low=_bound_value(p["low_value"]), high=_bound_value(p["high_value"]), strict_low=s,
+                     strict_high=s)
 
 
 class _Signed(_Bounded):

@@ -108,6 +108,12 @@ def rules_of(c):
     (C.ScalarRange("price", 1, 100, strict_boundaries=False, table_name="orders"),
      [Bound(table="orders", origin=USER, column="price", low=1.0, high=100.0)]),
     (C.Positive("price", table_name="orders"), [Bound(table="orders", origin=USER, column="price", low=0.0)]),
+    # dates and times as microseconds since the epoch (UTC), as the sampler and the scorer read them
+    (C.ScalarRange("ordered", "2020-01-01", pd.Timestamp("2020-01-02"), strict_boundaries=False,
+                   table_name="orders"),
+     [Bound(table="orders", origin=USER, column="ordered", low=1577836800e6, high=1577923200e6)]),
+    (C.ScalarInequality("shipped", "<", "2020-01-01T02:00:00+02:00", table_name="orders"),
+     [Bound(table="orders", origin=USER, column="shipped", high=1577836800e6, strict_high=True)]),
     (C.Positive("price", strict_boundaries=True, table_name="orders"),
      [Bound(table="orders", origin=USER, column="price", low=0.0, strict_low=True)]),
     (C.Negative("price", strict=True, table_name="orders"),
@@ -180,8 +186,23 @@ def test_one_table_needs_no_table_name():
      "table 'orders', constraint 'Inequality': unknown key(s) foo in a constraint dict. A constraint dict has "
      "constraint_class, table_name and constraint_parameters."),
     (lambda: C.ScalarRange("price", "1", 10, table_name="orders"),
-     "table 'orders', constraint 'ScalarRange': parameter 'low_value' must be a finite number (got str). "
-     "Give low_value as a number."),
+     "table 'orders', constraint 'ScalarRange': parameter 'low_value' must be a number, or a date or time for a "
+     "datetime column (got '1'). Give low_value as a number, or as '2020-01-31' (ISO 8601)."),
+    (lambda: C.ScalarInequality("price", ">", [1], table_name="orders"),
+     "table 'orders', constraint 'ScalarInequality': parameter 'value' must be a number, or a date or time for a "
+     "datetime column (got list). Give value as a number, or as '2020-01-31' (ISO 8601)."),
+    (lambda: C.ScalarInequality("price", ">", "2020-01-01", table_name="orders"),
+     "table 'orders', column 'price', constraint 'ScalarInequality': value must be a number for the numerical "
+     "column 'price'. Give value as a number."),
+    (lambda: C.ScalarRange("ordered", 0, 10, table_name="orders"),
+     "table 'orders', column 'ordered', constraint 'ScalarRange': low_value must be a date or time ('2020-01-31') "
+     "for the datetime column 'ordered'. Give low_value as a date or time ('2020-01-31')."),
+    (lambda: C.ScalarRange("ordered", "2021-01-01", "2020-01-01", table_name="orders"),
+     "table 'orders', column 'ordered', constraint 'ScalarRange': low_value (2021-01-01) must be below high_value "
+     "(2020-01-01). Give the smaller bound as low_value."),
+    (lambda: C.Positive("ordered", table_name="orders"),
+     "table 'orders', column 'ordered', constraint 'Positive': column_name 'ordered' is a datetime column; "
+     "Positive takes numerical columns. Name a column of a type it takes."),
     (lambda: C.Inequality("ordered", "shipped", strict_boundaries="yes", table_name="orders"),
      "table 'orders', constraint 'Inequality': parameter 'strict_boundaries' must be true or false (got str). "
      "Write strict_boundaries=True or strict_boundaries=False."),
@@ -512,6 +533,7 @@ def test_user_constraints_hold_in_every_sampled_row(cls):
     syn.add_constraints([
         C.Range("ordered", "shipped", "delivered", strict_boundaries=False, table_name="orders"),
         C.ScalarRange("price", 10, 50, table_name="orders"),
+        C.ScalarInequality("ordered", ">=", "2020-03-01", table_name="orders"),
         C.FixedCombinations(["region", "country"], table_name="orders"),
         C.FixedIncrements("qty", 5, table_name="orders"),
         C.OneHotEncoding(["is_a", "is_b"], table_name="orders"),
@@ -520,9 +542,10 @@ def test_user_constraints_hold_in_every_sampled_row(cls):
     ])
     out = syn.fit(shop_data()).sample(scale=2)
     user = [s for s in score(syn.metadata, syn.rules(), out) if s.rule.origin is RuleOrigin.USER]
-    assert len(user) == 8 and all(s.total for s in user)
+    assert len(user) == 9 and all(s.total for s in user)
     assert {s.rule.name: s.share for s in user if s.share < 1} == {}
     assert out["orders"]["price"].between(10, 50, inclusive="neither").all()  # scored by hand too
+    assert (pd.to_datetime(out["orders"]["ordered"]) >= pd.Timestamp("2020-03-01")).all()
 
 
 # ---- custom constraints: a real class ---------------------------------------------------------------------------
