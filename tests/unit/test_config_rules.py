@@ -142,3 +142,16 @@ def test_custom_constraints_by_import_path(tmp_path):
     got = C.from_config(cfg, shop())
     assert got == [C.CustomConstraint("my_rules:Even", ["qty"], table_name="orders", column="qty"),
                    C.CustomConstraint("my_rules.Even", ["qty"], table_name="orders")]
+
+
+def test_dates_in_yaml(tmp_path):
+    # YAML reads an unquoted 2020-01-01 as a date: taken as the date it is
+    cfg = _config(tmp_path, """
+        tables:
+          orders:
+            constraints:
+              - ScalarRange: {column_name: ordered, low_value: 2020-01-01, high_value: '2020-01-02'}
+        """)
+    (c,) = C.from_config(cfg, shop())
+    assert c.rules(shop()) == [Bound(table="orders", origin=RuleOrigin.USER, column="ordered", low=1577836800e6,
+                                     high=1577923200e6, strict_low=True, strict_high=True)]
