@@ -461,6 +461,16 @@ def test_rules_survive_save_and_load(tmp_path, cls):
     assert state["rules"]["version"] == 1 and state["constraints"][0]["constraint_class"] == "FixedCombinations"
 
 
+def test_the_config_s_constraints_added_again_to_a_loaded_model_are_held_once(tmp_path):
+    syn, path = _fitted(tmp_path)
+    loaded = load_synthesizer(path)
+    # what a run with refit: never does: the config's constraints again (the combinations stay the learned ones)
+    loaded.add_constraints([c.to_dict() for c in syn.get_constraints()])
+    assert loaded.get_constraints() == syn.get_constraints() and loaded.rules() == syn.rules()
+    with pytest.raises(ConstraintError, match="learns its combinations from the real rows at fit"):
+        loaded.add_constraints([C.FixedCombinations(["is_a", "is_b"], table_name="orders")])
+
+
 def test_a_model_file_without_rules_loads(tmp_path):
     syn, path = _fitted(tmp_path)
     old = tmp_path / "old.zip"
