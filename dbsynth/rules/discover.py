@@ -67,7 +67,7 @@ from .evaluate import (
     floats,
     group_codes,
     lookup,
-    per_parent_sums,
+    sums_at,
     tolerance,
 )
 from .evaluate import (
@@ -457,20 +457,23 @@ def _combos(mat: np.ndarray, a: int, b: int, db: int) -> tuple[np.ndarray, np.nd
 # ---- per parent ---------------------------------------------------------------------------------------------
 def _parent_sums(table: Table, frame: pd.DataFrame, cols: _Columns, s: DiscoverySettings) -> list[Rule]:
     out: list[Rule] = []
-    for fk in table.foreign_keys:
-        if not all(c in frame.columns for c in fk.columns):
+    values = {}
+    for c in cols.numbers:
+        if pd.api.types.is_bool_dtype(frame[c.name].dtype):
             continue
-        for c in cols.numbers:
-            if pd.api.types.is_bool_dtype(frame[c.name].dtype):
-                continue
-            x = floats(frame[c.name])
-            x = x[~np.isnan(x)]
-            if not len(x) or x.min() < 0 or x.max() <= 0:
-                continue
-            sums, counts, top = per_parent_sums(frame, fk.columns, c.name)
-            if np.count_nonzero(counts >= 2) < s.min_rows:
-                continue
-            rule = _sum_rule(table, fk, c.name, sums, top, len(np.unique(x)) > 1)
+        x = floats(frame[c.name])
+        set_x = x[~np.isnan(x)]
+        if len(set_x) and set_x.min() >= 0 and set_x.max() > 0:
+            values[c.name] = (x, bool((set_x != set_x[0]).any()))
+    for fk in table.foreign_keys:
+        if not values or not all(c in frame.columns for c in fk.columns):
+            continue
+        g, n = group_codes(frame, fk.columns)
+        if np.count_nonzero(np.bincount(g[g >= 0], minlength=n) >= 2) < s.min_rows:
+            continue
+        for name, (x, varies) in values.items():
+            sums, counts, top = sums_at(g, n, x)
+            rule = _sum_rule(table, fk, name, sums, top, varies)
             if rule is not None:
                 out.append(rule)
     return out
@@ -557,8 +560,8 @@ def _copies(metadata: Metadata, table: Table, frames: Mapping[str, pd.DataFrame]
         # a quick test on a few rows spread over the child drops most pairs; the scorer judges the rest
         rows = np.flatnonzero(found)
         rows = rows[_spread(len(rows), 64)]
-        pcols = [c for c in (*theirs.numbers, *theirs.dates, *theirs.labels)
-                 if pframe[c.name].nunique(dropna=True) >= 2]
+        pcols = [*theirs.numbers, *theirs.dates, *theirs.labels]
+        varies: dict[str, bool] = {}
         for c in (*mine.numbers, *mine.dates, *mine.labels):
             if c.name in done:
                 continue
@@ -568,6 +571,10 @@ def _copies(metadata: Metadata, table: Table, frames: Mapping[str, pd.DataFrame]
                     continue
                 other = comparable(pframe[p.name].iloc[pos[rows]]).to_numpy(dtype=object)
                 if not _agree(ours, other):
+                    continue
+                if p.name not in varies:  # a constant parent column is no copy (counted once, when needed)
+                    varies[p.name] = pframe[p.name].nunique(dropna=True) >= 2
+                if not varies[p.name]:
                     continue
                 rule = Copied(table=table.name, column=c.name, by=tuple(fk.columns), parent=ptable.name,
                               key=tuple(fk.ref_columns), parent_column=p.name)

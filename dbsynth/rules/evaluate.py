@@ -338,8 +338,14 @@ def per_parent_sums(frame: pd.DataFrame, by: Sequence[str], column: str) -> tupl
     """Per distinct set value of ``by``: the sum of ``column`` (NULLs as 0), the number of rows, and the
     largest single value."""
     g, n = group_codes(frame, list(by))
+    return sums_at(g, n, floats(frame[column]))
+
+
+def sums_at(g: np.ndarray, n: int, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`per_parent_sums` with the rows' group codes known (``g``, -1: none; ``n`` groups) and the
+    column as :func:`floats` (``x``)."""
     on = g >= 0
-    x = floats(frame[column])[on]
+    x = x[on]
     gg = g[on]
     xs = np.nan_to_num(x, nan=0.0)
     sums = np.bincount(gg, weights=xs, minlength=n)

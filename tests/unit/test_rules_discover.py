@@ -383,6 +383,14 @@ def test_parent_sum_not_found_when_over_or_with_few_parents_or_incomplete():
     assert of(discover(md, frames), RuleKind.PARENT_SUM) == []
 
 
+def test_parent_sum_of_a_constant_column_is_no_rule():
+    # 3 children of 10 each per parent: the sums are equal by construction, not a rule of the data
+    f = pd.DataFrame({"country_id": np.arange(75) // 3, "pct": 10.0})
+    t = Table("lang", [key("country_id"), col("pct", "float")],
+              foreign_keys=[ForeignKey(["country_id"], "country", ["id"])])
+    assert of(discover(Metadata({"lang": t}), {"lang": f}), RuleKind.PARENT_SUM) == []
+
+
 def invoices(n=30, seed=2):
     r = rng(seed)
     product = pd.DataFrame({"id": np.arange(10), "price": np.round(r.uniform(1, 9, 10), 2)})
