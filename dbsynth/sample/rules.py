@@ -260,8 +260,11 @@ def keep_after_plan(frame: pd.DataFrame, table: Table, rules: RuleSet, plan: Sam
                 ancestor = plan.tables.get(r.ancestor)
                 if ancestor is None or ancestor.mode is not TableMode.COPY:
                     continue  # the real parent's references point at real ancestor rows that are not written
-            out = frame.copy() if out is None else out
             real = parent.real_rows
+            need = (*r.key, r.parent_column) if isinstance(r, Copied) else (*r.parent_key, *r.parent_direct)
+            if not all(c in real.columns for c in need):
+                continue
+            out = frame.copy() if out is None else out
             if isinstance(r, Copied):
                 pos = index.positions(r.parent, real, r.key, out, r.by)
                 _take(out, [r.column], real, [r.parent_column], pos, table.column(r.column).nullable)
@@ -291,7 +294,8 @@ def keep_same_ancestor(frame: pd.DataFrame, table: Table, rule: SameAncestor, pf
     ``via``; where the parent's value is NULL, ``direct`` is NULL if nullable, else left as drawn.
     """
     direct, via = list(rule.direct), list(rule.via)
-    if not len(frame) or set(direct) & set(via) or not all(c in frame.columns for c in (*direct, *via)):
+    if not len(frame) or set(direct) & set(via) or not all(c in frame.columns for c in (*direct, *via)) \
+            or not all(c in pframe.columns for c in (*rule.parent_key, *rule.parent_direct)):
         return
     pos = index.positions(rule.parent, pframe, rule.parent_key, frame, via)
     if driving and list(driving) == direct:
@@ -322,7 +326,8 @@ def keep_same_ancestor(frame: pd.DataFrame, table: Table, rule: SameAncestor, pf
 def keep_copied(frame: pd.DataFrame, table: Table, rule: Copied, pframe: pd.DataFrame, index: ParentIndex) -> None:
     """``column`` set to the referenced parent row's ``parent_column`` where ``by`` is set (in place), the
     column's dtype kept where the values allow (repair then fits them to the column: scale, length)."""
-    if not len(frame) or rule.column not in frame.columns or rule.parent_column not in pframe.columns:
+    named = all(c in frame.columns for c in (rule.column, *rule.by))
+    if not len(frame) or not named or not all(c in pframe.columns for c in (*rule.key, rule.parent_column)):
         return
     pos = index.positions(rule.parent, pframe, rule.key, frame, rule.by)
     _take(frame, [rule.column], pframe, [rule.parent_column], pos, table.column(rule.column).nullable)
@@ -403,6 +408,12 @@ class Aggregates:
         self.rules: list[Aggregate] = []
         for r in rules:
             if not isinstance(r, Aggregate) or r.table not in tables or r.child not in tables:
+                continue
+            parent, child = tables[r.table], tables[r.child]
+            if r.function not in ("sum", "count") or not all(
+                    parent.has_column(c) for c in (r.column, *r.key)) or not all(
+                    child.has_column(c) for c in (*r.by, *r.terms)) or len(r.by) != len(r.key):
+                log.info("rule %s: a column it names is not sampled (or an unknown function), not kept", r.name)
                 continue
             if not tables[r.table].primary_key:
                 log.info("rule %s: table '%s' has no primary key to update, not kept", r.name, r.table)
