@@ -6,13 +6,15 @@ whole parents. Per batch, the table's :class:`~dbsynth.model.strategy.TableStrat
 the engine adds the column generators (keys, PII, text), numbers the keys across batches, points each foreign
 key at parent rows (the driving key at the batch's parents, other keys by capacity-aware matching, bridge
 tables by swapping duplicates, nested keys under their caps), grows self-references as forests, fills the keys
-of cycles whose parent exists, repairs the frame for the database and keeps unique constraints across batches.
+of cycles whose parent exists, keeps the rules of the data (the cross-table ones of
+:mod:`dbsynth.sample.rules`, then the within-table ones of :func:`dbsynth.rules.keep.keep`), repairs the frame
+for the database and keeps unique constraints (declared, and unique rules) across batches.
 It yields :class:`~dbsynth.batch.Batch` records: rows, then the updates of cycle keys whose parent came later
 (:attr:`~dbsynth.batch.BatchKind.UPDATE`); tables with a NOT NULL such key are held back and sent whole with
-the key filled.
+the key filled; last, the updates of parent columns that aggregate their children.
 
 Memory holds one batch plus, per parent table still needed, its keys and the per-row state its children are
-drawn from.
+drawn from (and the columns cross-table rules read, one float per parent row per aggregate rule).
 """
 
 from __future__ import annotations
@@ -201,7 +203,8 @@ class Engine:
         forced_roots: frozenset[str] | set[str] = frozenset(), unlinked: frozenset[str] | set[str] = frozenset(),
         plan: SamplePlan | None = None,
     ) -> Iterator[Batch]:
-        """The batches of every table, parent-first, then cycle updates and held tables.
+        """The batches of every table, parent-first, then cycle updates and held tables, then the updates of
+        aggregate rules (a parent's primary key and the column, every row of the parent in its order).
 
         Args:
             scale: size of root tables relative to the source.
