@@ -918,9 +918,11 @@ def _custom(w: _Work, r: Custom) -> bool:
     for _ in range(_REDRAW_ROUNDS):
         if not bad.any():
             return True
-        ok = ~bad
-        if not cols or not w.take(cols, bad, ok, w.pool(r)):
-            break
+        if not cols:
+            raise _custom_error(r, f"{int(bad.sum())} sampled row(s) break it and it names no column the sampler "
+                                   "may change")
+        if not w.take(cols, bad, ~bad, w.pool(r)):
+            raise _custom_error(r, "no sampled row keeps it, so the rows that break it cannot be redrawn")
         bad &= ~_valid(w, r, inst)
     if bad.any():
         raise _custom_error(r, f"{int(bad.sum())} sampled row(s) still break it after {_REDRAW_ROUNDS} rounds of "

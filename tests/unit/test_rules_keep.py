@@ -550,7 +550,22 @@ def test_custom_that_cannot_be_kept_raises_a_clear_error(importable):
         keep(df, t, [Custom(table="t", path=f"{HERE}:Never", names=("total",))], rng())
     msg = str(e.value)
     assert "table 't'" in msg and f"{HERE}:Never" in msg and "reverse_transform" in msg and "Loosen" in msg
+    assert "no sampled row keeps it" in msg and not any(str(v) in msg for v in (1, 3, 5))  # no row values
     assert isinstance(e.value, DbsynthError)
+
+
+class Sometimes:
+    """Valid where ``v`` is even or ``w`` is 0: redrawing ``v`` alone from valid rows can fail again."""
+
+    def is_valid(self, frame: pd.DataFrame) -> pd.Series:
+        return (frame["v"] % 2 == 0) | (frame["w"] == 0)
+
+
+def test_custom_still_failing_after_the_rounds_raises(importable):
+    t = table(Column("v", "integer", "numerical"), Column("w", "integer", "numerical"))
+    df = pd.DataFrame({"id": np.arange(200), "v": np.r_[np.full(199, 7), 7], "w": np.r_[np.zeros(199), 1]})
+    with pytest.raises(KeepError, match="still break it after 8 rounds"):
+        keep(df, t, [Custom(table="t", path=f"{HERE}:Sometimes", names=("v",))], rng())
 
 
 @pytest.mark.parametrize(("path", "words"), [
@@ -603,8 +618,9 @@ def test_many_kinds_together_on_random_frames_all_hold():
         df = pd.DataFrame({"id": np.arange(n), "lo": r.integers(-20, 180, n), "hi": r.integers(-50, 250, n),
                            "step": r.integers(0, 120, n), "cat": r.choice(list("abcdef"), n),
                            "dep": r.choice(list("XYZ"), n), "when": when.astype("datetime64[us]"),
-                           "until": until.astype("datetime64[us]")})
+                           "until": until.astype("datetime64[us]")}, index=np.arange(n)[::-1] * 3 + 7)
         out = keep(df, t, rules, rng(seed))
+        assert out.index.equals(df.index)  # any index: rows are changed by position
         assert not order_broken(out, "lo", "hi").any() and not order_broken(out, "lo", "step").any()
         assert out["hi"].between(0, 200).all() and (out["hi"] % 5 == 0).all()
         assert out["step"].isin([0, 25, 50, 100, 400]).all()
