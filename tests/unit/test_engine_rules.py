@@ -284,6 +284,7 @@ def test_unique_rule_on_a_keyless_bridge_swaps_references_instead_of_inventing_t
     assert _duplicates(plain, WISH) > 0  # the model alone repeats pairs
     assert _duplicates(out, WISH) == 0
     _valid_references(synth.metadata, out)
+    assert synth.metadata.tables["wish"].unique_constraints == []  # a copy of the table had the rule, not this
     # duplicates were mostly traded (rows kept), not dropped wholesale
     assert len(out["wish"]) >= 0.8 * len(plain["wish"])
 
