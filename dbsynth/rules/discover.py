@@ -209,8 +209,9 @@ def _free_text(s: pd.Series) -> bool:
     return bool(len(v)) and float(v.astype(str).str.len().mean()) > _FREE_TEXT_LENGTH
 
 
-def _py(v: Any) -> Scalar:
-    """A value as a plain JSON scalar (numpy and Decimal numbers to int/float)."""
+def _py(v: Any, integral: bool = False) -> Scalar:
+    """A value as a plain JSON scalar (numpy and Decimal numbers to int/float; ``integral``: an integer
+    column's value, an int)."""
     if v is None or isinstance(v, str | bool):
         return v
     if isinstance(v, np.bool_):
@@ -221,7 +222,9 @@ def _py(v: Any) -> Scalar:
         f = float(v)
     except (TypeError, ValueError):
         return str(v)
-    return None if np.isnan(f) else f
+    if np.isnan(f):
+        return None
+    return int(f) if integral and f.is_integer() else f
 
 
 # ---- order --------------------------------------------------------------------------------------------------
@@ -363,7 +366,7 @@ def _labels(table: Table, frame: pd.DataFrame, cols: _Columns, s: DiscoverySetti
             continue
         names.append(c.name)
         codes.append(code.astype(np.int64))
-        uniques.append(uniq)
+        uniques.append([_py(v, c.type == st.INTEGER) for v in uniq])
     if len(names) < 2:
         return []
     mat = np.column_stack(codes)
@@ -388,7 +391,7 @@ def _labels(table: Table, frame: pd.DataFrame, cols: _Columns, s: DiscoverySetti
                 continue
             # the groups whose determinant value is frequent enough to be stored
             freq = np.flatnonzero(seen[:, x] >= s.min_category_count)
-            pairs = tuple(((_py(uniques[a][first[g]]),), _py(uniques[b][hi[g, x]])) for g in freq)
+            pairs = tuple(((uniques[a][first[g]],), uniques[b][hi[g, x]]) for g in freq)
             out.append(Dependency(table=table.name, determinant=(names[a],), dependent=names[b], pairs=pairs,
                                   support=n_both))
     out += _combinations(table, names, mat, uniques, holds, s)
@@ -441,7 +444,7 @@ def _combinations(table: Table, names: list[str], mat: np.ndarray, uniques: list
             n = int(counts.sum())
             if n < max(s.min_rows, 1) or len(combos) > 0.5 * da * db or counts.min() < s.min_category_count:
                 continue
-            seen = tuple((_py(uniques[a][k // db]), _py(uniques[b][k % db])) for k in combos)
+            seen = tuple((uniques[a][k // db], uniques[b][k % db]) for k in combos)
             out.append(Combination(table=table.name, names=(names[a], names[b]), combos=seen, support=n))
     return out
 

@@ -99,8 +99,13 @@ def _numeric_like(s: pd.Series) -> bool:
 
 
 def comparable(s: pd.Series) -> pd.Series:
-    """``s`` in a form whose equal values are equal across types: numbers and datetimes as float64, the rest as
-    they are (strings, booleans)."""
+    """``s`` in a form whose equal values are equal across types: numbers and datetimes as float64 (integers
+    beyond 2**53, which a float cannot tell apart, as Int64), the rest as they are (strings, booleans)."""
+    if pd.api.types.is_integer_dtype(s.dtype):
+        x = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        if len(x) and np.nanmax(np.abs(x), initial=0.0) >= 2.0**53:
+            return s.astype("Int64")
+        return pd.Series(x, index=s.index)
     if _numeric_like(s):
         return pd.Series(floats(s), index=s.index)
     return s

@@ -283,6 +283,14 @@ def test_one_to_one_recoding_gives_both_directions_and_constants_none():
 SEEN = [("x", "p"), ("x", "q"), ("y", "q"), ("y", "r"), ("z", "r"), ("w", "s"), ("z", "s")]  # 7 of 16
 
 
+def test_dependency_of_integer_columns_stores_ints():
+    f = pd.DataFrame({"grade": np.arange(60) % 4, "band": (np.arange(60) % 4) // 2 + 10})
+    md, frames = one_table([col("grade"), col("band")], f)
+    dep = next(d for d in of(discover(md, frames), RuleKind.DEPENDENCY) if d.determinant == ("grade",))
+    assert dep.pairs == (((0,), 10), ((1,), 10), ((2,), 11), ((3,), 11))
+    assert all(type(k[0]) is int and type(v) is int for k, v in dep.pairs)
+
+
 def combo_frame(seen=SEEN, rare=False):
     rows = [c for c in seen for _ in range(6)]
     if rare:

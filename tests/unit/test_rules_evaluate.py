@@ -76,6 +76,12 @@ def test_unique_breaks_each_repeat_after_the_first():
     assert one(Unique(table="t", names=("a", "b")), f) == (3, 4, "")  # (x, 1) twice
 
 
+def test_unique_integers_beyond_float_precision():
+    big = 2**53
+    f = pd.DataFrame({"a": np.array([big, big + 1, big + 2, big + 2], dtype=np.int64)})
+    assert one(Unique(table="t", names=("a",)), f) == (3, 4, "")
+
+
 def test_domain_compares_numbers_by_value():
     f = pd.DataFrame({"p": [Decimal("0.99"), Decimal("1.99"), Decimal("2.99"), None, Decimal("0.990")]},
                      dtype=object)
