@@ -49,6 +49,7 @@ engine's and are ignored here.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -198,7 +199,7 @@ def _read(s: pd.Series, info: _Info) -> tuple[np.ndarray, np.ndarray]:
         v = s.to_numpy()
     elif isinstance(s.dtype, np.dtype) and s.dtype.kind in "iub":
         v = s.to_numpy().astype("float64")
-    elif s.dtype == object:
+    elif _is_object(s.dtype):
         v = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     else:
         v = s.to_numpy(dtype="float64", na_value=np.nan)
@@ -268,10 +269,8 @@ def _write_time(s: pd.Series, rows: np.ndarray, us: np.ndarray) -> pd.Series:
         return pd.Series(arr, index=s.index, name=s.name)
     new = s.copy()
     values = list(pd.DatetimeIndex(stamps))
-    import datetime as _dt
-
     sample = _first_value(s)
-    if isinstance(sample, _dt.date) and not isinstance(sample, _dt.datetime):
+    if isinstance(sample, datetime.date) and not isinstance(sample, datetime.datetime):  # date objects stay dates
         values = [v.date() for v in values]
     new.iloc[pos] = values
     return new
@@ -288,7 +287,7 @@ def _put(s: pd.Series, rows: np.ndarray, values: Any) -> pd.Series:
         s = s.cat.add_categories(missing) if len(missing) else s.copy()
         s.iloc[pos] = values
         return s
-    if isinstance(s.dtype, np.dtype) and s.dtype != object:
+    if isinstance(s.dtype, np.dtype) and not _is_object(s.dtype):
         obj = np.asarray(values, dtype=object)
         nulls = pd.isna(obj)
         if not nulls.any() or s.dtype.kind in "fmM":
