@@ -469,9 +469,12 @@ class Aggregates:
 
 
 def _fit(acc: np.ndarray, empty: float | None, table: Table, column: str, dtype: object) -> pd.Series:
-    """Aggregates as values of ``column``: NaN (no child) is ``empty``; rounded to a decimal's scale (objects
-    of :class:`decimal.Decimal` where the sampled rows hold such), whole numbers for integers."""
+    """Aggregates as values of ``column``: NaN (no child) is ``empty`` (0 for NULL in a NOT NULL column);
+    rounded to a decimal's scale (objects of :class:`decimal.Decimal` where the sampled rows hold such), whole
+    numbers for integers."""
     col = table.column(column)
+    if empty is None and not col.nullable:
+        empty = 0.0  # the update must not write NULL into a NOT NULL column: an empty sum is then 0
     x = np.where(np.isnan(acc), np.nan if empty is None else float(empty), acc)
     null = np.isnan(x)
     if col.type == st.DECIMAL and col.scale is not None:

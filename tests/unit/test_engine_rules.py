@@ -470,3 +470,21 @@ def test_aggregates_reach_a_written_sqlite_database(fitted, tmp_path):
     assert np.allclose(got["spent"].astype(float), exp["spent"].astype(float))
     assert (got["paid"].isna() == exp["paid"].isna()).all()
     assert (n["n_payments"].to_numpy() == want["rental"].sort_values("id")["n_payments"].to_numpy()).all()
+
+
+def test_aggregate_values_fit_the_column():
+    """Decimals rounded to the scale (Decimal objects where the rows hold such), integers whole, no NULL in a NOT
+    NULL column."""
+    from decimal import Decimal
+
+    from dbsynth.sample.rules import _fit
+
+    t = Table("p", [Column("id", "integer", "id", nullable=False),
+                    Column("d", type="decimal", sdtype="numerical", precision=8, scale=2),
+                    Column("n", "integer", "numerical", nullable=False)], primary_key=["id"])
+    acc = np.array([1.005001, np.nan, 2.5])
+    assert _fit(acc, None, t, "d", np.dtype("float64")).tolist()[::2] == [1.01, 2.5]
+    assert np.isnan(_fit(acc, None, t, "d", np.dtype("float64"))[1])
+    assert _fit(acc, None, t, "d", np.dtype(object)).tolist() == [Decimal("1.01"), None, Decimal("2.50")]
+    n = _fit(acc, None, t, "n", np.dtype("int64"))
+    assert n.dtype == np.int64 and n.tolist() == [1, 0, 2]
