@@ -245,7 +245,7 @@ def _orders_in(table: Table, frame: pd.DataFrame, group: list[Column], s: Discov
     probe = x[np.unique(np.linspace(0, len(x) - 1, min(len(x), 2048)).astype(np.int64))]
     with np.errstate(invalid="ignore"):
         viol = (probe[:, :, None] > probe[:, None, :]).any(axis=0)
-    held: dict[tuple[int, int], tuple[bool, int, np.ndarray]] = {}
+    held: dict[tuple[int, int], tuple[bool, int]] = {}
     for i, j in zip(*np.nonzero(~viol), strict=True):
         if i == j:
             continue
@@ -255,35 +255,38 @@ def _orders_in(table: Table, frame: pd.DataFrame, group: list[Column], s: Discov
             continue
         gap = x[both, j] - x[both, i]
         if (gap >= 0).all():
-            held[(int(i), int(j))] = (bool((gap > 0).all()), n, gap)
+            held[(int(i), int(j))] = (bool((gap > 0).all()), n)
     # equal wherever both are set: one rule, low the earlier column
     for i, j in list(held):
         if i > j and (j, i) in held:
             del held[(i, j)]
+    above: dict[int, list[int]] = {}
+    for i, j in held:
+        above.setdefault(i, []).append(j)
+    dense = here.all(axis=0)
     out: list[Rule] = []
-    for (i, j), (strict, n, gap) in held.items():
-        if _implied(i, j, strict, held, here):
+    for (i, j), (strict, n) in held.items():
+        if _implied(i, j, strict, held, above, here, dense):
             continue
-        days = group[i].type == st.DATE and group[j].type == st.DATE
-        q = np.quantile(gap, np.linspace(0.0, 1.0, 21))
-        if days:
+        both = here[:, i] & here[:, j]
+        q = np.quantile(x[both, j] - x[both, i], np.linspace(0.0, 1.0, 21))
+        if group[i].type == st.DATE and group[j].type == st.DATE:
             q = q / _US_PER_DAY
         out.append(Order(table=table.name, low=group[i].name, high=group[j].name, strict=strict,
                          gaps=tuple(float(v) for v in q), support=n))
     return out
 
 
-def _implied(i: int, j: int, strict: bool, held: Mapping[tuple[int, int], tuple[bool, int, np.ndarray]],
-             here: np.ndarray) -> bool:
-    """Whether ``i <= j`` follows from ``i <= k <= j`` for a ``k`` set wherever ``i`` and ``j`` are."""
-    for (a, k), (s1, _, _) in held.items():
-        if a != i or k == j or (k, j) not in held:
+def _implied(i: int, j: int, strict: bool, held: Mapping[tuple[int, int], tuple[bool, int]],
+             above: Mapping[int, list[int]], here: np.ndarray, dense: np.ndarray) -> bool:
+    """Whether ``i <= j`` follows from ``i <= k <= j`` for a ``k`` set wherever ``i`` and ``j`` are (and
+    strict when one of the two steps is)."""
+    for k in above.get(i, ()):
+        if k == j or (k, j) not in held:
             continue
-        s2 = held[(k, j)][0]
-        if strict and not (s1 or s2):
+        if strict and not (held[(i, k)][0] or held[(k, j)][0]):
             continue
-        both = here[:, i] & here[:, j]
-        if not (both & ~here[:, k]).any():
+        if dense[k] or not (here[:, i] & here[:, j] & ~here[:, k]).any():
             return True
     return False
 

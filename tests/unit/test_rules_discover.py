@@ -121,6 +121,16 @@ def test_order_chain_keeps_the_pair_where_the_middle_is_null():
     assert pairs == {("a", "b"), ("b", "d"), ("a", "d")}
 
 
+def test_order_chain_keeps_a_strict_pair_the_steps_do_not_imply():
+    i = np.arange(40)
+    a = i * 10
+    b = a + i % 2  # a <= b, equal in even rows
+    f = pd.DataFrame({"a": a, "b": b, "c": b + (i + 1) % 2})  # b <= c, equal in odd rows: a < c always
+    md, frames = one_table([col("a"), col("b"), col("c")], f)
+    found = {(o.low, o.high, o.strict) for o in of(discover(md, frames), RuleKind.ORDER)}
+    assert found == {("a", "b", False), ("b", "c", False), ("a", "c", True)}
+
+
 def test_order_of_dates_in_days_and_timestamps_in_microseconds():
     start = pd.Series(pd.date_range("2020-01-01", periods=30, freq="D")).astype("datetime64[us]")
     f = pd.DataFrame({"ordered": start, "shipped": start + pd.to_timedelta(np.arange(30) % 4, unit="D"),
