@@ -171,7 +171,10 @@ def _equal(a: pd.Series, b: pd.Series, *, null_equal: bool) -> np.ndarray:
         with np.errstate(invalid="ignore"):
             eq = np.isclose(fa, fb, rtol=1e-9, atol=0.0) | (fa == fb)
     else:
-        eq = np.asarray(a.to_numpy(dtype=object) == b.to_numpy(dtype=object), dtype=bool)
+        # compared where both are set only: pd.NA has no truth value
+        both = sa & sb
+        eq = np.zeros(len(a), dtype=bool)
+        eq[both] = np.asarray(a.to_numpy(dtype=object)[both] == b.to_numpy(dtype=object)[both], dtype=bool)
     eq &= sa & sb
     if null_equal:
         eq |= ~sa & ~sb

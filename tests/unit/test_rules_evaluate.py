@@ -198,6 +198,17 @@ def test_copied_counts_rows_where_both_are_set():
     assert (s.kept, s.total) == (2, 3)  # rows 0, 1 equal, row 3 not; row 2's parent fee NULL; 4, 5 no parent
 
 
+def test_copied_strings_with_missing_values():
+    md, frames = family()
+    frames["rental"]["code"] = pd.array(["a", "b", pd.NA], dtype="string")
+    md.tables["rental"].columns.append(col("code", "string", "categorical"))
+    frames["t"]["code"] = pd.array(["a", "x", "c", pd.NA, "a", "a"], dtype="string")
+    md.tables["t"].columns.append(col("code", "string", "categorical"))
+    rule = Copied(table="t", column="code", by=("rental_id",), parent="rental", key=("id",), parent_column="code")
+    s = score(md, [rule], frames)[0]
+    assert (s.kept, s.total, s.detail) == (1, 2, "")  # row 0 equal, row 1 not; the others lack a value or parent
+
+
 def test_check_rules_scored_with_sql_semantics():
     f = pd.DataFrame({"lo": pd.array([1, 5, None, 2], dtype="Int64"), "hi": pd.array([2, 3, 1, 2], dtype="Int64")})
     md = md_of(f, check_constraints=[CheckConstraint("hi >= lo", name="ck")])
