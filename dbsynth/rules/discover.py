@@ -23,12 +23,13 @@ primary-key and foreign-key columns, never ordered, counted or copied; ``support
   distinct values; every value of ``a`` maps to one value of ``b`` (NULLs left out) in at least ``s.min_rows``
   rows where both are set, and the rows repeating an ``a`` value (rows minus distinct ``a`` values) number at
   least ``s.min_rows`` (so that a mostly-unique ``a`` does not determine everything by chance). ``pairs``: the
-  ``(a value, b value)`` of the ``a`` values seen at least ``s.min_category_count`` times. Both ``a -> b`` and
-  ``b -> a`` when both hold. At most ``s.max_label_columns`` columns per table.
+  ``(a value, b value)`` of the ``a`` values seen at least ``s.min_category_count`` times, none when either
+  column is PII or free text (values a model never stores: the clone keeps the rule among its own values).
+  Both ``a -> b`` and ``b -> a`` when both hold. At most ``s.max_label_columns`` columns per table.
 * **combination** ``(a, b)``: two label-like columns of at most ``s.max_combination_values`` values each (the
-  first ``s.max_combination_columns`` of a table), no dependency either way, at least ``s.min_rows`` rows
-  with both set, the combinations seen at most half of the cross product and each seen at least
-  ``s.min_category_count`` times.
+  first ``s.max_combination_columns`` of a table; not PII nor free text), no dependency either way, at least
+  ``s.min_rows`` rows with both set, the combinations seen at most half of the cross product and each seen at
+  least ``s.min_category_count`` times.
 * **same_ancestor**: a child with a foreign key ``f1`` to P and ``f2`` to Q where Q has a foreign key ``g`` to
   P's same columns: in each of at least ``s.min_rows`` rows where ``f2`` is set, ``f1`` equals (NULL as NULL)
   the ``g`` of the Q row. Child and Q complete.
@@ -209,6 +210,12 @@ def _free_text(s: pd.Series) -> bool:
     return bool(len(v)) and float(v.astype(str).str.len().mean()) > _FREE_TEXT_LENGTH
 
 
+def _private(c: Column) -> bool:
+    """Whether a column's values are never stored (PII and free text are generated, not modelled): a rule
+    on it holds no values."""
+    return bool(c.pii) or st.is_pii(c.sdtype) or c.sdtype in (st.TEXT, st.UNSUPPORTED)
+
+
 def _py(v: Any, integral: bool = False) -> Scalar:
     """A value as a plain JSON scalar (numpy and Decimal numbers to int/float; ``integral``: an integer
     column's value, an int)."""
@@ -355,6 +362,7 @@ def _labels(table: Table, frame: pd.DataFrame, cols: _Columns, s: DiscoverySetti
     names: list[str] = []
     codes: list[np.ndarray] = []
     uniques: list[Any] = []
+    private: list[bool] = []
     for c in cols.labels + [c for c in cols.numbers if c.type == st.INTEGER]:
         if len(names) >= s.max_label_columns:
             break
@@ -370,6 +378,7 @@ def _labels(table: Table, frame: pd.DataFrame, cols: _Columns, s: DiscoverySetti
         names.append(c.name)
         codes.append(code.astype(np.int64))
         uniques.append([_py(v, c.type == st.INTEGER) for v in uniq])
+        private.append(_private(c))
     if len(names) < 2:
         return []
     mat = np.column_stack(codes)
@@ -394,10 +403,11 @@ def _labels(table: Table, frame: pd.DataFrame, cols: _Columns, s: DiscoverySetti
                 continue
             # the groups whose determinant value is frequent enough to be stored
             freq = np.flatnonzero(seen[:, x] >= s.min_category_count)
-            pairs = tuple(((uniques[a][first[g]],), uniques[b][hi[g, x]]) for g in freq)
+            pairs = () if private[a] or private[b] else tuple(
+                ((uniques[a][first[g]],), uniques[b][hi[g, x]]) for g in freq)
             out.append(Dependency(table=table.name, determinant=(names[a],), dependent=names[b], pairs=pairs,
                                   support=n_both))
-    out += _combinations(table, names, mat, uniques, holds, s)
+    out += _combinations(table, names, mat, uniques, holds, private, s)
     return out
 
 
@@ -431,8 +441,8 @@ def _single_valued(mat: np.ndarray, a: int, idx: np.ndarray) -> tuple[np.ndarray
 
 
 def _combinations(table: Table, names: list[str], mat: np.ndarray, uniques: list[Any], holds: np.ndarray,
-                  s: DiscoverySettings) -> list[Rule]:
-    small = [i for i in range(len(names)) if len(uniques[i]) <= s.max_combination_values]
+                  private: list[bool], s: DiscoverySettings) -> list[Rule]:
+    small = [i for i in range(len(names)) if len(uniques[i]) <= s.max_combination_values and not private[i]]
     small = small[: s.max_combination_columns]
     probe = mat[_spread(len(mat), _PROBE_ROWS)] if len(mat) > 2 * _PROBE_ROWS else None
     out: list[Rule] = []

@@ -235,7 +235,7 @@ def city_frame():
     return pd.DataFrame({"city": cities, "country": [CITIES.get(c, "IT") for c in cities]})
 
 
-CITY_COLS = [col("city", "string", "city"), col("country", "string", "categorical")]
+CITY_COLS = [col("city", "string", "categorical"), col("country", "string", "categorical")]
 
 
 def test_dependency_found_with_pairs_of_frequent_values_only():
@@ -244,6 +244,18 @@ def test_dependency_found_with_pairs_of_frequent_values_only():
     assert [(d.determinant, d.dependent, d.support) for d in deps] == [(("city",), "country", 62)]
     assert dict(deps[0].pairs) == {(c,): k for c, k in CITIES.items()}  # no Milan
     assert of(discover(md, frames), RuleKind.COMBINATION) == []  # a dependency, not a combination
+
+
+def test_dependency_of_pii_or_free_text_stores_no_values():
+    f = city_frame()
+    f["district"] = f.city + " district"
+    cols = [col("city", "string", "city"), col("country", "string", "categorical"), col("district", "string", "text")]
+    md, frames = one_table(cols, f)
+    deps = of(discover(md, frames), RuleKind.DEPENDENCY)
+    assert {(d.determinant[0], d.dependent) for d in deps} == {("city", "country"), ("city", "district"),
+                                                               ("district", "city"), ("district", "country")}
+    assert all(d.pairs == () for d in deps)
+    assert of(discover(md, frames), RuleKind.COMBINATION) == []
 
 
 def test_dependency_not_found_when_one_row_breaks_it():
@@ -322,6 +334,9 @@ def test_combination_not_found_with_a_rare_combination_or_most_combinations_seen
     assert of(discover(md, frames), RuleKind.COMBINATION) == []
     most = [(a, b) for a in "xyz" for b in "pqr" if (a, b) not in (("x", "r"), ("z", "p"), ("y", "q"))]
     md, frames = one_table(COMBO_COLS, combo_frame(most))  # 6 of 9
+    assert of(discover(md, frames), RuleKind.COMBINATION) == []
+    private = [col("a", "string", "first_name"), col("b", "string", "categorical")]
+    md, frames = one_table(private, combo_frame())  # PII: combinations would store its values
     assert of(discover(md, frames), RuleKind.COMBINATION) == []
 
 
