@@ -13,7 +13,7 @@ primary-key and foreign-key columns, never ordered, counted or copied; ``support
   microseconds otherwise).
 * **unique**: a non-key string or integer column, not declared unique, whose at least ``s.min_rows`` set
   values are all distinct (not free text: mean length at most 40); and a bridge table (no primary key, two
-  foreign keys or more) whose foreign-key columns never repeat a tuple in at least ``s.min_rows`` rows.
+  foreign-key columns or more) whose foreign-key columns never repeat a tuple in at least ``s.min_rows`` rows.
 * **domain**: a non-key integer column (or a float/decimal one whose values have at most 2 decimals) of at
   most ``s.max_domain_values`` distinct values in at least ``max(s.min_rows, 5 * distinct)`` set values;
   ``values`` holds only the values seen at least ``s.min_category_count`` times (a rarer value is never
@@ -319,14 +319,15 @@ def _uniques(table: Table, frame: pd.DataFrame, cols: _Columns, s: DiscoverySett
         if v.is_unique:
             out.append(Unique(table=table.name, names=(c.name,), support=len(v)))
     fks = table.foreign_keys
-    if not table.primary_key and len(fks) >= 2:
-        names = tuple(dict.fromkeys(n for c in table.columns for fk in fks for n in fk.columns if n == c.name))
-        if tuple(sorted(names)) not in covered and all(n in frame.columns for n in names):
-            codes, _ = group_codes(frame, names)
-            on = codes >= 0
-            n = int(np.count_nonzero(on))
-            if n >= s.min_rows and pd.Series(codes[on]).is_unique:
-                out.append(Unique(table=table.name, names=names, support=n))
+    # the foreign-key columns in table order
+    names = tuple(c.name for c in table.columns if any(c.name in fk.columns for fk in fks))
+    if (not table.primary_key and len(names) >= 2 and tuple(sorted(names)) not in covered
+            and all(n in frame.columns for n in names)):
+        codes, _ = group_codes(frame, names)
+        on = codes >= 0
+        n = int(np.count_nonzero(on))
+        if n >= s.min_rows and pd.Series(codes[on]).is_unique:
+            out.append(Unique(table=table.name, names=names, support=n))
     return out
 
 

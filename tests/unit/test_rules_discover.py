@@ -195,6 +195,14 @@ def test_bridge_pairs_unique_found_and_not_with_a_repeat():
     assert of(discover(md, frames), RuleKind.UNIQUE) == []
 
 
+def test_one_composite_foreign_key_of_a_keyless_table():
+    f = pd.DataFrame({"a": np.arange(30) // 3, "b": np.arange(30) % 3})
+    t = Table("ab", [key("a"), key("b")], foreign_keys=[ForeignKey(["a", "b"], "p", ["x", "y"])])
+    assert [r.names for r in of(discover(Metadata({"ab": t}), {"ab": f}), RuleKind.UNIQUE)] == [("a", "b")]
+    f.loc[29] = f.loc[0]
+    assert of(discover(Metadata({"ab": t}), {"ab": f}), RuleKind.UNIQUE) == []
+
+
 def test_bridge_rule_only_without_a_primary_key():
     md, frames = bridge()
     md.tables["ab"].columns.append(key("id"))
