@@ -92,9 +92,12 @@ def _numeric_like(s: pd.Series) -> bool:
     if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_datetime64_any_dtype(s.dtype):
         return True
     if s.dtype == object:
-        first = s.dropna()
-        return len(first) > 0 and not isinstance(first.iloc[0], str | bytes | bool) and \
-            pd.api.types.is_number(first.iloc[0])
+        # an object column of numbers (Decimal) tells by its first value
+        here = s.notna().to_numpy(dtype=bool)
+        if not here.any():
+            return False
+        first = s.iloc[int(np.argmax(here))]
+        return not isinstance(first, str | bytes | bool | np.bool_) and pd.api.types.is_number(first)
     return False
 
 
