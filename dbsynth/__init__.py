@@ -2,7 +2,8 @@
 
 The public API (see the README): :func:`reflect`, :class:`HMASynthesizer`, :class:`HMA1`,
 :class:`HSASynthesizer`, :class:`IndependentSynthesizer`, :func:`load_synthesizer`, :func:`write`,
-:func:`run`, :func:`evaluate`, and the metadata records in :mod:`dbsynth.metadata`.
+:func:`run`, :func:`evaluate`, the metadata records in :mod:`dbsynth.metadata` and the constraints (SDV's
+names) in :mod:`dbsynth.constraints`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ _LAZY = {
     "run": "dbsynth.pipeline:run",
     "evaluate": "dbsynth.report:evaluate",
     "detect_from_dataframes": "dbsynth.metadata:detect_from_dataframes",
+    "constraints": "dbsynth.constraints",  # a module: Inequality, ScalarRange, FixedCombinations, ...
 }
 
 __all__ = ["DbsynthError", "Metadata", "__version__", "reflect", "write", *_LAZY]
@@ -43,7 +45,7 @@ def __getattr__(name: str) -> Any:
     target = _LAZY.get(name)
     if target is None:
         raise AttributeError(f"module 'dbsynth' has no attribute {name!r}")
-    module, attr = target.split(":")
-    value = getattr(import_module(module), attr)
+    module, _, attr = target.partition(":")
+    value = getattr(import_module(module), attr) if attr else import_module(module)
     globals()[name] = value
     return value

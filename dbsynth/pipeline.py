@@ -18,6 +18,7 @@ Per-table modes:
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from collections.abc import Iterator
@@ -38,11 +39,14 @@ from .metadata import sdtypes as st
 from .metadata.records import UniqueConstraint
 from .model.typed import take_notes
 from .rules import declared_rules
+from .rules.records import Aggregate, Copied, Rule, RuleSet
 from .sample.engine import Engine
 from .sample.plan import ColumnOverride, SamplePlan, TableMode
 from .sample.refs import join_batches
 
 __all__ = ["Plan", "RunInterrupted", "RunReport", "TablePlan", "fit", "plan", "prepare", "run", "sample"]
+
+log = logging.getLogger("dbsynth")
 
 
 # ---- records -------------------------------------------------------------------------------------------------
@@ -612,6 +616,44 @@ def _new_synthesizer(prep: _Prepared) -> Any:
         if name in prep.modelled.tables and tplan.table_parameters:
             # every family takes the settings by this keyword (the segment ones also take a table synthesizer)
             synth.set_table_parameters(name, table_parameters=tplan.table_parameters)
+    _apply_rules(synth, cfg)
+    return synth
+
+
+def _run_rules(prep: _Prepared, synth: Any) -> RuleSet:
+    """The model's rules less those naming a column the config overrides (``constant``, ``null``, ``pii``): the
+    config's values replace what the model drew, so such a rule could not hold, and the config wins."""
+    overridden = {(t, c) for t, tplan in prep.plan.tables.items() for c in tplan.overrides}
+
+    def touched(rule: Rule) -> set[tuple[str, str]]:
+        cols = {(rule.table, c) for c in rule.columns}
+        if isinstance(rule, Copied):
+            cols.add((rule.parent, rule.parent_column))
+        elif isinstance(rule, Aggregate):
+            cols |= {(rule.child, c) for c in rule.terms}
+        return cols & overridden
+
+    kept = []
+    for rule in synth.rules():
+        if touched(rule):
+            log.info("rule %s is not kept: the config overrides %s", rule.name,
+                     ", ".join(f"{t}.{c}" for t, c in sorted(touched(rule))))
+        else:
+            kept.append(rule)
+    return RuleSet(tuple(kept))
+
+
+def _apply_rules(synth: Any, cfg: Config) -> Any:
+    """The config's constraints (``tables.<t>.constraints``) and rule switches (``rules:``), on a new or loaded
+    synthesizer (a loaded one already holding the same constraints holds them once).
+
+    Raises:
+        ConfigError: a constraint of the config is unknown, malformed or contradicts another (the YAML key named).
+    """
+    from .constraints import from_config
+
+    synth.add_constraints(from_config(cfg, synth.metadata))
+    synth.set_rules(discover=cfg.rules.discover, off=cfg.rules.off)
     return synth
 
 
@@ -651,7 +693,7 @@ def _planned_batches(prep: _Prepared, synth, report: RunReport, batch_rows: int 
     if copies:
         with _timed(report, "read"):
             plan = plan.with_real_rows(_read(prep.cfg.source.url, prep.written, tables=sorted(copies)))
-    engine = Engine(synth.metadata, synth.strategy(), synth.seed, synth.progress_task)
+    engine = Engine(synth.metadata, synth.strategy(), synth.seed, synth.progress_task, rules=_run_rules(prep, synth))
     return engine.batches(prep.cfg.scale, rows, batch_rows, unlinked=synth.unlinked_tables(rows), plan=plan)
 
 
@@ -1093,8 +1135,9 @@ def _check_output(
             )
 
 
-def _quality(prep: _Prepared, report: RunReport):
-    """Score the written target against the source and write the quality report into ``report.quality``."""
+def _quality(prep: _Prepared, report: RunReport, rules: RuleSet | None):
+    """Score the written target against the source and write the quality report into ``report.quality``; the
+    rules scored are the model's (declared, discovered and the user's), None: those the source's rows keep."""
     from .report.command import evaluate_clone
     from .report.render import write_report
 
@@ -1108,18 +1151,19 @@ def _quality(prep: _Prepared, report: RunReport):
     rcfg = _report(cfg)
     with _timed(report, "report"):
         # where the writer put each table (a schema of the same name, or flattened into a schema-less target)
-        quality, _ = evaluate_clone(cfg.source.url, prep.target.url, scored, seed=cfg.seed or 0)
+        quality, _ = evaluate_clone(cfg.source.url, prep.target.url, scored, seed=cfg.seed or 0, rules=rules)
         _, html_path = write_report(quality, rcfg.quality or "report.html")
     report.quality = {"overall": quality.overall, "properties": quality.properties, "html": str(html_path)}
     return quality
 
 
-def _finish(prep: _Prepared, report: RunReport, *, target_written: bool = True) -> RunReport:
+def _finish(prep: _Prepared, report: RunReport, *, target_written: bool = True,
+            rules: RuleSet | None = None) -> RunReport:
     rcfg = _report(prep.cfg)
     quality = None
     if rcfg.quality and not report.dry_run:
         if target_written:
-            quality = _quality(prep, report)
+            quality = _quality(prep, report, rules)
         else:
             report.warnings.append("report.quality: not written, the rows went to files rather than a database")
     if rcfg.json_path and not report.dry_run:
@@ -1167,11 +1211,12 @@ def run(config_or_path: Config | str | Path, *, dry_run: bool = False, force: bo
         return report
     with progress.bars():
         with _interruptible(_UNTOUCHED):
-            synth = _fit(prep, report) if refit else _load_model(prep.cfg.model.path, prep.cfg.seed)
+            synth = _fit(prep, report) if refit else _apply_rules(_load_model(prep.cfg.model.path, prep.cfg.seed),
+                                                                  prep.cfg)
         with _interruptible(_ROLLED_BACK):
             _sample_and_write(prep, synth, report)
     with _interruptible(_COMMITTED):
-        return _finish(prep, report)
+        return _finish(prep, report, rules=_run_rules(prep, synth))
 
 
 def fit(config_or_path: Config | str | Path) -> RunReport:
@@ -1227,7 +1272,7 @@ def sample(
         )
     _check_output(prep, out_dir=Path(out_dir) if out_dir is not None else None, force=force,
                   whole="all" if out_dir is not None else None)
-    synth = _load_model(path)
+    synth = _apply_rules(_load_model(path), prep.cfg)
     saved, current = synth.get_metadata().fingerprint(), prep.modelled.fingerprint()
     if saved != current:
         raise SchemaMismatchError(
@@ -1243,7 +1288,7 @@ def sample(
             with _interruptible(f"the files in {out_dir} may be incomplete"):
                 _write_files(_sample_frames(prep, synth, report, to_target=False), Path(out_dir), fmt, report)
     with _interruptible(_COMMITTED if out_dir is None else f"the files in {out_dir} were written"):
-        return _finish(prep, report, target_written=out_dir is None)
+        return _finish(prep, report, target_written=out_dir is None, rules=_run_rules(prep, synth))
 
 
 def _write_files(frames: dict[str, pd.DataFrame], out_dir: Path, fmt: str, report: RunReport) -> None:

@@ -441,10 +441,14 @@ def _load_rows(conn, job: Job, saved_fks: list) -> None:
                 raise SchemaMismatchError("data holds a table the metadata does not describe", table=name)
             table = metadata.tables[name]
             if batch.is_update:
-                # values of deferred foreign keys for rows sent earlier: filled by the second pass
+                # values for rows sent earlier, filled by the second pass: deferred foreign keys (cycles), and
+                # non-key columns a rule derives once later tables are drawn (a parent's total of its children)
                 fk_cols = [c for fk in job.deferred_cols.get(name, []) for c in fk.columns
                            if c not in table.primary_key]
-                cols = [c for c in fk_cols if c in frame.columns]
+                refs = {c for fk in table.foreign_keys for c in fk.columns}
+                derived = [c for c in frame.columns
+                           if c not in table.primary_key and c not in refs and table.has_column(c)]
+                cols = [c for c in fk_cols if c in frame.columns] + derived
                 if cols:
                     staged.setdefault(name, []).append(frame[table.primary_key + cols].copy())
                 continue
@@ -488,12 +492,17 @@ def _load_rows(conn, job: Job, saved_fks: list) -> None:
         table = metadata.tables[name]
         where.at("cycle", name)
         faults.point("cycle", name)
-        keys = pd.concat(frames, ignore_index=True)
-        key_cols = [table.column(c) for c in table.primary_key]
-        set_cols = [table.column(c) for c in keys.columns if c not in table.primary_key]
-        for start in range(0, len(keys), job.batch_size):
-            update_batch(conn, dialect, sa_tables[name], keys.iloc[start : start + job.batch_size],
-                         key_cols, set_cols)
+        # one UPDATE pass per set of columns (a cycle's keys, an aggregate), in the order they came
+        by_columns: dict[tuple[str, ...], list[pd.DataFrame]] = {}
+        for f in frames:
+            by_columns.setdefault(tuple(f.columns), []).append(f)
+        for group in by_columns.values():
+            keys = pd.concat(group, ignore_index=True)
+            key_cols = [table.column(c) for c in table.primary_key]
+            set_cols = [table.column(c) for c in keys.columns if c not in table.primary_key]
+            for start in range(0, len(keys), job.batch_size):
+                update_batch(conn, dialect, sa_tables[name], keys.iloc[start : start + job.batch_size],
+                             key_cols, set_cols)
     if saved_fks:
         # ALTER TABLE refuses a table with pending trigger events (a DEFERRABLE INITIALLY DEFERRED constraint of
         # the target touched by the load): check the deferred constraints now; they must hold at commit anyway.

@@ -449,8 +449,6 @@ def test_chinook_invoice_totals_line_prices_and_billing_addresses(chinook, cls):
         assert out["Invoice"]["Total"].gt(0).sum() > 100
 
 
-@pytest.mark.xfail(strict=True, reason="to wire: write/core.py stages only deferred foreign-key columns of an "
-                                       "UPDATE batch; an aggregate's column is dropped (see the issue 17 report)")
 def test_aggregates_reach_a_written_sqlite_database(fitted, tmp_path):
     import sqlalchemy as sa
 
