@@ -36,7 +36,7 @@ from ..metadata.records import Column, ForeignKey, Metadata, Table
 # the report. Re-exported here, where the report's callers have always found them.
 from ..properties import PROPERTIES, QUALITY_PROPERTIES
 from ..rules.records import RuleScore, RuleSet
-from .rule_scores import SHOWN_FAILING, data_rules, failing, rules_property, score_rules
+from .rule_scores import SHOWN_FAILING, copies_of_generated, data_rules, failing, rules_property, score_rules
 
 if TYPE_CHECKING:
     from .plots import TablePlots
@@ -738,6 +738,10 @@ def evaluate_frames(
         complete: the tables of ``real`` read whole, for discovery (None: all).
     """
     report = QualityReport()
+    if rules is None:
+        rules = data_rules(metadata, real, complete)
+    report.rules = score_rules(metadata, rules, synthetic)
+    metadata = copies_of_generated(metadata, rules)
     for table in metadata:
         if table.name in real and table.name in synthetic:
             report.scores.extend(table_scores(table, real[table.name], synthetic[table.name]))
@@ -746,9 +750,6 @@ def evaluate_frames(
                 report.privacy.append(privacy)
     report.scores.extend(relationship_scores(metadata, real, synthetic, seed=seed))
     report.validity.extend(validity_checks(metadata, synthetic))
-    if rules is None:
-        rules = data_rules(metadata, real, complete)
-    report.rules = score_rules(metadata, rules, synthetic)
     from .plots import plot_data  # plots builds on this module's helpers
 
     report.plots = plot_data(metadata, real, synthetic)

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 
 from ..metadata.records import Metadata
-from ..rules.records import RuleOrigin, RuleScore, RuleSet
+from ..rules.records import Copied, RuleOrigin, RuleScore, RuleSet
 
-__all__ = ["ORIGINS", "SHOWN_FAILING", "by_origin", "data_rules", "failing", "rules_property", "score_rules",
-           "scored", "summary_line"]
+__all__ = ["ORIGINS", "SHOWN_FAILING", "by_origin", "copies_of_generated", "data_rules", "failing",
+           "rules_property", "score_rules", "scored", "summary_line"]
 
 #: Names of failing rules a threshold message lists (the full list is in the report).
 SHOWN_FAILING = 3
@@ -37,6 +37,27 @@ def data_rules(metadata: Metadata, real: Mapping[str, pd.DataFrame],
 
     present = metadata.subset([t for t in metadata.tables if t in real])
     return declared(present).plus(discover(present, real, complete=complete).rules)
+
+
+def copies_of_generated(metadata: Metadata, rules: RuleSet) -> Metadata:
+    """``metadata`` with every modelled column that a :class:`~dbsynth.rules.records.Copied` rule fills from a
+    generated parent column typed as that parent column (a copy; ``metadata`` is left alone).
+
+    A customer's city is personal data made by Faker; the invoice's billing city is a copy of it in every real
+    row, so the clone copies the customer's made-up city too. Scored against the real labels, the billing city
+    would read as a column the model got wrong; it is a generated column, and is scored with them.
+    """
+    out = metadata.copy()
+    for r in rules:
+        if not isinstance(r, Copied) or r.table not in out.tables or r.parent not in out.tables:
+            continue
+        child, parent = out.tables[r.table], out.tables[r.parent]
+        if r.column not in child.column_names or r.parent_column not in parent.column_names:
+            continue
+        col, source = child.column(r.column), parent.column(r.parent_column)
+        if col.is_modelled and not source.is_modelled:
+            col.sdtype, col.pii = source.sdtype, source.pii
+    return out
 
 
 def score_rules(metadata: Metadata, rules: RuleSet, synthetic: Mapping[str, pd.DataFrame]) -> list[RuleScore]:

@@ -338,6 +338,8 @@ def _same_ancestor(rule: SameAncestor, frame: pd.DataFrame, parent: pd.DataFrame
     pos = lookup(parent, rule.parent_key, frame, rule.via)
     found = pos >= 0
     ok = on & found
+    if not len(parent):  # no parent row: every constrained row points at none (nothing to take values from)
+        return on, ok
     take = np.maximum(pos, 0)
     for d, pd_ in zip(rule.direct, rule.parent_direct, strict=True):
         theirs = parent[pd_].iloc[take].reset_index(drop=True)
@@ -418,6 +420,8 @@ def _aggregate(metadata: Metadata, rule: Aggregate, frame: pd.DataFrame,
 
 def _copied(rule: Copied, frame: pd.DataFrame, parent: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     pos = lookup(parent, rule.key, frame, rule.by)
+    if not len(parent):  # no parent row: no child row is constrained
+        return np.zeros(len(frame), dtype=bool), np.zeros(len(frame), dtype=bool)
     theirs = parent[rule.parent_column].iloc[np.maximum(pos, 0)].reset_index(drop=True)
     mine = frame[rule.column].reset_index(drop=True)
     on = (pos >= 0) & is_set(mine) & is_set(theirs)
