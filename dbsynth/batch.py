@@ -25,8 +25,10 @@ class BatchKind(enum.Enum):
     """New rows of the table, every column of the frame contract."""
 
     UPDATE = "update"
-    """Values of foreign keys deferred to break a cycle, for rows sent earlier: the table's primary key plus
-    those columns. The writer fills them after every row of the run exists."""
+    """Values for rows sent earlier: the table's primary key plus the columns to set, one set of columns per
+    batch. Foreign keys deferred to break a cycle, or a non-key column a rule derives once later tables are drawn
+    (a parent's total of its children, :class:`~dbsynth.rules.records.Aggregate`). The writer fills them after
+    every row of the run exists."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +50,7 @@ class Batch:
 
     @property
     def is_update(self) -> bool:
-        """True for a batch of cycle updates (:attr:`BatchKind.UPDATE`)."""
+        """True for a batch of updates (:attr:`BatchKind.UPDATE`)."""
         return self.kind is BatchKind.UPDATE
 
     def with_frame(self, frame: pd.DataFrame) -> Batch:

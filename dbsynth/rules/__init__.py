@@ -1,7 +1,14 @@
-"""Rules the synthetic rows keep (issue 17): declared CHECK constraints, parsed and satisfied by the sampler.
+"""Rules the synthetic rows keep (issue 17): declared CHECK constraints, the rules discovered in the real rows,
+and the user's constraints.
 
-See :mod:`dbsynth.rules.checks` (the rules and how they are kept) and :mod:`dbsynth.rules.patterns` (string
-patterns: LIKE, GLOB, regular expressions).
+* :mod:`dbsynth.rules.records`: the typed rule records (one class per kind) and :class:`RuleSet`.
+* :mod:`dbsynth.rules.discover`: the rules every real row keeps, found at fit time (:func:`discover`), and the
+  declared CHECKs as records (:func:`declared`).
+* :mod:`dbsynth.rules.keep`: one table's sampled rows made to keep the within-table rules (:func:`keep`); the
+  cross-table kinds are kept by the engine (:mod:`dbsynth.sample.rules`).
+* :mod:`dbsynth.rules.evaluate`: how well frames keep rules (:func:`score`), for the report and the tests.
+* :mod:`dbsynth.rules.checks`: CHECK constraints parsed and satisfied; :mod:`dbsynth.rules.patterns`: string
+  patterns (LIKE, GLOB, regular expressions); :mod:`dbsynth.rules.custom`: users' constraint classes.
 """
 
 from .checks import (
@@ -16,18 +23,37 @@ from .checks import (
     pattern_of,
     satisfy,
 )
+from .custom import CustomConstraintError, load_custom
+from .discover import DiscoverySettings, declared, discover
+from .evaluate import holds, score
+from .keep import KeepError, KeepState, keep
 from .patterns import StringPattern
+from .records import RuleKind, RuleOrigin, RuleScore, RuleSet
 
 __all__ = [
     "CheckError",
     "CheckRule",
     "CheckState",
+    "CustomConstraintError",
+    "DiscoverySettings",
+    "KeepError",
+    "KeepState",
+    "RuleKind",
+    "RuleOrigin",
+    "RuleScore",
+    "RuleSet",
     "StringPattern",
     "compile_check",
     "compile_checks",
+    "declared",
     "declared_rules",
+    "discover",
     "failure_error",
     "first_failure",
+    "holds",
+    "keep",
+    "load_custom",
     "pattern_of",
     "satisfy",
+    "score",
 ]

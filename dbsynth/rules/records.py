@@ -195,9 +195,9 @@ class Bound(Rule):
     kind: ClassVar[RuleKind] = RuleKind.BOUND
     column: str
     low: float | None = None
-    """Smallest value (None: unbounded)."""
+    """Smallest value (None: unbounded); for date and timestamp columns, microseconds since 1970-01-01 UTC."""
     high: float | None = None
-    """Largest value (None: unbounded)."""
+    """Largest value (None: unbounded), in the unit of :attr:`low`."""
     strict_low: bool = False
     strict_high: bool = False
 
