@@ -579,6 +579,7 @@ def _copies(metadata: Metadata, table: Table, frames: Mapping[str, pd.DataFrame]
         rows = rows[_spread(len(rows), 64)]
         pcols = [*theirs.numbers, *theirs.dates, *theirs.labels]
         varies: dict[str, bool] = {}
+        probe: dict[str, np.ndarray] = {}  # each parent column's values at the probed rows, made once
         for c in (*mine.numbers, *mine.dates, *mine.labels):
             if c.name in done:
                 continue
@@ -586,8 +587,9 @@ def _copies(metadata: Metadata, table: Table, frames: Mapping[str, pd.DataFrame]
             for p in pcols:
                 if _family(p) != _family(c):
                     continue
-                other = comparable(pframe[p.name].iloc[pos[rows]]).to_numpy(dtype=object)
-                if not _agree(ours, other):
+                if p.name not in probe:
+                    probe[p.name] = comparable(pframe[p.name].iloc[pos[rows]]).to_numpy(dtype=object)
+                if not _agree(ours, probe[p.name]):
                     continue
                 if p.name not in varies:  # a constant parent column is no copy (counted once, when needed)
                     varies[p.name] = pframe[p.name].nunique(dropna=True) >= 2
