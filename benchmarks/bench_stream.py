@@ -9,6 +9,10 @@ Usage::
 
     python benchmarks/bench_stream.py                    # SF 0.1 and SF 1, default budget (1 GB)
     python benchmarks/bench_stream.py --sf 0.1 --memory-limit 2GB
+    python benchmarks/bench_stream.py --sf 0.1 --rules both --rounds 3   # what keeping the rules costs
+
+``--rules both`` runs each scale factor with rule discovery on and off (``rules: {discover: false}``: only the
+declared constraints, as before issue 17), in turns, and prints the median ratio.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -49,7 +54,7 @@ def ensure_source(sf: str) -> str:
     return db
 
 
-def run_one(sf: str, memory_limit: str | None) -> dict:
+def run_one(sf: str, memory_limit: str | None, rules: bool = True) -> dict:
     """One streamed run in this process; returns its figures."""
     import dbsynth
     from dbsynth.config import Config
@@ -62,6 +67,7 @@ def run_one(sf: str, memory_limit: str | None) -> dict:
         "source": {"url": src},
         "target": {"url": PG.format(db=target_db), "mode": "create"},
         "seed": 1,
+        **({} if rules else {"rules": {"discover": False}}),
         **({"memory_limit": memory_limit} if memory_limit else {}),
     })
     from dbsynth import progress
@@ -77,6 +83,7 @@ def run_one(sf: str, memory_limit: str | None) -> dict:
     _psql("postgres", f"DROP DATABASE IF EXISTS {target_db}")
     return {
         "sf": sf,
+        "rules": rules,
         "rows_source": rows_src,
         "rows_written": report.total_rows,
         "seconds": report.seconds,
@@ -92,26 +99,40 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sf", nargs="+", default=["0.1", "1"], help="TPC-H scale factors (default: 0.1 1)")
     ap.add_argument("--memory-limit", default=None, help="memory_limit of the runs (default: the 1 GB default)")
+    ap.add_argument("--rules", choices=("on", "off", "both"), default="on",
+                    help="rule discovery on, off, or both in turns (default on)")
+    ap.add_argument("--rounds", type=int, default=1, help="runs per scale factor and rules setting (default 1)")
     ap.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one scale factor in this process
+    ap.add_argument("--no-rules", action="store_true", help=argparse.SUPPRESS)  # internal, with --one
     args = ap.parse_args()
     if args.one:
-        print(json.dumps(run_one(args.one, args.memory_limit)))
+        print(json.dumps(run_one(args.one, args.memory_limit, rules=not args.no_rules)))
         return
+    settings = {"on": [True], "off": [False], "both": [True, False]}[args.rules]
     results = []
     for sf in args.sf:
         ensure_source(sf)
         limit = ["--memory-limit", args.memory_limit] if args.memory_limit else []
-        cmd = [sys.executable, __file__, "--one", sf, *limit]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            sys.exit(f"SF {sf} failed:\n{proc.stderr[-3000:]}")
-        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-        r = results[-1]
-        print(f"SF {sf}: {r['rows_source']:,} source rows -> {r['rows_written']:,} written in {r['total_s']} s "
-              f"({r['rows_per_s']:,} rows/s), peak RSS {r['peak_rss_gb']} GB, lineitem orphans {r['lineitem_orphans']}")
-        print(f"  stages (s): {r['seconds']}")
-        print(f"  memory plan: {r['memory_plan']}")
-    if len(results) > 1:
+        totals: dict[bool, list[float]] = {True: [], False: []}
+        for _ in range(max(args.rounds, 1)):
+            for rules in settings:  # in turns, so a noisy minute of the machine hits both
+                cmd = [sys.executable, __file__, "--one", sf, *limit, *([] if rules else ["--no-rules"])]
+                proc = subprocess.run(cmd, capture_output=True, text=True)
+                if proc.returncode != 0:
+                    sys.exit(f"SF {sf} failed:\n{proc.stderr[-3000:]}")
+                r = json.loads(proc.stdout.strip().splitlines()[-1])
+                results.append(r)
+                totals[rules].append(r["total_s"])
+                print(f"SF {sf} (rules {'on' if rules else 'off'}): {r['rows_source']:,} source rows -> "
+                      f"{r['rows_written']:,} written in {r['total_s']} s ({r['rows_per_s']:,} rows/s), peak RSS "
+                      f"{r['peak_rss_gb']} GB, lineitem orphans {r['lineitem_orphans']}")
+                print(f"  stages (s): {r['seconds']}")
+                print(f"  memory plan: {r['memory_plan']}")
+        if totals[True] and totals[False]:
+            on, off = statistics.median(totals[True]), statistics.median(totals[False])
+            print(f"SF {sf}: rules on {on:.1f} s / rules off {off:.1f} s = {on / off:.2f}x (medians of "
+                  f"{len(totals[True])})")
+    if len(settings) == 1 and len(results) > 1:
         a, b = results[0], results[-1]
         print(f"SF {b['sf']} / SF {a['sf']}: rows x{b['rows_source'] / a['rows_source']:.1f}, "
               f"time x{b['total_s'] / a['total_s']:.1f}, peak RSS x{b['peak_rss_gb'] / a['peak_rss_gb']:.2f}")
