@@ -8,7 +8,8 @@ taken in turns, each doing one cold fit + sample (imports, Faker's start-up, the
 warm ones: fit and sample are medians of the warm runs, "cold" the median cold fit + sample. Fidelity is
 ``dbsynth.evaluate`` (dbsynth/report): overall and per property (column shapes, column pair trends, cardinality,
 inter-table trends). Rules: the rules the real rows keep in full (declared CHECKs and those discovered in them,
-found here on the real rows, not taken from the synthesizer) and the share of them every synthetic row keeps.
+found here on the real rows, not taken from the synthesizer) and the share of them every synthetic row keeps
+("kept"), beside the share the same fit keeps when sampled without its rules ("unkept": what keeping adds).
 
 Usage::
 
@@ -55,16 +56,24 @@ def _integrity(md, synth) -> dict:
     return {"fk_integrity": fk_ok / fk_all if fk_all else 1.0, "duplicate_keys": dup}
 
 
-def _rules(md, real, synth) -> dict:
+def _rules(md, real, synth, syn) -> dict:
     """Rules the real rows keep in full (declared CHECKs and the discovered ones, found on the real rows here,
-    independently of the synthesizer) and the share of them the sample keeps in every row."""
+    independently of the synthesizer), the share of them the sample keeps in every row, and the share the same
+    fit keeps when sampled without its rules (what the engine's keeping adds)."""
     from dbsynth.rules.discover import declared, discover
     from dbsynth.rules.evaluate import score
+    from dbsynth.rules.records import RuleSet
+    from dbsynth.sample.engine import Engine
 
     rules = declared(md).plus(list(discover(md, real)))
-    scores = [s for s in score(md, rules, synth) if s.total]
-    kept = sum(1 for s in scores if s.kept == s.total)
-    return {"rules": len(scores), "rules_kept": kept / len(scores) if scores else 1.0}
+
+    def kept(frames) -> float:
+        scores = [s for s in score(md, rules, frames) if s.total]
+        return sum(1 for s in scores if s.kept == s.total) / len(scores) if scores else 1.0
+
+    bare = Engine(syn.metadata, syn.strategy(), syn.seed, syn.progress_task, rules=RuleSet()).sample(1.0, {})
+    return {"rules": len([s for s in score(md, rules, synth) if s.total]), "rules_kept": kept(synth),
+            "rules_kept_bare": kept(bare)}
 
 
 def run_one(name: str, url: str, kind: str, repeat: int, score: bool) -> dict:
@@ -98,7 +107,7 @@ def run_one(name: str, url: str, kind: str, repeat: int, score: bool) -> dict:
     }
     if score:
         report = dbsynth.evaluate(real, synth, md)
-        out.update(_integrity(md, synth), **_rules(md, real, synth), overall=report.overall,
+        out.update(_integrity(md, synth), **_rules(md, real, synth, syn), overall=report.overall,
                    **{p: report.properties.get(p) for p in PROPS})
     return out
 
@@ -138,7 +147,7 @@ def main() -> None:
     jobs += [tuple(d.split("=", 1)) for d in args.dataset]
     head = (f"{'dataset':<11} {'synth':<11} {'fit s':>7} {'sample s':>8} {'cold s':>7} {'peak GB':>7} {'FK ok':>7} "
             f"{'dup keys':>8} {'overall':>7} {'shapes':>6} {'pairs':>6} {'card':>6} {'inter':>6} "
-            f"{'rules':>5} {'kept':>6} {'rows synth/real':>17}")
+            f"{'rules':>5} {'kept':>6} {'unkept':>6} {'rows synth/real':>17}")
     print(head)
     for name, url in jobs:
         runs: dict[str, list[dict]] = {k: [] for k in SYNTHESIZERS}
@@ -156,7 +165,7 @@ def main() -> None:
                 f"{name:<11} {kind:<11} {r['fit_s']:>7.3f} {r['sample_s']:>8.3f} {r['cold_s']:>7.2f} "
                 f"{r['rss_gb']:>7.2f} {r['fk_integrity']:>7.1%} {r['duplicate_keys']:>8} {_fmt(r['overall']):>7} "
                 + " ".join(f"{_fmt(r[p]):>6}" for p in PROPS)
-                + f" {r['rules']:>5} {r['rules_kept']:>6.1%}"
+                + f" {r['rules']:>5} {r['rules_kept']:>6.1%} {r['rules_kept_bare']:>6.1%}"
                 + f" {r['rows_synth']:>8}/{r['rows_real']:<8}",
                 flush=True,
             )
