@@ -2,9 +2,9 @@
 and the user's constraints.
 
 * :mod:`dbsynth.rules.records`: the typed rule records (one class per kind) and :class:`RuleSet`.
-* :mod:`dbsynth.rules.discover`: the rules every real row keeps, found at fit time (:func:`discover`), and the
-  declared CHECKs as records (:func:`declared`).
-* :mod:`dbsynth.rules.keep`: one table's sampled rows made to keep the within-table rules (:func:`keep`); the
+* :mod:`dbsynth.rules.discover`: the rules every real row keeps, found at fit time (``discover.discover``), and
+  the declared CHECKs as records (:func:`declared`).
+* :mod:`dbsynth.rules.keep`: one table's sampled rows made to keep the within-table rules (``keep.keep``); the
   cross-table kinds are kept by the engine (:mod:`dbsynth.sample.rules`).
 * :mod:`dbsynth.rules.evaluate`: how well frames keep rules (:func:`score`), for the report and the tests.
 * :mod:`dbsynth.rules.checks`: CHECK constraints parsed and satisfied; :mod:`dbsynth.rules.patterns`: string
@@ -24,9 +24,11 @@ from .checks import (
     satisfy,
 )
 from .custom import CustomConstraintError, load_custom
-from .discover import DiscoverySettings, declared, discover
+# discover() and keep() stay in their modules (dbsynth.rules.discover.discover, dbsynth.rules.keep.keep): bound
+# here, a function would hide the module of the same name from attribute access (dbsynth.rules.keep.KeepState)
+from .discover import DiscoverySettings, declared
 from .evaluate import holds, score
-from .keep import KeepError, KeepState, keep
+from .keep import KeepError, KeepState
 from .patterns import StringPattern
 from .records import RuleKind, RuleOrigin, RuleScore, RuleSet
 
@@ -47,11 +49,9 @@ __all__ = [
     "compile_checks",
     "declared",
     "declared_rules",
-    "discover",
     "failure_error",
     "first_failure",
     "holds",
-    "keep",
     "load_custom",
     "pattern_of",
     "satisfy",

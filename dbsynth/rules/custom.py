@@ -2,7 +2,8 @@
 into an instance of the user's class.
 
 A custom constraint is a Python class, named by import path in the API or the config (``pkg.mod:Class`` or
-``pkg.mod.Class``), built with the rule's ``params`` as keyword arguments. It must have ``is_valid(frame)``
+``pkg.mod.Class``), built with the rule's ``params`` as keyword arguments (and ``column_names``, the columns
+it constrains, when its ``__init__`` takes them). It must have ``is_valid(frame)``
 returning one truth value per row; ``reverse_transform(frame)`` (optional) returns the frame made valid, which
 :func:`dbsynth.rules.keep.keep` applies to the failing rows before redrawing them. Every way the path can be
 wrong is a :class:`CustomConstraintError` (bad input, exit 2) naming the path and saying what to do.
@@ -11,6 +12,7 @@ wrong is a :class:`CustomConstraintError` (bad input, exit 2) naming the path an
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import Any
 
 from ..errors import ConfigError
@@ -25,6 +27,15 @@ class CustomConstraintError(ConfigError):
 
 _HINT_PATH = ("Give the class as 'package.module:Class' (or 'package.module.Class'), importable from the working "
               "directory or PYTHONPATH")
+
+
+def _takes(cls: Any, name: str) -> bool:
+    """Whether building ``cls`` accepts the keyword ``name`` (by name or through ``**kwargs``)."""
+    try:
+        sig = inspect.signature(cls)
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == name or p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values())
 
 
 def load_custom(rule: Custom) -> Any:
@@ -64,6 +75,8 @@ def load_custom(rule: Custom) -> Any:
         raise _error(rule, f"'{class_name}' of module '{module_name}' is not a class",
                      "Give the class that has is_valid(frame), not an instance or a value")
     params = dict(rule.params)
+    if rule.names and "column_names" not in params and _takes(cls, "column_names"):
+        params["column_names"] = list(rule.names)  # the columns it constrains, as SDV hands them to its own
     try:
         instance = cls(**params)
     except TypeError as exc:
