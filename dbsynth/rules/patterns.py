@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover - Python 3.10
     import sre_constants as _src
     import sre_parse as _sre
 
-__all__ = ["PatternError", "StringPattern", "glob_to_regex", "like_to_regex", "posix_to_python"]
+__all__ = ["PatternError", "StringPattern", "glob_to_regex", "like_to_regex", "posix_to_python", "regex_to_glob"]
 
 #: Characters drawn where a pattern allows "any character" (``_``, ``.``, ``?``, a negated class): letters and
 #: digits, which every collation, charset and column type accepts.
@@ -74,7 +74,8 @@ def glob_to_regex(pattern: str) -> str:
         elif c == "?":
             out.append(".")
         elif c == "[":
-            j = pattern.find("]", i + 2 if pattern[i + 1: i + 2] in ("^", "]") else i + 1)
+            start = i + 2 if pattern[i + 1: i + 2] == "^" else i + 1
+            j = pattern.find("]", start + 1 if pattern[start: start + 1] == "]" else start)  # []...], [^]...]
             if j < 0:
                 raise PatternError("unterminated [ in a GLOB pattern")
             body = pattern[i + 1: j]
@@ -87,6 +88,54 @@ def glob_to_regex(pattern: str) -> str:
         else:
             out.append(re.escape(c))
         i += 1
+    return "".join(out)
+
+
+#: Longest GLOB :func:`regex_to_glob` writes (a ``{n}`` repeat copies its atom n times).
+_MAX_GLOB = 1000
+
+
+def regex_to_glob(regex: str) -> str | None:
+    """The SQLite ``GLOB`` pattern that accepts exactly the strings an anchored regular expression accepts; None
+    when the regex has another shape.
+
+    Converted: ``^...$`` made only of literals (a backslash before a character that is not a letter or digit
+    makes it literal), ``.`` (``?``), bracket classes without ``[:`` or a backslash (``[a-z]``, ``[^0-9]``; GLOB
+    reads them alike) and ``{n}`` repeats of one of these. Anything else (alternatives, groups, ``*``, ``+``,
+    ``?``, ``{n,m}``, escapes such as ``\\d``, an unanchored regex, whose search semantics no GLOB has) gives
+    None. GLOB is case-sensitive, as PostgreSQL's ``~`` is; from MariaDB's REGEXP, which ignores case under a
+    ``_ci`` collation, the GLOB is stricter (it refuses the other case).
+    """
+    if len(regex) < 2 or not regex.startswith("^") or not regex.endswith("$") or regex.endswith("\\$"):
+        return None
+    body, out, i = regex[1:-1], [], 0
+    while i < len(body):
+        c = body[i]
+        if c == "\\":
+            if i + 1 >= len(body) or body[i + 1].isalnum():
+                return None  # \d, \w, \1...: classes and references GLOB cannot spell
+            lit = body[i + 1]
+            atom = f"[{lit}]" if lit in "*?[" else lit
+            i += 2
+        elif c == "[":
+            start = i + 2 if body[i + 1: i + 2] == "^" else i + 1
+            j = body.find("]", start + 1 if body[start: start + 1] == "]" else start)  # []...], [^]...]
+            cls = body[i: j + 1]
+            if j < 0 or "[:" in cls or "\\" in cls or "[" in cls[1:]:
+                return None
+            atom, i = cls, j + 1
+        elif c == ".":
+            atom, i = "?", i + 1
+        elif c in "^$|()*+?{}":
+            return None
+        else:
+            atom, i = c, i + 1
+        m = re.match(r"\{(\d+)\}", body[i:])
+        if m:
+            atom, i = atom * int(m.group(1)), i + m.end()
+        out.append(atom)
+        if sum(map(len, out)) > _MAX_GLOB:
+            return None
     return "".join(out)
 
 

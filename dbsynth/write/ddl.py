@@ -113,8 +113,12 @@ def transpile_check(sqltext: str, source: str | None, target: str) -> str | None
     """A CHECK expression written in ``source``'s SQL, rewritten for ``target``; None when it cannot be.
 
     PostgreSQL's deparsed casts (``'a'::text``, ``(0)::numeric``) are dropped and ``x = ANY (ARRAY[...])``
-    becomes ``x IN (...)``; functions the target lacks (unknown to sqlglot, REGEXP on SQLite, GLOB outside
-    SQLite) make it untranspilable rather than a CREATE TABLE that fails.
+    (also ``= ANY ((ARRAY[...])::text[])``, PostgreSQL's spelling of a varchar column's IN list) becomes
+    ``x IN (...)``. SQLite's ``GLOB 'pattern'`` becomes an anchored regular expression in a target without GLOB
+    (:func:`~dbsynth.rules.patterns.glob_to_regex`), and a regex into SQLite, which has no REGEXP, becomes a
+    GLOB where one spells the same strings (:func:`~dbsynth.rules.patterns.regex_to_glob`). What still has no
+    spelling in the target (functions unknown to sqlglot, a regex GLOB cannot say, a pattern that is not a
+    literal) makes it untranspilable rather than a CREATE TABLE that fails.
     """
     import sqlglot
     from sqlglot import exp
@@ -134,7 +138,7 @@ def transpile_check(sqltext: str, source: str | None, target: str) -> str | None
             quant = exp.All(this=quant.expressions[0])  # sqlglot reads "<> ALL (ARRAY[...])" as a call of ALL
         if isinstance(quant, (exp.Any, exp.All)):
             arr = quant.this
-            while isinstance(arr, exp.Paren):
+            while isinstance(arr, (exp.Paren, exp.Cast)):  # ((ARRAY[...])::text[]): a varchar column's list
                 arr = arr.this
             if isinstance(arr, exp.Array):
                 isin = exp.In(this=node.this, expressions=list(arr.expressions))
@@ -142,6 +146,10 @@ def transpile_check(sqltext: str, source: str | None, target: str) -> str | None
         return node
 
     tree = tree.transform(simplify).transform(simplify)  # the second pass reaches inside rewritten nodes
+    if not target_caps.glob and target_caps.regexp is not Regexp.NONE:
+        tree = tree.transform(lambda n: _glob_as_regex(n, target_caps.regexp) if isinstance(n, exp.Glob) else n)
+    if target_caps.glob and target_caps.regexp is Regexp.NONE:
+        tree = tree.transform(lambda n: _regex_as_glob(n) if isinstance(n, exp.RegexpLike) else n)
     if target_caps.regexp is Regexp.OPERATOR:
         # MariaDB has the REGEXP operator, not MySQL 8's REGEXP_LIKE() that sqlglot writes
         tree = tree.transform(lambda n: exp.var(
@@ -158,6 +166,46 @@ def transpile_check(sqltext: str, source: str | None, target: str) -> str | None
         return tree.sql(dialect=write, identify=True)
     except Exception:
         return None
+
+
+def _glob_as_regex(node, regexp: Regexp):
+    """``x GLOB 'p'`` as the anchored regex match of the same strings (the node itself when ``p`` is not a
+    literal or not a pattern :func:`glob_to_regex` reads)."""
+    from sqlglot import exp
+
+    from ..rules.patterns import PatternError, glob_to_regex  # here: the rules package imports much at load
+
+    pattern = node.expression
+    if not (isinstance(pattern, exp.Literal) and pattern.is_string):
+        return node
+    try:
+        body = glob_to_regex(pattern.this)
+    except PatternError:
+        return node
+    if regexp is Regexp.OPERATOR:
+        # MariaDB's REGEXP ignores case under a _ci collation (the usual one) and its `.` stops at a newline;
+        # GLOB does neither: PCRE2's scoped flags (MariaDB 10.5+) make the match case-sensitive and `.` take
+        # any character. ($ still accepts one trailing newline there: the target is looser, never stricter.)
+        body = f"(?s-i:{body})"
+    # PostgreSQL's ~ is case-sensitive and its `.` takes a newline already
+    return exp.RegexpLike(this=node.this, expression=exp.Literal.string(f"^{body}$"))
+
+
+def _regex_as_glob(node):
+    """``x ~ 'regex'`` as ``x GLOB`` of the same strings where :func:`regex_to_glob` spells one (else the node).
+
+    A MariaDB source's REGEXP ignores case under a _ci collation; the case-sensitive GLOB is then stricter
+    than the source's CHECK. Sampled rows keep it (dbsynth.rules.checks reads REGEXP case-sensitively and
+    makes values in the pattern's case); a source row of the other case copied as is would be refused."""
+    from sqlglot import exp
+
+    from ..rules.patterns import regex_to_glob
+
+    pattern = node.expression
+    if not (isinstance(pattern, exp.Literal) and pattern.is_string):
+        return node
+    glob = regex_to_glob(pattern.this)
+    return node if glob is None else exp.Glob(this=node.this, expression=exp.Literal.string(glob))
 
 
 def _check_constraints(table: Table, source: str | None, dialect: str, warnings: list[str] | None,

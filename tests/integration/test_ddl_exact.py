@@ -25,7 +25,7 @@ from test_torture import (
 
 import dbsynth
 from dbsynth.errors import WriteError
-from dbsynth.metadata.records import Column, ForeignKey, Metadata, Table
+from dbsynth.metadata.records import CheckConstraint, Column, ForeignKey, Metadata, Table
 
 pytestmark = pytest.mark.db
 
@@ -183,14 +183,72 @@ def test_checks_cross_dialects_transpiled_and_enforced(pg_torture, mariadb_tortu
         engine.dispose()
 
 
+def _refused(url: str, sql: str, check: str) -> None:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn, pytest.raises(sa.exc.DBAPIError, match=check):
+            conn.exec_driver_sql(sql)
+    finally:
+        engine.dispose()
+
+
+def _accepted(url: str, sql: str) -> None:
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(sql)
+    finally:
+        engine.dispose()
+
+
 def test_a_check_the_target_refuses_is_left_out_with_a_warning(sqlite_torture, empty_target):
-    """SQLite's flag IN (0, 1) on what becomes a boolean, and a GLOB, in PostgreSQL: dropped, named, run goes on."""
+    """SQLite's flag IN (0, 1) on what becomes a boolean, in PostgreSQL: dropped, named, run goes on; its GLOB
+    is carried as an anchored regex, enforced as SQLite enforces it (case-sensitive, whole value)."""
     pg = empty_target("postgresql")
     summary = dbsynth.write({}, pg, _reflect(sqlite_torture, "sqlite"))
     said = " ".join(summary.warnings)
-    assert "ck_affinity_flag" in said and "t_affinity" in said and "ck_t_text_code" in said
+    assert "ck_affinity_flag" in said and "t_affinity" in said and "ck_t_text_code" not in said
     names = {r[0] for r in _query(pg, "SELECT conname FROM pg_constraint WHERE contype = 'c'")}
-    assert "ck_t_text_c3" in names and "ck_affinity_flag" not in names
+    assert {"ck_t_text_c3", "ck_t_text_code"} <= names and "ck_affinity_flag" not in names
+    _accepted(pg, "INSERT INTO t_text (code, c3) VALUES ('AB-1234', 'C12')")
+    for bad in ("ab-1234", "AB-12345", "XAB-1234", "AB-123"):
+        _refused(pg, f"INSERT INTO t_text (code, c3) VALUES ('{bad}', 'C12')", "ck_t_text_code")
+
+
+def test_a_glob_is_a_case_sensitive_regexp_in_mariadb(sqlite_torture, empty_target):
+    """SQLite's GLOB in MariaDB: a REGEXP that, under the table's case-insensitive collation, still refuses the
+    other case, as GLOB does."""
+    maria = empty_target("mariadb")
+    summary = dbsynth.write({}, maria, _reflect(sqlite_torture, "sqlite"))
+    assert "ck_t_text_code" not in " ".join(summary.warnings)
+    names = {r[0] for r in _query(maria, "SELECT CONSTRAINT_NAME FROM information_schema.CHECK_CONSTRAINTS "
+                                         "WHERE CONSTRAINT_SCHEMA = DATABASE()")}
+    assert "ck_t_text_code" in names
+    collation = _query(maria, "SELECT COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
+                              "DATABASE() AND TABLE_NAME = 't_text' AND COLUMN_NAME = 'code'")[0][0]
+    assert collation.endswith("_ci")  # the collation under which a plain REGEXP would ignore case
+    _accepted(maria, "INSERT INTO t_text (code, c3) VALUES ('AB-1234', 'C12')")
+    for bad in ("ab-1234", "Ab-1234", "AB-12345", "XAB-1234", "AB-123"):
+        _refused(maria, f"INSERT INTO t_text (code, c3) VALUES ('{bad}', 'C12')", "ck_t_text_code")
+
+
+def test_a_check_mariadb_cannot_carry_is_said(empty_target):
+    """A CHECK calling a function MariaDB lacks, from SQLite: the tables are created (staged) without it and the
+    write's warnings, which the run report lists, name it; the CHECKs it can carry are there."""
+    md = Metadata(dialect="sqlite")
+    md.add_table(Table(name="t", columns=[Column(name="id", type="integer"), Column(name="code")],
+                       primary_key=["id"],
+                       check_constraints=[CheckConstraint("my_own_function(code) > 0", "ck_t_own"),
+                                          CheckConstraint("code GLOB 'A*'", "ck_t_glob"),
+                                          CheckConstraint("id > 0", "ck_t_id")]))
+    maria = empty_target("mariadb")
+    summary = dbsynth.write({}, maria, md)
+    said = [w for w in summary.warnings if "ck_t_own" in w]
+    assert len(said) == 1 and "'t'" in said[0] and "left out" in said[0], summary.warnings
+    assert not [w for w in summary.warnings if "ck_t_glob" in w or "ck_t_id" in w]
+    names = {r[0] for r in _query(maria, "SELECT CONSTRAINT_NAME FROM information_schema.CHECK_CONSTRAINTS "
+                                         "WHERE CONSTRAINT_SCHEMA = DATABASE()")}
+    assert names == {"ck_t_glob", "ck_t_id"}
 
 
 def test_one_explicit_schema_is_created_in_the_target(pg_torture, empty_target, tmp_path):

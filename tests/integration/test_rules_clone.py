@@ -14,8 +14,6 @@ Each clone of the matrix (:data:`CASES`) runs once per module; the tests then re
   build.py's pandas counters (:data:`build.RULES`; both are shown to fail on a broken row) and by dbsynth's
   scorer on the rules dbsynth declares and discovers on the source, so that a bug in the scorer cannot hide a
   broken clone.
-
-Known gaps (strict xfails, :data:`KNOWN_GAPS`): a few CHECKs are left out of some cross-dialect targets.
 """
 
 from __future__ import annotations
@@ -383,42 +381,17 @@ def test_run_commits_every_sampled_row(clone):
     assert counts["customer"] > 2 * BATCH_SIZE
 
 
-_NO_GLOB = "GLOB is not rewritten as a regex for a target without GLOB (write/ddl.py transpile_check)"
-_NO_REGEXP = "SQLite has no REGEXP and a regex CHECK is not rewritten as GLOB (write/ddl.py transpile_check)"
-_PG_IN = "PostgreSQL's deparsed IN list, = ANY ((ARRAY[...])::text[]), is not transpiled (the cast on the array)"
-#: CHECKs a cross-dialect target does not get yet: (source, target, constraint) -> why. Strict xfails: the fix
-#: flips them, and then the entry goes.
-KNOWN_GAPS = {
-    ("sqlite", "postgresql", "ck_product_ref"): _NO_GLOB,
-    ("sqlite", "mariadb", "ck_product_ref"): _NO_GLOB,
-    ("postgresql", "sqlite", "ck_product_ref"): _NO_REGEXP,
-    ("mariadb", "sqlite", "ck_product_ref"): _NO_REGEXP,
-    ("postgresql", "mariadb", "ck_invoice_status"): _PG_IN,
-    ("postgresql", "sqlite", "ck_invoice_status"): _PG_IN,
-}
-
-
-def _known_gap(request, clone: Clone, checks: set[str]) -> None:
-    """Mark the test a strict xfail where one of ``checks`` is a known gap of the clone's dialect pair."""
-    pair = (_dialect(clone.source), _dialect(clone.target))
-    why = sorted({KNOWN_GAPS[(*pair, c)] for c in checks if (*pair, c) in KNOWN_GAPS})
-    if why:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="; ".join(why)))
-
-
-def test_every_check_is_in_the_target(clone, request):
+def test_every_check_is_in_the_target(clone):
     """Every CHECK in the target's catalog under its name; the run says nothing of a CHECK left out."""
     assert clone.exit_code == 0
-    _known_gap(request, clone, {c for _, c in CHECKS})
     assert not [w for w in clone.report["warnings"] if "check" in w.lower()], clone.report["warnings"]
     assert CHECKS - _catalog_checks(clone.target) == set()
 
 
 @pytest.mark.parametrize("check", sorted(BREAKING))
-def test_target_refuses_a_row_breaking_a_check(check, clone, request):
+def test_target_refuses_a_row_breaking_a_check(check, clone):
     """Each CHECK is enforced by the target under its name (an UPDATE breaking it fails; rolled back)."""
     assert clone.exit_code == 0
-    _known_gap(request, clone, {check})
     table, key, assignment = BREAKING[check]
     q = lambda n: _q(clone.target, n)
     first = _query(clone.target, f"SELECT min({q(key)}) FROM {q(table)}")[0][0]

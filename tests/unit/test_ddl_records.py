@@ -34,14 +34,16 @@ from dbsynth.write.ddl import (
     ("`code` regexp '^[A-Z]{2}$'", "mysql", "postgresql", "\"code\" ~ '^[A-Z]{2}$'"),
     ("`qty` between 1 and 1000", "mysql", "postgresql", "\"qty\" BETWEEN 1 AND 1000"),
     ("length(v) <= 10", "sqlite", "mysql", "CHAR_LENGTH(`v`) <= 10"),
+    ("code GLOB '[A-Z]*'", "sqlite", "postgresql", "\"code\" ~ '^[A-Z].*$'"),  # GLOB as an anchored regex
+    ("`code` regexp '^A$'", "mysql", "sqlite", "\"code\" GLOB 'A'"),  # SQLite has no REGEXP: the GLOB of it
 ])
 def test_checks_are_transpiled(text, source, target, expected):
     assert transpile_check(text, source, target) == expected
 
 
 @pytest.mark.parametrize("text, source, target", [
-    ("code GLOB '[A-Z]*'", "sqlite", "postgresql"),  # no GLOB outside SQLite
-    ("`code` regexp '^A'", "mysql", "sqlite"),  # SQLite has no REGEXP function by default
+    ("code GLOB upper(code)", "sqlite", "postgresql"),  # no GLOB outside SQLite, and not a literal pattern
+    ("`code` regexp '^A'", "mysql", "sqlite"),  # SQLite has no REGEXP; an unanchored regex has no GLOB
     ("my_own_function(x) > 0", "postgresql", "mysql"),  # unknown function
     ("this is not sql ((", "postgresql", "mysql"),
 ])
@@ -52,7 +54,7 @@ def test_untranspilable_checks_give_none(text, source, target):
 def test_cross_dialect_build_collects_a_warning_per_dropped_check():
     md = Metadata(dialect="sqlite")
     md.add_table(Table(name="t", columns=[Column(name="id", type="integer"), Column(name="code")],
-                       primary_key=["id"], check_constraints=[CheckConstraint("code GLOB 'A*'", "ck_code"),
+                       primary_key=["id"], check_constraints=[CheckConstraint("my_own_function(code) > 0", "ck_code"),
                                                               CheckConstraint("id > 0", "ck_id")]))
     warnings: list[str] = []
     _, tables = build_schema(md, "postgresql", set(), warnings=warnings)
