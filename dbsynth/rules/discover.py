@@ -316,6 +316,10 @@ def _uniques(table: Table, frame: pd.DataFrame, cols: _Columns, s: DiscoverySett
         v = frame[c.name].dropna()
         if len(v) < s.min_rows or (c.type == st.STRING and _free_text(v)):
             continue
+        if c.type == st.INTEGER and _beyond_float(v):
+            # values past 2**53 (edge values of BIGINT, BIGINT UNSIGNED) are drawn as floats that cannot tell
+            # neighbours apart: uniqueness could not be kept, and a run must not fail on a rule it found itself
+            continue
         if v.is_unique:
             out.append(Unique(table=table.name, names=(c.name,), support=len(v)))
     fks = table.foreign_keys
@@ -331,6 +335,12 @@ def _uniques(table: Table, frame: pd.DataFrame, cols: _Columns, s: DiscoverySett
     return out
 
 
+def _beyond_float(v: pd.Series) -> bool:
+    """Whether an integer column holds a value a float64 cannot represent exactly (|x| >= 2**53)."""
+    x = pd.to_numeric(v, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    return bool(len(x)) and bool(np.nanmax(np.abs(x), initial=0.0) >= 2.0**53)
+
+
 # ---- domain -------------------------------------------------------------------------------------------------
 def _domains(table: Table, frame: pd.DataFrame, cols: _Columns, s: DiscoverySettings) -> list[Rule]:
     out: list[Rule] = []
@@ -343,8 +353,12 @@ def _domains(table: Table, frame: pd.DataFrame, cols: _Columns, s: DiscoverySett
             continue
         integral = c.type == st.INTEGER
         if not integral:
-            cents = x * 100
-            if not (np.abs(cents - np.round(cents)) <= 1e-6 * np.maximum(np.abs(cents), 1.0)).all():
+            if not np.isfinite(x).all():
+                continue  # infinities are no discrete domain
+            with np.errstate(over="ignore", invalid="ignore"):
+                cents = x * 100
+                whole = np.abs(cents - np.round(cents)) <= 1e-6 * np.maximum(np.abs(cents), 1.0)
+            if not whole.all():
                 continue
             x = np.round(x, 9)
         values, counts = np.unique(x, return_counts=True)

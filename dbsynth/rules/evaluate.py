@@ -107,7 +107,9 @@ def comparable(s: pd.Series) -> pd.Series:
     if pd.api.types.is_integer_dtype(s.dtype):
         x = s.to_numpy(dtype=np.float64, na_value=np.nan)
         if len(x) and np.nanmax(np.abs(x), initial=0.0) >= 2.0**53:
-            return s.astype("Int64")
+            # BIGINT UNSIGNED past 2**63 does not fit Int64
+            unsigned = pd.api.types.is_unsigned_integer_dtype(s.dtype)
+            return s.astype("UInt64" if unsigned else "Int64")
         return pd.Series(x, index=s.index)
     if _numeric_like(s):
         return pd.Series(floats(s), index=s.index)

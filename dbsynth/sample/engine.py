@@ -20,6 +20,7 @@ drawn from (and the columns cross-table rules read, one float per parent row per
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ from ..model.records import DeferredSpec, DrivingLink, TableModel
 from ..model.strategy import TableStrategy
 from ..model.transforms import frame_of
 from ..rules.keep import KeepState, keep
-from ..rules.records import RuleSet
+from ..rules.records import RuleOrigin, RuleSet, Unique
 from .counts import POS, Capacity, capped_counts, capped_refs, nonnull_mask, plan_batches
 from .cycles import close_refs, sample_forest
 from .plan import SamplePlan, TableMode, empty_frame, learn_keys, shape, shape_update
@@ -68,6 +69,8 @@ from .rules import (
 )
 
 __all__ = ["DEFAULT_BATCH_ROWS", "Engine", "TaskFactory"]
+
+log = logging.getLogger("dbsynth")
 
 #: Rows per batch of the synthesizers' ``iter_sample`` when not told otherwise.
 DEFAULT_BATCH_ROWS = 50_000
@@ -375,8 +378,7 @@ class Engine:
                     # a copied value is the parent row's, already written: it wins over a within-table rule
                     keep_copied_again(frame, table, self.rules, _Frames(done), index)
             # the source's dialect parses its CHECKs; domain CHECKs type the columns they cover
-            frame = repair(frame, table, brng, state.unique, dialect=self.metadata.dialect,
-                           domains=self.metadata.native_objects)
+            frame, table = self._repair(frame, table, brng, state.unique)
             keep = unique_mask(frame, table, fk_cols, state.seen, driving, state.unique.exempt)
             for mask in (capped, required_refs_mask(frame, table, done)):
                 if mask is not None:
@@ -386,6 +388,29 @@ class Engine:
                 frame = frame[keep].reset_index(drop=True)
                 row_state = {k: v[keep] for k, v in row_state.items()}
             yield frame, row_state
+
+    def _repair(self, frame: pd.DataFrame, table: Table, rng: np.random.Generator,
+                unique: UniqueState) -> tuple[pd.DataFrame, Table]:
+        """:func:`~dbsynth.sample.repair.repair`, and the table it ran with.
+
+        A unique rule found in the real rows that cannot be kept (a TINYINT with no room left for new distinct
+        values, a CHECK bounding the range) is dropped for the rest of the table, with a warning, instead of
+        failing the run: the schema's own constraints still fail it (the target would refuse the rows).
+        """
+        while True:
+            try:
+                return repair(frame, table, rng, unique, dialect=self.metadata.dialect,
+                              domains=self.metadata.native_objects), table
+            except DbsynthError as exc:
+                rule = next((r for r in self.rules.for_table(table.name)
+                             if isinstance(r, Unique) and r.origin is RuleOrigin.DISCOVERED
+                             and exc.constraint == r.name), None)
+                if rule is None:
+                    raise
+                log.warning("table '%s': the rule %s found in the real rows cannot be kept (%s); left out",
+                            table.name, rule.name, exc.message)
+                table = dataclasses.replace(table, unique_constraints=[
+                    u for u in table.unique_constraints if u.name != rule.name])
 
     @staticmethod
     def _keep_within(frame: pd.DataFrame, table: Table, rules: list, rng: np.random.Generator,
