@@ -9,10 +9,6 @@ algorithm.
 
 from __future__ import annotations
 
-from typing import Self
-
-import pandas as pd
-
 from ..metadata import Metadata
 from .segmented import SegmentedFit
 
@@ -42,15 +38,3 @@ class HSAFit(SegmentedFit):
     ) -> None:
         super().__init__(metadata, locales=locales, verbose=verbose, seed=seed,
                          min_category_count=min_category_count, default_num_clusters=default_num_clusters)
-
-    def fit(self, data: dict[str, pd.DataFrame]) -> Self:
-        """Learn every table of the metadata from ``data`` (see :meth:`SegmentedFit.fit`), and the rules of the
-        data (see :meth:`rules`) from its frames, whole.
-
-        Raises:
-            SchemaMismatchError: when a table or column of the metadata is missing from ``data``.
-            BadInputError: for invalid table parameters.
-        """
-        super().fit(data)
-        self._fit_rules({t: data[t] for t in self.metadata.tables}, None)
-        return self

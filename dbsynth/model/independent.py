@@ -7,9 +7,7 @@ orders as a small one). It is the segment engine of :mod:`dbsynth.model.segmente
 
 from __future__ import annotations
 
-from typing import Any, Self
-
-import pandas as pd
+from typing import Any
 
 from ..metadata import Metadata
 from .segmented import SegmentedFit
@@ -35,18 +33,6 @@ class IndependentFit(SegmentedFit):
     ) -> None:
         super().__init__(metadata, locales=locales, verbose=verbose, seed=seed,
                          min_category_count=min_category_count, default_num_clusters=1)
-
-    def fit(self, data: dict[str, pd.DataFrame]) -> Self:
-        """Learn every table of the metadata from ``data`` (see :meth:`SegmentedFit.fit`), and the rules of the
-        data (see :meth:`rules`) from its frames, whole.
-
-        Raises:
-            SchemaMismatchError: when a table or column of the metadata is missing from ``data``.
-            BadInputError: for invalid table parameters.
-        """
-        super().fit(data)
-        self._fit_rules({t: data[t] for t in self.metadata.tables}, None)
-        return self
 
     def _settings(self) -> dict[str, Any]:
         # one segment per table is what this synthesizer is, not a setting

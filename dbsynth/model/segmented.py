@@ -361,7 +361,8 @@ class SegmentedFit(FittedModel):
 
     # ---- fit ----------------------------------------------------------------------------------------
     def fit(self, data: dict[str, pd.DataFrame]) -> Self:
-        """Learn every table of the metadata from ``data``.
+        """Learn every table of the metadata from ``data``, and the rules of the data (see
+        :meth:`~dbsynth.model.base.FittedModel.rules`) from its frames, whole.
 
         Args:
             data: one frame per metadata table (frame contract).
@@ -392,6 +393,7 @@ class SegmentedFit(FittedModel):
         for t in graph.parent_first():
             self._fit_links(t, models, frames, graph, depths, pos, labels)
         self._models = dict(models)
+        self._fit_rules(frames, None)
         return self
 
     def _fit_table(self, t, frames, graph, pos) -> tuple[SegmentTableModel, np.ndarray]:

@@ -24,6 +24,7 @@ from .checks import (
     satisfy,
 )
 from .custom import CustomConstraintError, load_custom
+
 # discover() and keep() stay in their modules (dbsynth.rules.discover.discover, dbsynth.rules.keep.keep): bound
 # here, a function would hide the module of the same name from attribute access (dbsynth.rules.keep.KeepState)
 from .discover import DiscoverySettings, declared

@@ -34,6 +34,7 @@ import pandas as pd
 
 from ..dialects import MYSQL, POSTGRESQL, SQLITE, Dialect, capabilities
 from ..errors import DbsynthError
+from ..frames import utc_microseconds
 from ..metadata import sdtypes as st
 from ..metadata.records import CheckConstraint, Column, Table
 from .patterns import PatternError, StringPattern
@@ -439,15 +440,7 @@ def _column_values(s: pd.Series, info: _ColInfo) -> _V:
         v = s.fillna(False).astype(bool).to_numpy() if null.any() else s.astype(bool).to_numpy()
         return _V("bool", v, null)
     if info.kind == "time":
-        t = s
-        if not pd.api.types.is_datetime64_any_dtype(t.dtype):
-            t = pd.to_datetime(t, errors="coerce")
-        if getattr(t.dt, "tz", None) is not None:
-            t = t.dt.tz_convert("UTC").dt.tz_localize(None)
-        arr = t.to_numpy(dtype="datetime64[us]")
-        null = np.isnat(arr)
-        v = arr.view("int64").copy()
-        v[null] = 0
+        v, null = utc_microseconds(s)
         if info.grid > 1:  # what a target of that precision stores
             g = int(info.grid)
             v = (v // g) * g

@@ -63,7 +63,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DbsynthError
-from ..frames import MARKERS_US
+from ..frames import MARKERS_US, utc_microseconds
 from ..metadata import sdtypes as st
 from ..metadata.records import Column, Table
 from .custom import load_custom
@@ -185,16 +185,7 @@ def _info_of(name: str, s: pd.Series, col: Column | None, keys: set[str]) -> _In
 def _read(s: pd.Series, info: _Info) -> tuple[np.ndarray, np.ndarray]:
     """Values (float64 numbers, or int64 UTC microseconds for times) and the NULL mask of a column."""
     if info.kind == "time":
-        t = s
-        if not pd.api.types.is_datetime64_any_dtype(t.dtype):
-            t = pd.to_datetime(t, errors="coerce")
-        if getattr(t.dt, "tz", None) is not None:
-            t = t.dt.tz_convert("UTC").dt.tz_localize(None)
-        arr = t.to_numpy(dtype="datetime64[us]")
-        null = np.isnat(arr)
-        v = arr.view("int64").copy()
-        v[null] = 0
-        return v, null
+        return utc_microseconds(s)
     if s.dtype == np.float64:
         v = s.to_numpy()
     elif isinstance(s.dtype, np.dtype) and s.dtype.kind in "iub":
