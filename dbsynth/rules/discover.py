@@ -260,7 +260,8 @@ def _orders_in(table: Table, frame: pd.DataFrame, group: list[Column], s: Discov
         n = int(np.count_nonzero(both))
         if n < s.min_rows:
             continue
-        gap = x[both, j] - x[both, i]
+        with np.errstate(invalid="ignore"):  # inf - inf: no order (NaN compares false)
+            gap = x[both, j] - x[both, i]
         if (gap >= 0).all():
             held[(int(i), int(j))] = (bool((gap > 0).all()), n)
     # equal wherever both are set: one rule, low the earlier column
