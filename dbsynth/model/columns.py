@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as _dt
+import re
 import string
 import threading
 import zlib
@@ -24,6 +25,7 @@ import pandas as pd
 from ..errors import DbsynthError, ModelFileError, UnsupportedError
 from ..metadata import sdtypes as st
 from ..metadata.records import Column, Table
+from .text import TextModel
 
 __all__ = [
     "ColumnGenerator",
@@ -31,6 +33,7 @@ __all__ = [
     "PIIGenerator",
     "PlaceholderGenerator",
     "TextGenerator",
+    "faker_values",
     "fit_set",
     "generate_set",
     "generator_for",
@@ -172,6 +175,12 @@ def _pool(locales: tuple[str, ...], provider: str) -> _FakerPool:
     if key not in _POOLS:
         _POOLS.setdefault(key, _FakerPool(locales, provider))
     return _POOLS[key]
+
+
+def faker_values(locales: tuple[str, ...], provider: str, calls: int) -> list[str]:
+    """The distinct values of the first ``calls`` (at most :data:`PII_POOL_SIZE`) calls of a Faker provider,
+    from the process-wide pool shared by every column (see :class:`_FakerPool`)."""
+    return _pool(locales, provider).take(min(calls, PII_POOL_SIZE))
 
 
 def _saved_column_name(data: Any) -> str | None:
@@ -545,6 +554,9 @@ class PIIGenerator(ColumnGenerator):
 
 # ---- free text -----------------------------------------------------------------------------------------
 QUANTILE_PROBS = np.linspace(0.0, 1.0, 21)
+#: Distinct values a text column's model learns from (a fixed random subset beyond: a bounded fit).
+_TEXT_TRAIN = 5000
+_SUFFIXED = re.compile(r"-\d+$")
 
 
 @lru_cache(maxsize=1)
@@ -582,6 +594,8 @@ class TextGenerator(ColumnGenerator):
         self.quantiles = list(np.linspace(min(5, default_max), default_max, len(QUANTILE_PROBS)))
         self.char_class = "words"
         self.case = "sentence"
+        self.text: TextModel | None = None  # what the column holds and a pool of new values (None: lorem)
+        self.all_distinct = False  # every real value distinct: drawn without repeats while the pool lasts
 
     def fit(self, series: pd.Series) -> TextGenerator:
         """Learn the NULL fraction, length quantiles and character class (from at most 10,000 values)."""
@@ -609,10 +623,68 @@ class TextGenerator(ColumnGenerator):
             self.char_class = "alpha"
         else:
             self.char_class = "upper" if has_upper else "lower"
+        self._fit_text(values)
         return self
+
+    def _fit_text(self, values: list[str]) -> None:
+        """Recognise what the column holds and learn its values' kind (:class:`~dbsynth.model.text.TextModel`);
+        lorem ipsum only when the real values are lorem ipsum (``text`` stays None)."""
+        counts = pd.Series(values, dtype=object).value_counts(sort=False)
+        self.all_distinct = len(counts) == len(values) and len(values) > 1
+        if len(counts) > _TEXT_TRAIN:  # bounded fit: the chain learns from a fixed subset of the values
+            train = counts.iloc[np.random.default_rng(0).permutation(len(counts))[:_TEXT_TRAIN]]
+        else:
+            train = counts
+        model = TextModel.fit(
+            train.index.tolist(), train.to_numpy().tolist(), column=self.column.name, table=self.table,
+            min_count=_set_k(), max_length=self.column.length,
+        )
+        if model.kind == "lorem":
+            self.text = None
+            return
+        self.text = model
+        if self.unique and model.kind == "code":
+            self.text = None  # unique codes: the character classes' bijection, unique by construction at any size
+        elif model.provider is None and not model.pool:
+            self.text = None  # nothing new could be made: random text of the character classes, as before
+
+    def _generate_text(self, text: TextModel, n: int, rng: np.random.Generator, start: int) -> pd.Series:
+        """``n`` values of the recognised kind; unique columns take the pool in a fixed order per column (so
+        batches never clash) and add ``-<number>`` past its end."""
+        length = self.column.length
+        if not self.unique and not self.all_distinct and text.provider is None and n:
+            # pool values of about the lengths the learned quantiles give: the real length distribution
+            by_length = np.asarray(sorted(text.pool, key=len), dtype=object)
+            lengths = np.fromiter(map(len, by_length), dtype=np.int64, count=len(by_length))
+            want = np.interp(rng.random(n), QUANTILE_PROBS, self.quantiles)
+            at = np.searchsorted(lengths, want) + rng.integers(-2, 3, size=n)  # a few neighbours: variety
+            picked = by_length[np.clip(at, 0, len(by_length) - 1)].tolist()
+            return _strings(picked, _null_mask(rng, n, self.null_fraction))
+        if not self.unique:
+            values = text.values(n, rng, distinct=self.all_distinct)
+            if length is not None and text.provider is not None:
+                values = [v[:length] for v in values]
+            return _strings(values, _null_mask(rng, n, self.null_fraction))
+        pool = text.labels(start + n, f"{self.table}.{self.column.name}")
+        if length is not None:
+            pool = [v[:length] for v in pool]
+        fresh = list(dict.fromkeys(pool))
+        if start + n <= len(fresh):
+            return _strings(fresh[start : start + n], _null_mask(rng, n, self.null_fraction))
+        seq = np.arange(start + 1, start + n + 1, dtype=np.int64)
+        take = np.asarray(fresh or [""], dtype=object)[(seq - 1) % max(len(fresh), 1)]
+        within = seq <= len(fresh)
+        tail = np.where(within, "", np.strings.add("-", seq.astype(str)))
+        body = take.astype(str)
+        if length is not None:
+            room = np.maximum(length - np.strings.str_len(tail), 0)
+            body = np.asarray([b[:r] for b, r in zip(body.tolist(), room.tolist())])
+        return _strings(np.strings.add(body.astype(str), tail).astype(object), _null_mask(rng, n, self.null_fraction))
 
     def generate(self, n: int, rng: np.random.Generator, start: int = 0) -> pd.Series:
         """``n`` strings with lengths following the learned quantiles (cut to ``Column.length``)."""
+        if self.text is not None:
+            return self._generate_text(self.text, n, rng, start)
         lengths = np.rint(np.interp(rng.random(n), QUANTILE_PROBS, self.quantiles)).astype(np.int64)
         if self.column.length is not None:
             lengths = np.minimum(lengths, self.column.length)
@@ -695,13 +767,17 @@ class TextGenerator(ColumnGenerator):
         return buffer, np.arange(size, dtype=np.int64)
 
     def state(self) -> dict[str, Any]:
-        return {"quantiles": self.quantiles, "char_class": self.char_class, "case": self.case, "unique": self.unique}
+        return {"quantiles": self.quantiles, "char_class": self.char_class, "case": self.case, "unique": self.unique,
+                "all_distinct": self.all_distinct, "text": self.text.state() if self.text is not None else None}
 
     def load_state(self, data: dict[str, Any]) -> None:
         self.quantiles = [float(q) for q in data["quantiles"]]
         self.char_class = data.get("char_class", "words")
         self.case = data.get("case", "sentence")
         self.unique = bool(data.get("unique", False))  # older model files: repair keeps the column unique
+        self.all_distinct = bool(data.get("all_distinct", False))
+        text = data.get("text")  # older model files: none, lorem ipsum as before
+        self.text = TextModel.from_state(text) if text else None
 
 
 # ---- unsupported ---------------------------------------------------------------------------------------
