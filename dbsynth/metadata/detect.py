@@ -2,7 +2,8 @@
 
 Types come from dtypes (and, for text columns, from what the values look like); primary keys from names
 (``id``, ``<table>_id``) checked for uniqueness; foreign keys from a column named like another table's
-primary key whose values all exist in it.
+primary key whose values all exist in it. A string column whose values are all distinct is text, never a
+category (a lookup table's names: each label once, none reaches the k rows the model may keep).
 """
 
 from __future__ import annotations
@@ -82,7 +83,17 @@ def detect_from_dataframes(
             s = frame[col.name]
             stat = _Stats(int(s.nunique(dropna=True)), int(s.notna().sum())) if col.type == st.STRING else None
             col.sdtype = sdtype_for(col, col.name in keys, stat)
+            if col.sdtype == st.CATEGORICAL and stat is not None and _each_value_once(stat):
+                # a lookup table's names (every value once): no label reaches the k rows a category needs, so
+                # there is nothing to model; generated as text of the kind they are (dbsynth.model.text),
+                # distinct like the source
+                col.sdtype = st.TEXT
     return md.validate()
+
+
+def _each_value_once(stat: _Stats) -> bool:
+    """Whether every non-NULL value of a column is distinct (and there are at least two)."""
+    return stat.non_null > 1 and stat.distinct == stat.non_null
 
 
 def _column(name: str, s: pd.Series) -> Column:

@@ -656,8 +656,11 @@ class TextGenerator(ColumnGenerator):
             # pool values of about the lengths the learned quantiles give: the real length distribution
             by_length = np.asarray(sorted(text.pool, key=len), dtype=object)
             lengths = np.fromiter(map(len, by_length), dtype=np.int64, count=len(by_length))
-            want = np.interp(rng.random(n), QUANTILE_PROBS, self.quantiles)
-            at = np.searchsorted(lengths, want) + rng.integers(-2, 3, size=n)  # a few neighbours: variety
+            want = np.rint(np.interp(rng.random(n), QUANTILE_PROBS, self.quantiles))
+            # uniformly among the pool values of the drawn length (the nearest longer one when none has it)
+            lo = np.minimum(np.searchsorted(lengths, want, side="left"), len(lengths) - 1)
+            hi = np.searchsorted(lengths, lengths[lo], side="right")
+            at = lo + (rng.random(n) * (hi - lo)).astype(np.int64)
             picked = by_length[np.clip(at, 0, len(by_length) - 1)].tolist()
             return _strings(picked, _null_mask(rng, n, self.null_fraction))
         if not self.unique:

@@ -23,6 +23,7 @@ rows) as a substring, is dropped, so a rare real value is never regenerated. Sam
 
 from __future__ import annotations
 
+import json
 import re
 import zlib
 from collections.abc import Sequence
@@ -37,7 +38,9 @@ __all__ = [
     "FAKER_KINDS",
     "MODEL_KINDS",
     "TextModel",
+    "fit_labels",
     "lorem_words",
+    "rare_labels",
     "recognise",
 ]
 
@@ -141,7 +144,8 @@ def recognise(column: str, values: Sequence[str], table: str | None = None) -> s
     Returns:
         A key of :data:`FAKER_KINDS` or one of :data:`MODEL_KINDS`.
     """
-    sample = [v for v in list(dict.fromkeys(str(v) for v in values))[:_SAMPLE] if v]
+    # CHAR(n) columns pad their values with blanks: the kind is in what is left
+    sample = [v for v in dict.fromkeys(str(v).strip() for v in list(values)[:_SAMPLE]) if v]
     lists = _lists()
     named = _name_kind(column, table)
     short_upper = bool(sample) and all(len(v) in (2, 3) and v.isalpha() and v.isupper() for v in sample)
@@ -561,6 +565,38 @@ def _top_up(pool: list[str], distinct: int, max_length: int | None) -> list[str]
                 seen.add(head + tail)
         i += 1
     return out
+
+
+def fit_labels(column: str, labels: Sequence[str], counts: Sequence[int], *, min_count: int,
+               max_length: int | None = None, table: str | None = None) -> dict[str, Any] | None:
+    """The JSON state of a :class:`TextModel` of a categorical column's text labels, for the labels of its
+    rare bucket (:func:`rare_labels`); None when they are lorem ipsum (the generated letters stay).
+
+    Args:
+        column: the column's name.
+        labels: every distinct label (rare ones too: they shape the model, never reach it).
+        counts: the rows holding each label.
+        min_count: k of the k rule (labels held by fewer rows are rare).
+        max_length: the column's declared length.
+        table: its table's name, when known.
+    """
+    model = TextModel.fit(labels, counts, column=column, table=table, min_count=min_count, max_length=max_length)
+    if model.kind == "lorem" or (model.provider is None and not model.pool):
+        return None
+    return model.state()
+
+
+def rare_labels(column: str, state: dict[str, Any], count: int) -> list[str]:
+    """``count`` labels of the kind :func:`fit_labels` learned, the same for a column every time, distinct
+    while the kind has that many ([] when it has none)."""
+    return list(_rare_labels(column, json.dumps(state, sort_keys=True), int(count)))
+
+
+@lru_cache(maxsize=256)
+def _rare_labels(column: str, state: str, count: int) -> tuple[str, ...]:
+    # cached: sampling converts every batch
+    made = TextModel.from_state(json.loads(state)).labels(count, f"rare\x00{column}")
+    return tuple(made) if made and all(made) else ()
 
 
 def _faker_pool(provider: str, calls: int) -> list[str]:
