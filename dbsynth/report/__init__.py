@@ -1,6 +1,7 @@
 """Quality and privacy report: how close the synthetic database is to the real one, and what it leaks.
 
-:func:`evaluate` computes the metrics (:mod:`dbsynth.report.metrics`); :mod:`dbsynth.report.render` writes
+:func:`evaluate` computes the metrics (:mod:`dbsynth.report.metrics`, the detection score in
+:mod:`dbsynth.report.detection`); :mod:`dbsynth.report.render` writes
 ``report.json`` and ``report.html``; :mod:`dbsynth.report.command` is the ``dbsynth report`` subcommand.
 """
 
@@ -17,7 +18,8 @@ if TYPE_CHECKING:
     from ..rules.records import RuleSet
     from .metrics import QualityReport
 
-__all__ = ["evaluate", "PROPERTIES", "QualityReport", "Score", "Shortfall", "TablePrivacy", "ValidityCheck"]
+__all__ = ["evaluate", "DetectionScore", "PROPERTIES", "QualityReport", "Score", "Shortfall", "TablePrivacy",
+           "ValidityCheck"]
 
 # Imported on first use, so that importing this package (the CLI does, to register `dbsynth report`) does not
 # pull pandas and the metrics into `dbsynth --help` or `dbsynth validate-config`.
@@ -29,6 +31,10 @@ def __getattr__(name: str):
         from . import metrics
 
         return getattr(metrics, name)
+    if name == "DetectionScore":
+        from .detection import DetectionScore
+
+        return DetectionScore
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -51,7 +57,8 @@ def _load(source: Source, metadata: Metadata | None) -> tuple[dict[str, pd.DataF
 
 
 def evaluate(
-    real: Source, synthetic: Source, metadata: Metadata | None = None, *, seed: int = 0, rules: RuleSet | None = None
+    real: Source, synthetic: Source, metadata: Metadata | None = None, *, seed: int = 0, rules: RuleSet | None = None,
+    detection: bool = True,
 ) -> QualityReport:
     """Compare a synthetic database with the real one.
 
@@ -61,13 +68,15 @@ def evaluate(
             the database also evaluates the CHECK constraints of ``metadata`` (read-only).
         metadata: the tables' description; default: reflected from ``real`` when it is a URL, else detected
             from the real frames.
-        seed: seed of the samples drawn for large joins.
+        seed: seed of the samples drawn for large joins and for the detection score.
         rules: the rules whose share of synthetic rows kept is reported (a fitted model's ``rules``, user
             constraints included); default: the CHECKs of ``metadata`` and the rules the real rows keep
             (:func:`dbsynth.rules.discover.discover`).
+        detection: train the real-vs-synthetic classifier of each table (``report.detection``, ROC AUC with
+            0.5 = indistinguishable; :mod:`dbsynth.report.detection`); False skips it.
 
     Returns:
-        The :class:`QualityReport` (``overall``, ``properties``, ``to_dict()``, ``to_json()``).
+        The :class:`QualityReport` (``overall``, ``properties``, ``detection``, ``to_dict()``, ``to_json()``).
 
     Raises:
         ConnectError, ReflectionError: when a URL cannot be read.
@@ -87,7 +96,7 @@ def evaluate(
 
     # every table is read whole (a URL) or given whole (frames), so discovery may look across all of them
     report = evaluate_frames(metadata, real_frames, synth_frames, seed=seed, rules=rules,
-                             complete=frozenset(real_frames))
+                             complete=frozenset(real_frames), detection=detection)
     if isinstance(synthetic, str):
         from ..urls import resolve_url
         from .checks import check_constraints

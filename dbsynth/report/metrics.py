@@ -14,6 +14,10 @@ The definitions are the standard published ones, so that figures can be compared
   (:func:`dbsynth.rules.evaluate.score`; which rules: :mod:`dbsynth.report.rule_scores`).
 
 Every score is in [0, 1], 1 meaning indistinguishable. All computations are vectorised pandas/numpy.
+
+Apart from the properties, the report holds a detection score per table (:mod:`dbsynth.report.detection`):
+the ROC AUC of a classifier telling real rows from synthetic ones, where 0.5 is best, so it is no property
+and takes no part in ``overall``.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from ..rules.records import RuleScore, RuleSet
 from .rule_scores import SHOWN_FAILING, copies_of_generated, data_rules, failing, rules_property, score_rules
 
 if TYPE_CHECKING:
+    from .detection import DetectionScore
     from .plots import TablePlots
 
 #: Labels seen fewer than this many times in the real data are "rare": seeing them again may identify someone.
@@ -192,6 +197,16 @@ class QualityReport:
     """Per table, the summaries drawn in ``report.html`` (:mod:`dbsynth.report.plots`); not in the JSON."""
     rules: list[RuleScore] = field(default_factory=list)
     """Per rule (declared, discovered, user), the synthetic rows keeping it."""
+    detection: list[DetectionScore] = field(default_factory=list)
+    """Per table, how well a classifier tells real rows from synthetic ones (ROC AUC, 0.5 = indistinguishable;
+    :mod:`dbsynth.report.detection`). Not a property: lower is better, and it stays out of :attr:`overall`."""
+
+    @property
+    def detection_auc(self) -> float | None:
+        """Mean detection AUC over the tables scored (0.5 = indistinguishable); None when none was."""
+        from .detection import detection_auc  # detection builds on this module's helpers
+
+        return detection_auc(self.detection)
 
     def property_score(self, prop: str, table: str | None = None) -> float | None:
         """Mean score of ``prop`` (for ``table`` only when given); None when nothing was scored."""
@@ -293,6 +308,7 @@ class QualityReport:
             "validity": [{**asdict(c), "score": c.score} for c in self.validity],
             "privacy": [{**asdict(p), "identical_share": p.identical_share} for p in self.privacy],
             "rules": [_rule_dict(s) for s in self.rules],
+            "detection": {"auc": self.detection_auc, "tables": [asdict(d) for d in self.detection]},
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -725,6 +741,7 @@ def evaluate_frames(
     *,
     rules: RuleSet | None = None,
     complete: frozenset[str] | None = None,
+    detection: bool = True,
 ) -> QualityReport:
     """Every metric of :func:`dbsynth.report.evaluate` on frames already loaded.
 
@@ -736,6 +753,9 @@ def evaluate_frames(
         rules: the rules to score (a fitted model's, user constraints included); None: the declared CHECKs and
             the rules discovered in ``real``.
         complete: the tables of ``real`` read whole, for discovery (None: all).
+        detection: compute the detection scores (:func:`dbsynth.report.detection.detection_scores`, seeded
+            with ``seed``); False leaves :attr:`QualityReport.detection` empty (it trains a classifier per
+            table: about a second on Chinook).
     """
     report = QualityReport()
     if rules is None:
@@ -750,6 +770,11 @@ def evaluate_frames(
                 report.privacy.append(privacy)
     report.scores.extend(relationship_scores(metadata, real, synthetic, seed=seed))
     report.validity.extend(validity_checks(metadata, synthetic))
+    if detection:
+        from .detection import detection_scores  # detection builds on this module's helpers
+
+        # on the metadata as scored above: a copy of a generated column is generated, not a feature
+        report.detection = detection_scores(metadata, real, synthetic, seed=seed)
     from .plots import plot_data  # plots builds on this module's helpers
 
     report.plots = plot_data(metadata, real, synthetic)

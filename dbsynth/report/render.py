@@ -96,6 +96,11 @@ def _count(n: int) -> str:
     return f"{n:,}"
 
 
+def _auc(value: float | None) -> str:
+    # an AUC, not a share: 0.5 is the best value, so it reads as a number rather than a percentage
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 def _kept_pct(kept: int, total: int) -> str:
     # rounded down in integers, so that a rule broken in 1 row of 100,000 does not read 100.0%
     return f"{(kept * 1000 // total) / 10 if total else 100.0:.1f}%"
@@ -114,6 +119,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["pct"] = _pct
     env.filters["count"] = _count
+    env.filters["auc"] = _auc
     env.filters["kept_pct"] = _kept_pct
     return env
 
@@ -130,7 +136,8 @@ def _section(report: QualityReport, table: str, privacy: TablePrivacy | None) ->
 
 
 def render_html(report: QualityReport, title: str = "dbsynth quality report") -> str:
-    """The report as one self-contained HTML page: summary scores first, the rules, then one section per table.
+    """The report as one self-contained HTML page: summary scores and detection first, the rules, then one
+    section per table.
 
     Args:
         report: what :func:`dbsynth.report.evaluate` returned.
@@ -146,6 +153,8 @@ def render_html(report: QualityReport, title: str = "dbsynth quality report") ->
         title=title,
         overall=report.overall,
         summary=[(_LABELS.get(prop, prop), value) for prop, value in report.properties.items()],
+        detection=report.detection,
+        detection_auc=report.detection_auc,
         tables=[_section(report, table, privacy.get(table)) for table in report.tables],
         checked=checked,
         failed=[c for c in checked if c.violations],

@@ -12,9 +12,12 @@ __all__ = ["REPORT_TEMPLATE", "TEMPLATES"]
 #: The whole page. Context: ``title``, ``overall``, ``summary`` (label, score), ``tables``
 #: (:class:`~dbsynth.report.render.TableSection`), ``checked``, ``failed`` and ``unchecked`` (validity checks),
 #: ``rule_groups`` (:class:`~dbsynth.report.render.RuleGroup`, failing rules first in each), ``rules_scored``,
-#: ``rules_failing`` and ``rules_unscored`` (counts of rules).
+#: ``rules_failing`` and ``rules_unscored`` (counts of rules), ``detection``
+#: (:class:`~dbsynth.report.detection.DetectionScore` per table, empty when not computed) and ``detection_auc``
+#: (their mean, or None).
 #: Filters (from the renderer): ``pct`` (a score as a percentage, n/a for None), ``kept_pct`` (kept rows over
-#: rows as a percentage rounded down, so that a broken rule never reads 100.0%), ``count`` (thousands separators).
+#: rows as a percentage rounded down, so that a broken rule never reads 100.0%), ``count`` (thousands separators),
+#: ``auc`` (an AUC with three decimals, n/a for None).
 #: The stylesheet is inline and the plots are data: URIs, so the page has no external asset.
 REPORT_TEMPLATE = """\
 {% macro bar(value, low=none) %}{% if value is not none %}\
@@ -45,6 +48,21 @@ figcaption{font-size:0.9em;color:#555}
 apart so that Faker-made columns do not hide the modelling quality. Generated columns are compared by the length \
 of their values (bytes for binary and geometry values, items for arrays) and their share of NULLs, not by the \
 values.</p>
+{% if detection %}
+<h3 id="detection">Detection (real vs synthetic classifier ROC AUC; 0.5 = indistinguishable): \
+<span id="detection-auc">{{ detection_auc | auc }}</span></h3>
+<p>Per table, a gradient-boosted classifier learns to tell real rows from synthetic ones on the modelled columns \
+(parent tables also on their children's count and means), cross-validated on samples of both sides. 0.5 means it \
+cannot tell them apart, 1.0 that every row gives itself away; a value under 0.5 is chance and shown as 0.5. The \
+figure above is the mean over the tables scored; it is not part of the overall quality.</p>
+<table class="detection"><tr><th>Table</th><th>ROC AUC</th><th>Rows per side</th><th>Features</th></tr>
+{% for d in detection %}
+<tr><td>{{ d.table }}</td>{% if d.auc is none %}<td colspan="3">not scored: {{ d.detail }}</td>\
+{% else %}<td class="num">{{ d.auc | auc }}</td><td class="num">{{ d.rows | count }}</td>\
+<td class="num">{{ d.features }}</td>{% endif %}</tr>
+{% endfor %}
+</table>
+{% endif %}
 <h2 id="rules">Rules</h2>
 {% if rule_groups %}
 <p>{{ rules_scored - rules_failing }} of {{ rules_scored }} rules kept in every synthetic row\
