@@ -652,16 +652,8 @@ class TextGenerator(ColumnGenerator):
         """``n`` values of the recognised kind; unique columns take the pool in a fixed order per column (so
         batches never clash) and add ``-<number>`` past its end."""
         length = self.column.length
-        if not self.unique and not self.all_distinct and text.provider is None and n:
-            # pool values of about the lengths the learned quantiles give: the real length distribution
-            by_length = np.asarray(sorted(text.pool, key=len), dtype=object)
-            lengths = np.fromiter(map(len, by_length), dtype=np.int64, count=len(by_length))
-            want = np.rint(np.interp(rng.random(n), QUANTILE_PROBS, self.quantiles))
-            # uniformly among the pool values of the drawn length (the nearest longer one when none has it)
-            lo = np.minimum(np.searchsorted(lengths, want, side="left"), len(lengths) - 1)
-            hi = np.searchsorted(lengths, lengths[lo], side="right")
-            at = lo + (rng.random(n) * (hi - lo)).astype(np.int64)
-            picked = by_length[np.clip(at, 0, len(by_length) - 1)].tolist()
+        if not self.unique and "chain" in text.params and n:
+            picked = self._by_length(text.pool, n, rng)
             return _strings(picked, _null_mask(rng, n, self.null_fraction))
         if not self.unique:
             values = text.values(n, rng, distinct=self.all_distinct)
@@ -683,6 +675,42 @@ class TextGenerator(ColumnGenerator):
             room = np.maximum(length - np.strings.str_len(tail), 0)
             body = np.asarray([b[:r] for b, r in zip(body.tolist(), room.tolist())])
         return _strings(np.strings.add(body.astype(str), tail).astype(object), _null_mask(rng, n, self.null_fraction))
+
+    def _by_length(self, pool: list[str], n: int, rng: np.random.Generator) -> list[str]:
+        """``n`` pool values of lengths drawn from the learned quantiles (the real length distribution), picked
+        uniformly among those of the drawn length (the nearest one the pool has when none has it); distinct while
+        the pool lasts when every real value was distinct."""
+        by_length = np.asarray(sorted(pool, key=len), dtype=object)
+        lengths = np.fromiter(map(len, by_length), dtype=np.int64, count=len(by_length))
+        want = np.rint(np.interp(rng.random(n), QUANTILE_PROBS, self.quantiles))
+        above = np.minimum(np.searchsorted(lengths, want, side="left"), len(lengths) - 1)
+        below = np.maximum(above - 1, 0)
+        # the nearest length the pool has (shorter or longer), then any value of that length
+        near = np.where(np.abs(lengths[below] - want) < np.abs(lengths[above] - want), lengths[below], lengths[above])
+        lo = np.searchsorted(lengths, near, side="left")
+        hi = np.searchsorted(lengths, near, side="right")
+        if not self.all_distinct:
+            at = np.clip(lo + (rng.random(n) * (hi - lo)).astype(np.int64), 0, len(by_length) - 1)
+            return by_length[at].tolist()
+        # distinct: the draws of one length take that length's values in a random order; draws past the
+        # values a length has take the pool's unused values (then repeats)
+        order = rng.permutation(len(by_length))
+        by_length = by_length[order[np.lexsort((rng.random(len(order)), lengths[order]))]]
+        rank = pd.Series(lo).groupby(lo).cumcount().to_numpy()
+        at = np.where(lo + rank < hi, lo + rank, -1)
+        spill = at < 0
+        m = int(spill.sum())
+        if m:
+            # unused values (sorted by length, as the pool is) spread evenly over their range and given to the
+            # spilled draws in the order of their lengths: the drawn lengths' ranks are kept
+            unused = np.setdiff1d(np.arange(len(by_length)), at[~spill], assume_unique=True)
+            if len(unused) >= m:
+                fill = unused[np.linspace(0, len(unused) - 1, m).round().astype(np.int64)]
+            else:
+                fill = np.sort(np.r_[unused, rng.integers(len(by_length), size=m - len(unused))])
+            rows = np.flatnonzero(spill)
+            at[rows[np.argsort(want[rows], kind="stable")]] = fill
+        return by_length[at].tolist()
 
     def generate(self, n: int, rng: np.random.Generator, start: int = 0) -> pd.Series:
         """``n`` strings with lengths following the learned quantiles (cut to ``Column.length``)."""

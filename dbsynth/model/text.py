@@ -9,16 +9,20 @@ prose (sentences of several words) or short labels.
 are learned from the column, within the k rule (k = ``min_count``):
 
 * codes: a *shape* per value (each letter becomes ``A`` or ``a``, each digit ``9``, punctuation stays), the
-  shapes k or more values share with their frequencies, and per position the characters k or more values hold
-  there (a constant prefix such as ``SKU-`` is kept, the rest drawn uniformly from the class);
+  shapes k or more values share with their frequencies, and per letter position the letters k or more values
+  hold there (a constant prefix such as ``SKU-`` is kept); other letters and every digit are drawn uniformly
+  from their class (in a small space such as ``X-99`` new codes may equal real ones by coincidence);
 * labels: an order-2 character Markov chain; prose: an order-1 word chain over the words k or more values use.
   Transitions seen in a single value are pruned (the chain falls back to shorter contexts), so that no value
   is retraced from its unique path.
 
-Generated values are made once, at fit time, as a *pool* of new strings (the model file holds the pool, never
-the chain nor any real value): a candidate equal to a real value, or holding a rare real value (fewer than k
-rows) as a substring, is dropped, so a rare real value is never regenerated. Sampling draws from the pool
-(distinct values while the pool lasts, for unique columns and columns whose values are all distinct).
+The model file holds these parameters only (shapes as single characters, chain transitions as numbers, the
+chain's symbols: single characters, or words k values use). Sampling makes a *pool* of new values from them,
+deterministically (a seed of the column's name), and draws from it (distinct values while the pool lasts, for
+unique columns and columns whose values are all distinct). At fit time the same pool is made and checked: a
+rare real value (fewer than k rows) the pool holds has its path broken in the chain (one transition deleted)
+and the pool is made again, so a rare real value is not regenerated verbatim. Codes are drawn per position and
+are not checked: in a small space (``X-99``) a new code may equal a real one by coincidence.
 """
 
 from __future__ import annotations
@@ -83,6 +87,8 @@ _LISTED = {"country", "state", "language", "currency", "color"}
 _URL = re.compile(r"^(https?|ftp)://\S+$|^www\.\S+\.\S+$", re.IGNORECASE)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _SAMPLE = 2000  # distinct values looked at to recognise a kind (bounded work on any column)
+_UNLEARN_ROUNDS = 8  # rounds of breaking the chain's paths to rare values the pool still holds
+_TOP_UP_MAX = 200  # lookups up to this many distinct values are numbered up to the source's count
 _POOL_MIN, _POOL_MAX = 256, 5000  # bounds of the pool of new values made from a model
 
 
@@ -209,8 +215,10 @@ def _fit_shapes(values: Sequence[str], k: int) -> list[dict[str, Any]]:
     for shape, vs in sorted(kept.items()):
         fixed = []
         for pos, cls in enumerate(shape):
-            if cls not in _CLASS_CHARS:
-                continue  # punctuation is part of the shape
+            if cls not in _CLASS_CHARS or cls == "9":
+                # punctuation is part of the shape; digits are always drawn uniformly (digits kept per position
+                # would rebuild the real numbers: AB0[0-2][0-9][0-9] is the set of real codes)
+                continue
             chars, counts = np.unique([v[pos] for v in vs], return_counts=True)
             common = [(str(c), int(n)) for c, n in zip(chars, counts) if n >= k]
             if common:
@@ -265,8 +273,8 @@ class _Chain:
     uses the longest context it knows.
 
     Transitions that a single training sequence holds are pruned at the highest order, so a unique sequence is
-    not retraced; and every rare sequence the chain could still retrace loses one transition of its path
-    (:meth:`_break`), so it can never be generated verbatim.
+    seldom retraced; a rare sequence the chain still generates loses one transition of its path
+    (:meth:`break_paths`), so it can no longer be generated verbatim.
     """
 
     def __init__(self, order: int, pairs: list[dict[tuple[int, int], int]]) -> None:
@@ -274,8 +282,8 @@ class _Chain:
         self.pairs = pairs  # per order (highest first): (context code, next symbol) -> how many sequences
 
     @classmethod
-    def fit(cls, sequences: list[list[int]], rare: list[list[int]], order: int) -> _Chain:
-        """Learn from ``sequences``; ``rare`` (a subset) are the sequences that must not come back."""
+    def fit(cls, sequences: list[list[int]], order: int) -> _Chain:
+        """Learn from ``sequences``."""
         pairs: list[dict[tuple[int, int], int]] = []
         for o in range(order, -1, -1):
             table: dict[tuple[int, int], int] = {}
@@ -286,9 +294,7 @@ class _Chain:
             if o == order and o > 0:
                 table = {key: c for key, c in table.items() if c >= 2} or table
             pairs.append(table)
-        chain = cls(order, pairs)
-        chain._break(rare)
-        return chain
+        return cls(order, pairs)
 
     def _path(self, seq: list[int], fan: list[dict[int, int]]) -> list[tuple[int, tuple[int, int]]] | None:
         """The (order index, transition) of each step generating ``seq``, or None when one step cannot."""
@@ -305,7 +311,9 @@ class _Chain:
                     break
         return path
 
-    def _break(self, rare: list[list[int]]) -> None:
+    def break_paths(self, rare: list[list[int]]) -> None:
+        """Delete one transition of each of the ``rare`` sequences' paths: the least used one whose context
+        keeps other transitions (so that no back-off to a shorter context reopens the path)."""
         fan: list[dict[int, int]] = []  # per order: context -> how many transitions it has
         for table in self.pairs:
             counts: dict[int, int] = {}
@@ -394,10 +402,9 @@ def _fit_chain(values: Sequence[str], counts: Sequence[int], unit: str, k: int) 
         return None
     index = {t: i + 1 for i, t in enumerate(vocab)}
     sequences = [[index[t] for t in ts] for ts in token_lists]
-    rare = [seq for seq, c in zip(sequences, counts) if c < k and seq]
     # small columns get a longer context: an order-2 chain over a handful of labels loops ("Protectectect")
     order = 1 if unit == "word" else 2 if len(values) >= 50 else 3
-    chain = _Chain.fit([s for s in sequences if s], rare, order)
+    chain = _Chain.fit([s for s in sequences if s], order)
     longest = max(len(s) for s in sequences)
     # the symbols one by one (single characters, or words k values share), never a value
     return {"unit": unit, "symbols": vocab, "chain": chain.state(), "max_len": longest + 2}
@@ -470,6 +477,7 @@ class TextModel:
         if kind in FAKER_KINDS or kind == "lorem" or not values:
             return cls(kind)
         params: dict[str, Any] = {"distinct": len(values), "max_length": max_length, "seed": _seed(table, column)}
+        spec: dict[str, Any] | None = None
         if kind == "code":
             params["shapes"] = _fit_shapes(values, min_count)
         else:
@@ -477,7 +485,28 @@ class TextModel:
             if spec is None or len(spec["symbols"]) < 20:  # too few common words: a character chain instead
                 kind, spec = "label", _fit_chain(values, counts, "char", min_count)
             params["chain"] = spec
-        return cls(kind, params)
+        model = cls(kind, params)
+        if spec is not None:
+            model._unlearn_rare(values, counts, min_count)
+        return model
+
+    def _unlearn_rare(self, values: list[str], counts: list[int], k: int) -> None:
+        """Make the pool free of rare real values: while it holds some, break their paths in the chain and
+        make the pool again (a few rounds; the pool is deterministic, so what is checked here is what sampling
+        makes)."""
+        spec = self.params["chain"]
+        word = spec["unit"] == "word"
+        rare = {" ".join(v.split()) if word else v.strip() for v, c in zip(values, counts) if c < k}
+        index = {t: i + 1 for i, t in enumerate(spec["symbols"])}
+        chain = _Chain.from_state(spec["chain"])
+        for _ in range(_UNLEARN_ROUNDS):
+            hits = [v for v in self.pool if v in rare]
+            if not hits:
+                return
+            paths = [[index[t] for t in _tokens(v, spec["unit"]) if t in index] for v in hits]
+            chain.break_paths(paths)
+            spec["chain"] = chain.state()
+            self._pool = None
 
     @property
     def pool(self) -> list[str]:
@@ -504,6 +533,8 @@ class TextModel:
         if length is not None:
             made = [v[: int(length)].strip() for v in made]
         pool = [v for v in dict.fromkeys(made) if v]
+        if "shapes" in p:
+            return pool  # numbering codes would break their shape
         return _top_up(pool, distinct, length)
 
     def values(self, n: int, rng: np.random.Generator, distinct: bool = False) -> list[str]:
@@ -514,6 +545,13 @@ class TextModel:
             rng: the random source.
             distinct: distinct values while the pool lasts (then repeats: callers suffix unique columns).
         """
+        if "shapes" in self.params and n:
+            # fresh codes, in the shapes' shares (distinct ones: the first of twice as many draws)
+            made = _draw_shapes(self.params["shapes"], 2 * n + 16 if distinct else n, rng)
+            if not distinct:
+                return made
+            first = list(dict.fromkeys(made))[:n]
+            return first + [first[i] for i in rng.integers(len(first), size=n - len(first))] if first else [""] * n
         pool = self.pool if self.provider is None else _faker_pool(self.provider, max(2 * n, 100))
         if not pool or not n:
             return [""] * n
@@ -552,7 +590,7 @@ def _top_up(pool: list[str], distinct: int, max_length: int | None) -> list[str]
     """At least ``distinct`` distinct values (the source's count), numbering repeats of pool values when the
     pool holds fewer (``Classic 2``)."""
     out = list(dict.fromkeys(pool))
-    if not out or len(out) >= distinct:
+    if not out or len(out) >= distinct or distinct > _TOP_UP_MAX:
         return out
     base, i = list(out), 2
     seen = set(out)
