@@ -162,6 +162,28 @@ def test_children_features_are_the_count_and_the_numeric_means():
     assert "email" not in f.real.columns and "id" not in f.real.columns  # PII and keys are no feature
 
 
+@pytest.mark.parametrize("text_keys", [False, True])
+def test_children_are_counted_through_a_composite_key(text_keys):
+    parent = Table("ps", [Column("p", type="integer", sdtype="id"), Column("s", type="integer", sdtype="id"),
+                          Column("cost", type="float", sdtype="numerical")], ["p", "s"])
+    child = Table("li", [Column("id", type="integer", sdtype="id"), Column("p", type="integer", sdtype="id"),
+                         Column("s", type="integer", sdtype="id"), Column("qty", type="float", sdtype="numerical")],
+                  ["id"], foreign_keys=[ForeignKey(["p", "s"], "ps", ["p", "s"])])
+    md = Metadata({"ps": parent, "li": child})
+    ps = pd.DataFrame({"p": [1, 1, 2, 2], "s": [1, 2, 1, 2], "cost": [1.0, 2.0, 3.0, 4.0]})
+    # the child's keys as floats (a NULL-able column read back), one reference NULL: counted nowhere
+    li = pd.DataFrame({"id": range(6), "p": [1.0, 1.0, 2.0, 2.0, 2.0, np.nan], "s": [2.0, 2.0, 1.0, 2.0, 2.0, 1.0],
+                       "qty": [1.0, 3.0, 5.0, 7.0, 9.0, 100.0]})
+    if text_keys:  # keys of another type: compared through their text
+        ps = ps.astype({"p": str, "s": str})
+        li = li.assign(p=li["p"].map(lambda v: None if pd.isna(v) else str(int(v))), s=li["s"].astype(int).astype(str))
+    data = {"ps": ps, "li": li}
+    f = d.table_features(md, "ps", data, data)
+    assert f.real["li(p,s):count"].tolist() == [0.0, 2.0, 1.0, 2.0]
+    assert f.real["li(p,s):mean:qty"].tolist()[1:] == [2.0, 5.0, 8.0]
+    assert np.isnan(f.real["li(p,s):mean:qty"].iloc[0])
+
+
 def test_category_codes_are_shared_by_both_sides():
     real = pd.Series(["a", "b", None, "c", "a"])
     synthetic = pd.Series(["c", "c", "a", "d"])
