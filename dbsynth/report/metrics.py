@@ -755,7 +755,7 @@ def evaluate_frames(
         complete: the tables of ``real`` read whole, for discovery (None: all).
         detection: compute the detection scores (:func:`dbsynth.report.detection.detection_scores`, seeded
             with ``seed``); False leaves :attr:`QualityReport.detection` empty (it trains a classifier per
-            table: about a second on Chinook).
+            table: one to two seconds on Chinook, four on TPC-H SF 0.1).
     """
     report = QualityReport()
     if rules is None:
