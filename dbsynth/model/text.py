@@ -384,6 +384,19 @@ class _Chain:
         return out[~alive, self.order :]
 
 
+_PUNCT = ".,;:!?()[]{}\"'"
+
+
+def _lorem_used(values: Sequence[str], k: int) -> list[str]:
+    """The words of Faker's lorem list that k or more of ``values`` use (public words, kept by the k rule)."""
+    usage: dict[str, int] = {}
+    lorem = lorem_words()
+    for v in values:
+        for w in {w.strip(_PUNCT).lower() for w in v.split()} & lorem:
+            usage[w] = usage.get(w, 0) + 1
+    return sorted(w for w, c in usage.items() if c >= k)
+
+
 def _tokens(value: str, unit: str) -> list[str]:
     return value.split() if unit == "word" else list(value)
 
@@ -476,7 +489,8 @@ class TextModel:
         kind = kind or recognise(column, values, table)
         if kind in FAKER_KINDS or kind == "lorem" or not values:
             return cls(kind)
-        params: dict[str, Any] = {"distinct": len(values), "max_length": max_length, "seed": _seed(table, column)}
+        params: dict[str, Any] = {"distinct": len(values), "max_length": max_length, "seed": _seed(table, column),
+                                  "lorem_ok": _lorem_used(values, min_count)}
         spec: dict[str, Any] | None = None
         if kind == "code":
             params["shapes"] = _fit_shapes(values, min_count)
@@ -535,6 +549,10 @@ class TextModel:
         pool = [v for v in dict.fromkeys(made) if v]
         if "shapes" in p:
             return pool  # numbering codes would break their shape
+        # no lorem ipsum by chance: a chain over real words can spell "est" or "rem"; lorem words k or more real
+        # values use ("in", "a") stay
+        banned = lorem_words() - set(p.get("lorem_ok") or [])
+        pool = [v for v in pool if not any(w.strip(_PUNCT).lower() in banned for w in v.split())]
         return _top_up(pool, distinct, length)
 
     def values(self, n: int, rng: np.random.Generator, distinct: bool = False) -> list[str]:
