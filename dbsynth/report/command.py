@@ -71,6 +71,8 @@ def report_command(
     json_path, html_path = write_report(report, out)
     props = ", ".join(f"{k} {'n/a' if v is None else f'{v:.1%}'}" for k, v in report.properties.items())
     typer.echo(f"Overall quality {report.overall:.1%} ({mask_url(synth_url)} vs {mask_url(real_url)}): {props}")
+    if report.detection_auc is not None:
+        typer.echo(f"Detection AUC {report.detection_auc:.3f} (real vs synthetic classifier; 0.5 = indistinguishable)")
     rules = summary_line(report.rules)
     if rules:
         typer.echo(rules)
