@@ -201,7 +201,7 @@ def _fmt(v: float | None, width: int = 6) -> str:
 def _line(name: str, r: dict) -> str:
     rules = f"{r['rules_kept']}/{r['rules']}"
     return (f"{name:<11} {r['method']:<11} " + " ".join(_fmt(r[p]) for p in PROPS)
-            + f" {_fmt(r['detection_auc'])} {rules:>7} {r['fit_s']:>7.2f} {r['sample_s']:>8.2f}"
+            + f" {_fmt(r['detection_auc'])} {rules:>7} {r['fit_s']:>7.3f} {r['sample_s']:>8.3f}"
             + f" {r['rows_synth']:>9}/{r['rows_real']:<9}")
 
 
