@@ -12,7 +12,8 @@ are learned from the column, within the k rule (k = ``min_count``):
   shapes k or more values share with their frequencies, and per letter position the letters k or more values
   hold there (a constant prefix such as ``SKU-`` is kept); other letters and every digit are drawn uniformly
   from their class (in a small space such as ``X-99`` new codes may equal real ones by coincidence);
-* labels: an order-2 character Markov chain; prose: an order-1 word chain over the words k or more values use.
+* labels: an order-2 character Markov chain; prose (sentences) and labels made of a small repeated vocabulary
+  (``goldenrod lavender spring``): an order-1 word chain over the words k or more values use.
   Transitions seen in a single value are pruned (the chain falls back to shorter contexts), so that no value
   is retraced from its unique path.
 
@@ -35,6 +36,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ..metadata.infer import normalise_name
 
@@ -63,8 +65,9 @@ FAKER_KINDS: dict[str, str] = {
     "url": "url",
     "email": "email",
 }
-#: Kinds learned from the column: codes (shapes), labels (character chain), prose (word chain), lorem.
-MODEL_KINDS = ("code", "label", "prose", "lorem")
+#: Kinds learned from the column: codes (shapes), labels (character chain), words and prose (word chains: labels
+#: of a small repeated vocabulary, sentences), lorem.
+MODEL_KINDS = ("code", "label", "words", "prose", "lorem")
 
 #: Name tokens (of the column, else of the table when the column is called ``name``/``title``...) -> kind.
 _NAME_TOKENS: dict[str, str] = {
@@ -89,7 +92,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _SAMPLE = 2000  # distinct values looked at to recognise a kind (bounded work on any column)
 _UNLEARN_ROUNDS = 8  # rounds of breaking the chain's paths to rare values the pool still holds
 _TOP_UP_MAX = 200  # lookups up to this many distinct values are numbered up to the source's count
-_POOL_MIN, _POOL_MAX = 256, 5000  # bounds of the pool of new values made from a model
+_POOL_MIN, _POOL_MAX = 256, 3000  # bounds of the pool of new values made from a model
 
 
 @lru_cache(maxsize=1)
@@ -178,7 +181,19 @@ def recognise(column: str, values: Sequence[str], table: str | None = None) -> s
         return "code"
     if float(np.median([len(ws) for ws in words])) >= 6:
         return "prose"
+    if float(np.median([len(ws) for ws in words])) >= 2 and _common_words_share(words) >= 0.9:
+        return "words"  # labels made of a small vocabulary ("goldenrod lavender spring"): a word chain
     return "label"
+
+
+def _common_words_share(words: list[list[str]], k: int = 5) -> float:
+    """The share of the words that k or more values use (a small, repeated vocabulary)."""
+    usage: dict[str, int] = {}
+    for ws in words:
+        for w in set(ws):
+            usage[w] = usage.get(w, 0) + 1
+    total = sum(len(ws) for ws in words)
+    return sum(usage[w] >= k for ws in words for w in ws) / total if total else 0.0
 
 
 def _looks_coded(sample: Sequence[str]) -> bool:
@@ -283,14 +298,26 @@ class _Chain:
 
     @classmethod
     def fit(cls, sequences: list[list[int]], order: int) -> _Chain:
-        """Learn from ``sequences``."""
+        """Learn from ``sequences`` (vectorised over all their positions)."""
+        lens = np.asarray([len(q) for q in sequences], dtype=np.int64) + 1  # each with its end mark
+        flat = np.zeros(int(lens.sum()), dtype=np.int64)
+        ends = np.cumsum(lens)
+        starts = ends - lens
+        body = np.ones(len(flat), dtype=bool)
+        body[ends - 1] = False
+        flat[body] = np.fromiter((x for q in sequences for x in q), dtype=np.int64, count=int(body.sum()))
+        seq_id = np.repeat(np.arange(len(sequences)), lens)
+        pos = np.arange(len(flat)) - np.repeat(starts, lens)
         pairs: list[dict[tuple[int, int], int]] = []
         for o in range(order, -1, -1):
-            table: dict[tuple[int, int], int] = {}
-            for seq in sequences:
-                padded = [0] * o + seq + [0]
-                for key in {(_code(padded[i - o : i]), padded[i]) for i in range(o, len(padded))}:
-                    table[key] = table.get(key, 0) + 1  # counted once per sequence
+            code = np.zeros(len(flat), dtype=np.int64)
+            for j in range(o, 0, -1):  # the symbol j places back (the start mark 0 before the sequence)
+                prev = np.where(pos >= j, flat[np.maximum(np.arange(len(flat)) - j, 0)], 0)
+                code = code * _BASE + prev + 1
+            # counted once per sequence: how many values use the transition
+            once = pd.DataFrame({"s": seq_id, "c": code, "n": flat}).drop_duplicates()  # hashing, not sorting
+            counts = once.groupby(["c", "n"], sort=False).size()
+            table = dict(zip(counts.index.tolist(), counts.tolist()))
             if o == order and o > 0:
                 table = {key: c for key, c in table.items() if c >= 2} or table
             pairs.append(table)
@@ -331,6 +358,36 @@ class _Chain:
                 del self.pairs[level][key]
                 fan[level][key[0]] -= 1
 
+    def likely(self, rare: list[list[int]], draws: int) -> list[list[int]]:
+        """The ``rare`` sequences ``draws`` samples would be expected to give back at least once in a thousand
+        runs (their path probability times ``draws``)."""
+        totals: list[dict[int, int]] = []
+        fan: list[dict[int, int]] = []
+        for table in self.pairs:
+            tot: dict[int, int] = {}
+            cnt: dict[int, int] = {}
+            for (c, _), n in table.items():
+                tot[c] = tot.get(c, 0) + n
+                cnt[c] = cnt.get(c, 0) + 1
+            totals.append(tot)
+            fan.append(cnt)
+        out = []
+        floor = 1e-3 / max(draws, 1)
+        for seq in rare:  # a loop per rare value, left as soon as the path is too unlikely (most are)
+            padded = [0] * self.order + seq + [0]
+            p = 1.0
+            for i in range(self.order, len(padded)):
+                for level, o in enumerate(range(self.order, -1, -1)):
+                    ctx = _code(padded[i - o : i])
+                    if fan[level].get(ctx, 0) > 0:
+                        p *= self.pairs[level].get((ctx, padded[i]), 0) / totals[level][ctx]
+                        break
+                if p < floor:
+                    break
+            if p >= floor:
+                out.append(seq)
+        return out
+
     def state(self) -> list[list[list[int]]]:
         """Per order, ``[context code, next symbol, count]`` triples (numbers only)."""
         return [[[c, s, n] for (c, s), n in sorted(table.items())] for table in self.pairs]
@@ -355,17 +412,20 @@ class _Chain:
             uctx, first = np.unique(ctx, return_index=True)
             tables.append((uctx, first, np.r_[first[1:], len(ctx)], nxt, cum))
         out = np.zeros((m, max_len + self.order), dtype=np.int64)
-        alive = np.ones(m, dtype=bool)
+        live = np.arange(m)  # rows still running: the work shrinks as sequences end
         for pos in range(self.order, max_len + self.order):  # a loop per position; rows are vectorised
-            chosen = np.zeros(m, dtype=np.int64)
-            todo = alive.copy()
+            if not len(live):
+                break
+            k = len(live)
+            chosen = np.zeros(k, dtype=np.int64)
+            todo = np.ones(k, dtype=bool)
             for o, t in zip(range(self.order, -1, -1), tables):
                 if t is None or not todo.any():
                     continue
                 uctx, start, stop, nxt, cum = t
-                code = np.zeros(m, dtype=np.int64)
+                code = np.zeros(k, dtype=np.int64)
                 for j in range(pos - o, pos):
-                    code = code * _BASE + out[:, j] + 1
+                    code = code * _BASE + out[live, j] + 1
                 at = np.minimum(np.searchsorted(uctx, code), len(uctx) - 1)
                 known = todo & (uctx[at] == code)
                 if not known.any():
@@ -376,12 +436,12 @@ class _Chain:
                 idx = np.clip(np.searchsorted(cum, target, side="right"), s, e - 1)
                 chosen[known] = nxt[idx]
                 todo &= ~known
-            out[:, pos] = np.where(alive, chosen, 0)
-            alive &= out[:, pos] != 0
-            if not alive.any():
-                break
+            out[live, pos] = chosen
+            live = live[chosen != 0]
         # sequences still running at max_len never ended (a loop such as "ectectect"): dropped
-        return out[~alive, self.order :]
+        ended = np.ones(m, dtype=bool)
+        ended[live] = False
+        return out[ended, self.order :]
 
 
 _PUNCT = ".,;:!?()[]{}\"'"
@@ -423,8 +483,8 @@ def _fit_chain(values: Sequence[str], counts: Sequence[int], unit: str, k: int) 
     return {"unit": unit, "symbols": vocab, "chain": chain.state(), "max_len": longest + 2}
 
 
-def _chain_values(spec: dict[str, Any], size: int, rng: np.random.Generator) -> list[str]:
-    chain = _Chain.from_state(spec["chain"])
+def _chain_values(spec: dict[str, Any], size: int, rng: np.random.Generator, chain: _Chain | None = None) -> list[str]:
+    chain = chain or _Chain.from_state(spec["chain"])
     symbols = np.asarray([""] + list(spec["symbols"]), dtype=object)
     drawn = chain.sample(size, int(spec["max_len"]), rng)
     sep = " " if spec["unit"] == "word" else ""
@@ -451,6 +511,7 @@ class TextModel:
         self.kind = kind
         self.params = dict(params or {})
         self._pool: list[str] | None = None
+        self._chain: _Chain | None = None  # the chain being unlearned at fit time (else rebuilt from params)
 
     @property
     def provider(self) -> str | None:
@@ -495,8 +556,9 @@ class TextModel:
         if kind == "code":
             params["shapes"] = _fit_shapes(values, min_count)
         else:
-            spec = _fit_chain(values, counts, "word", min_count) if kind == "prose" else None
-            if spec is None or len(spec["symbols"]) < 20:  # too few common words: a character chain instead
+            spec = _fit_chain(values, counts, "word", min_count) if kind in ("prose", "words") else None
+            if spec is None or len(spec["symbols"]) < (20 if kind == "prose" else 5):
+                # too few common words: a character chain instead
                 kind, spec = "label", _fit_chain(values, counts, "char", min_count)
             params["chain"] = spec
         model = cls(kind, params)
@@ -513,14 +575,18 @@ class TextModel:
         rare = {" ".join(v.split()) if word else v.strip() for v, c in zip(values, counts) if c < k}
         index = {t: i + 1 for i, t in enumerate(spec["symbols"])}
         chain = _Chain.from_state(spec["chain"])
+        draws = int(min(max(2 * int(self.params.get("distinct", 1)), _POOL_MIN), _POOL_MAX))
+        paths = [[index[t] for t in _tokens(v, spec["unit"]) if t in index] for v in rare]
+        # first the rare values the pool would likely hold (short common words: "Love", "Home"), all at once
+        chain.break_paths(chain.likely([p for p in paths if p], draws))
+        self._chain = chain  # the pool is made from this chain (no state round trip per round)
         for _ in range(_UNLEARN_ROUNDS):
+            self._pool = None
             hits = [v for v in self.pool if v in rare]
             if not hits:
-                return
-            paths = [[index[t] for t in _tokens(v, spec["unit"]) if t in index] for v in hits]
-            chain.break_paths(paths)
-            spec["chain"] = chain.state()
-            self._pool = None
+                break
+            chain.break_paths([[index[t] for t in _tokens(v, spec["unit"]) if t in index] for v in hits])
+        spec["chain"] = chain.state()
 
     @property
     def pool(self) -> list[str]:
@@ -536,11 +602,11 @@ class TextModel:
             return []
         rng = np.random.default_rng(int(p.get("seed", 0)))
         distinct = int(p.get("distinct", 1))
-        size = int(min(max(4 * distinct, _POOL_MIN), _POOL_MAX))
+        size = int(min(max(2 * distinct, _POOL_MIN), _POOL_MAX))
         if "shapes" in p:
             made = _draw_shapes(p["shapes"], size, rng)
         elif p.get("chain"):
-            made = _chain_values(p["chain"], size, rng)
+            made = _chain_values(p["chain"], size, rng, self._chain)
         else:
             made = []
         length = p.get("max_length")

@@ -69,7 +69,9 @@ def lorem_in(generated, real) -> set[str]:
     ("sku", "t", [f"SKU-{i:04d}" for i in range(50)], "code"),
     ("ref", "t", ["AB123", "CD456", "EF789"], "code"),
     ("name", "genre", GENRES, "label"),
-    ("title", "album", TITLES, "label"),
+    ("title", "album", TITLES, "words"),  # a small repeated vocabulary: a word chain
+    ("title", "album", ["Let There Be Rock", "Big Ones", "Jagged Little Pill", "Facelift", "Restless and Wild"],
+     "label"),
     ("notes", "t", ["Lorem ipsum dolor sit amet.", "Quia voluptas sit aspernatur aut odit."], "lorem"),
     ("description", "film", ["A Epic Drama of a Feminist And a Mad Scientist who must Battle a Teacher",
                              "A Astounding Epistle of a Database Administrator And a Explorer who must Find a Car"],
