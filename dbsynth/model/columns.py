@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import bisect
 import datetime as _dt
-import re
 import string
 import threading
 import zlib
@@ -556,7 +555,8 @@ class PIIGenerator(ColumnGenerator):
 QUANTILE_PROBS = np.linspace(0.0, 1.0, 21)
 #: Distinct values a text column's model learns from (a fixed random subset beyond: a bounded fit).
 _TEXT_TRAIN = 5000
-_SUFFIXED = re.compile(r"-\d+$")
+#: Distinct values per value from which a text column is drawn without repeats while its pool lasts.
+_MOSTLY_DISTINCT = 0.9
 
 
 @lru_cache(maxsize=1)
@@ -595,7 +595,7 @@ class TextGenerator(ColumnGenerator):
         self.char_class = "words"
         self.case = "sentence"
         self.text: TextModel | None = None  # what the column holds and a pool of new values (None: lorem)
-        self.all_distinct = False  # every real value distinct: drawn without repeats while the pool lasts
+        self.all_distinct = False  # (nearly) every real value distinct: drawn without repeats while the pool lasts
 
     def fit(self, series: pd.Series) -> TextGenerator:
         """Learn the NULL fraction, length quantiles and character class (from at most 10,000 values)."""
@@ -630,7 +630,9 @@ class TextGenerator(ColumnGenerator):
         """Recognise what the column holds and learn its values' kind (:class:`~dbsynth.model.text.TextModel`);
         lorem ipsum only when the real values are lorem ipsum (``text`` stays None)."""
         counts = pd.Series(values, dtype=object).value_counts(sort=False)
-        self.all_distinct = len(counts) == len(values) and len(values) > 1
+        # (nearly) every real value distinct (names, titles): drawn without repeats while the pool lasts, so the
+        # source's distinct count is kept
+        self.all_distinct = len(values) > 1 and len(counts) >= _MOSTLY_DISTINCT * len(values)
         if len(counts) > _TEXT_TRAIN:  # bounded fit: the chain learns from a fixed subset of the values
             train = counts.iloc[np.random.default_rng(0).permutation(len(counts))[:_TEXT_TRAIN]]
         else:

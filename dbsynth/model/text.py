@@ -569,14 +569,14 @@ class TextModel:
     def _unlearn_rare(self, values: list[str], counts: list[int], k: int) -> None:
         """Make the pool free of rare real values: while it holds some, break their paths in the chain and
         make the pool again (a few rounds; the pool is deterministic, so what is checked here is what sampling
-        makes)."""
+        makes). When rounds run out with rare values left, the chain is dropped (an empty pool)."""
         spec = self.params["chain"]
         word = spec["unit"] == "word"
         rare = {" ".join(v.split()) if word else v.strip() for v, c in zip(values, counts) if c < k}
         index = {t: i + 1 for i, t in enumerate(spec["symbols"])}
         chain = _Chain.from_state(spec["chain"])
         draws = int(min(max(2 * int(self.params.get("distinct", 1)), _POOL_MIN), _POOL_MAX))
-        paths = [[index[t] for t in _tokens(v, spec["unit"]) if t in index] for v in rare]
+        paths = [[index[t] for t in _tokens(v, spec["unit"]) if t in index] for v in sorted(rare)]  # a fixed order
         # first the rare values the pool would likely hold (short common words: "Love", "Home"), all at once
         chain.break_paths(chain.likely([p for p in paths if p], draws))
         self._chain = chain  # the pool is made from this chain (no state round trip per round)
@@ -584,9 +584,13 @@ class TextModel:
             self._pool = None
             hits = [v for v in self.pool if v in rare]
             if not hits:
-                break
+                spec["chain"] = chain.state()
+                self._chain = None
+                return
             chain.break_paths([[index[t] for t in _tokens(v, spec["unit"]) if t in index] for v in hits])
-        spec["chain"] = chain.state()
+        # still rare values after the last round: no chain at all (the caller falls back to random text)
+        self.params["chain"] = None
+        self._chain, self._pool = None, None
 
     @property
     def pool(self) -> list[str]:

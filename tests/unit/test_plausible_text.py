@@ -263,3 +263,18 @@ def test_fit_and_generate_are_fast_on_a_large_column():
     out = gen.generate(1_000_000, rng())
     assert time.perf_counter() - t0 < 20
     assert len(out) == 1_000_000 and bool(re.fullmatch(r"[a-z ]+", out.iloc[0]))
+
+
+def test_the_fit_does_not_depend_on_the_process_hash_seed():
+    # set iteration order changes with PYTHONHASHSEED: the model (and so the values) must not
+    import subprocess
+    import sys
+
+    code = ("import json, hashlib; from dbsynth.model.text import TextModel; "
+            "from tests.unit.test_plausible_text import GENRES; "
+            "m = TextModel.fit(GENRES, column='Name', table='Genre'); "
+            "print(hashlib.md5(json.dumps([m.state(), m.pool]).encode()).hexdigest())")
+    root = Path(__file__).resolve().parents[2]
+    outs = {subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True,
+                           env={"PYTHONHASHSEED": str(seed), "PATH": ""}).stdout for seed in (1, 2, 3)}
+    assert len(outs) == 1
