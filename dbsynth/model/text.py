@@ -84,6 +84,9 @@ _NAME_TOKENS: dict[str, str] = {
 }
 #: Column names that say nothing of the kind by themselves: the table's name tells it (``language.name``).
 _GENERIC = {"name", "title", "label", "value", "description", "desc", "text"}
+#: Tables of people, whose ``title`` or ``role`` is a job title.
+_PEOPLE = {"employee", "employees", "staff", "worker", "workers", "person", "people", "member", "members",
+           "contact", "contacts", "user", "users"}
 #: Kinds whose values are a public, finite list: the values must agree with the name.
 _LISTED = {"country", "state", "language", "currency", "color"}
 
@@ -134,6 +137,9 @@ def _name_kind(column: str, table: str | None) -> str | None:
     for token in reversed(tokens):  # billing_country, country_name: the last telling token wins
         if token in _NAME_TOKENS:
             return _NAME_TOKENS[token]
+    table_tokens = set(normalise_name(table).split("_")) if table else set()
+    if {"title", "role"} & set(tokens) and table_tokens & _PEOPLE:
+        return "job"  # employees.title, staff.role: job titles
     if set(tokens) <= _GENERIC | {""} and table:
         for token in reversed(normalise_name(table).split("_")):
             if token in _NAME_TOKENS:

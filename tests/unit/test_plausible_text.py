@@ -62,6 +62,7 @@ def lorem_in(generated, real) -> set[str]:
     ("currency", "t", ["EUR", "JPY", "CHF"], "currency_code"),
     ("publisher", "book", ["Acme Corp", "Globex", "Initech"], "company"),
     ("job_title", "staff", ["Engineer", "Nurse"], "job"),
+    ("Title", "Employee", ["General Manager", "Sales Support Agent", "IT Staff"], "job"),
     ("colour", "t", ["Red", "Blue", "Green"], "color"),
     ("homepage", "t", ["https://a.example.org/x", "http://b.example.com"], "url"),
     ("x", "t", ["https://a.example.org/x", "http://b.example.com/y"], "url"),
