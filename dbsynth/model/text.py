@@ -28,6 +28,7 @@ are not checked: in a small space (``X-99``) a new code may equal a real one by 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import zlib
@@ -289,6 +290,29 @@ def _code(context: Sequence[int]) -> int:
     return code
 
 
+def _flatten(sequences: list[list[int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The sequences end to end, each followed by its end mark 0: symbols, sequence numbers, positions."""
+    lens = np.asarray([len(q) for q in sequences], dtype=np.int64) + 1
+    flat = np.zeros(int(lens.sum()), dtype=np.int64)
+    ends = np.cumsum(lens)
+    body = np.ones(len(flat), dtype=bool)
+    body[ends - 1] = False
+    flat[body] = np.fromiter((x for q in sequences for x in q), dtype=np.int64, count=int(body.sum()))
+    seq_id = np.repeat(np.arange(len(sequences)), lens)
+    pos = np.arange(len(flat)) - np.repeat(ends - lens, lens)
+    return flat, seq_id, pos
+
+
+def _contexts(flat: np.ndarray, pos: np.ndarray, order: int) -> np.ndarray:
+    """The context code of every position (the ``order`` symbols before it; the start mark 0 before a
+    sequence), as :func:`_code` writes it."""
+    code = np.zeros(len(flat), dtype=np.int64)
+    for j in range(order, 0, -1):
+        prev = np.where(pos >= j, flat[np.maximum(np.arange(len(flat)) - j, 0)], 0)
+        code = code * _BASE + prev + 1
+    return code
+
+
 class _Chain:
     """An order-``order`` Markov chain over integer symbols (0 is the start/end mark) with back-off: each step
     uses the longest context it knows.
@@ -305,21 +329,10 @@ class _Chain:
     @classmethod
     def fit(cls, sequences: list[list[int]], order: int) -> _Chain:
         """Learn from ``sequences`` (vectorised over all their positions)."""
-        lens = np.asarray([len(q) for q in sequences], dtype=np.int64) + 1  # each with its end mark
-        flat = np.zeros(int(lens.sum()), dtype=np.int64)
-        ends = np.cumsum(lens)
-        starts = ends - lens
-        body = np.ones(len(flat), dtype=bool)
-        body[ends - 1] = False
-        flat[body] = np.fromiter((x for q in sequences for x in q), dtype=np.int64, count=int(body.sum()))
-        seq_id = np.repeat(np.arange(len(sequences)), lens)
-        pos = np.arange(len(flat)) - np.repeat(starts, lens)
+        flat, seq_id, pos = _flatten(sequences)
         pairs: list[dict[tuple[int, int], int]] = []
         for o in range(order, -1, -1):
-            code = np.zeros(len(flat), dtype=np.int64)
-            for j in range(o, 0, -1):  # the symbol j places back (the start mark 0 before the sequence)
-                prev = np.where(pos >= j, flat[np.maximum(np.arange(len(flat)) - j, 0)], 0)
-                code = code * _BASE + prev + 1
+            code = _contexts(flat, pos, o)
             # counted once per sequence: how many values use the transition
             once = pd.DataFrame({"s": seq_id, "c": code, "n": flat}).drop_duplicates()  # hashing, not sorting
             counts = once.groupby(["c", "n"], sort=False).size()
@@ -365,34 +378,31 @@ class _Chain:
                 fan[level][key[0]] -= 1
 
     def likely(self, rare: list[list[int]], draws: int) -> list[list[int]]:
-        """The ``rare`` sequences ``draws`` samples would be expected to give back at least once in a thousand
+        """The ``rare`` sequences ``draws`` samples would be expected to give back at least once in ten thousand
         runs (their path probability times ``draws``)."""
-        totals: list[dict[int, int]] = []
-        fan: list[dict[int, int]] = []
-        for table in self.pairs:
-            tot: dict[int, int] = {}
-            cnt: dict[int, int] = {}
-            for (c, _), n in table.items():
-                tot[c] = tot.get(c, 0) + n
-                cnt[c] = cnt.get(c, 0) + 1
-            totals.append(tot)
-            fan.append(cnt)
-        out = []
-        floor = 1e-3 / max(draws, 1)
-        for seq in rare:  # a loop per rare value, left as soon as the path is too unlikely (most are)
-            padded = [0] * self.order + seq + [0]
-            p = 1.0
-            for i in range(self.order, len(padded)):
-                for level, o in enumerate(range(self.order, -1, -1)):
-                    ctx = _code(padded[i - o : i])
-                    if fan[level].get(ctx, 0) > 0:
-                        p *= self.pairs[level].get((ctx, padded[i]), 0) / totals[level][ctx]
-                        break
-                if p < floor:
-                    break
-            if p >= floor:
-                out.append(seq)
-        return out
+        if not rare:
+            return []
+        flat, seq_id, pos = _flatten(rare)
+        logp = np.zeros(len(flat))
+        todo = np.ones(len(flat), dtype=bool)  # positions whose context no longer order has known yet
+        for o, table in zip(range(self.order, -1, -1), self.pairs):  # vectorised over every position
+            if not table or not todo.any():
+                continue
+            pairs = pd.DataFrame(list(table.keys()), columns=["c", "n"]).assign(k=list(table.values()))
+            totals = pairs.groupby("c")["k"].sum()
+            code = _contexts(flat, pos, o)
+            known = todo & np.isin(code, totals.index.to_numpy())
+            if not known.any():
+                continue
+            step = pd.DataFrame({"c": code[known], "n": flat[known]}).merge(pairs, on=["c", "n"], how="left")
+            count = step["k"].fillna(0).to_numpy(dtype=float)
+            total = totals.reindex(code[known]).to_numpy(dtype=float)
+            with np.errstate(divide="ignore"):
+                logp[known] = np.log(count / total)
+            todo &= ~known
+        per_seq = np.bincount(seq_id, weights=logp, minlength=len(rare))
+        keep = per_seq + np.log(max(draws, 1)) >= np.log(1e-4)
+        return [q for q, k in zip(rare, keep.tolist()) if k]
 
     def state(self) -> list[list[list[int]]]:
         """Per order, ``[context code, next symbol, count]`` triples (numbers only)."""
@@ -581,7 +591,7 @@ class TextModel:
         rare = {" ".join(v.split()) if word else v.strip() for v, c in zip(values, counts) if c < k}
         index = {t: i + 1 for i, t in enumerate(spec["symbols"])}
         chain = _Chain.from_state(spec["chain"])
-        draws = int(min(max(2 * int(self.params.get("distinct", 1)), _POOL_MIN), _POOL_MAX))
+        draws = _pool_size(int(self.params.get("distinct", 1)))
         paths = [[index[t] for t in _tokens(v, spec["unit"]) if t in index] for v in sorted(rare)]  # a fixed order
         # first the rare values the pool would likely hold (short common words: "Love", "Home"), all at once
         chain.break_paths(chain.likely([p for p in paths if p], draws))
@@ -592,6 +602,9 @@ class TextModel:
             if not hits:
                 spec["chain"] = chain.state()
                 self._chain = None
+                # the pool of these parameters, for the generators rebuilt from the model in this process
+                self.params["digest"] = hashlib.sha1(json.dumps(self.params, sort_keys=True).encode()).hexdigest()
+                _remember(self.params["digest"], self._pool or [])
                 return
             chain.break_paths([[index[t] for t in _tokens(v, spec["unit"]) if t in index] for v in hits])
         # still rare values after the last round: no chain at all (the caller falls back to random text)
@@ -603,7 +616,11 @@ class TextModel:
         """New values made from the parameters (deterministic), distinct, at least as many as the source had
         distinct values when possible."""
         if self._pool is None:
-            self._pool = self._make_pool()
+            digest = self.params.get("digest")
+            cached = _POOL_CACHE.get(digest) if digest else None
+            self._pool = list(cached) if cached is not None else self._make_pool()
+            if digest and cached is None:
+                _remember(digest, self._pool)
         return self._pool
 
     def _make_pool(self) -> list[str]:
@@ -612,7 +629,7 @@ class TextModel:
             return []
         rng = np.random.default_rng(int(p.get("seed", 0)))
         distinct = int(p.get("distinct", 1))
-        size = int(min(max(2 * distinct, _POOL_MIN), _POOL_MAX))
+        size = _pool_size(distinct)
         if "shapes" in p:
             made = _draw_shapes(p["shapes"], size, rng)
         elif p.get("chain"):
@@ -678,6 +695,22 @@ class TextModel:
         """Rebuild a model from :meth:`state`."""
         params = {key: v for key, v in data.items() if key != "kind"}
         return cls(str(data["kind"]), params)
+
+
+def _pool_size(distinct: int) -> int:
+    """How many values a pool is made from: half again the source's distinct values, within bounds."""
+    return int(min(max(distinct + distinct // 2, _POOL_MIN), _POOL_MAX))
+
+
+#: Pools made in this process by parameter digest (a model rebuilt from its file finds its fit's pool).
+_POOL_CACHE: dict[str, tuple[str, ...]] = {}
+_POOL_CACHE_MAX = 64
+
+
+def _remember(digest: str, pool: list[str]) -> None:
+    if len(_POOL_CACHE) >= _POOL_CACHE_MAX:
+        _POOL_CACHE.pop(next(iter(_POOL_CACHE)))
+    _POOL_CACHE[digest] = tuple(pool)
 
 
 def _top_up(pool: list[str], distinct: int, max_length: int | None) -> list[str]:
