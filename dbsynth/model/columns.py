@@ -596,6 +596,7 @@ class TextGenerator(ColumnGenerator):
         self.case = "sentence"
         self.text: TextModel | None = None  # what the column holds and a pool of new values (None: lorem)
         self.all_distinct = False  # (nearly) every real value distinct: drawn without repeats while the pool lasts
+        self.distinct_ratio = 1.0  # distinct values per value in the source (kept when all_distinct)
 
     def fit(self, series: pd.Series) -> TextGenerator:
         """Learn the NULL fraction, length quantiles and character class (from at most 10,000 values)."""
@@ -633,6 +634,7 @@ class TextGenerator(ColumnGenerator):
         # (nearly) every real value distinct (names, titles): drawn without repeats while the pool lasts, so the
         # source's distinct count is kept
         self.all_distinct = len(values) > 1 and len(counts) >= _MOSTLY_DISTINCT * len(values)
+        self.distinct_ratio = len(counts) / len(values)
         if len(counts) > _TEXT_TRAIN:  # bounded fit: the chain learns from a fixed subset of the values
             train = counts.iloc[np.random.default_rng(0).permutation(len(counts))[:_TEXT_TRAIN]]
         else:
@@ -654,13 +656,17 @@ class TextGenerator(ColumnGenerator):
         """``n`` values of the recognised kind; unique columns take the pool in a fixed order per column (so
         batches never clash) and add ``-<number>`` past its end."""
         length = self.column.length
-        if not self.unique and "chain" in text.params and n:
-            picked = self._by_length(text.pool, n, rng)
-            return _strings(picked, _null_mask(rng, n, self.null_fraction))
         if not self.unique:
-            values = text.values(n, rng, distinct=self.all_distinct)
-            if length is not None and text.provider is not None:
-                values = [v[:length] for v in values]
+            if "chain" in text.params and n:
+                values = self._by_length(text.pool, n, rng)
+            else:
+                values = text.values(n, rng, distinct=self.all_distinct)
+                if length is not None and text.provider is not None:
+                    values = [v[:length] for v in values]
+            if self.all_distinct and self.distinct_ratio < 1.0 and n > 1:
+                # the source's share of distinct values: the draws past it repeat earlier ones
+                keep = max(int(round(n * self.distinct_ratio)), 1)
+                values[keep:] = [values[i] for i in rng.integers(keep, size=n - keep).tolist()]
             return _strings(values, _null_mask(rng, n, self.null_fraction))
         pool = text.labels(start + n, f"{self.table}.{self.column.name}")
         if length is not None:
@@ -801,7 +807,8 @@ class TextGenerator(ColumnGenerator):
 
     def state(self) -> dict[str, Any]:
         return {"quantiles": self.quantiles, "char_class": self.char_class, "case": self.case, "unique": self.unique,
-                "all_distinct": self.all_distinct, "text": self.text.state() if self.text is not None else None}
+                "all_distinct": self.all_distinct, "distinct_ratio": self.distinct_ratio,
+                "text": self.text.state() if self.text is not None else None}
 
     def load_state(self, data: dict[str, Any]) -> None:
         self.quantiles = [float(q) for q in data["quantiles"]]
@@ -809,6 +816,7 @@ class TextGenerator(ColumnGenerator):
         self.case = data.get("case", "sentence")
         self.unique = bool(data.get("unique", False))  # older model files: repair keeps the column unique
         self.all_distinct = bool(data.get("all_distinct", False))
+        self.distinct_ratio = float(data.get("distinct_ratio", 1.0))
         text = data.get("text")  # older model files: none, lorem ipsum as before
         self.text = TextModel.from_state(text) if text else None
 

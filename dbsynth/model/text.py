@@ -630,22 +630,27 @@ class TextModel:
         rng = np.random.default_rng(int(p.get("seed", 0)))
         distinct = int(p.get("distinct", 1))
         size = _pool_size(distinct)
-        if "shapes" in p:
-            made = _draw_shapes(p["shapes"], size, rng)
-        elif p.get("chain"):
-            made = _chain_values(p["chain"], size, rng, self._chain)
-        else:
-            made = []
         length = p.get("max_length")
-        if length is not None:
-            made = [v[: int(length)].strip() for v in made]
-        pool = [v for v in dict.fromkeys(made) if v]
-        if "shapes" in p:
-            return pool  # numbering codes would break their shape
         # no lorem ipsum by chance: a chain over real words can spell "est" or "rem"; lorem words k or more real
         # values use ("in", "a") stay
         banned = lorem_words() - set(p.get("lorem_ok") or [])
-        pool = [v for v in pool if not any(w.strip(_PUNCT).lower() in banned for w in v.split())]
+        pool: list[str] = []
+        for _ in range(_POOL_DRAWS):  # more draws while repeats leave fewer values than the source had
+            if "shapes" in p:
+                made = _draw_shapes(p["shapes"], size, rng)
+            elif p.get("chain"):
+                made = _chain_values(p["chain"], size, rng, self._chain)
+            else:
+                made = []
+            if length is not None:
+                made = [v[: int(length)].strip() for v in made]
+            if "shapes" not in p:
+                made = [v for v in made if not any(w.strip(_PUNCT).lower() in banned for w in v.split())]
+            pool = [v for v in dict.fromkeys(pool + made) if v]
+            if len(pool) >= distinct or not made:
+                break
+        if "shapes" in p:
+            return pool  # numbering codes would break their shape
         return _top_up(pool, distinct, length)
 
     def values(self, n: int, rng: np.random.Generator, distinct: bool = False) -> list[str]:
@@ -705,6 +710,7 @@ def _pool_size(distinct: int) -> int:
 #: Pools made in this process by parameter digest (a model rebuilt from its file finds its fit's pool).
 _POOL_CACHE: dict[str, tuple[str, ...]] = {}
 _POOL_CACHE_MAX = 64
+_POOL_DRAWS = 3  # batches of draws a pool may take to reach the source's distinct count
 
 
 def _remember(digest: str, pool: list[str]) -> None:

@@ -279,3 +279,10 @@ def test_the_fit_does_not_depend_on_the_process_hash_seed():
     outs = {subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True,
                            env={"PYTHONHASHSEED": str(seed), "PATH": ""}).stdout for seed in (1, 2, 3)}
     assert len(outs) == 1
+
+
+def test_a_nearly_distinct_column_keeps_its_distinct_count():
+    real = chinook_column("Album", "Title")[:300]
+    real = real + real[:20]  # 300 distinct of 320
+    out = fitted(real, name="title", table="album").generate(320, rng())
+    assert out.nunique() == 300
