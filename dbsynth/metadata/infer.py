@@ -107,12 +107,16 @@ def infer_sdtypes(metadata: Metadata, stats: dict | None = None) -> None:
         outside = {c for fk in table.outside_foreign_keys for c in fk.columns} - keep_key
         keys = (set(table.primary_key) | refs) - outside
         unique = {c for uc in table.unique_constraints for c in uc.columns}
+        texts = [ck.sqltext for ck in getattr(table, "check_constraints", None) or []]
+        checked = {c.name for c in table.columns
+                   if any(re.search(rf"(?<![\w$]){re.escape(c.name)}(?![\w$])", t, flags=re.IGNORECASE) for t in texts)}
         for col in table.columns:
             stat = stats.get(table.name, {}).get(col.name)
             if col.name in outside:
                 col.sdtype = outside_sdtype(col)
             else:
-                col.sdtype = sdtype_for(col, col.name in keys, stat, constrained=col.name in keys | unique)
+                col.sdtype = sdtype_for(col, col.name in keys, stat, constrained=col.name in keys | unique,
+                                        checked=col.name in checked)
 
 
 def outside_sdtype(col: Column) -> str:
@@ -125,7 +129,7 @@ def outside_sdtype(col: Column) -> str:
     return sdtype_for(col, False, None, constrained=False)
 
 
-def sdtype_for(col: Column, is_key: bool, stat=None, *, constrained: bool | None = None) -> str:
+def sdtype_for(col: Column, is_key: bool, stat=None, *, constrained: bool | None = None, checked: bool = False) -> str:
     """The sdtype of ``col`` given whether it is a key and its statistics (``distinct``/``distinct_ratio``).
 
     Args:
@@ -135,6 +139,8 @@ def sdtype_for(col: Column, is_key: bool, stat=None, *, constrained: bool | None
         constrained: whether a key or unique constraint covers it; None when the constraints are not known
             (then a ``*_id`` name alone makes an identifier). False: a ``*_id`` column is a key only when its
             statistics show every value distinct, else a value (an undeclared reference repeats its values).
+        checked: whether a CHECK constraint names it (its labels are schema: a string column whose values are
+            all distinct stays categorical, every label kept, instead of becoming generated text).
     """
     if is_key or col.type == st.UUID:
         return st.ID
@@ -171,6 +177,11 @@ def sdtype_for(col: Column, is_key: bool, stat=None, *, constrained: bool | None
     if stat is None:
         # Without statistics, short bounded strings are usually codes/labels, unbounded ones prose.
         return st.CATEGORICAL if col.length is not None and col.length <= 64 else st.TEXT
+    if stat.non_null > 1 and stat.distinct == stat.non_null and not checked:
+        # every value once (a lookup table's names: Genre, category, language): no label reaches the k rows a
+        # category needs, so there is nothing to model; generated as text of the kind it holds, distinct like
+        # the source (dbsynth.model.text)
+        return st.TEXT
     if stat.distinct <= CATEGORICAL_MAX_DISTINCT or stat.distinct_ratio <= CATEGORICAL_MAX_RATIO:
         return st.CATEGORICAL
     return st.TEXT

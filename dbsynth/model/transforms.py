@@ -31,7 +31,7 @@ import pandas as pd
 
 from ..metadata import Column
 from ..metadata import sdtypes as st
-from . import univariate
+from . import text, univariate
 
 #: Default ``min_category_count``: labels seen fewer times never reach the model file.
 MIN_CATEGORY_COUNT = 5
@@ -294,6 +294,12 @@ def _fit_categorical(column, s, rng, min_category_count):
                 freq[other_index] += freq[i]
                 merged[i] = other_index
             style = {**_label_style([labels[i] for i in cands]), "distinct": len(rare)}
+            # labels of the kind the column holds (countries, a chain over its names...; dbsynth.model.text),
+            # none of them a rare real one; None for lorem ipsum (the generated letters stay)
+            kind = text.fit_labels(column.name, [labels[i] for i in cands], [int(freq[i]) for i in cands],
+                                   min_count=min_category_count, max_length=column.length)
+            if kind is not None:
+                style["text"] = kind
         else:
             common = [i for i in cands if i not in rare]
             # rare labels of other types merge into the most frequent one (a generated number could be a real
@@ -340,10 +346,17 @@ def _label_index(spec: dict) -> pd.Index:
 def generated_labels(column: Column, style: dict, count: int) -> list[str]:
     """``count`` distinct labels in ``style`` (from :func:`_label_style`), the same for a column every time.
 
+    Labels of the recognised kind when the fit learned one (``style["text"]``: :func:`dbsynth.model.text.rare_labels`);
+    else, or when that kind has none to give:
+
     Made from a hash of the column's name only, so they hold nothing of the data: letters of the column's
     case, or digits, in words of about its labels' length, cut to ``Column.length`` (widened when that
     length leaves too few labels; repeated when the column's length allows no more).
     """
+    if style.get("text"):
+        made = text.rare_labels(column.name, style["text"], count)
+        if made:
+            return made
     key = (column.name, column.length, style.get("case"), bool(style.get("digits")), int(style.get("words", 1)),
            int(style.get("length", 8)), int(count))
     return list(_generated_labels(*key))

@@ -685,8 +685,8 @@ def table_privacy(table: Table, real: pd.DataFrame, synthetic: pd.DataFrame) -> 
         identical = int(_row_hashes(synthetic, cols).isin(set(_row_hashes(real, cols))).sum())
     rare = {}
     for col in _present(table, real, synthetic):
-        if col.sdtype not in (st.CATEGORICAL, st.BOOLEAN):
-            continue
+        if col.sdtype not in (st.CATEGORICAL, st.BOOLEAN, st.TEXT):
+            continue  # text too: a lookup's names are text, generated, and must not come back
         counts = as_text(real[col.name]).dropna().value_counts()
         rare_labels = counts.index[counts < RARE_K]
         if len(rare_labels):

@@ -89,8 +89,6 @@ def test_lookup_tables_keep_their_number_of_distinct_labels(samples, dataset, ta
         assert not made & source
 
 
-@pytest.mark.xfail(strict=True, reason="to wire (issue 18): infer.sdtype_for makes a string column whose values "
-                                       "are all distinct text; until then reflection models them as categories")
 @pytest.mark.parametrize("dataset", ["chinook", "pagila"])
 def test_reflection_makes_lookup_names_text(pg_dataset, dataset):
     url = f"sqlite:///{CHINOOK}" if dataset == "chinook" else pg_dataset("pagila")
