@@ -70,13 +70,13 @@ def test_chinook_report_in_chromium(chromium, tmp_path):
     write_report(report, out)
     _check_page(chromium, out, tmp_path, report.overall)
 
-    # The top of the page, as a person sees it: not blank, and the plots' "real" colour is drawn.
+    # The top of the page (summary, detection and rules first, then the plots): not blank, the "real" colour drawn.
     from PIL import Image
 
     shot = tmp_path / "shot.png"
-    _chromium(chromium, tmp_path, "--window-size=1280,2400", f"--screenshot={shot}", (out / "report.html").as_uri())
+    _chromium(chromium, tmp_path, "--window-size=1280,4800", f"--screenshot={shot}", (out / "report.html").as_uri())
     pixels = np.asarray(Image.open(shot).convert("RGB")).astype(int)
-    assert pixels.shape[:2] == (2400, 1280)
+    assert pixels.shape[:2] == (4800, 1280)
     assert (pixels.sum(axis=2) < 600).mean() > 0.01  # text, bars and plots, not a white page
     real_colour = np.array([int(REAL_COLOR[i:i + 2], 16) for i in (1, 3, 5)])
     assert (np.abs(pixels - real_colour).sum(axis=2) < 30).sum() > 200
