@@ -633,14 +633,7 @@ def _run_rules(prep: _Prepared, synth: Any) -> RuleSet:
             cols |= {(rule.child, c) for c in rule.terms}
         return cols & overridden
 
-    kept = []
-    for rule in synth.rules():
-        if touched(rule):
-            log.info("rule %s is not kept: the config overrides %s", rule.name,
-                     ", ".join(f"{t}.{c}" for t, c in sorted(touched(rule))))
-        else:
-            kept.append(rule)
-    return RuleSet(tuple(kept))
+    return RuleSet(tuple(rule for rule in synth.rules() if not touched(rule)))
 
 
 def _apply_rules(synth: Any, cfg: Config) -> Any:
@@ -693,7 +686,10 @@ def _planned_batches(prep: _Prepared, synth, report: RunReport, batch_rows: int 
     if copies:
         with _timed(report, "read"):
             plan = plan.with_real_rows(_read(prep.cfg.source.url, prep.written, tables=sorted(copies)))
-    engine = Engine(synth.metadata, synth.strategy(), synth.seed, synth.progress_task, rules=_run_rules(prep, synth))
+    rules = _run_rules(prep, synth)
+    for name in sorted(set(synth.rules().names()) - set(rules.names())):  # said once per run, here
+        log.info("rule %s is not kept: the config overrides a column it names", name)
+    engine = Engine(synth.metadata, synth.strategy(), synth.seed, synth.progress_task, rules=rules)
     return engine.batches(prep.cfg.scale, rows, batch_rows, unlinked=synth.unlinked_tables(rows), plan=plan)
 
 

@@ -120,3 +120,14 @@ def test_contradictory_constraints_are_one_line_exit_2(tmp_path, monkeypatch, ca
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "Milliseconds" in err and "Bytes" in err, err
     assert not (tmp_path / "out.sqlite").exists()
+
+
+def test_a_rule_on_a_column_the_config_overrides_is_not_kept_and_not_scored(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    # the billing country is the customer's in every real row (a copied rule); the config writes a constant there
+    cfg = _config(tmp_path, {"Invoice": {"columns": {"BillingCountry": {"constant": "X"}}}},
+                  report={"quality": "quality", "fail_under_properties": {"rules": 1.0}})
+    assert cli.run_cli(["run", "--config", str(cfg)]) == 0, capsys.readouterr().err
+    assert _rows(tmp_path / "out.sqlite", "SELECT DISTINCT BillingCountry FROM Invoice") == [("X",)]
+    names = [r["name"] for r in json.loads((tmp_path / "quality" / "report.json").read_text())["rules"]]
+    assert "copied:Invoice:BillingCountry" not in names and "copied:Invoice:BillingCity" in names
